@@ -1,0 +1,213 @@
+// antiphasectl: talks to the local agent over its Unix socket.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/ctl/api_client.h"
+#include "agent/ctl/charts.h"
+
+using nlohmann::json;
+using namespace antiphase::ctl;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitRejected = 1, kExitError = 2;
+
+struct Options {
+  std::string socket = "/run/antiphase/api.sock";
+  bool json_out = false;
+};
+
+// Calls the agent; prints the error and returns nullopt on failure.
+std::optional<json> call(const Options& o, const std::string& method, const std::string& path, const std::string& body = "") {
+  const ApiReply reply = api_call(o.socket, method, path, body);
+  json parsed = json::parse(reply.body, nullptr, false);
+  if (reply.status >= 400) {
+    if (!parsed.is_discarded() && parsed.contains("error"))
+      std::cerr << "antiphasectl: " << parsed["error"].get<std::string>() << ": " << parsed.value("detail", "") << "\n";
+    else
+      std::cerr << "antiphasectl: HTTP " << reply.status << ": " << reply.body << "\n";
+    return std::nullopt;
+  }
+  if (parsed.is_discarded()) {
+    std::cerr << "antiphasectl: the agent sent something that is not JSON\n";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string fixed(double v, int digits = 2) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+int cmd_functions(const Options& o) {
+  auto r = call(o, "GET", "/v1/functions");
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "sampler: " << (*r)["sampler"].get<std::string>() << "   functions: " << (*r)["functions"].size() << "\n";
+  std::printf("%-32s %8s %8s %5s  %s\n", "FUNCTION", "CORES", "10s", "INST", "CGROUPS");
+  for (const auto& f : (*r)["functions"]) {  // already sorted by CPU, like top
+    std::string cgroups;
+    for (const auto& c : f["cgroups"]) cgroups += (cgroups.empty() ? "" : ",") + c.get<std::string>();
+    std::printf("%-32s %8s %8s %5u  %s\n", f["name"].get<std::string>().c_str(), fixed(f["cores"].get<double>()).c_str(),
+                fixed(f["cores_10s"].get<double>()).c_str(), f["instances"].get<unsigned>(), cgroups.c_str());
+  }
+  return kExitOk;
+}
+
+void draw_profile(const std::string& title, const json& p) {
+  const auto mean = p["mean"].get<std::vector<double>>();
+  const auto peak = p["peak"].get<std::vector<double>>();
+  double top = 0;
+  for (double v : peak) top = std::max(top, v);
+  std::cout << title << " (UTC; full height = " << fixed(top) << " cores)\n";
+  std::cout << "  peak " << sparkline(peak, top) << "\n";
+  std::cout << "  mean " << sparkline(mean, top) << "\n";
+  std::cout << "       " << time_axis(mean.size(), p["period_s"].get<unsigned>()) << "\n";
+}
+
+int cmd_shape(const Options& o, const std::string& name) {
+  auto r = call(o, "GET", "/v1/functions/" + name);
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  if (!r->contains("shape")) {
+    std::cout << name << ": running, no shape learned yet\n";
+    return kExitOk;
+  }
+  const auto& s = (*r)["shape"];
+  std::cout << name << ": mean " << fixed(s["mean"].get<double>()) << " cores, peak " << fixed(s["peak"].get<double>())
+            << ", confidence " << fixed(s["confidence"].get<double>()) << " (" << fixed(s["history_s"].get<double>() / 3600, 1)
+            << " h of history)\n";
+  const auto& c = (*r)["correlation_with_host"];
+  std::cout << "correlation with host aggregate: " << fixed(c["rho"].get<double>()) << " ± " << fixed(c["bound"].get<double>()) << "\n\n";
+  draw_profile("time of day", s["day"]);
+  std::cout << "\n";
+  draw_profile("minute of hour", s["hour"]);
+  if (!(*r)["most_anticorrelated"].empty()) {
+    std::cout << "\nmost anticorrelated local functions:\n";
+    for (const auto& a : (*r)["most_anticorrelated"])
+      std::cout << "  " << std::left << std::setw(32) << a["name"].get<std::string>() << " rho " << fixed(a["rho"].get<double>()) << "\n";
+  }
+  return kExitOk;
+}
+
+void print_decision(const json& d) {
+  std::cout << (d["accept"].get<bool>() ? "ACCEPT " : "REJECT ") << d["function"].get<std::string>() << " x"
+            << d["instances"].get<unsigned>() << "\n";
+  for (const char* key : {"binding_window", "projected_peak_cores", "limit_cores", "capacity_cores", "headroom_cores",
+                          "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
+    if (!d.contains(key) || d[key].is_null()) continue;
+    std::cout << "  " << std::left << std::setw(30) << key << (d[key].is_number() ? fixed(d[key].get<double>()) : d[key].dump()) << "\n";
+  }
+  for (const auto& reason : d["reasons"]) std::cout << "  - " << reason.get<std::string>() << "\n";
+}
+
+json admit_request(const std::string& fn, unsigned instances, std::optional<double> mean, std::optional<double> peak) {
+  json body = {{"function", fn}, {"instances", instances}};
+  if (mean) body["mean_cores"] = *mean;
+  if (peak) body["peak_cores"] = *peak;
+  return body;
+}
+
+int cmd_admit(const Options& o, const json& body) {
+  auto r = call(o, "POST", "/v1/admit", body.dump());
+  if (!r) return kExitError;
+  if (o.json_out) std::cout << r->dump(2) << "\n";
+  else print_decision(*r);
+  return (*r)["accept"].get<bool>() ? kExitOk : kExitRejected;
+}
+
+int cmd_rank(const Options& o, const std::vector<std::string>& fns, unsigned instances) {
+  json candidates = json::array();
+  for (const auto& f : fns) candidates.push_back(admit_request(f, instances, std::nullopt, std::nullopt));
+  auto r = call(o, "POST", "/v1/rank", json{{"candidates", candidates}}.dump());
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  int i = 1;
+  for (const auto& d : (*r)["ranking"])
+    std::printf("%2d. %-32s %-6s headroom %8s cores\n", i++, d["function"].get<std::string>().c_str(),
+                d["accept"].get<bool>() ? "fits" : "no", fixed(d["headroom_cores"].get<double>()).c_str());
+  return kExitOk;
+}
+
+int cmd_host(const Options& o) {
+  auto r = call(o, "GET", "/v1/host");
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "capacity " << fixed((*r)["capacity_cores"].get<double>()) << " cores, using "
+            << fixed((*r)["current_cores"].get<double>()) << ", target utilisation " << fixed((*r)["target_utilisation"].get<double>())
+            << "\nmargin z " << fixed((*r)["calibrated_z"].get<double>()) << " (target overload rate "
+            << (*r)["target_overload_rate"].get<double>() << ", observed " << (*r)["observed_overload_rate"].get<double>() << ")\n\n";
+  draw_profile("host aggregate, time of day", (*r)["aggregate"]["day"]);
+  return kExitOk;
+}
+
+int cmd_raw(const Options& o, const std::string& path, bool text) {
+  const ApiReply reply = api_call(o.socket, "GET", path);
+  std::cout << reply.body;
+  if (!text && !reply.body.empty() && reply.body.back() != '\n') std::cout << "\n";
+  return reply.status < 400 ? kExitOk : kExitError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"antiphasectl: query the local antiphase agent"};
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("-s,--socket", o.socket, "Agent API socket")->envname("ANTIPHASE_SOCKET")->capture_default_str();
+  app.add_flag("--json", o.json_out, "Print the agent's JSON instead of a table");
+
+  auto* functions = app.add_subcommand("functions", "Per-function CPU, sorted by usage (like top)");
+  std::string shape_name;
+  auto* shape = app.add_subcommand("shape", "Draw a function's time-of-day and minute-of-hour profiles");
+  shape->add_option("function", shape_name)->required();
+  std::string admit_fn;
+  unsigned instances = 1;
+  std::optional<double> mean, peak;
+  auto* admit = app.add_subcommand("admit", "May FUNCTION join this host? Exit 0 accept, 1 reject, 2 error");
+  admit->add_option("function", admit_fn)->required();
+  admit->add_option("-n,--instances", instances, "Instances to add")->check(CLI::PositiveNumber);
+  admit->add_option("--mean-cores", mean, "Size of a function this host has not seen: mean cores");
+  admit->add_option("--peak-cores", peak, "Size of a function this host has not seen: peak cores");
+  std::vector<std::string> rank_fns;
+  auto* rank = app.add_subcommand("rank", "Order candidate functions by how well they fit this host");
+  rank->add_option("functions", rank_fns)->required();
+  rank->add_option("-n,--instances", instances, "Instances of each");
+  auto* host = app.add_subcommand("host", "Capacity, aggregate profile and calibrated margin");
+  auto* stats = app.add_subcommand("stats", "Debug statistics (sampler, feature probes, counters, memory)");
+  auto* metrics = app.add_subcommand("metrics", "Prometheus metrics as the agent exports them");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*functions) return cmd_functions(o);
+    if (*shape) return cmd_shape(o, shape_name);
+    if (*admit) return cmd_admit(o, admit_request(admit_fn, instances, mean, peak));
+    if (*rank) return cmd_rank(o, rank_fns, instances);
+    if (*host) return cmd_host(o);
+    if (*stats) return cmd_raw(o, "/v1/stats", false);
+    if (*metrics) return cmd_raw(o, "/metrics", true);
+  } catch (const std::exception& e) {
+    std::cerr << "antiphasectl: " << e.what() << "\n";
+    return kExitError;
+  }
+  return kExitError;
+}

@@ -1,0 +1,274 @@
+// The local API: what each endpoint returns, built from the agent's state.
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/agent.h"
+#include "agent/features/feature_probe.h"
+#include "common/admission/explanation_json.h"
+#include "common/admission/rank.h"
+#include "common/shape/embedding.h"
+#include "common/shape/summary.h"
+
+namespace antiphase::agent {
+
+using nlohmann::json;
+
+namespace {
+
+json profile_json(const shape::SlotProfile& p) {
+  return {{"period_s", p.period_s}, {"slots", p.slots()}, {"mean", p.mean}, {"spread", p.spread}, {"peak", p.peak}};
+}
+
+json coefficients_json(const shape::FoldEmbedding& e) {
+  return {{"slots", e.slots},
+          {"k", e.mean_coef.size()},
+          {"mean", std::vector<double>(e.mean_coef.data(), e.mean_coef.data() + e.mean_coef.size())},
+          {"spread", std::vector<double>(e.spread_coef.data(), e.spread_coef.data() + e.spread_coef.size())},
+          {"mean_energy", e.mean_energy},
+          {"mean_residual_energy", e.mean_residual_energy()}};
+}
+
+// Slots that were never observed read as zero; for the host that would promise
+// headroom we have not measured, so fill them with the host's observed peak.
+shape::SlotProfile fill_unobserved(shape::SlotProfile p, double peak) {
+  for (size_t w = 0; w < p.slots(); ++w) {
+    if (p.mean[w] == 0 && p.spread[w] == 0 && p.peak[w] == 0) {
+      p.mean[w] = peak;
+      p.peak[w] = peak;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+json Agent::functions_json() const {
+  std::lock_guard lock(mu_);
+  json list = json::array();
+  for (const auto& [name, fn] : usage_.functions()) {
+    list.push_back({{"name", name},
+                    {"cores", fn.last_tick_cores},
+                    {"cores_10s", fn.mean_over(10.0, config_.sampler.tick_s)},
+                    {"instances", fn.instances},
+                    {"cgroups", fn.cgroup_paths}});
+  }
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["cores"] > b["cores"]; });
+  return {{"sampler", std::string(to_string(sampler_->mode()))},
+          {"tick_s", config_.sampler.tick_s},
+          {"functions", list}};
+}
+
+json Agent::function_json(const std::string& name, bool& found) const {
+  std::lock_guard lock(mu_);
+  const auto model = models_.find(name);
+  const auto live = usage_.functions().find(name);
+  found = model != models_.end() || live != usage_.functions().end();
+  if (!found) return {};
+  json out = {{"name", name}, {"running", live != usage_.functions().end()}};
+  if (live != usage_.functions().end()) {
+    const auto& fn = live->second;
+    json history = json::array();
+    for (const auto& p : fn.history.to_vector()) history.push_back({p.unix_ms, p.cores});
+    out["cores"] = fn.last_tick_cores;
+    out["cores_10s"] = fn.mean_over(10.0, config_.sampler.tick_s);
+    out["instances"] = fn.instances;
+    out["cgroups"] = fn.cgroup_paths;
+    out["history"] = history;
+  }
+  if (model == models_.end()) return out;
+  const auto& m = model->second;
+  const auto emb = m.embedding();
+  const auto host_emb = host_model_.embedding();
+  const auto with_host = shape::correlate(emb, host_emb);
+  out["shape"] = {{"samples", m.samples()},
+                  {"history_s", m.history_s()},
+                  {"confidence", m.confidence()},
+                  {"mean", m.mean()},
+                  {"peak", m.peak()},
+                  {"day", profile_json(m.day_profile())},
+                  {"hour", profile_json(m.hour_profile())},
+                  {"embedding", {{"day", coefficients_json(emb.day)}, {"hour", coefficients_json(emb.hour)}}}};
+  out["correlation_with_host"] = {{"rho", with_host.rho}, {"bound", with_host.bound}};
+  // The local functions whose day shape moves most against this one.
+  std::vector<std::pair<double, json>> others;
+  for (const auto& [other, om] : models_) {
+    if (other == name) continue;
+    const auto c = shape::correlate(emb, om.embedding());
+    others.push_back({c.rho, {{"name", other}, {"rho", c.rho}, {"bound", c.bound}}});
+  }
+  std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  json anti = json::array();
+  for (size_t i = 0; i < others.size() && i < 5; ++i) anti.push_back(others[i].second);
+  out["most_anticorrelated"] = anti;
+  return out;
+}
+
+json Agent::host_json() const {
+  std::lock_guard lock(mu_);
+  const double age_s = last_sample_unix_ms_ ? (static_cast<double>(
+                                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count() - last_sample_unix_ms_)) / 1000.0
+                                            : -1.0;
+  double total = 0;
+  for (const auto& [_, fn] : usage_.functions()) total += fn.last_tick_cores;
+  return {{"capacity_cores", capacity_cores()},
+          {"target_utilisation", config_.admission.target_utilisation},
+          {"target_overload_rate", config_.admission.target_overload_rate},
+          {"calibrated_z", calibrator_.z()},
+          {"observed_overload_rate", calibrator_.observed_rate()},
+          {"calibration_observations", calibrator_.observations()},
+          {"current_cores", total},
+          {"functions", usage_.functions().size()},
+          {"telemetry_age_s", age_s},
+          {"aggregate",
+           {{"samples", host_model_.samples()},
+            {"history_s", host_model_.history_s()},
+            {"confidence", host_model_.confidence()},
+            {"mean", host_model_.mean()},
+            {"peak", host_model_.peak()},
+            {"day", profile_json(host_model_.day_profile())},
+            {"hour", profile_json(host_model_.hour_profile())}}}};
+}
+
+admission::HostView Agent::host_view_locked() const {
+  admission::HostView h;
+  h.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.peak());
+  h.capacity_cores = capacity_cores();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  h.telemetry_age_s = last_sample_unix_ms_ ? static_cast<double>(now_ms - last_sample_unix_ms_) / 1000.0 : 1e9;
+  h.admitted_mean_cores = host_model_.mean();
+  return h;
+}
+
+bool Agent::candidate_from_request(const json& body, admission::Candidate& c, std::string& error) const {
+  if (!body.contains("function") || !body["function"].is_string() || body["function"].get<std::string>().empty()) {
+    error = "\"function\" (a non-empty string) is required";
+    return false;
+  }
+  c.function = body["function"].get<std::string>();
+  if (body.contains("instances")) {
+    if (!body["instances"].is_number_unsigned() || body["instances"].get<uint64_t>() < 1 ||
+        body["instances"].get<uint64_t>() > 100000) {
+      error = "\"instances\" must be an integer between 1 and 100000";
+      return false;
+    }
+    c.instances = body["instances"].get<uint32_t>();
+  }
+  for (const char* key : {"mean_cores", "peak_cores"}) {
+    if (!body.contains(key)) continue;
+    if (!body[key].is_number() || body[key].get<double>() < 0 || !std::isfinite(body[key].get<double>())) {
+      error = std::string("\"") + key + "\" must be a non-negative number of cores";
+      return false;
+    }
+  }
+  if (body.contains("mean_cores")) c.request_mean_cores = body["mean_cores"].get<double>();
+  if (body.contains("peak_cores")) c.request_peak_cores = body["peak_cores"].get<double>();
+
+  const auto model = models_.find(c.function);
+  if (model != models_.end()) {
+    c.profile = model->second.day_profile();
+    c.confidence = model->second.confidence();
+    const auto corr = shape::correlate(host_model_.embedding(), model->second.embedding());
+    c.correlation = {corr.rho, corr.bound};
+  } else if (body.contains("profile")) {
+    const auto& p = body["profile"];
+    const size_t slots = config_.shape.day_slots;
+    if (!p.is_object() || !p.contains("mean") || !p["mean"].is_array() || p["mean"].size() != slots) {
+      error = "\"profile\" must be an object with \"mean\" (and optionally \"spread\") arrays of " +
+              std::to_string(slots) + " per-slot cores";
+      return false;
+    }
+    shape::SlotProfile prof;
+    prof.period_s = 86400;
+    try {
+      prof.mean = p["mean"].get<std::vector<double>>();
+      prof.spread = p.contains("spread") ? p["spread"].get<std::vector<double>>() : std::vector<double>(slots, 0.0);
+    } catch (const json::exception&) {
+      error = "\"profile\" arrays must hold numbers";
+      return false;
+    }
+    if (prof.spread.size() != slots) {
+      error = "\"profile.spread\" must have " + std::to_string(slots) + " values";
+      return false;
+    }
+    prof.peak.resize(slots);
+    for (size_t w = 0; w < slots; ++w) prof.peak[w] = prof.mean[w] + 3 * prof.spread[w];
+    const auto corr = shape::correlate(host_model_.embedding(),
+                                       shape::Embedding{shape::embed_profile(prof, config_.shape.k), {}});
+    c.profile = std::move(prof);
+    c.confidence = 1.0;
+    c.correlation = {corr.rho, corr.bound};
+  }
+  return true;
+}
+
+HttpResponse Agent::admit(const HttpRequest& req) {
+  json body;
+  HttpResponse err;
+  if (!parse_json_body(req, body, err) ||
+      !reject_unknown_fields(body, {"function", "instances", "mean_cores", "peak_cores", "profile"}, err))
+    return err;
+  admission::Candidate candidate;
+  std::string error;
+  std::lock_guard lock(mu_);
+  if (!candidate_from_request(body, candidate, error)) {
+    ++counters_.decisions_error;
+    return json_error(400, "bad request", error);
+  }
+  const auto decision = policy_.decide(host_view_locked(), candidate, calibrator_.z());
+  ++(decision.accept ? counters_.decisions_accept : counters_.decisions_reject);
+  return json_response(200, admission::to_json(decision));
+}
+
+HttpResponse Agent::rank(const HttpRequest& req) {
+  json body;
+  HttpResponse err;
+  if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, {"candidates"}, err)) return err;
+  if (!body.contains("candidates") || !body["candidates"].is_array() || body["candidates"].empty() ||
+      body["candidates"].size() > 1000)
+    return json_error(400, "bad request", "\"candidates\" must be an array of 1..1000 admission requests");
+  std::lock_guard lock(mu_);
+  std::vector<admission::Candidate> candidates;
+  for (const auto& item : body["candidates"]) {
+    if (!item.is_object()) return json_error(400, "bad request", "each candidate must be an object");
+    HttpResponse e;
+    if (!reject_unknown_fields(item, {"function", "instances", "mean_cores", "peak_cores", "profile"}, e)) return e;
+    admission::Candidate c;
+    std::string error;
+    if (!candidate_from_request(item, c, error)) return json_error(400, "bad request", error);
+    candidates.push_back(std::move(c));
+  }
+  const auto ranked = admission::rank_candidates(policy_, host_view_locked(), candidates, calibrator_.z());
+  json out = json::array();
+  for (const auto& r : ranked) out.push_back(admission::to_json(r.decision));
+  return json_response(200, {{"ranking", out}});
+}
+
+void Agent::register_routes() {
+  router_.add("GET", "/healthz", [this](const HttpRequest&, const PathParams&) {
+    std::lock_guard lock(mu_);
+    return json_response(200, {{"status", "ok"}, {"ticks", counters_.ticks}});
+  });
+  router_.add("GET", "/v1/functions", [this](const HttpRequest&, const PathParams&) {
+    return json_response(200, functions_json());
+  });
+  router_.add("GET", "/v1/functions/{name}", [this](const HttpRequest&, const PathParams& p) {
+    bool found = false;
+    auto body = function_json(p.at("name"), found);
+    if (!found) return json_error(404, "unknown function", "no function named \"" + p.at("name") + "\" is known here");
+    return json_response(200, body);
+  });
+  router_.add("GET", "/v1/host", [this](const HttpRequest&, const PathParams&) { return json_response(200, host_json()); });
+  router_.add("GET", "/v1/stats", [this](const HttpRequest&, const PathParams&) { return json_response(200, stats_json()); });
+  router_.add("GET", "/metrics", [this](const HttpRequest&, const PathParams&) {
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
+  });
+  router_.add("POST", "/v1/admit", [this](const HttpRequest& r, const PathParams&) { return admit(r); });
+  router_.add("POST", "/v1/rank", [this](const HttpRequest& r, const PathParams&) { return rank(r); });
+}
+
+}  // namespace antiphase::agent

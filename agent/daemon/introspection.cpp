@@ -1,0 +1,132 @@
+// /v1/stats (debug) and /metrics (Prometheus text format).
+#include <fstream>
+#include <sstream>
+
+#include "agent/daemon/agent.h"
+#include "agent/features/feature_probe.h"
+
+namespace antiphase::agent {
+
+using nlohmann::json;
+
+namespace {
+
+// VmRSS and VmHWM from /proc/self/status, in bytes.
+std::pair<uint64_t, uint64_t> resident_memory() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  uint64_t rss = 0, hwm = 0, kb = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    f >> key >> kb;
+    if (key == "VmRSS:") rss = kb * 1024;
+    if (key == "VmHWM:") hwm = kb * 1024;
+  }
+  return {rss, hwm};
+}
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Writes HELP/TYPE once per family, then samples.
+class PromWriter {
+ public:
+  void family(const std::string& name, const std::string& type, const std::string& help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const std::string& name, double v, const std::string& labels = "") {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << v << '\n';
+  }
+  void single(const std::string& name, const std::string& type, const std::string& help, double v) {
+    family(name, type, help);
+    sample(name, v);
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+json Agent::stats_json() const {
+  const auto [rss, hwm] = resident_memory();
+  json features = json::array();
+  if (features_)
+    for (const auto& f : features_->report()) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
+  json sampler_stats = json::object();
+  for (const auto& [k, v] : sampler_->stats()) sampler_stats[k] = v;
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
+  std::lock_guard lock(mu_);
+  return {{"version", ANTIPHASE_VERSION},
+          {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
+          {"sampler", {{"mode", std::string(to_string(sampler_->mode()))}, {"reason", sampler_reason_}, {"stats", sampler_stats}}},
+          {"features", features},
+          {"cgroup2_mount", cgroup2_mount_},
+          {"cgroup_roots", registry_->resolved_roots()},
+          {"missing_roots", registry_->missing_roots()},
+          {"watched_cgroups", registry_->watched().size()},
+          {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
+                     {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
+          {"functions", {{"running", usage_.functions().size()}, {"shapes", models_.size()}}},
+          {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
+          {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
+          {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},
+          {"memory", {{"rss_bytes", rss}, {"peak_rss_bytes", hwm}}}};
+}
+
+std::string Agent::metrics_text() const {
+  const auto [rss, hwm] = resident_memory();
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
+  std::lock_guard lock(mu_);
+  PromWriter w;
+  w.family("antiphase_function_cpu_cores", "gauge", "CPU used by a function over the last tick, in cores.");
+  for (const auto& [name, fn] : usage_.functions())
+    w.sample("antiphase_function_cpu_cores", fn.last_tick_cores, "function=\"" + escape_label(name) + "\"");
+  w.family("antiphase_function_instances", "gauge", "Cgroups (instances) of a function on this host.");
+  for (const auto& [name, fn] : usage_.functions())
+    w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
+  double total = 0;
+  for (const auto& [_, fn] : usage_.functions()) total += fn.last_tick_cores;
+  w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
+  w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", capacity_cores());
+  w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", calibrator_.z());
+  w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
+           config_.admission.target_overload_rate);
+  w.single("antiphase_admission_observed_overload_ratio", "gauge", "Observed fraction of ticks above the host's own prediction.",
+           calibrator_.observed_rate());
+  w.family("antiphase_admission_decisions_total", "counter", "Admission decisions by outcome.");
+  w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_accept), "decision=\"accept\"");
+  w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_reject), "decision=\"reject\"");
+  w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_error), "decision=\"error\"");
+  w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(models_.size()));
+  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(registry_->watched().size()));
+  w.single("antiphase_ticks_total", "counter", "Sampler ticks.", static_cast<double>(counters_.ticks));
+  w.single("antiphase_ticks_late_total", "counter", "Ticks that started more than half a tick late.", static_cast<double>(counters_.ticks_late));
+  w.single("antiphase_tick_lag_seconds", "gauge", "How late the last tick started.", counters_.last_tick_lag_ms / 1000);
+  w.single("antiphase_tick_duration_seconds", "gauge", "Time the last tick took.", counters_.last_tick_work_ms / 1000);
+  w.single("antiphase_sampler_errors_total", "counter", "Failed sampler reads.", static_cast<double>(counters_.sampler_errors));
+  w.single("antiphase_state_saves_total", "counter", "Successful state saves.", static_cast<double>(counters_.state_saves));
+  w.single("antiphase_state_save_errors_total", "counter", "Failed state saves.", static_cast<double>(counters_.state_save_errors));
+  w.single("antiphase_api_requests_total", "counter", "API requests served.", static_cast<double>(api.requests));
+  w.single("antiphase_api_rejected_peers_total", "counter", "API connections refused by the SO_PEERCRED policy.",
+           static_cast<double>(api.rejected_peer));
+  w.single("antiphase_resident_memory_bytes", "gauge", "Resident set size of the agent.", static_cast<double>(rss));
+  w.single("antiphase_resident_memory_peak_bytes", "gauge", "Peak resident set size of the agent.", static_cast<double>(hwm));
+  return w.str();
+}
+
+}  // namespace antiphase::agent

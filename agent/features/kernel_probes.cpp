@@ -1,0 +1,144 @@
+#include "agent/features/kernel_probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <linux/perf_event.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "agent/registry/cgroup_fs.h"
+
+namespace antiphase::agent::probes {
+namespace {
+
+constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+constexpr int kCapSysAdmin = 21;
+constexpr int kCapPerfmon = 38;
+constexpr int kCapBpf = 39;
+
+std::string errno_text(int err) { return std::string(std::strerror(err)); }
+
+bool has_effective_cap(const __user_cap_data_struct (&data)[2], int cap) {
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+// "r0 = 0; exit": the smallest program the verifier accepts.
+const struct bpf_insn kReturnZero[] = {
+    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
+    {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+};
+constexpr size_t kReturnZeroLen = sizeof(kReturnZero) / sizeof(kReturnZero[0]);
+
+// libbpf prints to stderr by default; a probe failing is an expected outcome.
+struct QuietLibbpf {
+  QuietLibbpf() : previous(libbpf_set_print(nullptr)) {}
+  ~QuietLibbpf() { libbpf_set_print(previous); }
+  libbpf_print_fn_t previous;
+};
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+ProbeResult btf() {
+  struct stat st {};
+  if (::stat(kVmlinuxBtf, &st) != 0) {
+    return {false, std::string(kVmlinuxBtf) + ": " + errno_text(errno) +
+                       " (kernel built without CONFIG_DEBUG_INFO_BTF)"};
+  }
+  return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(st.st_size) + " bytes)"};
+}
+
+ProbeResult cap_bpf() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) {
+    return {false, "capget failed: " + errno_text(errno)};
+  }
+  const bool bpf = has_effective_cap(data, kCapBpf);
+  const bool admin = has_effective_cap(data, kCapSysAdmin);
+  const bool perfmon = has_effective_cap(data, kCapPerfmon);
+  if (admin) return {true, "CAP_SYS_ADMIN in effective set (euid " + std::to_string(::geteuid()) + ")"};
+  if (bpf && perfmon) return {true, "CAP_BPF and CAP_PERFMON in effective set"};
+  if (bpf) return {true, "CAP_BPF in effective set (tracing programs also need CAP_PERFMON)"};
+  return {false, "neither CAP_BPF nor CAP_SYS_ADMIN in effective set (euid " +
+                     std::to_string(::geteuid()) + "); run as root or grant CAP_BPF+CAP_PERFMON"};
+}
+
+ProbeResult tp_btf() {
+  QuietLibbpf quiet;
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return {false, "cannot load vmlinux BTF: " + errno_text(errno)};
+  const int type_id = btf__find_by_name_kind(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+  btf__free(vmlinux);
+  if (type_id <= 0) return {false, "vmlinux BTF has no btf_trace_sched_switch"};
+
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+              .attach_btf_id = static_cast<__u32>(type_id));
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
+                               kReturnZeroLen, &opts);
+  if (fd < 0) return {false, "loading a tp_btf/sched_switch program failed: " + errno_text(-fd)};
+  ::close(fd);
+  return {true, "tp_btf/sched_switch program loads (BTF type id " + std::to_string(type_id) + ")"};
+}
+
+ProbeResult raw_tp() {
+  QuietLibbpf quiet;
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
+                               kReturnZero, kReturnZeroLen, nullptr);
+  if (fd < 0) return {false, "loading a raw_tp program failed: " + errno_text(-fd)};
+  const int link = bpf_raw_tracepoint_open("sched_switch", fd);
+  const int err = link < 0 ? -link : 0;
+  if (link >= 0) ::close(link);
+  ::close(fd);
+  if (err) return {false, "attaching raw_tp/sched_switch failed: " + errno_text(err)};
+  return {true, "raw_tp/sched_switch attaches"};
+}
+
+ProbeResult perf_event() {
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.sample_period = 1000000000ULL;
+  attr.disabled = 1;
+  const long fd = ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  const std::string paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
+  if (fd < 0) {
+    return {false, "perf_event_open(cpu-clock, cpu 0) failed: " + errno_text(errno) +
+                       " (perf_event_paranoid=" + paranoid + ")"};
+  }
+  ::close(static_cast<int>(fd));
+  return {true, "software cpu-clock events open (perf_event_paranoid=" + paranoid + ")"};
+}
+
+ProbeResult bpf_stats() {
+  const char* path = "/proc/sys/kernel/bpf_stats_enabled";
+  std::ifstream in(path);
+  if (!in) return {false, std::string(path) + " missing (kernel < 5.8)"};
+  std::string value;
+  in >> value;
+  if (value == "1") return {true, "enabled: per-program run_time_ns/run_cnt are counted"};
+  return {true, "supported but off (sysctl kernel.bpf_stats_enabled=1 to measure program cost)"};
+}
+
+ProbeResult cgroup2() {
+  const auto mount = find_cgroup2_mount();
+  if (!mount) return {false, "no cgroup2 filesystem in /proc/self/mountinfo"};
+  return {true, *mount};
+}
+
+}  // namespace antiphase::agent::probes

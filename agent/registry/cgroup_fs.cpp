@@ -1,0 +1,69 @@
+#include "agent/registry/cgroup_fs.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace antiphase::agent {
+
+namespace {
+// mountinfo escapes space, tab, newline and backslash as \ooo octal.
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::optional<std::string> find_cgroup2_mount_in(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // Fields: id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+    const auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    std::istringstream tail(line.substr(sep + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, sep));
+    std::string id, parent, dev, root, mountpoint;
+    head >> id >> parent >> dev >> root >> mountpoint;
+    if (!mountpoint.empty()) return unescape_mountinfo(mountpoint);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> find_cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return std::nullopt;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return find_cgroup2_mount_in(buf.str());
+}
+
+std::optional<uint64_t> cgroup_id_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+std::optional<uint64_t> read_cpu_stat_usage_usec(const std::string& cgroup_path) {
+  std::ifstream in(cgroup_path + "/cpu.stat");
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "usage_usec") return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace antiphase::agent

@@ -1,0 +1,23 @@
+#pragma once
+// Where cgroup v2 lives on this host and small helpers to read it.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace antiphase::agent {
+
+// Parses mountinfo text and returns the mount point of the first cgroup2 filesystem
+// (hybrid hosts mount it at e.g. .../unified; pure v2 hosts at /sys/fs/cgroup).
+std::optional<std::string> find_cgroup2_mount_in(const std::string& mountinfo_text);
+// Reads /proc/self/mountinfo. Never hard-code the mount point.
+std::optional<std::string> find_cgroup2_mount();
+
+// The cgroup2 id of a cgroup directory: its inode number, which is what
+// bpf_get_current_cgroup_id() reports. nullopt if the path cannot be stat'ed.
+std::optional<uint64_t> cgroup_id_of(const std::string& path);
+
+// Reads `usage_usec` from <path>/cpu.stat (present on cgroup2 even without the cpu
+// controller). nullopt if missing or unreadable.
+std::optional<uint64_t> read_cpu_stat_usage_usec(const std::string& cgroup_path);
+
+}  // namespace antiphase::agent

@@ -1,0 +1,69 @@
+#include "agent/replay/knob_protocol.h"
+
+namespace antiphase::replay {
+namespace {
+
+Outcome run_once(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o, uint64_t seed,
+                 Placement* placement_out = nullptr) {
+  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity}, w);
+  Placement p = place(*policy, placement_order(w.size(), seed), o.fit);
+  Outcome out = evaluate(p, w, o.capacity);
+  if (placement_out) *placement_out = std::move(p);
+  return out;
+}
+
+// Pools several placement orders so the knob is not chosen on one lucky shuffle.
+Outcome pooled(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o) {
+  Outcome sum;
+  size_t host_steps = 0;
+  const size_t orders = std::max<size_t>(1, o.validation_orders);
+  for (size_t k = 0; k < orders; ++k) {
+    const Outcome r = run_once(kind, knob, w, o, o.seed + k);
+    sum.hosts += r.hosts;
+    sum.overloaded_host_steps += r.overloaded_host_steps;
+    sum.overload_core_steps += r.overload_core_steps;
+    sum.utilisation += r.utilisation * static_cast<double>(r.hosts);
+    sum.forced += r.forced;
+    host_steps += r.hosts * w.eval_steps();
+  }
+  Outcome avg = sum;
+  avg.hosts = (sum.hosts + orders / 2) / orders;
+  avg.overload_rate = host_steps ? static_cast<double>(sum.overloaded_host_steps) / static_cast<double>(host_steps) : 0;
+  avg.utilisation = sum.hosts ? sum.utilisation / static_cast<double>(sum.hosts) : 0;
+  avg.overload_core_steps = sum.overload_core_steps / static_cast<double>(orders);
+  return avg;
+}
+
+}  // namespace
+
+PolicyReport run_protocol(PolicyKind kind, const Workload& validation, const Workload& final_run,
+                          const ProtocolOptions& options) {
+  PolicyReport report;
+  report.kind = kind;
+  const std::vector<double> grid = knob_grid(kind);
+  const bool needs_choice = grid.size() > 1;
+  std::optional<size_t> chosen;
+  std::optional<size_t> safest;  // fallback when no knob meets the target
+  for (size_t i = 0; i < grid.size(); ++i) {
+    KnobResult k{grid[i], std::nullopt, std::nullopt};
+    if (needs_choice) {
+      k.validation = pooled(kind, grid[i], validation, options);
+      if (!safest || k.validation->overload_rate < report.sweep[*safest].validation->overload_rate) safest = i;
+    }
+    if (options.sweep_test) k.test = run_once(kind, grid[i], final_run, options, options.seed);
+    report.sweep.push_back(k);
+  }
+  // The densest knob from which every more careful knob also meets the target: one
+  // aggressive knob that met it by luck between two that did not is not a choice.
+  for (size_t i = grid.size(); needs_choice && i-- > 0;) {
+    if (report.sweep[i].validation->overload_rate > options.target_overload_rate) break;
+    chosen = i;
+  }
+  if (!needs_choice) chosen = 0;
+  report.met_target_in_validation = chosen.has_value();
+  report.chosen_knob = grid[chosen ? *chosen : *safest];
+  report.test = run_once(kind, report.chosen_knob, final_run, options, options.seed, &report.test_placement);
+  return report;
+}
+
+}  // namespace antiphase::replay

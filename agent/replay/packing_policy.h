@@ -1,0 +1,56 @@
+#pragma once
+// Placement policies compared by the replay: each decides whether a function fits a
+// simulated host, given one risk knob. All but the oracle learn from the fit window only.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/replay/workload.h"
+
+namespace antiphase::replay {
+
+enum class PolicyKind {
+  Antiphase,     // common/admission rule on the host's measured aggregate profile; knob z
+  PeakSum,       // sum of per-function peaks ≤ capacity; no knob
+  PercentileSum, // sum of per-function scalar pXX ≤ capacity; knob XX
+  SlotPercentileSum,  // per day slot, sum of per-function slot pXX ≤ capacity; knob XX
+  MeanSum,       // sum of means ≤ u × capacity; knob u
+  Oracle,        // sees the eval window: its sum never exceeds capacity; a bound, not a policy
+};
+
+std::string to_string(PolicyKind kind);
+// Returns nullopt for an unknown name.
+std::optional<PolicyKind> parse_policy(const std::string& name);
+std::vector<PolicyKind> all_policies();
+// The knob values each policy is swept over, from most aggressive to most careful
+// (so "first that meets the target" is the densest safe choice).
+std::vector<double> knob_grid(PolicyKind kind);
+std::string knob_name(PolicyKind kind);
+
+// One simulated host as a policy sees it.
+class HostModel {
+ public:
+  virtual ~HostModel() = default;
+  // Headroom (cores) left if `fn` were added; nullopt if it does not fit.
+  virtual std::optional<double> headroom_if_added(size_t fn) = 0;
+  virtual void add(size_t fn) = 0;
+};
+
+class PackingPolicy {
+ public:
+  virtual ~PackingPolicy() = default;
+  virtual std::unique_ptr<HostModel> new_host() const = 0;
+};
+
+struct PolicyParams {
+  PolicyKind kind = PolicyKind::Antiphase;
+  double knob = 0.0;
+  double capacity = 8.0;
+};
+
+// Learns what the policy needs from `w.fit` (or `w.eval` for the oracle).
+// `w` must outlive the policy and its hosts.
+std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Workload& w);
+
+}  // namespace antiphase::replay

@@ -1,0 +1,205 @@
+#include "agent/replay/replay_app.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "agent/replay/svg_plot.h"
+#include "agent/replay/time_arg.h"
+
+namespace antiphase::replay {
+namespace {
+
+struct Windows {
+  Window train, test, val_fit, val;
+};
+
+int64_t days(double d) { return static_cast<int64_t>(std::llround(d * 86400)); }
+
+Windows choose_windows(const ReplayOptions& o, const Trace& trace) {
+  Windows w;
+  if (o.train_start && o.train_end && o.test_start && o.test_end) {
+    w.train = {*o.train_start, *o.train_end};
+    w.test = {*o.test_start, *o.test_end};
+  } else if (o.train_days && o.test_days) {
+    if (trace.rows.empty()) throw std::runtime_error("the trace has no rows");
+    int64_t first = trace.rows.front().timestamp;
+    for (const TraceRow& r : trace.rows) first = std::min(first, r.timestamp);
+    const int64_t day0 = first - ((first % 86400) + 86400) % 86400;  // midnight UTC: day folds align
+    w.train = {day0, day0 + days(*o.train_days)};
+    w.test = {w.train.end, w.train.end + days(*o.test_days)};
+  } else {
+    throw std::runtime_error("give either --train-start/--train-end/--test-start/--test-end or --train-days/--test-days");
+  }
+  if (w.train.seconds() <= 0 || w.test.seconds() <= 0) throw std::runtime_error("train and test windows must be non-empty");
+  if (w.test.start < w.train.end) throw std::runtime_error("the test window must start after the training window ends");
+  if (o.val_fit_start && o.val_fit_end) {
+    // Short training windows: fit on an earlier window, hold out the whole training window.
+    w.val_fit = {*o.val_fit_start, *o.val_fit_end};
+    w.val = w.train;
+    if (w.val_fit.seconds() <= 0 || w.val_fit.end > w.train.start)
+      throw std::runtime_error("--val-fit window must be non-empty and end before the training window starts");
+  } else {
+    const double train_days = static_cast<double>(w.train.seconds()) / 86400.0;
+    const double held_out = o.val_days ? *o.val_days : std::max(1.0, std::round(train_days / 3.0));
+    if (train_days - held_out < 1.0 - 1e-9)
+      throw std::runtime_error(
+          "the training window is too short for a validation split that leaves a full day to fit on; give "
+          "--val-days or an earlier window with --val-fit-start/--val-fit-end");
+    w.val = {w.train.end - days(held_out), w.train.end};
+    w.val_fit = {w.train.start, w.val.start};
+  }
+  return w;
+}
+
+std::string window_text(const Window& w) { return format_utc(w.start) + " .. " + format_utc(w.end); }
+
+nlohmann::json outcome_json(const Outcome& o) {
+  return {{"hosts", o.hosts},
+          {"overload_rate", o.overload_rate},
+          {"overloaded_host_steps", o.overloaded_host_steps},
+          {"overload_core_steps", o.overload_core_steps},
+          {"utilisation", o.utilisation},
+          {"forced", o.forced}};
+}
+
+nlohmann::json report_json(const PolicyReport& r) {
+  nlohmann::json sweep = nlohmann::json::array();
+  for (const KnobResult& k : r.sweep) {
+    nlohmann::json e = {{"knob", k.knob}};
+    if (k.validation) e["validation"] = outcome_json(*k.validation);
+    if (k.test) e["test"] = outcome_json(*k.test);
+    sweep.push_back(e);
+  }
+  return {{"policy", to_string(r.kind)},
+          {"knob_name", knob_name(r.kind)},
+          {"chosen_knob", r.chosen_knob},
+          {"met_target_in_validation", r.met_target_in_validation},
+          {"test", outcome_json(r.test)},
+          {"sweep", sweep}};
+}
+
+void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream f(p);
+  f << text;
+  if (!f) throw std::runtime_error("cannot write " + p.string());
+}
+
+void write_plots(const ReplayOptions& o, const std::vector<PolicyReport>& reports, const Workload& final_run) {
+  std::filesystem::create_directories(o.plot_dir);
+  const std::filesystem::path dir(o.plot_dir);
+  write_file(dir / "tradeoff.svg", tradeoff_svg(reports, o.target_overload_rate));
+  for (const PolicyReport& r : reports) {
+    if (r.test_placement.hosts.empty()) continue;
+    // The busiest host is the interesting one to look at.
+    size_t busiest = 0;
+    for (size_t h = 1; h < r.test_placement.hosts.size(); ++h)
+      if (r.test_placement.hosts[h].size() > r.test_placement.hosts[busiest].size()) busiest = h;
+    write_file(dir / ("host-" + to_string(r.kind) + ".svg"),
+               host_load_svg(final_run, r.test_placement.hosts[busiest], o.capacity,
+                             to_string(r.kind) + ": host " + std::to_string(busiest) + " on the test window"));
+  }
+}
+
+}  // namespace
+
+ReplayResult run_replay(const ReplayOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
+  if (!(o.target_overload_rate > 0 && o.target_overload_rate < 1)) throw std::runtime_error("--target-overload must be in (0, 1)");
+  if (o.slots_per_day == 0 || 86400 % o.slots_per_day) throw std::runtime_error("--slots must divide 86400");
+  const auto t0 = Clock::now();
+  ReadOptions read_options;
+  if (o.train_start && o.test_end) {  // explicit windows: keep only what we need
+    read_options.from = std::min(*o.train_start, o.val_fit_start.value_or(*o.train_start));
+    read_options.to = *o.test_end;
+  }
+  const Trace trace = read_trace(o.trace_path, read_options);
+  const auto t_read = Clock::now();
+  const Windows win = choose_windows(o, trace);
+  const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace);
+  if (step <= 0) throw std::runtime_error("cannot detect the sampling step (no series with two samples); give --step");
+
+  const SeriesMatrix train = align(trace, win.train, step), test = align(trace, win.test, step);
+  const SeriesMatrix val_fit = align(trace, win.val_fit, step), val = align(trace, win.val, step);
+  const std::vector<uint32_t> selected = covered_in_both(train, test, o.min_coverage);
+  std::vector<uint32_t> val_selected;
+  {
+    const std::vector<uint32_t> both = covered_in_both(val_fit, val, o.min_coverage);
+    std::set_intersection(both.begin(), both.end(), selected.begin(), selected.end(), std::back_inserter(val_selected));
+  }
+  if (selected.empty()) throw std::runtime_error("no function has enough coverage in both the training and test windows");
+  if (val_selected.empty()) throw std::runtime_error("no function has enough coverage in the validation windows");
+  const Workload final_run = make_workload(trace, train, test, selected, o.slots_per_day);
+  const Workload validation = make_workload(trace, val_fit, val, val_selected, o.slots_per_day);
+
+  ProtocolOptions po;
+  po.capacity = o.capacity;
+  po.target_overload_rate = o.target_overload_rate;
+  po.fit = o.fit;
+  po.seed = o.seed;
+  po.validation_orders = o.validation_orders;
+  po.sweep_test = !o.plot_dir.empty();
+  std::vector<PolicyReport> reports;
+  for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
+  const auto t_done = Clock::now();
+
+  const double read_s = std::chrono::duration<double>(t_read - t0).count();
+  const double total_s = std::chrono::duration<double>(t_done - t0).count();
+  ReplayResult result;
+  nlohmann::json& j = result.json;
+  j["trace"] = {{"path", o.trace_path}, {"rows", trace.rows.size()}, {"functions", trace.functions.size()},
+                {"step_s", step}};
+  j["windows"] = {{"train", window_text(win.train)}, {"test", window_text(win.test)},
+                  {"validation_fit", window_text(win.val_fit)}, {"validation", window_text(win.val)}};
+  j["functions_placed"] = selected.size();
+  j["functions_in_validation"] = val_selected.size();
+  j["capacity_cores"] = o.capacity;
+  j["target_overload_rate"] = o.target_overload_rate;
+  j["fit"] = o.fit == Fit::First ? "first" : "best";
+  j["seed"] = o.seed;
+  j["timing"] = {{"read_s", read_s}, {"total_s", total_s},
+                 {"lines_per_s_read", read_s > 0 ? trace.lines / read_s : 0.0}};
+  j["policies"] = nlohmann::json::array();
+  for (const PolicyReport& r : reports) j["policies"].push_back(report_json(r));
+
+  std::ostringstream t;
+  t << "trace " << o.trace_path << ": " << trace.rows.size() << " rows, step " << step << " s\n"
+    << "train " << window_text(win.train) << ", test " << window_text(win.test) << "\n"
+    << "validation: fit " << window_text(win.val_fit) << ", judge " << window_text(win.val) << " ("
+    << val_selected.size() << " functions)\n"
+    << selected.size() << " functions placed on " << o.capacity << "-core hosts, target overload "
+    << o.target_overload_rate * 100 << " %, " << (o.fit == Fit::First ? "first" : "best") << "-fit, seed " << o.seed
+    << "\n\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-14s %-12s %8s %12s %7s %11s %13s %8s\n", "policy", "knob", "val-over%",
+                "met-target", "hosts", "overload%", "over-core-st", "util%");
+  t << line;
+  for (const PolicyReport& r : reports) {
+    const KnobResult* chosen = nullptr;
+    for (const KnobResult& k : r.sweep)
+      if (k.knob == r.chosen_knob) chosen = &k;
+    const std::string knob = knob_name(r.kind) == "none" ? "-" : knob_name(r.kind).substr(0, 4) + "=" + [&] {
+      char b[16];
+      std::snprintf(b, sizeof b, "%g", r.chosen_knob);
+      return std::string(b);
+    }();
+    std::snprintf(line, sizeof line, "%-14s %-12s %8.3f %12s %7zu %11.3f %13.2f %8.1f\n", to_string(r.kind).c_str(),
+                  knob.c_str(), chosen && chosen->validation ? chosen->validation->overload_rate * 100 : 0.0,
+                  r.met_target_in_validation ? "yes" : "NO", r.test.hosts, r.test.overload_rate * 100,
+                  r.test.overload_core_steps, r.test.utilisation * 100);
+    t << line;
+  }
+  std::snprintf(line, sizeof line, "\nread %.2f s (%.2f M lines/s), total %.2f s\n", read_s,
+                read_s > 0 ? trace.lines / read_s / 1e6 : 0.0, total_s);
+  t << line;
+  result.text = t.str();
+  if (!o.plot_dir.empty()) write_plots(o, reports, final_run);
+  return result;
+}
+
+}  // namespace antiphase::replay

@@ -1,0 +1,41 @@
+#pragma once
+// The whole replay: read a trace, cut the windows, run every requested policy through
+// the honest knob protocol, and report (text and JSON), optionally with SVG plots.
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/replay/knob_protocol.h"
+
+namespace antiphase::replay {
+
+struct ReplayOptions {
+  std::string trace_path;
+  double capacity = 8.0;
+  std::optional<int64_t> train_start, train_end, test_start, test_end;
+  std::optional<double> train_days, test_days;  // from the first day of the trace
+  std::optional<double> val_days;                // held-out tail of the training window
+  std::optional<int64_t> val_fit_start, val_fit_end;  // or: an earlier window to fit on
+  double target_overload_rate = 0.001;
+  std::vector<PolicyKind> policies = all_policies();
+  Fit fit = Fit::First;
+  uint64_t seed = 1;
+  size_t validation_orders = 3;
+  double min_coverage = 0.8;
+  uint32_t slots_per_day = 96;
+  int64_t step_s = 0;  // 0: detect from the trace
+  std::string plot_dir;
+};
+
+struct ReplayResult {
+  nlohmann::json json;
+  std::string text;  // human-readable table
+};
+
+// Throws std::runtime_error (or TraceError) with a clear message on bad options or input.
+ReplayResult run_replay(const ReplayOptions& options);
+
+}  // namespace antiphase::replay

@@ -1,0 +1,67 @@
+#pragma once
+// The two eBPF samplers. Both report cumulative on-CPU ns per watched cgroup id (nested
+// cgroups under their own id; the registry rolls them up to functions).
+//
+//  - BpfSchedSwitchSampler: exact accounting at every context switch, plus the interval
+//    still running on each CPU at read time (a busy loop may run for seconds unswitched).
+//  - BpfPerfSampler: statistical; a CPU-clock sample every 1/hz s on each CPU charges one
+//    period to the interrupted task's cgroup. Cheaper on switch-heavy hosts.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/sampler/cpu_account_program.h"
+#include "agent/sampler/sampler.h"
+#include "agent/sampler/slot_table.h"
+
+namespace antiphase::agent {
+
+class BpfCpuSampler : public Sampler {
+ public:
+  void set_watched(const std::vector<WatchedCgroup>& cgroups) override;
+  UsageSnapshot read() override;
+  std::unordered_map<std::string, std::string> stats() const override;
+
+  CpuAccountAttach attach() const { return program_->options().attach; }
+
+ protected:
+  // Throws std::runtime_error (with libbpf's text) when the program cannot be loaded.
+  explicit BpfCpuSampler(const CpuAccountOptions& options);
+
+ private:
+  struct SlotTotals {
+    std::unordered_map<uint32_t, slot_usage> by_slot;
+    uint64_t monotonic_ns = 0;
+    uint32_t retries = 0;
+  };
+  SlotTotals read_totals() const;
+  void add_in_flight(const std::vector<cpu_state>& states, SlotTotals& totals) const;
+
+  std::unique_ptr<CpuAccountProgram> program_;
+  bool add_in_flight_;
+  mutable std::mutex mutex_;
+  SlotTable slots_;
+  std::unordered_map<uint32_t, uint64_t> baseline_ns_;   // slot -> counter at assignment
+  std::unordered_map<uint64_t, uint64_t> reported_ns_;  // id -> last value handed out
+  uint64_t rejected_ = 0;
+  uint64_t other_ns_ = 0;
+  uint64_t events_ = 0;
+  uint64_t read_retries_ = 0;
+};
+
+class BpfSchedSwitchSampler final : public BpfCpuSampler {
+ public:
+  enum class Attach { TpBtf, RawTp };
+  BpfSchedSwitchSampler(Attach attach, uint32_t max_cgroups);
+  SamplerMode mode() const override { return SamplerMode::SchedSwitch; }
+};
+
+class BpfPerfSampler final : public BpfCpuSampler {
+ public:
+  BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups);
+  SamplerMode mode() const override { return SamplerMode::PerfSample; }
+};
+
+}  // namespace antiphase::agent

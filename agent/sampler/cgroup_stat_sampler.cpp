@@ -1,0 +1,50 @@
+#include "agent/sampler/cgroup_stat_sampler.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "agent/registry/cgroup_fs.h"
+
+namespace antiphase::agent {
+
+void CgroupStatSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
+  std::lock_guard lock(mutex_);
+  roots_.clear();
+  std::unordered_set<uint64_t> ids;
+  for (const auto& c : cgroups) {
+    if (c.function_root && ids.insert(c.id).second) roots_.push_back(c);
+  }
+  for (auto it = reported_ns_.begin(); it != reported_ns_.end();) {
+    it = ids.count(it->first) ? std::next(it) : reported_ns_.erase(it);
+  }
+}
+
+UsageSnapshot CgroupStatSampler::read() {
+  std::lock_guard lock(mutex_);
+  UsageSnapshot snap;
+  for (const auto& root : roots_) {
+    const auto usec = read_cpu_stat_usage_usec(root.path);
+    if (!usec) {
+      ++unreadable_;
+      continue;
+    }
+    uint64_t& reported = reported_ns_[root.id];
+    reported = std::max(reported, *usec * 1000);
+    snap.cpu_ns[root.id] = reported;
+  }
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  snap.monotonic_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+  return snap;
+}
+
+std::unordered_map<std::string, std::string> CgroupStatSampler::stats() const {
+  std::lock_guard lock(mutex_);
+  return {{"source", "cpu.stat usage_usec"},
+          {"watched_cgroups", std::to_string(roots_.size())},
+          {"unreadable_reads", std::to_string(unreadable_)}};
+}
+
+}  // namespace antiphase::agent

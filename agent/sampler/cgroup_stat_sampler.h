@@ -1,0 +1,29 @@
+#pragma once
+// Fallback sampler without eBPF: reads `usage_usec` from each function root's cpu.stat.
+// cpu.stat is hierarchical, so nested cgroups are already included and only function
+// roots are reported. Resolution is the kernel's (ns internally, exported in µs).
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/sampler/sampler.h"
+
+namespace antiphase::agent {
+
+class CgroupStatSampler final : public Sampler {
+ public:
+  SamplerMode mode() const override { return SamplerMode::Cgroup; }
+  void set_watched(const std::vector<WatchedCgroup>& cgroups) override;
+  // Cgroups whose cpu.stat cannot be read (e.g. removed since the last rescan) are
+  // left out of the snapshot; that is not an error.
+  UsageSnapshot read() override;
+  std::unordered_map<std::string, std::string> stats() const override;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<WatchedCgroup> roots_;
+  std::unordered_map<uint64_t, uint64_t> reported_ns_;
+  uint64_t unreadable_ = 0;
+};
+
+}  // namespace antiphase::agent

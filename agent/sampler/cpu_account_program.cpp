@@ -1,0 +1,228 @@
+#include "agent/sampler/cpu_account_program.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "agent/sampler/libbpf_log.h"
+#include "bpf/cpu_account.skel.h"
+
+namespace antiphase::agent {
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+std::runtime_error load_error(const std::string& what, int err, const LibbpfMessageCapture& log) {
+  std::string msg = what + ": " + errno_text(err);
+  const std::string detail = log.summary();
+  if (!detail.empty()) msg += " (libbpf: " + detail + ")";
+  return std::runtime_error(msg);
+}
+
+// Locked memory is only charged to RLIMIT_MEMLOCK on kernels before 5.11; raising it is
+// harmless elsewhere.
+bool raise_memlock_limit() {
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  return ::setrlimit(RLIMIT_MEMLOCK, &unlimited) == 0;
+}
+
+std::vector<int> online_cpus() {
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  std::getline(in, text);
+  return parse_cpu_list(text);
+}
+
+int open_cpu_clock_event(int cpu, uint64_t period_ns) {
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  // A fixed period (not freq mode) makes every sample worth exactly period_ns.
+  attr.sample_period = period_ns;
+  attr.freq = 0;
+  return static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+}  // namespace
+
+std::string_view to_string(CpuAccountAttach a) {
+  switch (a) {
+    case CpuAccountAttach::TpBtf: return "tp_btf";
+    case CpuAccountAttach::RawTp: return "raw_tp";
+    case CpuAccountAttach::PerfEvent: return "perf_event";
+  }
+  return "unknown";
+}
+
+std::vector<int> parse_cpu_list(std::string_view text) {
+  std::vector<int> cpus;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.empty()) return {};
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string_view part = text.substr(pos, comma - pos);
+    const size_t dash = part.find('-');
+    int lo = 0, hi = 0;
+    const auto lo_part = part.substr(0, dash);
+    if (std::from_chars(lo_part.data(), lo_part.data() + lo_part.size(), lo).ec != std::errc{} || lo < 0) return {};
+    hi = lo;
+    if (dash != std::string_view::npos) {
+      const auto hi_part = part.substr(dash + 1);
+      if (std::from_chars(hi_part.data(), hi_part.data() + hi_part.size(), hi).ec != std::errc{} || hi < lo) return {};
+    }
+    if (hi - lo > 65536) return {};
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+    pos = comma + 1;
+  }
+  return cpus;
+}
+
+CpuAccountProgram::CpuAccountProgram(const CpuAccountOptions& options) : options_(options) {
+  if (options_.max_cgroups == 0 || options_.max_cgroups > (1u << 20)) {
+    throw std::invalid_argument("max_cgroups must be between 1 and 1048576, got " +
+                                std::to_string(options_.max_cgroups));
+  }
+  if (options_.attach == CpuAccountAttach::PerfEvent &&
+      (options_.perf_hz == 0 || options_.perf_hz > 100000)) {
+    throw std::invalid_argument("perf sampling frequency must be 1..100000 Hz, got " +
+                                std::to_string(options_.perf_hz));
+  }
+  sample_period_ns_ = options_.attach == CpuAccountAttach::PerfEvent ? 1000000000ULL / options_.perf_hz : 0;
+  possible_cpus_ = libbpf_num_possible_cpus();
+  if (possible_cpus_ <= 0) throw std::runtime_error("cannot count possible CPUs: " + errno_text(possible_cpus_));
+  try {
+    open_and_load();
+    attach();
+  } catch (...) {
+    destroy();
+    throw;
+  }
+}
+
+CpuAccountProgram::~CpuAccountProgram() { destroy(); }
+
+void CpuAccountProgram::destroy() {
+  for (auto* link : links_) bpf_link__destroy(link);
+  links_.clear();
+  if (skel_) cpu_account__destroy(skel_);
+  skel_ = nullptr;
+}
+
+void CpuAccountProgram::open_and_load() {
+  LibbpfMessageCapture log;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    skel_ = cpu_account__open();
+    if (!skel_) throw load_error("opening the cpu_account BPF object failed", errno, log);
+    // One object serves every mode: only the program we attach is loaded, so a kernel
+    // without tp_btf never sees (and never rejects) that program.
+    bpf_program__set_autoload(skel_->progs.sched_switch_btf, options_.attach == CpuAccountAttach::TpBtf);
+    bpf_program__set_autoload(skel_->progs.sched_switch_raw, options_.attach == CpuAccountAttach::RawTp);
+    bpf_program__set_autoload(skel_->progs.cpu_clock_sample, options_.attach == CpuAccountAttach::PerfEvent);
+    bpf_map__set_max_entries(skel_->maps.watched, options_.max_cgroups);
+    bpf_map__set_max_entries(skel_->maps.usage, options_.max_cgroups + 1);
+    skel_->rodata->sample_period_ns = sample_period_ns_;
+
+    const int err = cpu_account__load(skel_);
+    if (err == 0) return;
+    cpu_account__destroy(skel_);
+    skel_ = nullptr;
+    if (err == -EPERM && attempt == 0 && raise_memlock_limit()) continue;  // pre-5.11 memlock
+    throw load_error(std::string("loading the ") + std::string(to_string(options_.attach)) +
+                         " sched accounting program failed",
+                     err, log);
+  }
+}
+
+void CpuAccountProgram::attach() {
+  if (options_.attach == CpuAccountAttach::PerfEvent) {
+    attach_perf_events();
+    return;
+  }
+  LibbpfMessageCapture log;
+  auto* prog = options_.attach == CpuAccountAttach::TpBtf ? skel_->progs.sched_switch_btf
+                                                         : skel_->progs.sched_switch_raw;
+  bpf_link* link = bpf_program__attach(prog);
+  if (!link) throw load_error("attaching " + std::string(to_string(options_.attach)) + "/sched_switch failed", errno, log);
+  links_.push_back(link);
+  attached_cpus_ = static_cast<size_t>(possible_cpus_);
+}
+
+void CpuAccountProgram::attach_perf_events() {
+  LibbpfMessageCapture log;
+  const auto cpus = online_cpus();
+  if (cpus.empty()) throw std::runtime_error("cannot read /sys/devices/system/cpu/online");
+  for (int cpu : cpus) {
+    const int fd = open_cpu_clock_event(cpu, sample_period_ns_);
+    if (fd < 0) {
+      throw std::runtime_error("perf_event_open(cpu-clock) on CPU " + std::to_string(cpu) +
+                               " failed: " + errno_text(errno));
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.cpu_clock_sample, fd);
+    if (!link) {
+      const int err = errno;
+      ::close(fd);
+      throw load_error("attaching the sampling program to CPU " + std::to_string(cpu) + " failed", err, log);
+    }
+    links_.push_back(link);  // the link owns and closes the perf event fd
+  }
+  attached_cpus_ = cpus.size();
+}
+
+void CpuAccountProgram::watch(uint64_t cgroup_id, uint32_t slot) {
+  const int err = bpf_map_update_elem(bpf_map__fd(skel_->maps.watched), &cgroup_id, &slot, BPF_ANY);
+  if (err) throw std::runtime_error("updating the watched-cgroup map failed: " + errno_text(err));
+}
+
+void CpuAccountProgram::unwatch(uint64_t cgroup_id) {
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.watched), &cgroup_id);
+}
+
+slot_usage CpuAccountProgram::read_slot(uint32_t slot) const {
+  std::vector<slot_usage> per_cpu(static_cast<size_t>(possible_cpus_));
+  slot_usage total{0, 0};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.usage), &slot, per_cpu.data()) != 0) return total;
+  for (const auto& u : per_cpu) {
+    total.ns += u.ns;
+    total.events += u.events;
+  }
+  return total;
+}
+
+std::vector<cpu_state> CpuAccountProgram::read_cpu_states() const {
+  std::vector<cpu_state> per_cpu(static_cast<size_t>(possible_cpus_));
+  const uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, per_cpu.data()) != 0) {
+    return std::vector<cpu_state>(per_cpu.size(), cpu_state{0, 0, 1});
+  }
+  return per_cpu;
+}
+
+int CpuAccountProgram::active_program_fd() const {
+  switch (options_.attach) {
+    case CpuAccountAttach::TpBtf: return bpf_program__fd(skel_->progs.sched_switch_btf);
+    case CpuAccountAttach::RawTp: return bpf_program__fd(skel_->progs.sched_switch_raw);
+    case CpuAccountAttach::PerfEvent: return bpf_program__fd(skel_->progs.cpu_clock_sample);
+  }
+  return -1;
+}
+
+std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::run_stats() const {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(active_program_fd(), &info, &len) != 0) return std::nullopt;
+  if (info.run_cnt == 0) return std::nullopt;
+  return RunStats{info.run_cnt, info.run_time_ns};
+}
+
+}  // namespace antiphase::agent

@@ -1,0 +1,73 @@
+#pragma once
+// Owns the loaded cpu_account BPF object (bpf/cpu_account.bpf.c): open, size the maps,
+// load, attach the chosen program, and typed access to its maps. One instance per
+// sampler; every instance has its own maps, so several can run side by side.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpf/cpu_account.h"
+
+struct cpu_account;  // generated skeleton
+struct bpf_link;
+
+namespace antiphase::agent {
+
+enum class CpuAccountAttach { TpBtf, RawTp, PerfEvent };
+std::string_view to_string(CpuAccountAttach a);
+
+struct CpuAccountOptions {
+  CpuAccountAttach attach = CpuAccountAttach::TpBtf;
+  uint32_t max_cgroups = CPU_ACCOUNT_DEFAULT_MAX_CGROUPS;
+  uint32_t perf_hz = 49;  // PerfEvent only
+};
+
+class CpuAccountProgram {
+ public:
+  // Loads and attaches. Throws std::runtime_error carrying libbpf's explanation.
+  explicit CpuAccountProgram(const CpuAccountOptions& options);
+  ~CpuAccountProgram();
+  CpuAccountProgram(const CpuAccountProgram&) = delete;
+  CpuAccountProgram& operator=(const CpuAccountProgram&) = delete;
+
+  void watch(uint64_t cgroup_id, uint32_t slot);  // throws on map errors
+  void unwatch(uint64_t cgroup_id);               // missing ids are fine
+
+  // Sum over all CPUs of one slot's counters.
+  slot_usage read_slot(uint32_t slot) const;
+  // Indexed by CPU number (possible CPUs).
+  std::vector<cpu_state> read_cpu_states() const;
+
+  const CpuAccountOptions& options() const { return options_; }
+  uint64_t sample_period_ns() const { return sample_period_ns_; }
+  size_t attached_cpus() const { return attached_cpus_; }
+
+  // Kernel-measured cost of the program; nullopt unless kernel.bpf_stats_enabled=1
+  // (run_cnt stays 0 while it is off).
+  struct RunStats {
+    uint64_t run_cnt = 0;
+    uint64_t run_time_ns = 0;
+  };
+  std::optional<RunStats> run_stats() const;
+
+ private:
+  void open_and_load();
+  void attach();
+  void attach_perf_events();
+  int active_program_fd() const;
+  void destroy();
+
+  CpuAccountOptions options_;
+  cpu_account* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  int possible_cpus_ = 0;
+  size_t attached_cpus_ = 0;
+  uint64_t sample_period_ns_ = 0;
+};
+
+// Parses a kernel CPU list such as "0-3,6,8-9" (sysfs .../cpu/online). Empty on error.
+std::vector<int> parse_cpu_list(std::string_view text);
+
+}  // namespace antiphase::agent

@@ -1,0 +1,25 @@
+#pragma once
+// Picks and builds the sampler for this host.
+//
+// auto: sched_switch (tp_btf, else raw_tp) -> perf_sample -> cgroup cpu.stat, and `why`
+// gets one human sentence on the choice and on every failure on the way (libbpf's text,
+// missing capability, ...). A forced mode that cannot work throws std::runtime_error.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "agent/features/feature_probe.h"
+#include "agent/sampler/sampler.h"
+
+namespace antiphase::agent {
+
+struct SamplerOptions {
+  SamplerMode mode = SamplerMode::Auto;
+  unsigned perf_hz = 49;
+  unsigned max_cgroups = 4096;
+};
+
+std::unique_ptr<Sampler> make_sampler(const SamplerOptions& options, const FeatureProbe& features,
+                                      std::string* why = nullptr);
+
+}  // namespace antiphase::agent

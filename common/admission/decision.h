@@ -1,0 +1,74 @@
+#pragma once
+// Inputs and outputs of one admission decision, as plain structs so the daemon can
+// turn them into JSON (see explanation_json.h) and tests can assert on numbers.
+#include <cstddef>  // slot_profile.h uses size_t without including it
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/shape/slot_profile.h"
+
+namespace antiphase::admission {
+
+// Correlation between the host aggregate and the candidate, as estimated from
+// truncated embeddings: the true value lies within rho ± bound.
+struct Correlation {
+  double rho = 0.0;
+  double bound = 1.0;  // unknown correlation: assume the worst
+};
+
+// What the host knows about itself.
+struct HostView {
+  shape::SlotProfile aggregate;        // measured sum of current tenants per tick
+  double capacity_cores = 0.0;
+  double telemetry_age_s = 0.0;        // age of the newest sample behind `aggregate`
+  double admitted_mean_cores = 0.0;    // sum of admitted tenants' mean load (for the optional cap)
+};
+
+// The function asking to join. `profile` is per instance.
+struct Candidate {
+  std::string function;
+  std::optional<shape::SlotProfile> profile;  // absent: the host has never seen it
+  uint32_t instances = 1;
+  double confidence = 1.0;                    // 0..1 from the shape model (history length)
+  Correlation correlation;
+  // Sizing supplied inline by the requester for functions without a profile.
+  std::optional<double> request_mean_cores;
+  std::optional<double> request_peak_cores;
+};
+
+enum class UnknownFunction { SizeFromRequest, Reject };
+
+struct PolicyConfig {
+  double target_utilisation = 1.0;     // accept while the projected quantile stays below this × capacity
+  double target_overload_rate = 0.001; // risk: fraction of host-time above capacity
+  double max_telemetry_age_s = 30.0;   // older host data → refuse (we would be deciding blind)
+  double min_confidence = 0.5;         // below → candidate sized by its observed peak, flat
+  UnknownFunction unknown = UnknownFunction::SizeFromRequest;
+  std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
+  bool conservative_correlation = true;           // use rho + bound rather than rho
+};
+
+// Everything an operator needs to understand one decision.
+struct Decision {
+  bool accept = false;
+  std::string function;
+  uint32_t instances = 0;
+  std::optional<size_t> binding_slot;  // slot where the projection is highest
+  std::string binding_window;          // e.g. "14:15-14:30 UTC"
+  double projected_peak_cores = 0.0;   // max over slots of the projected quantile
+  double capacity_cores = 0.0;
+  double limit_cores = 0.0;            // target_utilisation × capacity
+  double headroom_cores = 0.0;         // limit − projected peak (negative when rejected on load)
+  double correlation = 0.0;            // estimate from embeddings
+  double correlation_bound = 0.0;      // its truncation bound
+  double correlation_used = 0.0;       // the (conservative) value in the formula
+  double peak_sum_cores = 0.0;         // host peak + n × candidate peak: the "add peaks" answer
+  double anticorrelation_saving_cores = 0.0;  // peak_sum − projected peak
+  double confidence = 0.0;
+  double z = 0.0;                      // margin used
+  std::vector<std::string> reasons;    // human sentences, most important first
+};
+
+}  // namespace antiphase::admission

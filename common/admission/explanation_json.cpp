@@ -1,0 +1,26 @@
+#include "common/admission/explanation_json.h"
+
+namespace antiphase::admission {
+
+nlohmann::json to_json(const Decision& d) {
+  nlohmann::json j = {
+      {"accept", d.accept},
+      {"function", d.function},
+      {"instances", d.instances},
+      {"binding_slot", d.binding_slot ? nlohmann::json(*d.binding_slot) : nlohmann::json(nullptr)},
+      {"binding_window", d.binding_window},
+      {"projected_peak_cores", d.projected_peak_cores},
+      {"capacity_cores", d.capacity_cores},
+      {"limit_cores", d.limit_cores},
+      {"headroom_cores", d.headroom_cores},
+      {"correlation", {{"rho", d.correlation}, {"bound", d.correlation_bound}, {"used", d.correlation_used}}},
+      {"peak_sum_cores", d.peak_sum_cores},
+      {"anticorrelation_saving_cores", d.anticorrelation_saving_cores},
+      {"confidence", d.confidence},
+      {"z", d.z},
+      {"reasons", d.reasons},
+  };
+  return j;
+}
+
+}  // namespace antiphase::admission

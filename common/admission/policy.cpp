@@ -1,0 +1,202 @@
+#include "common/admission/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "common/admission/slot_window.h"
+
+namespace antiphase::admission {
+namespace {
+
+std::string cores(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f cores", v);
+  return buf;
+}
+
+std::string number(double v, const char* format = "%.2f") {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+bool all_finite_non_negative(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x) && x >= 0.0; });
+}
+
+// Empty string when the profile is usable; otherwise what is wrong with it.
+std::string profile_problem(const shape::SlotProfile& p) {
+  if (p.slots() == 0) return "has no slots";
+  if (p.spread.size() != p.slots() || p.peak.size() != p.slots()) return "has mean/spread/peak of different lengths";
+  if (p.period_s == 0 || p.period_s % p.slots() != 0) return "has a period that is not a whole number of slots";
+  if (!all_finite_non_negative(p.mean) || !all_finite_non_negative(p.spread) || !all_finite_non_negative(p.peak))
+    return "contains negative or non-finite values";
+  return {};
+}
+
+shape::SlotProfile flat_profile(uint32_t period_s, size_t slots, double level) {
+  shape::SlotProfile p;
+  p.period_s = period_s;
+  p.mean.assign(slots, level);
+  p.spread.assign(slots, 0.0);
+  p.peak.assign(slots, level);
+  return p;
+}
+
+double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+Decision reject(Decision d, std::string reason) {
+  d.accept = false;
+  d.reasons.insert(d.reasons.begin(), std::move(reason));
+  return d;
+}
+
+// The candidate profile we size with, after the unknown-function and low-confidence
+// guards. Returns nullopt (and a reason in `why`) when the candidate cannot be sized.
+std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const PolicyConfig& cfg,
+                                                 const shape::SlotProfile& host, std::string& why,
+                                                 std::vector<std::string>& notes) {
+  const uint32_t period = host.slots() ? host.period_s : 86400;
+  const size_t slots = host.slots() ? host.slots() : 96;
+  if (!c.profile) {
+    if (cfg.unknown == UnknownFunction::Reject) {
+      why = "Function '" + c.function + "' has no learned shape and the policy rejects unknown functions.";
+      return std::nullopt;
+    }
+    const std::optional<double> size = c.request_peak_cores ? c.request_peak_cores : c.request_mean_cores;
+    if (!size || !std::isfinite(*size) || *size < 0.0) {
+      why = "Function '" + c.function + "' has no learned shape and the request gives no valid size (mean or peak).";
+      return std::nullopt;
+    }
+    notes.push_back("Function '" + c.function + "' is unknown here, so it is sized flat at the requested " +
+                    (c.request_peak_cores ? "peak" : "mean") + " of " + cores(*size) + " per instance.");
+    return flat_profile(period, slots, *size);
+  }
+  if (std::string problem = profile_problem(*c.profile); !problem.empty()) {
+    why = "The candidate's profile " + problem + ".";
+    return std::nullopt;
+  }
+  if (!(c.confidence >= cfg.min_confidence)) {
+    const double peak = max_of(c.profile->peak);
+    notes.push_back("Shape confidence " + number(c.confidence) + " is below " + number(cfg.min_confidence) +
+                    " (too little history), so the candidate is sized at its observed peak " + cores(peak) +
+                    " in every slot.");
+    return flat_profile(c.profile->period_s, c.profile->slots(), peak);
+  }
+  return *c.profile;
+}
+
+}  // namespace
+
+Projection project(const shape::SlotProfile& host, const shape::SlotProfile& candidate, uint32_t instances,
+                   double rho, double z) {
+  const size_t slots = candidate.slots();
+  const bool host_empty = host.slots() == 0;
+  const double n = instances;
+  Projection p;
+  p.quantile.resize(slots);
+  p.peak = -INFINITY;
+  for (size_t w = 0; w < slots; ++w) {
+    const double mu_h = host_empty ? 0.0 : host.mean[w];
+    const double sd_h = host_empty ? 0.0 : host.spread[w];
+    const double sd_c = n * candidate.spread[w];
+    // rho ≥ -1 keeps the variance non-negative, but guard rounding anyway.
+    const double variance = std::max(0.0, sd_h * sd_h + sd_c * sd_c + 2.0 * rho * sd_h * sd_c);
+    const double q = mu_h + n * candidate.mean[w] + z * std::sqrt(variance);
+    p.quantile[w] = q;
+    if (q > p.peak) {
+      p.peak = q;
+      p.binding_slot = w;
+    }
+  }
+  if (slots == 0) p.peak = 0.0;
+  return p;
+}
+
+Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidate, double z) const {
+  Decision d;
+  d.function = candidate.function;
+  d.instances = candidate.instances;
+  d.capacity_cores = host.capacity_cores;
+  d.limit_cores = config_.target_utilisation * host.capacity_cores;
+  d.confidence = candidate.confidence;
+  d.z = std::isfinite(z) ? std::max(0.0, z) : 0.0;
+  d.correlation = candidate.correlation.rho;
+  d.correlation_bound = candidate.correlation.bound;
+
+  if (!std::isfinite(host.capacity_cores) || host.capacity_cores <= 0.0)
+    return reject(d, "The host capacity is unknown or not positive, so nothing can be admitted.");
+  if (candidate.instances == 0) return reject(d, "A request for 0 instances is not a placement.");
+  if (!std::isfinite(z)) return reject(d, "The safety margin z is not a number; the calibrator needs attention.");
+  if (!(host.telemetry_age_s <= config_.max_telemetry_age_s))
+    return reject(d, "Host telemetry is " + number(host.telemetry_age_s, "%.0f") + " s old (limit " +
+                         number(config_.max_telemetry_age_s, "%.0f") +
+                         " s): refusing rather than deciding on stale data.");
+  if (host.aggregate.slots() != 0) {
+    if (std::string problem = profile_problem(host.aggregate); !problem.empty())
+      return reject(d, "The host aggregate profile " + problem + ".");
+  }
+
+  std::string why;
+  std::vector<std::string> notes;
+  const std::optional<shape::SlotProfile> sized = sizing_profile(candidate, config_, host.aggregate, why, notes);
+  if (!sized) return reject(d, why);
+  if (host.aggregate.slots() != 0 &&
+      (sized->slots() != host.aggregate.slots() || sized->period_s != host.aggregate.period_s))
+    return reject(d, "The candidate's profile has " + std::to_string(sized->slots()) + " slots over " +
+                         std::to_string(sized->period_s) + " s but the host's has " +
+                         std::to_string(host.aggregate.slots()) + " over " +
+                         std::to_string(host.aggregate.period_s) + " s; they cannot be added.");
+
+  const double n = candidate.instances;
+  if (config_.max_admitted_mean_cores) {
+    const double after = host.admitted_mean_cores + n * mean_of(sized->mean);
+    if (after > *config_.max_admitted_mean_cores)
+      return reject(d, "Admitting it would raise the total admitted mean load to " + cores(after) +
+                           ", above the configured cap of " + cores(*config_.max_admitted_mean_cores) + ".");
+  }
+
+  // Unknown or non-finite correlation means we know nothing: assume fully correlated.
+  Correlation corr = candidate.correlation;
+  if (!std::isfinite(corr.rho) || !std::isfinite(corr.bound)) corr = Correlation{};
+  const double used = config_.conservative_correlation ? corr.rho + std::abs(corr.bound) : corr.rho;
+  d.correlation_used = std::clamp(used, -1.0, 1.0);
+
+  const Projection p = project(host.aggregate, *sized, candidate.instances, d.correlation_used, d.z);
+  d.binding_slot = p.binding_slot;
+  d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
+  d.projected_peak_cores = p.peak;
+  d.headroom_cores = d.limit_cores - p.peak;
+  d.peak_sum_cores = max_of(host.aggregate.peak) + n * max_of(sized->peak);
+  d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
+  d.accept = p.peak <= d.limit_cores;
+
+  const std::string what = std::to_string(candidate.instances) + " instance(s) of '" + candidate.function + "'";
+  if (d.accept)
+    d.reasons.push_back("Accepted " + what + ": the projected load peaks at " + cores(p.peak) + " during " +
+                        d.binding_window + ", within the limit of " + cores(d.limit_cores) + " (" +
+                        cores(d.headroom_cores) + " to spare).");
+  else
+    d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
+                        d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
+                        cores(-d.headroom_cores) + ".");
+  if (d.anticorrelation_saving_cores > 0.0)
+    d.reasons.push_back("Because host and candidate do not peak together, the projection is " +
+                        cores(d.anticorrelation_saving_cores) + " below the sum of their peaks (" +
+                        cores(d.peak_sum_cores) + ").");
+  d.reasons.push_back("Correlation with the host is " + number(corr.rho) + " ± " + number(std::abs(corr.bound)) +
+                      "; the projection assumed " + number(d.correlation_used) + " with margin z = " +
+                      number(d.z) + ".");
+  d.reasons.insert(d.reasons.end(), notes.begin(), notes.end());
+  return d;
+}
+
+}  // namespace antiphase::admission

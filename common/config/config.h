@@ -1,0 +1,119 @@
+#pragma once
+// The agent's configuration: every key, its type and its default in one place.
+// Parsing is pure (text in, Config or a located error out); the agent reads the file.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace antiphase::config {
+
+struct SamplerConfig {
+  std::string mode = "auto";   // auto | sched_switch | perf_sample | cgroup | replay
+  double tick_s = 1.0;         // how often usage is read and fed to the model
+  uint32_t perf_frequency_hz = 49;  // perf_sample mode; a prime avoids locking to timers
+  uint32_t max_cgroups = 4096;      // size of the in-kernel cgroup table
+  std::string replay_file;          // replay mode: trace CSV (plain or gzip)
+  double replay_speed = 1.0;        // replay mode: trace seconds per wall second
+};
+
+struct FunctionsConfig {
+  // Relative to the cgroup2 mount (found from /proc/self/mountinfo) or absolute.
+  std::vector<std::string> cgroup_roots{""};
+  // Regex with one capture group naming the function. Several cgroups that capture
+  // the same name are instances of one function.
+  std::string pattern = R"(^fn-(.+?)(-[0-9]+)?\.scope$)";
+  // Depth below a root at which functions live (1 = the root's children);
+  // 0 = the outermost matching cgroup at any depth.
+  uint32_t depth = 0;
+  double rescan_s = 1.0;  // how often the cgroup tree is walked for new/vanished cgroups
+  uint32_t history_ticks = 600;  // ring buffer of recent per-function usage
+};
+
+struct ApiConfig {
+  std::string socket = "/run/antiphase/api.sock";
+  uint32_t socket_mode = 0660;
+  std::string socket_group;         // empty: the agent's own group
+  uint32_t max_body_bytes = 64 * 1024;
+  std::string metrics_listen;       // e.g. "127.0.0.1:9464": TCP, /metrics only; empty = off
+  std::vector<uint32_t> allowed_uids;  // SO_PEERCRED policy; empty = root + own uid + group members
+};
+
+struct StateConfig {
+  std::string dir = "/var/lib/antiphase";
+  double save_interval_s = 300.0;
+};
+
+struct ShapeConfigKeys {
+  uint32_t day_slots = 96;
+  uint32_t hour_slots = 60;
+  uint32_t k = 32;
+  double half_life_periods = 7.0;
+  double full_confidence_s = 86400.0;
+};
+
+struct AdmissionConfig {
+  double capacity_cores = 0.0;      // 0 = online CPUs minus reserve_cores
+  double reserve_cores = 0.5;       // kept for the system when capacity is derived
+  double target_utilisation = 0.9;  // fraction of capacity projected peaks may reach
+  double target_overload_rate = 0.001;  // fraction of host-time above capacity we accept
+  std::string unknown_function = "size_from_request";  // or "reject"
+  double stale_after_s = 30.0;      // refuse when telemetry is older than this
+  double min_confidence = 0.5;      // below: use the function's observed peak
+  double max_admitted_cores = 0.0;  // optional cap on total admitted mean load; 0 = none
+};
+
+struct GossipConfigKeys {
+  bool enabled = false;
+  std::string bind = "tcp://127.0.0.1:7946";
+  std::string advertise;
+  std::vector<std::string> seeds;
+  uint32_t fanout = 3;
+  double interval_s = 1.0;
+  double suspect_after_s = 5.0;
+  double dead_after_s = 15.0;
+  double purge_after_s = 120.0;
+  std::string secret_key_file;
+  std::string public_key_file;
+  std::string allowed_keys_dir;
+  bool insecure = false;
+  double republish_threshold = 0.05;
+  double republish_min_interval_s = 30.0;
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace | debug | info | warn | error
+};
+
+struct Config {
+  SamplerConfig sampler;
+  FunctionsConfig functions;
+  ApiConfig api;
+  StateConfig state;
+  ShapeConfigKeys shape;
+  AdmissionConfig admission;
+  GossipConfigKeys gossip;
+  LogConfig log;
+};
+
+// A configuration error that names the key and where it is.
+struct ConfigError : std::runtime_error {
+  ConfigError(std::string key, uint32_t line, const std::string& what)
+      : std::runtime_error(what), key(std::move(key)), line(line) {}
+  std::string key;
+  uint32_t line;  // 1-based; 0 when the error is not tied to a line
+};
+
+// Parses TOML text. `source_name` is used in messages ("antiphase.toml:12: ...").
+// Throws ConfigError for syntax errors, unknown keys, wrong types and bad values.
+Config parse(std::string_view toml_text, const std::string& source_name = "config");
+
+// Parses "250ms", "1s", "5m", "2h", "1d" or a bare number of seconds.
+std::optional<double> parse_duration_s(std::string_view text);
+
+// The defaults as a fully commented TOML document (what `antiphased --print-default-config` prints).
+std::string default_config_toml();
+
+}  // namespace antiphase::config

@@ -1,0 +1,69 @@
+#include "common/shape/shape_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace antiphase::shape {
+namespace {
+
+// Sanity caps: anything beyond is a unit error upstream, and would overflow the
+// float accumulators.
+constexpr double kMaxCores = 1e6;
+constexpr double kMaxWeightSeconds = 1e7;
+
+const ShapeConfig& checked(const ShapeConfig& config) {
+  if (auto error = validate(config)) throw std::invalid_argument("shape config: " + *error);
+  return config;
+}
+
+}  // namespace
+
+ShapeModel::ShapeModel(const ShapeConfig& config)
+    : config_(checked(config)),
+      day_(config.day, config.k, config.half_life_periods),
+      hour_(config.hour, config.k, config.half_life_periods) {}
+
+bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
+  if (!std::isfinite(cores) || cores < 0 || cores > kMaxCores) return false;
+  if (!std::isfinite(weight_s) || weight_s <= 0 || weight_s > kMaxWeightSeconds) return false;
+  day_.add(unix_s, cores, weight_s);
+  hour_.add(unix_s, cores, weight_s);
+  if (samples_ == 0) first_unix_s_ = last_unix_s_ = unix_s;
+  first_unix_s_ = std::min(first_unix_s_, unix_s);
+  last_unix_s_ = std::max(last_unix_s_, unix_s);
+  ++samples_;
+  history_s_ += weight_s;
+  return true;
+}
+
+double ShapeModel::confidence() const {
+  return std::clamp(history_s_ / config_.full_confidence_s, 0.0, 1.0);
+}
+
+double ShapeModel::mean() const { return day_.observed_mean(); }
+double ShapeModel::peak() const { return day_.max_peak(); }
+
+size_t ShapeModel::memory_bytes() const {
+  return sizeof(*this) + day_.heap_bytes() + hour_.heap_bytes();
+}
+
+ShapeModel::Raw ShapeModel::raw() const {
+  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw()};
+}
+
+bool ShapeModel::restore(const Raw& raw) {
+  if (!std::isfinite(raw.history_s) || raw.history_s < 0) return false;
+  if (raw.samples > 0 && raw.first_unix_s > raw.last_unix_s) return false;
+  FoldedProfile day = day_, hour = hour_;
+  if (!day.restore(raw.day) || !hour.restore(raw.hour)) return false;
+  day_ = std::move(day);
+  hour_ = std::move(hour);
+  samples_ = raw.samples;
+  history_s_ = raw.history_s;
+  first_unix_s_ = raw.first_unix_s;
+  last_unix_s_ = raw.last_unix_s;
+  return true;
+}
+
+}  // namespace antiphase::shape

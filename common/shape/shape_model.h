@@ -1,0 +1,62 @@
+#pragma once
+// The learned usage shape of one function (or of a host's aggregate load): folded
+// day and hour profiles plus their DCT embeddings, updated in O(k) per sample.
+// Pure: the caller passes the (UTC wall-clock) time of every sample.
+#include <cstdint>
+
+#include "common/shape/embedding.h"
+#include "common/shape/folded_profile.h"
+#include "common/shape/shape_config.h"
+#include "common/shape/slot_profile.h"
+
+namespace antiphase::shape {
+
+class ShapeModel {
+ public:
+  ShapeModel() : ShapeModel(ShapeConfig{}) {}
+  // Throws std::invalid_argument (with validate()'s message) for a bad config.
+  explicit ShapeModel(const ShapeConfig& config);
+
+  // One observation: `cores` in use during the `weight_s` seconds ending at unix_s.
+  // Rejects (returns false, state untouched) non-finite or negative cores and
+  // non-positive/non-finite weights. Samples older than the newest period seen are
+  // folded as if they were current (wall-clock steps backwards must not corrupt).
+  bool add_sample(int64_t unix_s, double cores, double weight_s = 1.0);
+
+  SlotProfile day_profile() const { return day_.profile(); }
+  SlotProfile hour_profile() const { return hour_.profile(); }
+  Embedding embedding() const { return {day_.embedding(), hour_.embedding()}; }
+
+  // 0..1, linear in observed seconds up to config.full_confidence_s (a day by default).
+  double confidence() const;
+  double history_s() const { return history_s_; }  // sum of accepted sample weights
+  uint64_t samples() const { return samples_; }
+  double mean() const;  // average of the day profile's means over slots with data
+  double peak() const;  // largest decayed peak of the day profile
+  int64_t first_unix_s() const { return first_unix_s_; }
+  int64_t last_unix_s() const { return last_unix_s_; }
+
+  const ShapeConfig& config() const { return config_; }
+  // sizeof(*this) plus owned heap memory.
+  size_t memory_bytes() const;
+
+  // State-file access (see state_file.h).
+  struct Raw {
+    uint64_t samples = 0;
+    double history_s = 0;
+    int64_t first_unix_s = 0, last_unix_s = 0;
+    FoldedProfile::Raw day, hour;
+  };
+  Raw raw() const;
+  bool restore(const Raw& raw);
+
+ private:
+  ShapeConfig config_;
+  FoldedProfile day_;
+  FoldedProfile hour_;
+  uint64_t samples_ = 0;
+  double history_s_ = 0;
+  int64_t first_unix_s_ = 0, last_unix_s_ = 0;
+};
+
+}  // namespace antiphase::shape

@@ -1,0 +1,253 @@
+#include "common/shape/summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <zlib.h>
+
+#include "common/shape/shape_summary.pb.h"
+
+namespace antiphase::shape {
+namespace {
+
+constexpr uint32_t kMeanLevels = (1u << kSummaryMeanBits) - 1;
+constexpr uint32_t kSpreadLevels = (1u << kSummarySpreadBits) - 1;
+constexpr size_t kProfileBytes = (kSummarySlots * (kSummaryMeanBits + kSummarySpreadBits) + 7) / 8;
+// Per-slot reconstruction of the peak when only mean and spread travel.
+constexpr double kPeakSpreads = 3.0;
+
+// Framing: 1 format byte, protobuf, CRC32 (LE) of everything before it. Protobuf
+// alone cannot tell a message truncated at a field boundary from a shorter one.
+constexpr size_t kFramingBytes = 5;
+
+uint32_t crc_of(std::string_view bytes) {
+  return static_cast<uint32_t>(
+      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<z_size_t>(bytes.size())));
+}
+
+void put_crc(std::string* bytes) {
+  const uint32_t crc = crc_of(*bytes);
+  for (int i = 0; i < 4; ++i) bytes->push_back(static_cast<char>(crc >> (8 * i) & 0xff));
+}
+
+uint32_t read_crc(std::string_view four) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<uint8_t>(four[i])) << (8 * i);
+  return value;
+}
+
+void set_error(std::string* error, std::string message) {
+  if (error) *error = std::move(message);
+}
+
+// Little bit-stream writer/reader for fixed-width codes, LSB-first.
+std::string pack_codes(const std::vector<uint8_t>& mean_q, const std::vector<uint8_t>& spread_q) {
+  std::string out(kProfileBytes, '\0');
+  size_t bit = 0;
+  auto put = [&](uint32_t value, uint32_t width) {
+    for (uint32_t i = 0; i < width; ++i, ++bit)
+      if (value >> i & 1u) out[bit / 8] = static_cast<char>(out[bit / 8] | (1u << (bit % 8)));
+  };
+  for (uint8_t code : mean_q) put(code, kSummaryMeanBits);
+  for (uint8_t code : spread_q) put(code, kSummarySpreadBits);
+  return out;
+}
+
+void unpack_codes(std::string_view bytes, std::vector<uint8_t>* mean_q, std::vector<uint8_t>* spread_q) {
+  size_t bit = 0;
+  auto get = [&](uint32_t width) {
+    uint32_t value = 0;
+    for (uint32_t i = 0; i < width; ++i, ++bit)
+      value |= ((static_cast<uint8_t>(bytes[bit / 8]) >> (bit % 8)) & 1u) << i;
+    return static_cast<uint8_t>(value);
+  };
+  mean_q->resize(kSummarySlots);
+  spread_q->resize(kSummarySlots);
+  for (auto& code : *mean_q) code = get(kSummaryMeanBits);
+  for (auto& code : *spread_q) code = get(kSummarySpreadBits);
+}
+
+uint8_t quantise(double value, double offset, double step, uint32_t levels) {
+  if (!(step > 0)) return 0;
+  return static_cast<uint8_t>(std::clamp(std::lround((value - offset) / step), 0L, static_cast<long>(levels)));
+}
+
+bool is_day_profile(const SlotProfile& profile) {
+  return profile.period_s == 86400 && profile.slots() == kSummarySlots &&
+         profile.spread.size() == kSummarySlots;
+}
+
+void quantise_profile(const SlotProfile& day, Summary* summary) {
+  const auto [low, high] = std::minmax_element(day.mean.begin(), day.mean.end());
+  const double top_spread = *std::max_element(day.spread.begin(), day.spread.end());
+  summary->mean_offset = static_cast<float>(*low);
+  summary->mean_step = static_cast<float>((*high - *low) / kMeanLevels);
+  summary->spread_step = static_cast<float>(top_spread / kSpreadLevels);
+  summary->mean_q.resize(kSummarySlots);
+  summary->spread_q.resize(kSummarySlots);
+  double error_energy = 0;
+  for (uint32_t w = 0; w < kSummarySlots; ++w) {
+    summary->mean_q[w] = quantise(day.mean[w], summary->mean_offset, summary->mean_step, kMeanLevels);
+    summary->spread_q[w] = quantise(day.spread[w], 0.0, summary->spread_step, kSpreadLevels);
+    const double restored = summary->mean_offset + summary->mean_q[w] * static_cast<double>(summary->mean_step);
+    error_energy += (restored - day.mean[w]) * (restored - day.mean[w]);
+  }
+  // Rounded up (and padded for float) so the receiver's correlation bound stays valid.
+  const float error = static_cast<float>(std::sqrt(error_energy) * (1 + 1e-6) + 1e-30);
+  summary->mean_error_l2 = std::nextafter(error, std::numeric_limits<float>::infinity());
+}
+
+bool finite_non_negative(float value) { return std::isfinite(value) && value >= 0; }
+
+std::optional<std::string> check(const Summary& s) {
+  if (s.function.empty()) return "function name is empty";
+  if (s.function.size() > kMaxFunctionNameBytes)
+    return "function name is " + std::to_string(s.function.size()) + " bytes, the limit is " +
+           std::to_string(kMaxFunctionNameBytes);
+  if (!(s.confidence >= 0 && s.confidence <= 1)) return "confidence outside 0..1";
+  if (!finite_non_negative(s.mean) || !finite_non_negative(s.peak) || !finite_non_negative(s.mean_step) ||
+      !finite_non_negative(s.spread_step) || !finite_non_negative(s.mean_error_l2) ||
+      !std::isfinite(s.mean_offset))
+    return "scale fields must be finite and non-negative";
+  const bool has_profile = !s.mean_q.empty() || !s.spread_q.empty();
+  if (has_profile && (s.mean_q.size() != kSummarySlots || s.spread_q.size() != kSummarySlots))
+    return "profile must have " + std::to_string(kSummarySlots) + " slots";
+  for (uint8_t code : s.mean_q)
+    if (code > kMeanLevels) return "mean code out of range";
+  for (uint8_t code : s.spread_q)
+    if (code > kSpreadLevels) return "spread code out of range";
+  return std::nullopt;
+}
+
+}  // namespace
+
+Summary summarize(const std::string& name, const ShapeModel& model, uint32_t instances, uint64_t version) {
+  Summary summary;
+  summary.function = name.substr(0, kMaxFunctionNameBytes);
+  summary.instances = instances;
+  summary.samples = model.samples();
+  summary.confidence = static_cast<float>(model.confidence());
+  summary.mean = static_cast<float>(model.mean());
+  summary.peak = static_cast<float>(model.peak());
+  summary.version = version;
+  const SlotProfile day = model.day_profile();
+  if (is_day_profile(day)) quantise_profile(day, &summary);
+  return summary;
+}
+
+std::string encode(const Summary& summary, std::string* error) {
+  if (auto problem = check(summary)) {
+    set_error(error, "cannot encode summary: " + *problem);
+    return {};
+  }
+  proto::ShapeSummary message;
+  message.set_function(summary.function);
+  message.set_instances(summary.instances);
+  message.set_samples(summary.samples);
+  message.set_confidence(summary.confidence);
+  message.set_mean(summary.mean);
+  message.set_peak(summary.peak);
+  message.set_version(summary.version);
+  message.set_mean_offset(summary.mean_offset);
+  message.set_mean_step(summary.mean_step);
+  message.set_spread_step(summary.spread_step);
+  message.set_mean_error_l2(summary.mean_error_l2);
+  if (!summary.mean_q.empty()) message.set_profile(pack_codes(summary.mean_q, summary.spread_q));
+  std::string bytes(1, static_cast<char>(kSummaryFormat));
+  bytes += message.SerializeAsString();
+  put_crc(&bytes);
+  if (bytes.size() > kMaxSummaryBytes) {  // cannot happen with the caps above; guard anyway
+    set_error(error, "encoded summary is " + std::to_string(bytes.size()) + " bytes");
+    return {};
+  }
+  return bytes;
+}
+
+std::optional<Summary> decode(std::string_view bytes, std::string* error) {
+  if (bytes.size() < kFramingBytes || bytes.size() > kMaxSummaryBytes) {
+    set_error(error, "summary length " + std::to_string(bytes.size()) + " outside " +
+                         std::to_string(kFramingBytes) + ".." + std::to_string(kMaxSummaryBytes));
+    return std::nullopt;
+  }
+  if (const auto format = static_cast<uint8_t>(bytes[0]); format != kSummaryFormat) {
+    set_error(error, "unsupported summary format " + std::to_string(format) + " (expected " +
+                         std::to_string(kSummaryFormat) + ")");
+    return std::nullopt;
+  }
+  const std::string_view covered = bytes.substr(0, bytes.size() - 4);
+  if (crc_of(covered) != read_crc(bytes.substr(bytes.size() - 4))) {
+    set_error(error, "summary checksum mismatch (truncated or corrupt)");
+    return std::nullopt;
+  }
+  proto::ShapeSummary message;
+  if (!message.ParseFromArray(covered.data() + 1, static_cast<int>(covered.size() - 1))) {
+    set_error(error, "summary is not a valid protobuf message");
+    return std::nullopt;
+  }
+  if (!message.profile().empty() && message.profile().size() != kProfileBytes) {
+    set_error(error, "summary profile is " + std::to_string(message.profile().size()) + " bytes, expected " +
+                         std::to_string(kProfileBytes));
+    return std::nullopt;
+  }
+  Summary s;
+  s.function = message.function();
+  s.instances = message.instances();
+  s.samples = message.samples();
+  s.confidence = message.confidence();
+  s.mean = message.mean();
+  s.peak = message.peak();
+  s.version = message.version();
+  s.mean_offset = message.mean_offset();
+  s.mean_step = message.mean_step();
+  s.spread_step = message.spread_step();
+  s.mean_error_l2 = message.mean_error_l2();
+  if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
+  if (auto problem = check(s)) {
+    set_error(error, "invalid summary: " + *problem);
+    return std::nullopt;
+  }
+  return s;
+}
+
+SlotProfile reconstruct_day(const Summary& summary) {
+  SlotProfile out;
+  out.period_s = 86400;
+  out.mean.assign(kSummarySlots, summary.mean);
+  out.spread.assign(kSummarySlots, 0.0);
+  out.peak.assign(kSummarySlots, summary.peak);
+  if (summary.mean_q.size() != kSummarySlots || summary.spread_q.size() != kSummarySlots) return out;
+  for (uint32_t w = 0; w < kSummarySlots; ++w) {
+    out.mean[w] = summary.mean_offset + summary.mean_q[w] * static_cast<double>(summary.mean_step);
+    out.spread[w] = summary.spread_q[w] * static_cast<double>(summary.spread_step);
+    out.peak[w] = std::min<double>(summary.peak, out.mean[w] + kPeakSpreads * out.spread[w]);
+  }
+  return out;
+}
+
+Embedding embedding_of(const Summary& summary, uint32_t k) {
+  Embedding out;
+  out.day = embed_profile(reconstruct_day(summary), k);
+  const bool has_profile = summary.mean_q.size() == kSummarySlots;
+  // Without a profile the flat stand-in says nothing about shape.
+  out.day.mean_error_l2 = has_profile ? summary.mean_error_l2 : std::numeric_limits<double>::infinity();
+  out.day.spread_error_l2 = has_profile ? 0.5 * summary.spread_step * std::sqrt(double{kSummarySlots})
+                                        : std::numeric_limits<double>::infinity();
+  return out;
+}
+
+bool significantly_changed(const Summary& old_s, const Summary& new_s, double threshold) {
+  if (old_s.function != new_s.function || old_s.instances != new_s.instances) return true;
+  if (std::abs(old_s.confidence - new_s.confidence) > threshold) return true;
+  const double scale = std::max({static_cast<double>(old_s.peak), static_cast<double>(new_s.peak), 1e-9});
+  if (std::abs(old_s.mean - new_s.mean) > threshold * scale) return true;
+  if (std::abs(old_s.peak - new_s.peak) > threshold * scale) return true;
+  const SlotProfile before = reconstruct_day(old_s), after = reconstruct_day(new_s);
+  for (uint32_t w = 0; w < kSummarySlots; ++w) {
+    if (std::abs(before.mean[w] - after.mean[w]) > threshold * scale) return true;
+    if (std::abs(before.spread[w] - after.spread[w]) > threshold * scale) return true;
+  }
+  return false;
+}
+
+}  // namespace antiphase::shape

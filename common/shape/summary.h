@@ -1,0 +1,62 @@
+#pragma once
+// Compact (<= 256 bytes) description of one function's shape for gossip: identity,
+// scale, confidence and the quantised per-slot day profile (mean and spread).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/shape/embedding.h"
+#include "common/shape/shape_model.h"
+#include "common/shape/slot_profile.h"
+
+namespace antiphase::shape {
+
+inline constexpr size_t kMaxSummaryBytes = 256;
+inline constexpr size_t kMaxFunctionNameBytes = 64;
+inline constexpr uint32_t kSummaryFormat = 1;
+inline constexpr uint32_t kSummarySlots = 96;       // day fold, 15-minute slots
+inline constexpr uint32_t kSummaryMeanBits = 6;     // per-slot mean quantisation
+inline constexpr uint32_t kSummarySpreadBits = 4;   // per-slot spread quantisation
+
+struct Summary {
+  std::string function;
+  uint32_t instances = 0;
+  uint64_t samples = 0;
+  float confidence = 0;
+  float mean = 0, peak = 0;  // cores
+  uint64_t version = 0;
+  // Per-slot day profile: mean[w] = mean_offset + mean_q[w] * mean_step,
+  // spread[w] = spread_q[w] * spread_step. Codes are < 2^bits.
+  float mean_offset = 0, mean_step = 0, spread_step = 0;
+  // L2 norm over slots of (dequantised - true) per-slot means, rounded up; feeds the
+  // correlation bound of embedding_of().
+  float mean_error_l2 = 0;
+  std::vector<uint8_t> mean_q, spread_q;  // kSummarySlots each (or empty: no profile)
+};
+
+// Quantises the model's day profile (must have kSummarySlots slots over a day, else
+// the summary carries no profile). Names longer than kMaxFunctionNameBytes are
+// truncated here; encode() refuses them.
+Summary summarize(const std::string& name, const ShapeModel& model, uint32_t instances,
+                  uint64_t version);
+
+// Empty string (and *error set, if given) when the summary cannot be encoded within
+// kMaxSummaryBytes (name too long, malformed codes).
+std::string encode(const Summary& summary, std::string* error = nullptr);
+std::optional<Summary> decode(std::string_view bytes, std::string* error = nullptr);
+
+// Approximate day profile: mean/spread per slot (within half a quantisation step),
+// peak per slot estimated as min(summary peak, mean + 3 spread).
+SlotProfile reconstruct_day(const Summary& summary);
+// Day-fold embedding of the reconstructed profile; mean_error_l2 carries the
+// quantisation error so correlate() bounds stay valid against the true profiles.
+Embedding embedding_of(const Summary& summary, uint32_t k = 32);
+
+// True when republishing is worth it: the largest per-slot change of mean or spread,
+// or the change of mean/peak, relative to the larger peak, exceeds `threshold`; or the
+// instance count or the confidence (by more than threshold) changed.
+bool significantly_changed(const Summary& old_s, const Summary& new_s, double threshold);
+
+}  // namespace antiphase::shape

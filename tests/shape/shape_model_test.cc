@@ -1,0 +1,177 @@
+// Behaviour of the incremental model: per-slot statistics, UTC alignment, decay,
+// confidence, input validation and the incremental embedding's exactness.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "common/shape/shape.h"
+#include "tests/shape/synthetic.h"
+
+namespace antiphase::shape {
+namespace {
+
+using namespace testing;
+
+TEST(ShapeModel, SlotStatisticsAreMeanSpreadAndPeak) {
+  ShapeModel model;
+  // Two equally weighted samples in the 06:00-06:15 slot: mean 2, stddev 1, peak 3.
+  model.add_sample(kStart + 6 * 3600 + 10, 1.0);
+  model.add_sample(kStart + 6 * 3600 + 20, 3.0);
+  const SlotProfile day = model.day_profile();
+  ASSERT_EQ(day.slots(), 96u);
+  EXPECT_NEAR(day.mean[24], 2.0, 1e-6);
+  EXPECT_NEAR(day.spread[24], 1.0, 1e-6);
+  EXPECT_NEAR(day.peak[24], 3.0, 1e-6);
+  EXPECT_EQ(day.mean[23], 0.0);
+  EXPECT_EQ(day.mean[25], 0.0);
+  // Hour fold: both samples fall in minute 0.
+  const SlotProfile hour = model.hour_profile();
+  ASSERT_EQ(hour.slots(), 60u);
+  EXPECT_NEAR(hour.mean[0], 2.0, 1e-6);
+  EXPECT_EQ(model.samples(), 2u);
+  EXPECT_DOUBLE_EQ(model.history_s(), 2.0);
+}
+
+TEST(ShapeModel, WeightsCountTime) {
+  ShapeModel model;
+  model.add_sample(kStart + 100, 1.0, 3.0);  // 1 core for 3 s
+  model.add_sample(kStart + 200, 5.0, 1.0);  // 5 cores for 1 s
+  EXPECT_NEAR(model.day_profile().mean[0], 2.0, 1e-6);  // (3*1 + 1*5) / 4
+}
+
+TEST(ShapeModel, ProfilesAlignByUtcSlot) {
+  // Two "hosts" seeing the same function on different days agree slot by slot.
+  ShapeModel a, b;
+  a.add_sample(kStart + 13 * 3600 + 5 * 60, 4.0);
+  b.add_sample(kStart + 9 * kDay + 13 * 3600 + 14 * 60, 4.0);
+  const auto pa = a.day_profile(), pb = b.day_profile();
+  EXPECT_NEAR(pa.mean[52], 4.0, 1e-6);  // 13:00-13:15 is slot 52
+  EXPECT_EQ(pa.mean, pb.mean);
+  EXPECT_EQ(pa.slot_of(kStart + 13 * 3600 + 5 * 60), 52u);
+  // Times before 1970 still fold into the right slot.
+  ShapeModel c;
+  c.add_sample(-kDay + 3600, 1.0);
+  EXPECT_NEAR(c.day_profile().mean[4], 1.0, 1e-6);
+}
+
+TEST(ShapeModel, DecayFollowsDrift) {
+  ShapeModel model;  // half-life 7 days for the day fold
+  feed(model, flat(1.0), 21);
+  EXPECT_NEAR(model.mean(), 1.0, 1e-4);
+  feed(model, flat(3.0), 7, 300, kStart + 21 * kDay);
+  // After one half-life the old level carries (almost exactly) half the weight.
+  EXPECT_NEAR(model.mean(), 2.0, 0.1);
+  feed(model, flat(3.0), 21, 300, kStart + 28 * kDay);
+  EXPECT_NEAR(model.mean(), 3.0, 0.15);
+  EXPECT_GT(model.mean(), 2.8);
+}
+
+TEST(ShapeModel, PeakDecaysPerPeriod) {
+  ShapeModel model;
+  model.add_sample(kStart + 60, 10.0, 300);
+  feed(model, flat(1.0), 14, 300, kStart + 300);
+  // Two half-lives later the 10-core spike counts as 2.5 in slot 0.
+  EXPECT_NEAR(model.day_profile().peak[0], 10.0 * 0.25, 0.3);
+  EXPECT_NEAR(model.peak(), 2.5, 0.3);
+}
+
+TEST(ShapeModel, ConfidenceGrowsWithHistory) {
+  ShapeModel model;
+  EXPECT_EQ(model.confidence(), 0.0);
+  feed(model, flat(1.0), 0.25);
+  EXPECT_NEAR(model.confidence(), 0.25, 0.01);
+  EXPECT_LT(model.confidence(), 0.5);  // under a day: low
+  feed(model, flat(1.0), 0.75, 300, kStart + kDay / 4);
+  EXPECT_NEAR(model.confidence(), 1.0, 1e-9);
+  feed(model, flat(1.0), 3, 300, kStart + kDay);
+  EXPECT_EQ(model.confidence(), 1.0);
+}
+
+TEST(ShapeModel, RejectsBadSamples) {
+  ShapeModel model;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(model.add_sample(kStart, nan));
+  EXPECT_FALSE(model.add_sample(kStart, inf));
+  EXPECT_FALSE(model.add_sample(kStart, -1.0));
+  EXPECT_FALSE(model.add_sample(kStart, 1e9));
+  EXPECT_FALSE(model.add_sample(kStart, 1.0, 0.0));
+  EXPECT_FALSE(model.add_sample(kStart, 1.0, -5.0));
+  EXPECT_FALSE(model.add_sample(kStart, 1.0, nan));
+  EXPECT_EQ(model.samples(), 0u);
+  EXPECT_EQ(model.day_profile().mean[0], 0.0);
+  EXPECT_TRUE(model.add_sample(kStart, 1.0));
+}
+
+TEST(ShapeModel, ClockStepBackwardsIsHarmless) {
+  ShapeModel model;
+  feed(model, flat(1.0), 2);
+  model.add_sample(kStart - 30 * kDay, 1.0);  // far in the past
+  feed(model, flat(1.0), 1, 300, kStart + 2 * kDay);
+  for (double v : model.day_profile().mean) EXPECT_NEAR(v, 1.0, 1e-5);
+}
+
+TEST(ShapeModel, LongGapForgetsWithoutOverflow) {
+  ShapeModel model;
+  feed(model, flat(5.0), 2);
+  feed(model, flat(1.0), 1, 300, kStart + 5000 * kDay);  // ~14 years later
+  for (double v : model.day_profile().mean) EXPECT_NEAR(v, 1.0, 1e-5);
+  EXPECT_NEAR(model.peak(), 1.0, 1e-5);
+}
+
+TEST(ShapeModel, BadConfigThrowsWithReason) {
+  ShapeConfig config;
+  config.day = {97, 86400};  // 86400 is not a multiple of 97
+  EXPECT_THROW(ShapeModel{config}, std::invalid_argument);
+  EXPECT_TRUE(validate(config).has_value());
+  config = {};
+  config.k = 0;
+  EXPECT_TRUE(validate(config).has_value());
+  config = {};
+  config.k = 61;  // more than the hour fold's 60 slots
+  EXPECT_TRUE(validate(config).has_value());
+  config = {};
+  config.half_life_periods = 0;
+  EXPECT_TRUE(validate(config).has_value());
+  EXPECT_FALSE(validate(ShapeConfig{}).has_value());
+}
+
+TEST(ShapeModel, IncrementalEmbeddingMatchesDirectTransform) {
+  ShapeModel model;
+  feed(model, daily_random_walk(7), 3, 60);
+  // Not on a refresh boundary: a few extra samples.
+  for (int i = 0; i < 517; ++i) model.add_sample(kStart + 3 * kDay + 7 * i, 0.5 + (i % 13) * 0.1, 1.0);
+  const Embedding incremental = model.embedding();
+  const FoldEmbedding direct_day = embed_profile(model.day_profile(), model.config().k);
+  const FoldEmbedding direct_hour = embed_profile(model.hour_profile(), model.config().k);
+  ASSERT_EQ(incremental.day.mean_coef.size(), static_cast<long>(model.config().k));
+  EXPECT_LT((incremental.day.mean_coef - direct_day.mean_coef).norm(), 1e-9);
+  EXPECT_LT((incremental.day.spread_coef - direct_day.spread_coef).norm(), 1e-9);
+  EXPECT_LT((incremental.hour.mean_coef - direct_hour.mean_coef).norm(), 1e-9);
+  EXPECT_NEAR(incremental.day.mean_energy, direct_day.mean_energy, 1e-9 * direct_day.mean_energy);
+  EXPECT_NEAR(incremental.hour.spread_energy, direct_hour.spread_energy, 1e-9 * direct_hour.spread_energy + 1e-12);
+}
+
+TEST(ShapeModel, FullKEmbeddingIsExact) {
+  // With all 96 coefficients nothing is truncated: the bound collapses to rounding.
+  ShapeConfig config;
+  config.k = 60;
+  config.day = {60, 86400};
+  ShapeModel a(config), b(config);
+  feed(a, daily_random_walk(1), 2);
+  feed(b, daily_random_walk(2), 2);
+  const CorrelationEstimate estimate = correlate(a.embedding(), b.embedding());
+  EXPECT_LT(estimate.bound, 1e-5);
+  EXPECT_NEAR(estimate.rho, exact_correlation(a.day_profile(), b.day_profile()), 1e-5);
+}
+
+TEST(ShapeModel, MemoryPerFunctionIsSmall) {
+  ShapeModel model;
+  feed(model, flat(1.0), 1);
+  EXPECT_LE(model.memory_bytes(), 4096u);
+}
+
+}  // namespace
+}  // namespace antiphase::shape
