@@ -79,8 +79,13 @@ struct css_set {
   struct cgroup *dfl_cgrp;  // the task's cgroup on the unified (cgroup2) hierarchy
 };
 
+struct sched_entity {
+  __u64 sum_exec_runtime;  // ns on CPU; brought up to date before sched_switch fires
+};
+
 struct task_struct {
   int pid;  // thread id; 0 is the per-CPU idle task
+  struct sched_entity se;
   struct css_set *cgroups;
 };
 

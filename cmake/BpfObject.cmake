@@ -11,18 +11,21 @@ include_guard(GLOBAL)
 find_program(ANTIPHASE_BPF_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
 find_program(ANTIPHASE_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin /usr/local/sbin REQUIRED)
 
-# __TARGET_ARCH_* selects bpf_tracing.h's register layout for the target CPU.
+# __TARGET_ARCH_* selects bpf_tracing.h's register layout for the target CPU. Cached
+# (INTERNAL) because include_guard skips this file in later directories, whose scope
+# would otherwise not see a plain variable.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
-  set(ANTIPHASE_BPF_ARCH x86)
+  set(_bpf_arch x86)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
-  set(ANTIPHASE_BPF_ARCH arm64)
+  set(_bpf_arch arm64)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "ppc64le")
-  set(ANTIPHASE_BPF_ARCH powerpc)
+  set(_bpf_arch powerpc)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "s390x")
-  set(ANTIPHASE_BPF_ARCH s390)
+  set(_bpf_arch s390)
 else()
   message(FATAL_ERROR "BpfObject: unsupported CPU ${CMAKE_SYSTEM_PROCESSOR}")
 endif()
+set(ANTIPHASE_BPF_ARCH ${_bpf_arch} CACHE INTERNAL "__TARGET_ARCH_ suffix for BPF programs")
 
 function(antiphase_add_bpf_skeleton name)
   cmake_parse_arguments(ARG "" "SOURCE" "DEPENDS" ${ARGN})

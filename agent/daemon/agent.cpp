@@ -113,13 +113,13 @@ int Agent::run() {
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
-  const auto tick = std::chrono::duration<double>(config_.sampler.tick_s);
+  const auto tick_period = std::chrono::duration<double>(config_.sampler.tick_s);
   auto next = std::chrono::steady_clock::now();
   uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   sd_notify(0, "READY=1\nSTATUS=measuring");
   for (;;) {
-    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick);
+    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick_period);
     const auto wait = next - std::chrono::steady_clock::now();
     const auto wait_ns = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count());
     timespec ts{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};

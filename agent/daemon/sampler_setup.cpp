@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "agent/sampler/sampler_factory.h"
+#include "agent/sampler/make_sampler.h"
 
 namespace antiphase::agent {
 

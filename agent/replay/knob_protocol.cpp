@@ -5,20 +5,22 @@ namespace {
 
 Outcome run_once(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o, uint64_t seed,
                  Placement* placement_out = nullptr) {
-  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity}, w);
+  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity, o.drift}, w);
   Placement p = place(*policy, placement_order(w.size(), seed), o.fit);
   Outcome out = evaluate(p, w, o.capacity);
   if (placement_out) *placement_out = std::move(p);
   return out;
 }
 
-// Pools several placement orders so the knob is not chosen on one lucky shuffle.
-Outcome pooled(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o) {
+// Pools several folds and placement orders so the knob is not chosen on one lucky
+// shuffle or one quiet week.
+Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds, const ProtocolOptions& o) {
   Outcome sum;
   size_t host_steps = 0;
-  const size_t orders = std::max<size_t>(1, o.validation_orders);
+  const size_t orders = std::max<size_t>(1, o.validation_orders) * folds.size();
   for (size_t k = 0; k < orders; ++k) {
-    const Outcome r = run_once(kind, knob, w, o, o.seed + k);
+    const Workload& w = folds[k % folds.size()];
+    const Outcome r = run_once(kind, knob, w, o, o.seed + k / folds.size());
     sum.hosts += r.hosts;
     sum.overloaded_host_steps += r.overloaded_host_steps;
     sum.overload_core_steps += r.overload_core_steps;
@@ -36,12 +38,13 @@ Outcome pooled(PolicyKind kind, double knob, const Workload& w, const ProtocolOp
 
 }  // namespace
 
-PolicyReport run_protocol(PolicyKind kind, const Workload& validation, const Workload& final_run,
+PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validation, const Workload& final_run,
                           const ProtocolOptions& options) {
   PolicyReport report;
   report.kind = kind;
-  const std::vector<double> grid = knob_grid(kind);
-  const bool needs_choice = grid.size() > 1;
+  const std::vector<double> grid =
+      options.fixed_knob && knob_grid(kind).size() > 1 ? std::vector<double>{*options.fixed_knob} : knob_grid(kind);
+  const bool needs_choice = grid.size() > 1 && !validation.empty();
   std::optional<size_t> chosen;
   std::optional<size_t> safest;  // fallback when no knob meets the target
   for (size_t i = 0; i < grid.size(); ++i) {

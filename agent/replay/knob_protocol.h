@@ -15,12 +15,14 @@ struct ProtocolOptions {
   Fit fit = Fit::First;
   uint64_t seed = 1;
   size_t validation_orders = 3;  // placement orders pooled per knob in validation
+  double drift = 0.0;              // antiphase day-to-day drift κ (see PolicyParams)
+  std::optional<double> fixed_knob;  // skip validation and use this knob (for what-if runs)
   bool sweep_test = false;        // also judge every knob on the test window (for plots only)
 };
 
 struct KnobResult {
   double knob = 0.0;
-  std::optional<Outcome> validation;  // pooled over the validation orders
+  std::optional<Outcome> validation;  // pooled over the validation folds and orders
   std::optional<Outcome> test;        // only with sweep_test (never used to choose)
 };
 
@@ -33,9 +35,10 @@ struct PolicyReport {
   Placement test_placement;
 };
 
-// `validation` learns on the validation-fit window and is judged on the held-out
-// window; `final_run` learns on the whole training window and is judged on the test.
-PolicyReport run_protocol(PolicyKind kind, const Workload& validation, const Workload& final_run,
-                          const ProtocolOptions& options);
+// Each validation fold learns on its fit window and is judged on its held-out window
+// (all inside, or before, the training window); overloads are pooled over folds.
+// `final_run` learns on the whole training window and is judged on the test.
+PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validation_folds,
+                          const Workload& final_run, const ProtocolOptions& options);
 
 }  // namespace antiphase::replay

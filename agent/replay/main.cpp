@@ -2,6 +2,8 @@
 // over simulated hosts and reports how many hosts each needs and how often they overload.
 #include <CLI/CLI.hpp>
 
+#include <array>
+#include <cmath>
 #include <iostream>
 
 #include "agent/replay/replay_app.h"
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--train-days", train_days, "training days from the first midnight of the trace");
   app.add_option("--test-days", test_days, "test days right after the training window");
   app.add_option("--val-days", val_days, "held-out validation tail of the training window (default: a third, >= 1 day)");
+  std::vector<std::string> val_pairs;
+  app.add_option("--val-folds", o.val_folds, "rolling-origin validation folds inside the training window")->capture_default_str();
+  app.add_option("--val-pair", val_pairs, "explicit validation fold FIT_START,FIT_END,JUDGE_START,JUDGE_END (repeatable)");
   app.add_option("--val-fit-start", val_fit_start, "for short training windows: earlier window to fit on in validation");
   app.add_option("--val-fit-end", val_fit_end, "end of that earlier window");
   app.add_option("--target-overload", o.target_overload_rate, "target overloaded host-step rate")->capture_default_str();
@@ -49,6 +54,13 @@ int main(int argc, char** argv) {
   app.add_option("--min-coverage", o.min_coverage, "minimum fraction of real samples per window")->capture_default_str();
   app.add_option("--slots", o.slots_per_day, "day-fold slots")->capture_default_str();
   app.add_option("--step", o.step_s, "grid step in seconds (default: detected)");
+  app.add_option("--drift", o.drift, "antiphase: relative day-to-day drift of tenants' slot means")->capture_default_str();
+  double knob = NAN;
+  app.add_option("--knob", knob, "what-if: use this knob for every knobbed policy (no validation; not an honest result)");
+  std::string profiles = "shape-model";
+  app.add_option("--profiles", profiles, "antiphase profiles from the shared shape model or direct per-slot statistics")
+      ->check(CLI::IsMember({"shape-model", "direct"}))
+      ->capture_default_str();
   app.add_flag("--json", json, "print the full report as JSON");
   app.add_option("--plot-dir", o.plot_dir, "write tradeoff.svg and host-<policy>.svg here");
   try {
@@ -59,13 +71,30 @@ int main(int argc, char** argv) {
     o.test_end = time_option("--test-end", test_end);
     o.val_fit_start = time_option("--val-fit-start", val_fit_start);
     o.val_fit_end = time_option("--val-fit-end", val_fit_end);
+    for (const std::string& pair : val_pairs) {
+      std::array<int64_t, 4> t{};
+      size_t start = 0;
+      for (size_t i = 0; i < 4; ++i) {
+        const size_t comma = pair.find(',', start);
+        if ((i < 3) != (comma != std::string::npos))
+          throw CLI::ValidationError("--val-pair", "'" + pair + "' is not FIT_START,FIT_END,JUDGE_START,JUDGE_END");
+        const std::optional<int64_t> v =
+            time_option("--val-pair", pair.substr(start, comma == std::string::npos ? comma : comma - start));
+        if (!v) throw CLI::ValidationError("--val-pair", "'" + pair + "' has an empty time");
+        t[i] = *v;
+        start = comma + 1;
+      }
+      o.val_pairs.push_back(t);
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (train_days > 0) o.train_days = train_days;
   if (test_days > 0) o.test_days = test_days;
   if (val_days > 0) o.val_days = val_days;
+  if (std::isfinite(knob)) o.fixed_knob = knob;
   o.fit = fit == "best" ? Fit::Best : Fit::First;
+  o.profiles = profiles == "direct" ? ProfileSource::Direct : ProfileSource::ShapeModel;
   if (!policies.empty()) {
     o.policies.clear();
     for (const std::string& p : policies) {

@@ -114,13 +114,14 @@ class AntiphasePolicy : public PackingPolicy {
   class Host : public HostModel {
    public:
     explicit Host(const AntiphasePolicy& p)
-        : p_(p), sum_(p.w_.fit_steps(), 0.0), residual_(p.w_.fit_steps(), 0.0) {
+        : p_(p), sum_(p.w_.fit_steps(), 0.0), residual_(p.w_.fit_steps(), 0.0),
+          drift_variance_(p.w_.fit_grid.slots, 0.0) {
       view_.capacity_cores = p.capacity_;
     }
     std::optional<double> headroom_if_added(size_t fn) override {
       admission::Candidate c;
       c.function = p_.w_.names[fn];
-      c.profile = p_.profiles_[fn];
+      c.profile = p_.sizing_[fn];
       c.correlation = {within_slot_correlation(fn), 0.0};
       const admission::Decision d = p_.policy_.decide(view_, c, p_.z_);
       return d.accept ? std::optional<double>(d.headroom_cores) : std::nullopt;
@@ -129,11 +130,17 @@ class AntiphasePolicy : public PackingPolicy {
       const std::vector<float>& s = p_.w_.fit[fn];
       for (size_t i = 0; i < sum_.size(); ++i) sum_[i] += s[i];
       view_.aggregate = fit_profile(sum_, p_.w_.fit_grid);
+      const shape::SlotProfile& tenant = p_.profiles_[fn];
+      for (size_t w = 0; w < drift_variance_.size(); ++w) drift_variance_[w] += tenant.mean[w] * tenant.mean[w];
       residual_energy_ = 0.0;
       for (size_t i = 0; i < sum_.size(); ++i) {
         residual_[i] = sum_[i] - view_.aggregate.mean[p_.slot_[i]];
         residual_energy_ += residual_[i] * residual_[i];
       }
+      // Tenants drift independently from day to day: their drift variances add up.
+      const double k2 = p_.drift_ * p_.drift_;
+      for (size_t w = 0; w < drift_variance_.size(); ++w)
+        view_.aggregate.spread[w] = std::sqrt(view_.aggregate.spread[w] * view_.aggregate.spread[w] + k2 * drift_variance_[w]);
     }
 
    private:
@@ -151,11 +158,12 @@ class AntiphasePolicy : public PackingPolicy {
     std::vector<double> sum_;
     std::vector<double> residual_;
     double residual_energy_ = 0.0;
+    std::vector<double> drift_variance_;  // Σ over tenants of μ_i[w]²
   };
 
  public:
-  AntiphasePolicy(const Workload& w, double z, double capacity)
-      : w_(w), z_(z), capacity_(capacity), policy_(config()) {
+  AntiphasePolicy(const Workload& w, double z, double capacity, double drift)
+      : w_(w), z_(z), capacity_(capacity), drift_(drift), policy_(config()) {
     slot_.resize(w.fit_steps());
     for (size_t i = 0; i < slot_.size(); ++i) slot_[i] = w.fit_grid.slot_of_step(i);
     for (size_t f = 0; f < w.size(); ++f) {
@@ -168,6 +176,10 @@ class AntiphasePolicy : public PackingPolicy {
       }
       residuals_.push_back(std::move(r));
       residual_energy_.push_back(energy);
+      shape::SlotProfile sizing = profiles_.back();
+      for (size_t s = 0; s < sizing.slots(); ++s)
+        sizing.spread[s] = std::sqrt(sizing.spread[s] * sizing.spread[s] + drift * drift * sizing.mean[s] * sizing.mean[s]);
+      sizing_.push_back(std::move(sizing));
     }
   }
   std::unique_ptr<HostModel> new_host() const override { return std::make_unique<Host>(*this); }
@@ -182,11 +194,47 @@ class AntiphasePolicy : public PackingPolicy {
   const Workload& w_;
   double z_;
   double capacity_;
+  double drift_;
   admission::AdmissionPolicy policy_;
   std::vector<uint32_t> slot_;
-  std::vector<shape::SlotProfile> profiles_;
+  std::vector<shape::SlotProfile> profiles_;  // as learned
+  std::vector<shape::SlotProfile> sizing_;    // spread widened by drift
   std::vector<std::vector<float>> residuals_;
   std::vector<double> residual_energy_;
+};
+
+// Experimental reference: the empirical quantile of the measured training sum
+// S = host + candidate (what an oracle on the *training* window would do).
+class MeasuredSumPolicy : public PackingPolicy {
+  class Host : public HostModel {
+   public:
+    explicit Host(const MeasuredSumPolicy& p) : p_(p), sum_(p.w_.fit_steps(), 0.0) {}
+    std::optional<double> headroom_if_added(size_t fn) override {
+      const std::vector<float>& c = p_.w_.fit[fn];
+      // Headroom at the (1 - knob) empirical quantile of the training sum.
+      std::vector<double> s(sum_.size());
+      for (size_t i = 0; i < sum_.size(); ++i) s[i] = sum_[i] + c[i];
+      const size_t allowed = std::min(s.size() - 1, static_cast<size_t>(p_.knob_ * static_cast<double>(s.size())));
+      std::nth_element(s.begin(), s.begin() + static_cast<long>(allowed), s.end(), std::greater<double>());
+      const double left = p_.capacity_ - s[allowed];
+      return left >= -kSlack ? std::optional<double>(left) : std::nullopt;
+    }
+    void add(size_t fn) override {
+      for (size_t i = 0; i < sum_.size(); ++i) sum_[i] += p_.w_.fit[fn][i];
+    }
+
+   private:
+    const MeasuredSumPolicy& p_;
+    std::vector<double> sum_;
+  };
+
+ public:
+  MeasuredSumPolicy(const Workload& w, double knob, double capacity) : w_(w), knob_(knob), capacity_(capacity) {}
+  std::unique_ptr<HostModel> new_host() const override { return std::make_unique<Host>(*this); }
+
+ private:
+  const Workload& w_;
+  double knob_, capacity_;
 };
 
 }  // namespace
@@ -199,12 +247,15 @@ std::string to_string(PolicyKind kind) {
     case PolicyKind::SlotPercentileSum: return "slot-pXX-sum";
     case PolicyKind::MeanSum: return "mean-sum";
     case PolicyKind::Oracle: return "oracle";
+    case PolicyKind::TrainQuantile: return "x-train-quantile";
   }
   return "unknown";
 }
 
 std::optional<PolicyKind> parse_policy(const std::string& name) {
   for (PolicyKind k : all_policies())
+    if (to_string(k) == name) return k;
+  for (PolicyKind k : {PolicyKind::TrainQuantile})
     if (to_string(k) == name) return k;
   return std::nullopt;
 }
@@ -216,10 +267,12 @@ std::vector<PolicyKind> all_policies() {
 
 std::vector<double> knob_grid(PolicyKind kind) {
   switch (kind) {
-    case PolicyKind::Antiphase: return {0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8};
+    case PolicyKind::Antiphase: return {0, 0.5, 1, 1.5, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 4, 4.5, 5, 6, 7, 8};
+    case PolicyKind::TrainQuantile: return {0.02, 0.01, 0.005, 0.003, 0.002, 0.001, 0.0005, 0.0002, 0};
     case PolicyKind::PercentileSum:
     case PolicyKind::SlotPercentileSum: return {50, 60, 70, 75, 80, 85, 90, 92.5, 95, 97, 98, 99, 99.5, 99.9, 100};
-    case PolicyKind::MeanSum: return {1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3};
+    case PolicyKind::MeanSum:
+      return {1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.125, 0.1, 0.075, 0.05};
     case PolicyKind::PeakSum:
     case PolicyKind::Oracle: return {0};
   }
@@ -229,6 +282,7 @@ std::vector<double> knob_grid(PolicyKind kind) {
 std::string knob_name(PolicyKind kind) {
   switch (kind) {
     case PolicyKind::Antiphase: return "z";
+    case PolicyKind::TrainQuantile: return "train-overload";
     case PolicyKind::PercentileSum:
     case PolicyKind::SlotPercentileSum: return "percentile";
     case PolicyKind::MeanSum: return "utilisation";
@@ -238,7 +292,7 @@ std::string knob_name(PolicyKind kind) {
 
 std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Workload& w) {
   switch (params.kind) {
-    case PolicyKind::Antiphase: return std::make_unique<AntiphasePolicy>(w, params.knob, params.capacity);
+    case PolicyKind::Antiphase: return std::make_unique<AntiphasePolicy>(w, params.knob, params.capacity, params.drift);
     case PolicyKind::PeakSum:
     case PolicyKind::PercentileSum: return std::make_unique<ScalarSumPolicy>(scalar_sizes(w, params.kind, params.knob), params.capacity);
     case PolicyKind::MeanSum:
@@ -246,6 +300,7 @@ std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Wor
     case PolicyKind::SlotPercentileSum:
       return std::make_unique<VectorSumPolicy>(slot_percentiles(w, params.knob), params.capacity);
     case PolicyKind::Oracle: return std::make_unique<VectorSumPolicy>(w.eval, params.capacity);
+    case PolicyKind::TrainQuantile: return std::make_unique<MeasuredSumPolicy>(w, params.knob, params.capacity);
   }
   return nullptr;
 }

@@ -17,6 +17,9 @@ enum class PolicyKind {
   SlotPercentileSum,  // per day slot, sum of per-function slot pXX ≤ capacity; knob XX
   MeanSum,       // sum of means ≤ u × capacity; knob u
   Oracle,        // sees the eval window: its sum never exceeds capacity; a bound, not a policy
+  // Experimental reference (not a product policy): the measured training-window sum of
+  // host + candidate may exceed capacity on at most a fraction `knob` of training steps.
+  TrainQuantile,
 };
 
 std::string to_string(PolicyKind kind);
@@ -47,6 +50,9 @@ struct PolicyParams {
   PolicyKind kind = PolicyKind::Antiphase;
   double knob = 0.0;
   double capacity = 8.0;
+  // Antiphase only: relative day-to-day drift of each tenant's per-slot mean, added to
+  // the spreads as independent per-tenant terms (κ·μ_i[w]); 0 = trust the profiles.
+  double drift = 0.0;
 };
 
 // Learns what the policy needs from `w.fit` (or `w.eval` for the oracle).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/shape/shape_model.h"
+
 namespace antiphase::replay {
 namespace {
 
@@ -44,14 +46,39 @@ shape::SlotProfile fit(const T* series, size_t steps, const FoldGrid& grid) {
   return p;
 }
 
+template <typename T>
+shape::SlotProfile fit_with_shape_model(const T* series, size_t steps, const FoldGrid& grid) {
+  shape::ShapeConfig config;
+  config.day = {grid.slots, grid.period_s};
+  config.k = std::min<uint32_t>(config.k, grid.slots);
+  shape::ShapeModel model(config);
+  for (size_t i = 0; i < steps; ++i)
+    model.add_sample(grid.start_s + static_cast<int64_t>(i) * grid.step_s, static_cast<double>(series[i]),
+                     static_cast<double>(grid.step_s));
+  shape::SlotProfile p = model.day_profile();
+  // Slots the model never saw: fall back to whole-series statistics like fit() does.
+  const shape::SlotProfile overall = fit(series, steps, FoldGrid{grid.start_s, grid.step_s, grid.period_s, 1,
+                                                                 ProfileSource::Direct});
+  std::vector<bool> seen(grid.slots, false);
+  for (size_t i = 0; i < steps; ++i) seen[grid.slot_of_step(i)] = true;
+  for (uint32_t s = 0; s < grid.slots; ++s)
+    if (!seen[s]) {
+      p.mean[s] = overall.mean[0];
+      p.spread[s] = overall.spread[0];
+      p.peak[s] = overall.peak[0];
+    }
+  return p;
+}
+
 }  // namespace
 
 shape::SlotProfile fit_profile(const float* series, size_t steps, const FoldGrid& grid) {
-  return fit(series, steps, grid);
+  return grid.source == ProfileSource::ShapeModel ? fit_with_shape_model(series, steps, grid) : fit(series, steps, grid);
 }
 
 shape::SlotProfile fit_profile(const std::vector<double>& series, const FoldGrid& grid) {
-  return fit(series.data(), series.size(), grid);
+  return grid.source == ProfileSource::ShapeModel ? fit_with_shape_model(series.data(), series.size(), grid)
+                                                  : fit(series.data(), series.size(), grid);
 }
 
 }  // namespace antiphase::replay

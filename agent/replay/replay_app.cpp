@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -14,8 +16,13 @@
 namespace antiphase::replay {
 namespace {
 
+struct Fold {
+  Window fit, judge;
+};
+
 struct Windows {
-  Window train, test, val_fit, val;
+  Window train, test;
+  std::vector<Fold> folds;
 };
 
 int64_t days(double d) { return static_cast<int64_t>(std::llround(d * 86400)); }
@@ -37,22 +44,31 @@ Windows choose_windows(const ReplayOptions& o, const Trace& trace) {
   }
   if (w.train.seconds() <= 0 || w.test.seconds() <= 0) throw std::runtime_error("train and test windows must be non-empty");
   if (w.test.start < w.train.end) throw std::runtime_error("the test window must start after the training window ends");
-  if (o.val_fit_start && o.val_fit_end) {
-    // Short training windows: fit on an earlier window, hold out the whole training window.
-    w.val_fit = {*o.val_fit_start, *o.val_fit_end};
-    w.val = w.train;
-    if (w.val_fit.seconds() <= 0 || w.val_fit.end > w.train.start)
-      throw std::runtime_error("--val-fit window must be non-empty and end before the training window starts");
-  } else {
-    const double train_days = static_cast<double>(w.train.seconds()) / 86400.0;
-    const double held_out = o.val_days ? *o.val_days : std::max(1.0, std::round(train_days / 3.0));
-    if (train_days - held_out < 1.0 - 1e-9)
-      throw std::runtime_error(
-          "the training window is too short for a validation split that leaves a full day to fit on; give "
-          "--val-days or an earlier window with --val-fit-start/--val-fit-end");
-    w.val = {w.train.end - days(held_out), w.train.end};
-    w.val_fit = {w.train.start, w.val.start};
+  if (!o.val_pairs.empty() || (o.val_fit_start && o.val_fit_end)) {
+    // Short training windows: fit on earlier data, judge on later data, never the test.
+    for (const auto& p : o.val_pairs) w.folds.push_back({{p[0], p[1]}, {p[2], p[3]}});
+    if (o.val_fit_start && o.val_fit_end) w.folds.push_back({{*o.val_fit_start, *o.val_fit_end}, w.train});
+    for (const Fold& f : w.folds)
+      if (f.fit.seconds() <= 0 || f.judge.seconds() <= 0 || f.fit.end > f.judge.start || f.judge.end > w.train.end)
+        throw std::runtime_error(
+            "each validation fold needs a non-empty fit window that ends before its judged window, and must end "
+            "by the end of the training window");
+    return w;
   }
+  // Rolling origin: fold k judges the k-th block of val_days from the end of the
+  // training window, fitting on everything before it.
+  const double train_days = static_cast<double>(w.train.seconds()) / 86400.0;
+  const double held_out = o.val_days ? *o.val_days : std::max(1.0, std::round(train_days / 3.0));
+  for (size_t k = 0; k < std::max<size_t>(1, o.val_folds); ++k) {
+    const Window judge{w.train.end - days(held_out * static_cast<double>(k + 1)), w.train.end - days(held_out * static_cast<double>(k))};
+    const Window fit{w.train.start, judge.start};
+    if (fit.seconds() < 86400) break;  // a day fold needs at least a day to learn from
+    w.folds.push_back({fit, judge});
+  }
+  if (w.folds.empty())
+    throw std::runtime_error(
+        "the training window is too short for a validation split that leaves a full day to fit on; give "
+        "--val-days, or earlier data with --val-fit-start/--val-fit-end or --val-pair");
   return w;
 }
 
@@ -116,6 +132,7 @@ ReplayResult run_replay(const ReplayOptions& o) {
   ReadOptions read_options;
   if (o.train_start && o.test_end) {  // explicit windows: keep only what we need
     read_options.from = std::min(*o.train_start, o.val_fit_start.value_or(*o.train_start));
+    for (const auto& p : o.val_pairs) read_options.from = std::min(read_options.from, std::min(p[0], p[2]));
     read_options.to = *o.test_end;
   }
   const Trace trace = read_trace(o.trace_path, read_options);
@@ -125,17 +142,20 @@ ReplayResult run_replay(const ReplayOptions& o) {
   if (step <= 0) throw std::runtime_error("cannot detect the sampling step (no series with two samples); give --step");
 
   const SeriesMatrix train = align(trace, win.train, step), test = align(trace, win.test, step);
-  const SeriesMatrix val_fit = align(trace, win.val_fit, step), val = align(trace, win.val, step);
   const std::vector<uint32_t> selected = covered_in_both(train, test, o.min_coverage);
-  std::vector<uint32_t> val_selected;
-  {
-    const std::vector<uint32_t> both = covered_in_both(val_fit, val, o.min_coverage);
-    std::set_intersection(both.begin(), both.end(), selected.begin(), selected.end(), std::back_inserter(val_selected));
-  }
   if (selected.empty()) throw std::runtime_error("no function has enough coverage in both the training and test windows");
-  if (val_selected.empty()) throw std::runtime_error("no function has enough coverage in the validation windows");
-  const Workload final_run = make_workload(trace, train, test, selected, o.slots_per_day);
-  const Workload validation = make_workload(trace, val_fit, val, val_selected, o.slots_per_day);
+  const Workload final_run = make_workload(trace, train, test, selected, o.slots_per_day, o.profiles);
+  std::vector<Workload> validation;
+  nlohmann::json folds_json = nlohmann::json::array();
+  for (const Fold& f : win.folds) {
+    const SeriesMatrix fit = align(trace, f.fit, step), judge = align(trace, f.judge, step);
+    const std::vector<uint32_t> both = covered_in_both(fit, judge, o.min_coverage);
+    std::vector<uint32_t> chosen;  // only functions that are also placed in the final run
+    std::set_intersection(both.begin(), both.end(), selected.begin(), selected.end(), std::back_inserter(chosen));
+    if (chosen.empty()) throw std::runtime_error("no function has enough coverage in validation fold " + window_text(f.judge));
+    validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
+    folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});
+  }
 
   ProtocolOptions po;
   po.capacity = o.capacity;
@@ -144,6 +164,8 @@ ReplayResult run_replay(const ReplayOptions& o) {
   po.seed = o.seed;
   po.validation_orders = o.validation_orders;
   po.sweep_test = !o.plot_dir.empty();
+  po.drift = o.drift;
+  po.fixed_knob = o.fixed_knob;
   std::vector<PolicyReport> reports;
   for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
   const auto t_done = Clock::now();
@@ -154,31 +176,33 @@ ReplayResult run_replay(const ReplayOptions& o) {
   nlohmann::json& j = result.json;
   j["trace"] = {{"path", o.trace_path}, {"rows", trace.rows.size()}, {"functions", trace.functions.size()},
                 {"step_s", step}};
-  j["windows"] = {{"train", window_text(win.train)}, {"test", window_text(win.test)},
-                  {"validation_fit", window_text(win.val_fit)}, {"validation", window_text(win.val)}};
+  j["windows"] = {{"train", window_text(win.train)}, {"test", window_text(win.test)}, {"validation_folds", folds_json}};
   j["functions_placed"] = selected.size();
-  j["functions_in_validation"] = val_selected.size();
   j["capacity_cores"] = o.capacity;
   j["target_overload_rate"] = o.target_overload_rate;
   j["fit"] = o.fit == Fit::First ? "first" : "best";
+  j["profiles"] = o.profiles == ProfileSource::ShapeModel ? "shape-model" : "direct";
   j["seed"] = o.seed;
   j["timing"] = {{"read_s", read_s}, {"total_s", total_s},
-                 {"lines_per_s_read", read_s > 0 ? trace.lines / read_s : 0.0}};
+                 {"lines_per_s_read", read_s > 0 ? trace.lines / read_s : 0.0},
+                 {"lines_per_s_total", total_s > 0 ? trace.lines / total_s : 0.0}};
+  if (o.fixed_knob) j["fixed_knob"] = *o.fixed_knob;
   j["policies"] = nlohmann::json::array();
   for (const PolicyReport& r : reports) j["policies"].push_back(report_json(r));
 
   std::ostringstream t;
   t << "trace " << o.trace_path << ": " << trace.rows.size() << " rows, step " << step << " s\n"
     << "train " << window_text(win.train) << ", test " << window_text(win.test) << "\n"
-    << "validation: fit " << window_text(win.val_fit) << ", judge " << window_text(win.val) << " ("
-    << val_selected.size() << " functions)\n"
     << selected.size() << " functions placed on " << o.capacity << "-core hosts, target overload "
     << o.target_overload_rate * 100 << " %, " << (o.fit == Fit::First ? "first" : "best") << "-fit, seed " << o.seed
     << "\n\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-14s %-12s %8s %12s %7s %11s %13s %8s\n", "policy", "knob", "val-over%",
                 "met-target", "hosts", "overload%", "over-core-st", "util%");
-  t << line;
+  for (const auto& f : folds_json)
+    t << "validation fold: fit " << f["fit"].get<std::string>() << ", judge " << f["judge"].get<std::string>() << " ("
+      << f["functions"].get<size_t>() << " functions)\n";
+  t << "\n" << line;
   for (const PolicyReport& r : reports) {
     const KnobResult* chosen = nullptr;
     for (const KnobResult& k : r.sweep)

@@ -1,6 +1,8 @@
 #pragma once
 // The whole replay: read a trace, cut the windows, run every requested policy through
 // the honest knob protocol, and report (text and JSON), optionally with SVG plots.
+#include <array>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -17,8 +19,11 @@ struct ReplayOptions {
   double capacity = 8.0;
   std::optional<int64_t> train_start, train_end, test_start, test_end;
   std::optional<double> train_days, test_days;  // from the first day of the trace
-  std::optional<double> val_days;                // held-out tail of the training window
-  std::optional<int64_t> val_fit_start, val_fit_end;  // or: an earlier window to fit on
+  std::optional<double> val_days;                // length of each held-out validation block
+  size_t val_folds = 1;                          // rolling-origin folds inside the training window
+  std::optional<int64_t> val_fit_start, val_fit_end;  // or: an earlier window to fit on, judged on the training window
+  // or: explicit (fit start, fit end, judge start, judge end) folds, all before the test window
+  std::vector<std::array<int64_t, 4>> val_pairs;
   double target_overload_rate = 0.001;
   std::vector<PolicyKind> policies = all_policies();
   Fit fit = Fit::First;
@@ -28,6 +33,9 @@ struct ReplayOptions {
   uint32_t slots_per_day = 96;
   int64_t step_s = 0;  // 0: detect from the trace
   std::string plot_dir;
+  double drift = 0.0;
+  ProfileSource profiles = ProfileSource::ShapeModel;
+  std::optional<double> fixed_knob;  // what-if: every knobbed policy uses this knob, no validation
 };
 
 struct ReplayResult {

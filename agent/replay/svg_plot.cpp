@@ -57,9 +57,14 @@ void frame(std::ostringstream& s, const Axes& a, const std::string& title, const
 
 std::string tradeoff_svg(const std::vector<PolicyReport>& reports, double target) {
   double xmin = INFINITY, xmax = -INFINITY, ymax = target * 100 * 2;
+  // Very careful knobs (e.g. mean-sum at 5 % utilisation) would squash the interesting
+  // part of the chart: show up to 1.5× the largest chosen placement.
+  double xcap = 0;
+  for (const PolicyReport& r : reports) xcap = std::max(xcap, 1.5 * static_cast<double>(r.test.hosts));
+  auto shown = [&](const KnobResult& k) { return k.test && static_cast<double>(k.test->hosts) <= xcap; };
   for (const PolicyReport& r : reports)
     for (const KnobResult& k : r.sweep)
-      if (k.test) {
+      if (shown(k)) {
         xmin = std::min(xmin, static_cast<double>(k.test->hosts));
         xmax = std::max(xmax, static_cast<double>(k.test->hosts));
         ymax = std::max(ymax, k.test->overload_rate * 100);
@@ -77,7 +82,7 @@ std::string tradeoff_svg(const std::vector<PolicyReport>& reports, double target
     const char* colour = kColours[i % 10];
     std::string points;
     for (const KnobResult& k : reports[i].sweep)
-      if (k.test)
+      if (shown(k))
         points += fmt(a.px(static_cast<double>(k.test->hosts))) + "," +
                   fmt(a.py(std::min(ymax, k.test->overload_rate * 100))) + " ";
     s << "<polyline fill='none' stroke='" << colour << "' stroke-width='1.5' points='" << points << "'/>\n";

@@ -31,6 +31,7 @@ std::vector<uint32_t> covered_in_both(const SeriesMatrix& a, const SeriesMatrix&
 
 // A workload of the given functions, learning from `fit` and judged on `eval`.
 Workload make_workload(const Trace& trace, const SeriesMatrix& fit, const SeriesMatrix& eval,
-                       const std::vector<uint32_t>& functions, uint32_t slots_per_day);
+                       const std::vector<uint32_t>& functions, uint32_t slots_per_day,
+                       ProfileSource source = ProfileSource::ShapeModel);
 
 }  // namespace antiphase::replay

@@ -1,23 +1,24 @@
 #include "agent/sampler/bpf_samplers.h"
 
+#include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <algorithm>
 
-#include <spdlog/spdlog.h>
+#include "agent/sampler/task_runtime.h"
 
 namespace antiphase::agent {
 namespace {
 
-// Same clock as bpf_ktime_get_ns().
+// UsageSnapshot::monotonic_ns is CLOCK_MONOTONIC.
 uint64_t monotonic_now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// If a CPU switched tasks while we were reading the counters, the counters may miss up
-// to this much of its previous interval; below it we accept the (transient) error.
+// If a CPU switched tasks while we were reading the counters, its closing slice may be
+// missing from them; below this length we accept the (transient, self-correcting) error.
 constexpr uint64_t kTornReadToleranceNs = 1000000;  // 1 ms
 constexpr int kMaxReadAttempts = 4;
 
@@ -26,7 +27,14 @@ constexpr int kMaxReadAttempts = 4;
 BpfCpuSampler::BpfCpuSampler(const CpuAccountOptions& options)
     : program_(std::make_unique<CpuAccountProgram>(options)),
       add_in_flight_(options.attach != CpuAccountAttach::PerfEvent),
-      slots_(options.max_cgroups) {}
+      slots_(options.max_cgroups) {
+  if (add_in_flight_ && !in_initial_pid_namespace()) {
+    add_in_flight_ = false;
+    spdlog::warn("BPF sampler: running in a nested pid namespace, so /proc/<tid> does not match kernel "
+                 "thread ids; the still-running slice of long-running tasks is counted only when they "
+                 "are switched out. Run the agent in the host pid namespace for exact figures.");
+  }
+}
 
 void BpfCpuSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
   std::vector<uint64_t> ids;
@@ -35,15 +43,26 @@ void BpfCpuSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
 
   std::lock_guard lock(mutex_);
   const auto change = slots_.sync(ids);
+  // Vanished cgroups never come back (ids are not reused), so this only grows with
+  // cgroups the registry stops and restarts watching; forget them past a bound.
+  if (retired_ns_.size() > 4 * static_cast<size_t>(slots_.capacity())) retired_ns_.clear();
   for (uint64_t id : change.removed) {
     program_->unwatch(id);
+    retired_ns_[id] = reported_ns_[id];
     reported_ns_.erase(id);
+    offset_ns_.erase(id);
   }
   for (const auto& [id, slot] : change.added) {
     // A reused slot keeps counting from where its previous owner stopped.
     baseline_ns_[slot] = program_->read_slot(slot).ns;
     program_->watch(id, slot);
+    if (auto it = retired_ns_.find(id); it != retired_ns_.end()) {
+      offset_ns_[id] = it->second;
+      reported_ns_[id] = it->second;
+      retired_ns_.erase(it);
+    }
   }
+  if (!change.removed.empty() || !change.added.empty()) program_->publish_watched_changes();
   if (!change.rejected.empty()) {
     rejected_ += change.rejected.size();
     spdlog::warn("BPF sampler: {} cgroups not measured, table full ({} slots); raise sampler.max_cgroups",
@@ -51,12 +70,27 @@ void BpfCpuSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
   }
 }
 
-void BpfCpuSampler::add_in_flight(const std::vector<cpu_state>& states, SlotTotals& totals) const {
-  for (const auto& st : states) {
-    if (st.last_ts == 0 || st.idle || st.last_ts > totals.monotonic_ns) continue;
-    auto it = totals.by_slot.find(st.slot);
-    if (it != totals.by_slot.end()) it->second.ns += totals.monotonic_ns - st.last_ts;
+bool BpfCpuSampler::add_in_flight(const std::vector<cpu_state>& before, const std::vector<cpu_state>& after,
+                                  bool may_retry, SlotTotals& totals) const {
+  std::unordered_map<uint32_t, uint64_t> in_flight;
+  for (size_t cpu = 0; cpu < before.size() && cpu < after.size(); ++cpu) {
+    const cpu_state& st = before[cpu];
+    if (st.pid == 0) continue;  // idle, or no switch seen yet
+    const auto runtime = read_task_runtime_ns(st.pid);
+    const uint64_t slice = runtime && *runtime > st.start_runtime_ns ? *runtime - st.start_runtime_ns : 0;
+    if (after[cpu].switches != st.switches) {
+      // The slice ended while we read the counters: it may or may not be in them.
+      // Short ones are dropped (the counters catch up next read); long ones retry.
+      if (slice > kTornReadToleranceNs && may_retry) return false;
+      continue;
+    }
+    in_flight[slots_.slot_of(st.cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)] += slice;
   }
+  for (const auto& [slot, ns] : in_flight) {
+    auto it = totals.by_slot.find(slot);
+    if (it != totals.by_slot.end()) it->second.ns += ns;
+  }
+  return true;
 }
 
 // Reads every slot in use plus "other". Caller holds mutex_.
@@ -65,25 +99,16 @@ BpfCpuSampler::SlotTotals BpfCpuSampler::read_totals() const {
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     totals.by_slot.clear();
     const auto before = add_in_flight_ ? program_->read_cpu_states() : std::vector<cpu_state>{};
-    totals.by_slot[CPU_ACCOUNT_OTHER_SLOT] = program_->read_slot(CPU_ACCOUNT_OTHER_SLOT);
-    for (const auto& [id, slot] : slots_.assigned()) totals.by_slot[slot] = program_->read_slot(slot);
+    const auto all = program_->read_slots(slots_.high_water());
+    totals.by_slot[CPU_ACCOUNT_OTHER_SLOT] = all[CPU_ACCOUNT_OTHER_SLOT];
+    for (const auto& [id, slot] : slots_.assigned()) totals.by_slot[slot] = all.at(slot);
     totals.monotonic_ns = monotonic_now_ns();
     if (!add_in_flight_) return totals;
-
+    // Order matters: states, counters, running threads' runtimes (inside add_in_flight),
+    // states again; an unchanged switch count proves the three agree for that CPU.
     const auto after = program_->read_cpu_states();
-    totals.monotonic_ns = monotonic_now_ns();
-    // A CPU that switched during the read may have had its closing interval charged
-    // before or after we read its slot; retry when that interval could matter.
-    uint64_t worst_gap = 0;
-    for (size_t cpu = 0; cpu < after.size() && cpu < before.size(); ++cpu) {
-      if (before[cpu].last_ts != after[cpu].last_ts && !before[cpu].idle) {
-        worst_gap = std::max(worst_gap, after[cpu].last_ts - before[cpu].last_ts);
-      }
-    }
-    if (worst_gap <= kTornReadToleranceNs || attempt + 1 == kMaxReadAttempts) {
-      add_in_flight(after, totals);
-      return totals;
-    }
+    const bool may_retry = attempt + 1 < kMaxReadAttempts;
+    if (add_in_flight(before, after, may_retry, totals)) return totals;
     ++totals.retries;
   }
   return totals;
@@ -104,7 +129,8 @@ UsageSnapshot BpfCpuSampler::read() {
   for (const auto& [id, slot] : slots_.assigned()) {
     const uint64_t raw = totals.by_slot.at(slot).ns;
     const uint64_t base = baseline_ns_[slot];
-    const uint64_t value = raw > base ? raw - base : 0;
+    auto offset = offset_ns_.find(id);
+    const uint64_t value = (raw > base ? raw - base : 0) + (offset == offset_ns_.end() ? 0 : offset->second);
     // Torn reads can make a value dip for one tick; never hand out a smaller one.
     uint64_t& reported = reported_ns_[id];
     reported = std::max(reported, value);
@@ -125,6 +151,9 @@ std::unordered_map<std::string, std::string> BpfCpuSampler::stats() const {
       {"torn_read_retries", std::to_string(read_retries_)},
       {"attached_cpus", std::to_string(program_->attached_cpus())},
   };
+  if (program_->options().attach != CpuAccountAttach::PerfEvent) {
+    out["running_slice"] = add_in_flight_ ? "added at read time" : "off (nested pid namespace)";
+  }
   if (program_->options().attach == CpuAccountAttach::PerfEvent) {
     out["perf_hz"] = std::to_string(program_->options().perf_hz);
     out["sample_period_ns"] = std::to_string(program_->sample_period_ns());

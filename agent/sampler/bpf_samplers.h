@@ -2,8 +2,10 @@
 // The two eBPF samplers. Both report cumulative on-CPU ns per watched cgroup id (nested
 // cgroups under their own id; the registry rolls them up to functions).
 //
-//  - BpfSchedSwitchSampler: exact accounting at every context switch, plus the interval
-//    still running on each CPU at read time (a busy loop may run for seconds unswitched).
+//  - BpfSchedSwitchSampler: exact accounting at every context switch (the scheduler's own
+//    per-task runtime, as cpu.stat), plus the slice still running on each CPU at read
+//    time (a busy loop may run for seconds unswitched), taken from the running thread's
+//    /proc/<tid>/schedstat (lags by at most one scheduler tick).
 //  - BpfPerfSampler: statistical; a CPU-clock sample every 1/hz s on each CPU charges one
 //    period to the interrupted task's cgroup. Cheaper on switch-heavy hosts.
 #include <cstdint>
@@ -37,14 +39,23 @@ class BpfCpuSampler : public Sampler {
     uint32_t retries = 0;
   };
   SlotTotals read_totals() const;
-  void add_in_flight(const std::vector<cpu_state>& states, SlotTotals& totals) const;
+  // Adds each CPU's running slice; false if a CPU switched during the read while its
+  // slice was long enough to matter (the caller retries).
+  bool add_in_flight(const std::vector<cpu_state>& before, const std::vector<cpu_state>& after, bool may_retry,
+                     SlotTotals& totals) const;
 
   std::unique_ptr<CpuAccountProgram> program_;
+  // Off in perf mode, and when /proc/<tid> cannot be trusted (nested pid namespace):
+  // then a lone busy loop is only seen when it is switched out.
   bool add_in_flight_;
   mutable std::mutex mutex_;
   SlotTable slots_;
   std::unordered_map<uint32_t, uint64_t> baseline_ns_;   // slot -> counter at assignment
   std::unordered_map<uint64_t, uint64_t> reported_ns_;  // id -> last value handed out
+  // Ids watched again after a pause continue from their last value (counters stay
+  // monotonic for the life of the sampler); bounded, see set_watched().
+  std::unordered_map<uint64_t, uint64_t> offset_ns_;    // id -> value carried over
+  std::unordered_map<uint64_t, uint64_t> retired_ns_;   // removed id -> last value
   uint64_t rejected_ = 0;
   uint64_t other_ns_ = 0;
   uint64_t events_ = 0;

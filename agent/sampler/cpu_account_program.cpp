@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -188,6 +189,16 @@ void CpuAccountProgram::unwatch(uint64_t cgroup_id) {
   bpf_map_delete_elem(bpf_map__fd(skel_->maps.watched), &cgroup_id);
 }
 
+void CpuAccountProgram::publish_watched_changes() {
+  // Written through the map rather than only the mmap'ed .bss, so kernels without
+  // mmap-able arrays (< 5.5, raw_tp fallback) see it too.
+  __atomic_fetch_add(&skel_->bss->watched_generation, 1, __ATOMIC_RELEASE);
+  const uint32_t zero = 0;
+  const int err = bpf_map__update_elem(skel_->maps.bss, &zero, sizeof(zero), skel_->bss,
+                                       bpf_map__value_size(skel_->maps.bss), BPF_ANY);
+  if (err) throw std::runtime_error("publishing the watched-cgroup generation failed: " + errno_text(err));
+}
+
 slot_usage CpuAccountProgram::read_slot(uint32_t slot) const {
   std::vector<slot_usage> per_cpu(static_cast<size_t>(possible_cpus_));
   slot_usage total{0, 0};
@@ -199,11 +210,52 @@ slot_usage CpuAccountProgram::read_slot(uint32_t slot) const {
   return total;
 }
 
+std::vector<slot_usage> CpuAccountProgram::read_slots(uint32_t highest) const {
+  const uint32_t count = std::min<uint32_t>(highest, options_.max_cgroups) + 1;
+  std::vector<slot_usage> totals(count, slot_usage{0, 0});
+  const size_t cpus = static_cast<size_t>(possible_cpus_);
+  constexpr uint32_t kChunk = 256;  // bounds the buffer at 256 x CPUs x 16 bytes
+  std::vector<uint32_t> keys(kChunk);
+  std::vector<slot_usage> values(kChunk * cpus);
+  const int fd = bpf_map__fd(skel_->maps.usage);
+  // The batch cursor is the last key returned; the kernel resumes after it.
+  uint32_t cursor = 0;
+  bool first = true;
+  while (batch_supported_) {
+    uint32_t n = std::min(kChunk, count);
+    uint32_t out_batch = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &cursor, &out_batch, keys.data(), values.data(),
+                                         &n, &opts);
+    if (err && err != -ENOENT) {
+      batch_supported_ = false;  // kernel < 5.6: fall back below
+      break;
+    }
+    bool past_end = false;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (keys[i] >= count) {
+        past_end = true;
+        continue;
+      }
+      for (size_t c = 0; c < cpus; ++c) {
+        totals[keys[i]].ns += values[i * cpus + c].ns;
+        totals[keys[i]].events += values[i * cpus + c].events;
+      }
+    }
+    if (err == -ENOENT || n == 0 || past_end || out_batch + 1 >= count) return totals;
+    cursor = out_batch;
+    first = false;
+  }
+  if (batch_supported_) return totals;
+  for (uint32_t slot = 0; slot < count; ++slot) totals[slot] = read_slot(slot);
+  return totals;
+}
+
 std::vector<cpu_state> CpuAccountProgram::read_cpu_states() const {
   std::vector<cpu_state> per_cpu(static_cast<size_t>(possible_cpus_));
   const uint32_t zero = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, per_cpu.data()) != 0) {
-    return std::vector<cpu_state>(per_cpu.size(), cpu_state{0, 0, 1});
+    return std::vector<cpu_state>(per_cpu.size(), cpu_state{});  // pid 0: nothing running
   }
   return per_cpu;
 }

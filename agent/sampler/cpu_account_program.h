@@ -34,9 +34,14 @@ class CpuAccountProgram {
 
   void watch(uint64_t cgroup_id, uint32_t slot);  // throws on map errors
   void unwatch(uint64_t cgroup_id);               // missing ids are fine
+  // Call after a batch of watch/unwatch: invalidates the programs' per-CPU lookup caches.
+  void publish_watched_changes();
 
   // Sum over all CPUs of one slot's counters.
   slot_usage read_slot(uint32_t slot) const;
+  // Per-CPU sums of slots 0..highest (index = slot), in a few batched syscalls where
+  // the kernel supports them (>= 5.6), else one lookup per slot.
+  std::vector<slot_usage> read_slots(uint32_t highest) const;
   // Indexed by CPU number (possible CPUs).
   std::vector<cpu_state> read_cpu_states() const;
 
@@ -63,6 +68,7 @@ class CpuAccountProgram {
   cpu_account* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   int possible_cpus_ = 0;
+  mutable bool batch_supported_ = true;
   size_t attached_cpus_ = 0;
   uint64_t sample_period_ns_ = 0;
 };

@@ -28,6 +28,8 @@ class SlotTable {
   std::optional<uint32_t> slot_of(uint64_t id) const;
   const std::unordered_map<uint64_t, uint32_t>& assigned() const { return by_id_; }
   uint32_t capacity() const { return capacity_; }
+  // Highest slot ever handed out (0 if none): slots 0..high_water() cover every id.
+  uint32_t high_water() const { return next_fresh_ - 1; }
   size_t size() const { return by_id_.size(); }
 
  private:

@@ -52,6 +52,14 @@ wire::Gossip Protocol::with_sender() const {
   return message;
 }
 
+void Protocol::pick_random_prefix(std::vector<const OriginState*>& items, size_t count) {
+  // Partial Fisher-Yates: only the first `count` slots need to be a uniform sample.
+  for (size_t i = 0; i < items.size() && i < count; ++i) {
+    std::uniform_int_distribution<size_t> pick(i, items.size() - 1);
+    std::swap(items[i], items[pick(rng_)]);
+  }
+}
+
 std::vector<const OriginState*> Protocol::live_peers(double now) const {
   std::vector<const OriginState*> live;
   for (const auto& [id, origin] : state_.origins()) {
@@ -59,9 +67,7 @@ std::vector<const OriginState*> Protocol::live_peers(double now) const {
     const PeerState peer_state = state_.state_of(origin, now);
     if (peer_state == PeerState::Alive || peer_state == PeerState::Suspect) live.push_back(&origin);
   }
-  // unordered_map order is arbitrary but deterministic; sort so a seed reproduces a run.
-  std::sort(live.begin(), live.end(), [](auto* a, auto* b) { return a->id < b->id; });
-  return live;
+  return live;  // unordered_map order: arbitrary, but the same for the same history
 }
 
 std::vector<Outgoing> Protocol::tick(double now) {
@@ -71,7 +77,7 @@ std::vector<Outgoing> Protocol::tick(double now) {
 
   std::vector<Seed> targets;
   auto live = live_peers(now);
-  std::shuffle(live.begin(), live.end(), rng_);
+  pick_random_prefix(live, config_.fanout);
   for (size_t i = 0; i < live.size() && targets.size() < config_.fanout; ++i)
     targets.push_back({live[i]->node.endpoint(), live[i]->node.public_key()});
   // Seeds fill the gaps while we know too few peers (joining, or cut off by a partition).
@@ -86,8 +92,7 @@ std::vector<Outgoing> Protocol::tick(double now) {
   }
 
   wire::Gossip syn = with_sender();
-  std::vector<wire::DigestEntry> digest = state_.digest();
-  for (auto& entry : digest) *syn.add_digest() = std::move(entry);
+  *syn.mutable_digest() = state_.digest();
   std::vector<Outgoing> out;
   for (Seed& target : targets) out.push_back({std::move(target.endpoint), std::move(target.public_key), wire::MessageType::Syn, syn});
   counters_.syn_sent += out.size();
@@ -122,9 +127,9 @@ std::vector<Outgoing> Protocol::handle(wire::MessageType type, const wire::Gossi
 
 std::vector<Outgoing> Protocol::handle_syn(const wire::Gossip& message) {
   const DigestDiff diff = state_.compare(message.digest());
-  if (diff.send.empty() && diff.request.empty()) return {};
+  if (diff.send.empty() && diff.request.origins_size() == 0) return {};
   wire::Gossip ack = with_sender();
-  for (const wire::DigestEntry& entry : diff.request) *ack.add_digest() = entry;
+  if (diff.request.origins_size() > 0) *ack.mutable_digest() = diff.request;
   state_.append_deltas(diff.send, delta_budget(ack), ack.mutable_deltas());
   ++counters_.ack_sent;
   std::vector<Outgoing> out;
@@ -134,15 +139,9 @@ std::vector<Outgoing> Protocol::handle_syn(const wire::Gossip& message) {
 
 std::vector<Outgoing> Protocol::handle_ack(const wire::Gossip& message, double now) {
   apply_deltas(message, now);
-  if (message.digest().empty()) return {};
+  if (message.digest().origins_size() == 0) return {};
   // The ACK's digest lists what the peer holds for origins where we are ahead.
-  std::vector<std::pair<std::string, uint64_t>> wanted;
-  for (const wire::DigestEntry& theirs : message.digest()) {
-    const auto it = state_.origins().find(theirs.origin());
-    if (it == state_.origins().end()) continue;
-    const bool same_generation = it->second.generation == theirs.generation();
-    wanted.emplace_back(theirs.origin(), same_generation ? theirs.max_version() : 0);
-  }
+  const std::vector<std::pair<std::string, uint64_t>> wanted = state_.wanted_by(message.digest());
   wire::Gossip ack2 = with_sender();
   state_.append_deltas(wanted, delta_budget(ack2), ack2.mutable_deltas());
   if (ack2.deltas().empty()) return {};
@@ -163,7 +162,7 @@ std::vector<Outgoing> Protocol::leave(double now) {
   wire::Gossip message = with_sender();
   *message.add_deltas() = state_.delta_of(self_.node_id, 0);
   auto live = live_peers(now);
-  std::shuffle(live.begin(), live.end(), rng_);
+  pick_random_prefix(live, config_.fanout);
   std::vector<Outgoing> out;
   for (size_t i = 0; i < live.size() && out.size() < config_.fanout; ++i)
     out.push_back({live[i]->node.endpoint(), live[i]->node.public_key(), wire::MessageType::Leave, message});

@@ -84,6 +84,7 @@ class Protocol {
  private:
   wire::Gossip with_sender() const;
   std::vector<const OriginState*> live_peers(double now) const;
+  void pick_random_prefix(std::vector<const OriginState*>& items, size_t count);
   std::vector<Outgoing> handle_syn(const wire::Gossip& message);
   std::vector<Outgoing> handle_ack(const wire::Gossip& message, double now);
   void apply_deltas(const wire::Gossip& message, double now);

@@ -26,6 +26,7 @@ ReplicatedState::ReplicatedState(std::string self_id, uint64_t self_generation, 
   OriginState& self = origins_[self_id_];
   self.id = self_id_;
   self.generation = self_generation;
+  by_fingerprint_[fingerprint(self_id_)] = &self;
 }
 
 uint64_t ReplicatedState::next_self_version(double now) {
@@ -65,50 +66,71 @@ bool ReplicatedState::publish_function(const std::string& function, std::string 
 
 void ReplicatedState::heartbeat(double now) { next_self_version(now); }
 
-std::vector<wire::DigestEntry> ReplicatedState::digest() const {
-  std::vector<wire::DigestEntry> entries;
-  entries.reserve(origins_.size());
+wire::Digest ReplicatedState::digest() const {
+  wire::Digest digest;
+  digest.mutable_origins()->Reserve(origins_.size());
+  digest.mutable_generations()->Reserve(origins_.size());
+  digest.mutable_max_versions()->Reserve(origins_.size());
   for (const auto& [id, origin] : origins_) {
-    wire::DigestEntry& entry = entries.emplace_back();
-    entry.set_origin(id);
-    entry.set_generation(origin.generation);
-    entry.set_max_version(origin.max_version);
+    digest.add_origins(fingerprint(id));
+    digest.add_generations(origin.generation);
+    digest.add_max_versions(origin.max_version);
   }
-  return entries;
+  return digest;
 }
 
-DigestDiff ReplicatedState::compare(const google::protobuf::RepeatedPtrField<wire::DigestEntry>& peer_digest) const {
+namespace {
+bool well_formed(const wire::Digest& digest) {
+  return digest.origins_size() == digest.generations_size() && digest.origins_size() == digest.max_versions_size();
+}
+}  // namespace
+
+DigestDiff ReplicatedState::compare(const wire::Digest& peer_digest) const {
   DigestDiff diff;
-  auto request = [&diff](const std::string& origin, uint64_t generation, uint64_t version) {
-    wire::DigestEntry& entry = diff.request.emplace_back();
-    entry.set_origin(origin);
-    entry.set_generation(generation);
-    entry.set_max_version(version);
+  auto request = [&diff](uint64_t origin, uint64_t generation, uint64_t version) {
+    diff.request.add_origins(origin);
+    diff.request.add_generations(generation);
+    diff.request.add_max_versions(version);
   };
-  std::unordered_set<std::string_view> mentioned;
-  mentioned.reserve(peer_digest.size());
-  for (const wire::DigestEntry& theirs : peer_digest) {
-    if (theirs.origin().empty() || theirs.origin().size() > config_.max_name_bytes) continue;
-    if (!mentioned.insert(theirs.origin()).second) continue;  // duplicate entry: first one counts
-    const auto it = origins_.find(theirs.origin());
-    if (it == origins_.end()) {
-      if (!is_tombstoned(theirs.origin(), theirs.generation(), theirs.max_version())) request(theirs.origin(), 0, 0);
+  if (!well_formed(peer_digest)) return diff;
+  std::unordered_set<uint64_t> mentioned;
+  mentioned.reserve(peer_digest.origins_size());
+  for (int i = 0; i < peer_digest.origins_size(); ++i) {
+    const uint64_t origin_fp = peer_digest.origins(i), generation = peer_digest.generations(i),
+                   version = peer_digest.max_versions(i);
+    if (!mentioned.insert(origin_fp).second) continue;  // duplicate entry: first one counts
+    const auto known = by_fingerprint_.find(origin_fp);
+    if (known == by_fingerprint_.end()) {
+      if (!is_tombstoned(origin_fp, generation, version)) request(origin_fp, 0, 0);
       continue;
     }
-    const OriginState& mine = it->second;
-    if (mine.generation > theirs.generation()) {
+    const OriginState& mine = *known->second;
+    if (mine.generation > generation) {
       diff.send.emplace_back(mine.id, 0);
-    } else if (mine.generation < theirs.generation()) {
-      request(mine.id, 0, 0);
-    } else if (mine.max_version > theirs.max_version()) {
-      diff.send.emplace_back(mine.id, theirs.max_version());
-    } else if (mine.max_version < theirs.max_version()) {
-      request(mine.id, mine.generation, mine.max_version);
+    } else if (mine.generation < generation) {
+      request(origin_fp, 0, 0);
+    } else if (mine.max_version > version) {
+      diff.send.emplace_back(mine.id, version);
+    } else if (mine.max_version < version) {
+      request(origin_fp, mine.generation, mine.max_version);
     }
   }
   for (const auto& [id, origin] : origins_)
-    if (!mentioned.count(id)) diff.send.emplace_back(id, 0);
+    if (!mentioned.count(fingerprint(id))) diff.send.emplace_back(id, 0);
   return diff;
+}
+
+std::vector<std::pair<std::string, uint64_t>> ReplicatedState::wanted_by(const wire::Digest& request) const {
+  std::vector<std::pair<std::string, uint64_t>> wanted;
+  if (!well_formed(request)) return wanted;
+  for (int i = 0; i < request.origins_size(); ++i) {
+    const auto known = by_fingerprint_.find(request.origins(i));
+    if (known == by_fingerprint_.end()) continue;
+    const OriginState& mine = *known->second;
+    const bool same_generation = mine.generation == request.generations(i);
+    wanted.emplace_back(mine.id, same_generation ? request.max_versions(i) : 0);
+  }
+  return wanted;
 }
 
 wire::OriginDelta ReplicatedState::delta_of(const std::string& origin_id, uint64_t known_version) const {
@@ -136,7 +158,12 @@ void ReplicatedState::append_deltas(const std::vector<std::pair<std::string, uin
     if (used + header_bytes > budget_bytes) return;
     used += header_bytes;
     wire::OriginDelta delta;
-    delta.set_origin(origin.id);
+    // A peer that told us a version for this origin knows its id already.
+    if (known > 0) {
+      delta.set_origin_fp(fingerprint(origin.id));
+    } else {
+      delta.set_origin(origin.id);
+    }
     delta.set_generation(origin.generation);
     uint64_t covered = origin.max_version;
     for (const StreamEntry& entry : entries) {
@@ -170,22 +197,31 @@ void ReplicatedState::append_deltas(const std::vector<std::pair<std::string, uin
   }
 }
 
-bool ReplicatedState::is_tombstoned(const std::string& id, uint64_t generation, uint64_t max_version) const {
-  const auto it = tombstones_.find(id);
+bool ReplicatedState::is_tombstoned(uint64_t origin_fp, uint64_t generation, uint64_t max_version) const {
+  const auto it = tombstones_.find(origin_fp);
   if (it == tombstones_.end()) return false;
   const Tombstone& stone = it->second;
   return generation < stone.generation || (generation == stone.generation && max_version <= stone.max_version);
 }
 
 void ReplicatedState::apply(const wire::OriginDelta& delta, double now) {
+  if (delta.origin().empty()) {
+    const auto known = by_fingerprint_.find(delta.origin_fp());
+    if (known == by_fingerprint_.end()) return;  // forgotten meanwhile; the next exchange resends the id
+    const std::string id = known->second->id;
+    wire::OriginDelta named = delta;
+    named.set_origin(id);
+    return apply(named, now);
+  }
   const std::string& id = delta.origin();
   if (id == self_id_) return;  // nobody knows our stream better than we do
   if (id.empty() || id.size() > config_.max_name_bytes) {
     ++counters_.records_rejected;
     return;
   }
-  if (is_tombstoned(id, delta.generation(), delta.max_version())) return;
-  tombstones_.erase(id);
+  const uint64_t origin_fp = fingerprint(id);
+  if (is_tombstoned(origin_fp, delta.generation(), delta.max_version())) return;
+  tombstones_.erase(origin_fp);
 
   auto it = origins_.find(id);
   if (it == origins_.end()) {
@@ -271,6 +307,7 @@ OriginState& ReplicatedState::origin_for_write(const std::string& id, double now
   if (origin.id.empty()) {
     origin.id = id;
     origin.last_heard = now;
+    by_fingerprint_[fingerprint(id)] = &origin;
   }
   return origin;
 }
@@ -284,11 +321,16 @@ void ReplicatedState::evict_oldest_peer() {
     if (!victim || rank(origin) < rank(*victim)) victim = &origin;
   }
   if (!victim) return;
-  tombstones_[victim->id] = Tombstone{victim->generation, victim->max_version, victim->last_heard};
-  const std::string id = victim->id;
-  reset_origin(origins_.at(id), 0);
-  origins_.erase(id);
+  forget_origin(std::string(victim->id), victim->last_heard);
   ++counters_.peers_evicted;
+}
+
+void ReplicatedState::forget_origin(const std::string& id, double now) {
+  OriginState& origin = origins_.at(id);
+  tombstones_[fingerprint(id)] = Tombstone{origin.generation, origin.max_version, now};
+  reset_origin(origin, 0);
+  by_fingerprint_.erase(fingerprint(id));
+  origins_.erase(id);
 }
 
 PeerState ReplicatedState::state_of(const OriginState& origin, double now) const {
@@ -302,12 +344,7 @@ size_t ReplicatedState::purge(double now) {
     if (id == self_id_) continue;
     if (should_purge(state_of(origin, now), now - origin.last_heard, config_)) doomed.push_back(id);
   }
-  for (const std::string& id : doomed) {
-    OriginState& origin = origins_.at(id);
-    tombstones_[id] = Tombstone{origin.generation, origin.max_version, now};
-    reset_origin(origin, 0);
-    origins_.erase(id);
-  }
+  for (const std::string& id : doomed) forget_origin(id, now);
   // By now every peer has purged them too (they went silent everywhere at about the same time).
   std::erase_if(tombstones_, [&](const auto& t) { return now - t.second.purged_at > config_.purge_after_s; });
   return doomed.size();

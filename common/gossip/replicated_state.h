@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/gossip/fingerprint.h"
 #include "common/gossip/membership.h"
 #include "common/gossip/protocol_config.h"
 #include "common/wire/gossip.pb.h"
@@ -37,7 +38,7 @@ struct OriginState {
 // What one side must send and ask for after comparing a peer's digest with ours.
 struct DigestDiff {
   std::vector<std::pair<std::string, uint64_t>> send;  // origin, peer's known version (0 = all)
-  std::vector<wire::DigestEntry> request;              // what we hold, for origins where the peer is ahead
+  wire::Digest request;                                // what we hold, for origins where the peer is ahead
 };
 
 struct ApplyCounters {
@@ -58,8 +59,10 @@ class ReplicatedState {
   void heartbeat(double now);
 
   // --- anti-entropy ---
-  std::vector<wire::DigestEntry> digest() const;
-  DigestDiff compare(const google::protobuf::RepeatedPtrField<wire::DigestEntry>& peer_digest) const;
+  wire::Digest digest() const;
+  DigestDiff compare(const wire::Digest& peer_digest) const;
+  // Turns a peer's request digest (from an ACK) into (origin, known version) to send.
+  std::vector<std::pair<std::string, uint64_t>> wanted_by(const wire::Digest& request) const;
   // Appends deltas for `wanted` to `out`, stopping before `budget_bytes` would be exceeded;
   // an origin cut short gets max_version = its last included entry, so nothing is skipped.
   void append_deltas(const std::vector<std::pair<std::string, uint64_t>>& wanted, size_t budget_bytes,
@@ -84,7 +87,8 @@ class ReplicatedState {
 
  private:
   OriginState& origin_for_write(const std::string& id, double now);
-  bool is_tombstoned(const std::string& id, uint64_t generation, uint64_t max_version) const;
+  bool is_tombstoned(uint64_t fingerprint, uint64_t generation, uint64_t max_version) const;
+  void forget_origin(const std::string& id, double now);
   void reset_origin(OriginState& origin, uint64_t generation);
   bool node_fields_ok(const wire::NodeRecord& node) const;
   void apply_function(OriginState& origin, const wire::FunctionRecord& record);
@@ -101,7 +105,9 @@ class ReplicatedState {
   std::set<std::pair<uint64_t, std::string>> functions_by_age_;  // (lamport, name)
   // Purged origins, so a peer that has not purged them yet cannot resurrect them.
   struct Tombstone { uint64_t generation, max_version; double purged_at; };
-  std::unordered_map<std::string, Tombstone> tombstones_;
+  std::unordered_map<uint64_t, Tombstone> tombstones_;  // by fingerprint
+  // unordered_map nodes never move, so these pointers stay valid until erase.
+  std::unordered_map<uint64_t, OriginState*> by_fingerprint_;
   uint64_t lamport_clock_ = 0;
   ApplyCounters counters_;
 };

@@ -23,13 +23,10 @@ int64_t floor_div(int64_t a, int64_t b) {
   return q;
 }
 
-const DctBasis& basis_of(const void* basis) { return *static_cast<const DctBasis*>(basis); }
-
 }  // namespace
 
 FoldedProfile::FoldedProfile(FoldSpec spec, uint32_t k, double half_life_periods)
     : spec_(spec),
-      k_(k),
       decay_per_period_(std::pow(0.5, 1.0 / half_life_periods)),
       basis_(&dct_basis(spec.slots, k)),
       slots_(spec.slots),
@@ -49,11 +46,13 @@ void FoldedProfile::advance_to(int64_t period) {
   if (!seen_any_) {
     seen_any_ = true;
     base_period_ = latest_period_ = period;
+    growth_now_ = 1.0;
     return;
   }
   if (period <= latest_period_) return;
   latest_period_ = period;
   if (growth(latest_period_) > kMaxGrowth) renormalise();
+  growth_now_ = growth(latest_period_);
   recompute_coefficients();  // once per period: cheap, and bounds rounding drift
 }
 
@@ -70,7 +69,7 @@ void FoldedProfile::renormalise() {
 }
 
 void FoldedProfile::recompute_coefficients() {
-  const DctBasis& basis = basis_of(basis_);
+  const DctBasis& basis = (*basis_);
   Eigen::VectorXd mean(spec_.slots), spread(spec_.slots);
   for (uint32_t b = 0; b < spec_.slots; ++b) {
     mean[b] = slots_[b].mean;
@@ -86,34 +85,38 @@ void FoldedProfile::recompute_coefficients() {
 void FoldedProfile::add(int64_t unix_s, double cores, double weight_s) {
   const int64_t period_s = spec_.period_s;
   const int64_t period = floor_div(unix_s, period_s);
-  const int64_t width = period_s / spec_.slots;
-  const auto slot_index = static_cast<uint32_t>((unix_s - period * period_s) / width);
+  const auto slot_index = static_cast<uint32_t>((unix_s - period * period_s) / (period_s / spec_.slots));
   // A step back in wall-clock time is folded into the newest period, so the decay
   // bookkeeping only ever moves forward.
   advance_to(seen_any_ ? std::max(period, latest_period_) : period);
-
   Slot& slot = slots_[slot_index];
-  const double old_mean = slot.mean;
-  const double old_spread = spread_of(slot);
-  const double growth_now = growth(latest_period_);
-  const double weight = weight_s * growth_now;
+  const double old_mean = slot.mean, old_spread = spread_of(slot);
+  update_slot(slot, cores, weight_s);
+  update_coefficients(slot_index, old_mean, old_spread);
+}
+
+// Weighted incremental mean/variance (West 1979) in inflated weights.
+void FoldedProfile::update_slot(Slot& slot, double cores, double weight_s) {
+  const double weight = weight_s * growth_now_;
   const double total = static_cast<double>(slot.weight) + weight;
+  const double old_mean = slot.mean;
   const double delta = cores - old_mean;
   const double new_mean = old_mean + delta * (weight / total);
   slot.mean = static_cast<float>(new_mean);
   slot.m2 = static_cast<float>(slot.m2 + weight * delta * (cores - new_mean));
   slot.weight = static_cast<float>(total);
-  slot.peak = std::max(slot.peak, static_cast<float>(cores * growth_now));
+  slot.peak = std::max(slot.peak, static_cast<float>(cores * growth_now_));
+}
 
-  // The coefficients describe exactly the stored (float) values: deltas are taken
-  // between stored values, so profile() and embedding() stay consistent.
-  const double mean_change = static_cast<double>(slot.mean) - old_mean;
-  const double stored_mean = slot.mean;
-  const double new_spread = spread_of(slot);
-  const auto row = basis_of(basis_).row(slot_index).transpose();
-  mean_coef_.noalias() += mean_change * row;
+// The coefficients describe exactly the stored (float) values: deltas are taken
+// between stored values, so profile() and embedding() stay consistent.
+void FoldedProfile::update_coefficients(uint32_t slot_index, double old_mean, double old_spread) {
+  const Slot& slot = slots_[slot_index];
+  const double new_mean = slot.mean, new_spread = spread_of(slot);
+  const auto row = basis_->row(slot_index).transpose();
+  mean_coef_.noalias() += (new_mean - old_mean) * row;
   spread_coef_.noalias() += (new_spread - old_spread) * row;
-  mean_energy_ += stored_mean * stored_mean - old_mean * old_mean;
+  mean_energy_ += new_mean * new_mean - old_mean * old_mean;
   spread_energy_ += new_spread * new_spread - old_spread * old_spread;
   if (++updates_since_refresh_ >= kRefreshEvery) recompute_coefficients();
 }
@@ -124,7 +127,7 @@ SlotProfile FoldedProfile::profile() const {
   out.mean.resize(spec_.slots);
   out.spread.resize(spec_.slots);
   out.peak.resize(spec_.slots);
-  const double shrink = seen_any_ ? 1.0 / growth(latest_period_) : 1.0;
+  const double shrink = 1.0 / growth_now_;
   for (uint32_t b = 0; b < spec_.slots; ++b) {
     out.mean[b] = slots_[b].mean;
     out.spread[b] = spread_of(slots_[b]);
@@ -159,7 +162,13 @@ double FoldedProfile::observed_mean() const {
 double FoldedProfile::max_peak() const {
   float largest = 0;
   for (const Slot& slot : slots_) largest = std::max(largest, slot.peak);
-  return seen_any_ ? largest / growth(latest_period_) : 0.0;
+  return largest / growth_now_;
+}
+
+std::vector<bool> FoldedProfile::observed() const {
+  std::vector<bool> out(slots_.size());
+  for (size_t b = 0; b < slots_.size(); ++b) out[b] = slots_[b].weight > 0;
+  return out;
 }
 
 size_t FoldedProfile::heap_bytes() const {
@@ -195,7 +204,8 @@ bool FoldedProfile::restore(const Raw& raw) {
   candidate.base_period_ = raw.base_period;
   candidate.latest_period_ = raw.latest_period;
   candidate.seen_any_ = raw.seen_any;
-  if (!(candidate.growth(raw.latest_period) <= kMaxGrowth * 2)) return false;
+  candidate.growth_now_ = candidate.growth(raw.latest_period);
+  if (!(candidate.growth_now_ <= kMaxGrowth * 2)) return false;
   for (size_t b = 0; b < n; ++b)
     candidate.slots_[b] = Slot{raw.mean[b], raw.m2[b], raw.peak[b], raw.weight[b]};
   candidate.recompute_coefficients();

@@ -8,6 +8,7 @@
 
 #include <Eigen/Dense>
 
+#include "common/shape/dct_basis.h"
 #include "common/shape/embedding.h"
 #include "common/shape/shape_config.h"
 #include "common/shape/slot_profile.h"
@@ -25,6 +26,7 @@ class FoldedProfile {
   const FoldSpec& spec() const { return spec_; }
   double observed_mean() const;  // average slot mean over slots that have data
   double max_peak() const;       // largest decayed per-slot peak
+  std::vector<bool> observed() const;  // per slot: has data (unobserved slots read as 0)
   size_t heap_bytes() const;
 
   // Raw state, for the state file. Weights, M2 and peaks are stored "inflated" by
@@ -52,15 +54,17 @@ class FoldedProfile {
   void renormalise();
   void recompute_coefficients();
   static double spread_of(const Slot& slot);
+  void update_slot(Slot& slot, double cores, double weight_s);
+  void update_coefficients(uint32_t slot_index, double old_mean, double old_spread);
 
   FoldSpec spec_;
-  uint32_t k_;
   double decay_per_period_;  // lambda = 0.5^(1/half_life)
-  const void* basis_;        // DctBasis*, shared
+  const DctBasis* basis_;    // shared by every fold of the same (slots, k)
   std::vector<Slot> slots_;
   Eigen::VectorXd mean_coef_, spread_coef_;
   double mean_energy_ = 0, spread_energy_ = 0;
   int64_t base_period_ = 0, latest_period_ = 0;
+  double growth_now_ = 1.0;  // growth(latest_period_), cached: pow() is the costliest step
   bool seen_any_ = false;
   uint32_t updates_since_refresh_ = 0;
 };

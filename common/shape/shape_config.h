@@ -16,16 +16,23 @@ struct FoldSpec {
 struct ShapeConfig {
   FoldSpec day{96, 86400};   // 15-minute slots over a UTC day
   FoldSpec hour{60, 3600};   // 1-minute slots over a UTC hour
-  // DCT coefficients per profile (DC included). 32 was chosen by measurement on the
-  // shared traces (docs/shape-model.md): mean |error| of the correlation estimate
-  // ~0.04 versus ~0.055 at 16, at 1 KB of coefficients per function.
-  uint32_t k = 32;
+  // DCT coefficients per profile (DC included) of the day fold. 48 was chosen by
+  // measurement on the shared traces (docs/shape-model.md): mean |error| of the
+  // correlation estimate 0.050 (PlanetLab) / 0.035 (Bitbrains), versus 0.057 / 0.047
+  // at 32 and 0.065 / 0.063 at 16. A fold with fewer slots keeps all of them (exact).
+  uint32_t k = 48;
+  // Same for the hour fold. Smaller so that a model stays under 4 KB; the shared
+  // traces (5-minute steps) cannot tell how much the hour fold needs.
+  uint32_t hour_k = 16;
   double half_life_periods = 7;      // a period's weight halves after this many periods
   double full_confidence_s = 86400;  // observed seconds after which confidence is 1
 };
 
+inline constexpr uint32_t kMaxCoefficients = 1024;
+inline constexpr uint32_t kMaxSlots = 86400;  // 1-second slots over a day; bounds memory
+
 // Why a configuration cannot be used, or nullopt when it is valid: every fold needs
-// slots that divide its period exactly, 1 <= k <= slots, positive half-life.
+// slots that divide its period exactly, 1 <= k, hour_k <= kMaxCoefficients, positive half-life.
 std::optional<std::string> validate(const ShapeConfig& config);
 
 }  // namespace antiphase::shape

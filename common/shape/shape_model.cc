@@ -21,8 +21,8 @@ const ShapeConfig& checked(const ShapeConfig& config) {
 
 ShapeModel::ShapeModel(const ShapeConfig& config)
     : config_(checked(config)),
-      day_(config.day, config.k, config.half_life_periods),
-      hour_(config.hour, config.k, config.half_life_periods) {}
+      day_(config.day, std::min(config.k, config.day.slots), config.half_life_periods),
+      hour_(config.hour, std::min(config.hour_k, config.hour.slots), config.half_life_periods) {}
 
 bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   if (!std::isfinite(cores) || cores < 0 || cores > kMaxCores) return false;

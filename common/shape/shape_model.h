@@ -1,8 +1,10 @@
 #pragma once
 // The learned usage shape of one function (or of a host's aggregate load): folded
 // day and hour profiles plus their DCT embeddings, updated in O(k) per sample.
-// Pure: the caller passes the (UTC wall-clock) time of every sample.
+// Pure: the caller passes the (UTC wall-clock) time of every sample. A plain value
+// type: copyable, not internally synchronised.
 #include <cstdint>
+#include <vector>
 
 #include "common/shape/embedding.h"
 #include "common/shape/folded_profile.h"
@@ -26,6 +28,10 @@ class ShapeModel {
   SlotProfile day_profile() const { return day_.profile(); }
   SlotProfile hour_profile() const { return hour_.profile(); }
   Embedding embedding() const { return {day_.embedding(), hour_.embedding()}; }
+  // Which slots have data. Unobserved slots read as 0 in the profiles; callers that
+  // must not read that as "idle" (e.g. a host's headroom) can fill them in.
+  std::vector<bool> day_observed() const { return day_.observed(); }
+  std::vector<bool> hour_observed() const { return hour_.observed(); }
 
   // 0..1, linear in observed seconds up to config.full_confidence_s (a day by default).
   double confidence() const;

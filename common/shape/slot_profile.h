@@ -2,6 +2,7 @@
 // A folded per-slot usage profile in plain numbers: the common currency between the
 // shape model (which learns it), the admission policy (which adds profiles up) and
 // the summary codec (which ships an approximation of it to peers).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

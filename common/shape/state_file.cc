@@ -43,6 +43,7 @@ void to_proto(const ShapeModel& model, proto::ModelState* out) {
   const ShapeConfig& config = model.config();
   const ShapeModel::Raw raw = model.raw();
   out->set_k(config.k);
+  out->set_hour_k(config.hour_k);
   out->set_half_life_periods(config.half_life_periods);
   out->set_full_confidence_s(config.full_confidence_s);
   out->set_samples(raw.samples);
@@ -70,6 +71,7 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, std::string* e
   config.day = {in.day().slots(), in.day().period_s()};
   config.hour = {in.hour().slots(), in.hour().period_s()};
   config.k = in.k();
+  config.hour_k = in.hour_k();
   config.half_life_periods = in.half_life_periods();
   config.full_confidence_s = in.full_confidence_s();
   if (auto problem = validate(config)) {

@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include "common/shape/resample.h"
 #include "common/shape/shape_summary.pb.h"
 
 namespace antiphase::shape {
@@ -78,6 +79,16 @@ bool is_day_profile(const SlotProfile& profile) {
          profile.spread.size() == kSummarySlots;
 }
 
+// Summaries always carry 96 day slots, whatever the model's day fold uses.
+std::optional<SlotProfile> summary_day_profile(const ShapeModel& model) {
+  const SlotProfile day = model.day_profile();
+  if (day.period_s != 86400) return std::nullopt;
+  if (is_day_profile(day)) return day;
+  SlotProfile resampled = resample(day, kSummarySlots);
+  if (!is_day_profile(resampled)) return std::nullopt;
+  return resampled;
+}
+
 void quantise_profile(const SlotProfile& day, Summary* summary) {
   const auto [low, high] = std::minmax_element(day.mean.begin(), day.mean.end());
   const double top_spread = *std::max_element(day.spread.begin(), day.spread.end());
@@ -108,7 +119,7 @@ std::optional<std::string> check(const Summary& s) {
   if (!(s.confidence >= 0 && s.confidence <= 1)) return "confidence outside 0..1";
   if (!finite_non_negative(s.mean) || !finite_non_negative(s.peak) || !finite_non_negative(s.mean_step) ||
       !finite_non_negative(s.spread_step) || !finite_non_negative(s.mean_error_l2) ||
-      !std::isfinite(s.mean_offset))
+      !finite_non_negative(s.mean_offset))
     return "scale fields must be finite and non-negative";
   const bool has_profile = !s.mean_q.empty() || !s.spread_q.empty();
   if (has_profile && (s.mean_q.size() != kSummarySlots || s.spread_q.size() != kSummarySlots))
@@ -131,8 +142,7 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.mean = static_cast<float>(model.mean());
   summary.peak = static_cast<float>(model.peak());
   summary.version = version;
-  const SlotProfile day = model.day_profile();
-  if (is_day_profile(day)) quantise_profile(day, &summary);
+  if (const auto day = summary_day_profile(model)) quantise_profile(*day, &summary);
   return summary;
 }
 

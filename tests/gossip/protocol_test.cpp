@@ -227,7 +227,7 @@ TEST(GossipProtocol, LargeStateCrossesInBoundedMessages) {
 TEST(GossipProtocol, MessagesWithoutSenderAreIgnored) {
   Protocol node(ProtocolConfig{}, Identity{"a", "sim://0", "", 1}, {}, 1);
   antiphase::wire::Gossip anonymous;
-  anonymous.add_digest()->set_origin("x");
+  anonymous.mutable_digest()->add_origins(42);
   EXPECT_TRUE(node.handle(antiphase::wire::MessageType::Syn, anonymous, 1).empty());
   EXPECT_EQ(node.counters().messages_ignored, 1u);
 }
@@ -242,4 +242,19 @@ TEST(GossipProtocol, SurvivesFivePercentLossWithoutFalseDeaths) {
   EXPECT_EQ(nodes_seeing(net, "lossy", "x"), 40u);
   for (size_t i = 0; i < net.size(); ++i)
     for (const PeerView& peer : net.node(i).peers(now)) EXPECT_EQ(peer.state, PeerState::Alive);
+}
+
+TEST(GossipProtocol, DigestWithUnequalArraysIsIgnored) {
+  Protocol node(ProtocolConfig{}, Identity{"a", "sim://0", "", 1}, {}, 1);
+  antiphase::wire::Gossip syn;
+  syn.mutable_from()->set_node_id("b");
+  syn.mutable_from()->set_endpoint("sim://1");
+  syn.mutable_digest()->add_origins(fingerprint("a"));
+  syn.mutable_digest()->add_generations(1);  // max_versions missing
+  EXPECT_TRUE(node.handle(antiphase::wire::MessageType::Syn, syn, 1).empty());
+  syn.mutable_digest()->add_max_versions(0);
+  const auto replies = node.handle(antiphase::wire::MessageType::Syn, syn, 1);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].endpoint, "sim://1");
+  EXPECT_EQ(replies[0].message.deltas_size(), 1) << "b is behind on a: a sends its stream";
 }

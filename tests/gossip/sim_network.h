@@ -3,6 +3,7 @@
 // and the 1,000-node simulator. Rounds are synchronous and pessimistic: every live node
 // ticks, then SYNs are delivered, then ACKs, then ACK2s, so news moves at most one
 // exchange per round (a real deployment with unsynchronised timers is faster).
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -16,11 +17,12 @@
 namespace antiphase::gossip::sim {
 
 inline std::string endpoint_of(size_t i) { return "sim://" + std::to_string(i); }
-inline std::string id_of(size_t i) { return "n" + std::to_string(i); }
+inline std::string id_of(size_t i, const std::string& prefix = "n") { return prefix + std::to_string(i); }
 
 class SimNetwork {
  public:
-  explicit SimNetwork(ProtocolConfig config, uint64_t seed = 42) : config_(config), rng_(seed) {}
+  explicit SimNetwork(ProtocolConfig config, uint64_t seed = 42, std::string id_prefix = "n")
+      : config_(config), rng_(seed), id_prefix_(std::move(id_prefix)) {}
 
   // Adds node i (ids are dense) with the given seed node indexes.
   size_t add_node(const std::vector<size_t>& seed_nodes, uint64_t generation = 1) {
@@ -46,6 +48,8 @@ class SimNetwork {
   uint64_t bytes_sent(size_t i) const { return bytes_sent_[i]; }
   uint64_t messages_sent(size_t i) const { return messages_sent_[i]; }
   size_t largest_message() const { return largest_message_; }
+  // Total bytes per message type, indexed by wire::MessageType value (1..4).
+  const std::array<uint64_t, 5>& bytes_by_type() const { return bytes_by_type_; }
 
   void round(double now) {
     std::vector<std::pair<size_t, Outgoing>> in_flight;
@@ -65,7 +69,7 @@ class SimNetwork {
   std::unique_ptr<Protocol> make(size_t index, const std::vector<size_t>& seed_nodes, uint64_t generation) {
     std::vector<Seed> seeds;
     for (size_t s : seed_nodes) seeds.push_back({endpoint_of(s), ""});
-    return std::make_unique<Protocol>(config_, Identity{id_of(index), endpoint_of(index), "", generation}, seeds,
+    return std::make_unique<Protocol>(config_, Identity{id_of(index, id_prefix_), endpoint_of(index), "", generation}, seeds,
                                       rng_() ^ index);
   }
 
@@ -75,6 +79,7 @@ class SimNetwork {
     for (auto& [from, out] : batch) {
       const size_t bytes = wire::encoded_size(out.message);
       bytes_sent_[from] += bytes;
+      bytes_by_type_[static_cast<size_t>(out.type)] += bytes;
       ++messages_sent_[from];
       largest_message_ = std::max(largest_message_, bytes);
       const size_t to = std::stoul(out.endpoint.substr(6));
@@ -100,6 +105,8 @@ class SimNetwork {
   std::vector<std::unique_ptr<Protocol>> nodes_;
   std::vector<bool> up_;
   std::vector<uint64_t> bytes_sent_, messages_sent_;
+  std::string id_prefix_;
+  std::array<uint64_t, 5> bytes_by_type_{};
   size_t largest_message_ = 0;
   double loss_ = 0;
   bool roundtrip_ = false;

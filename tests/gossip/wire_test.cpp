@@ -13,10 +13,9 @@ Gossip sample_message() {
   message.mutable_from()->set_node_id("node-a");
   message.mutable_from()->set_endpoint("tcp://127.0.0.1:7946");
   message.mutable_from()->set_generation(7);
-  DigestEntry* entry = message.add_digest();
-  entry->set_origin("node-b");
-  entry->set_generation(3);
-  entry->set_max_version(99);
+  message.mutable_digest()->add_origins(0x1234567890abcdefull);
+  message.mutable_digest()->add_generations(3);
+  message.mutable_digest()->add_max_versions(99);
   OriginDelta* delta = message.add_deltas();
   delta->set_origin("node-c");
   delta->set_max_version(12);
@@ -44,7 +43,8 @@ TEST(WireFrame, RoundTripsEveryField) {
   const Decoded& decoded = std::get<Decoded>(result);
   EXPECT_EQ(decoded.type, MessageType::Ack);
   EXPECT_EQ(decoded.message.from().generation(), 7u);
-  EXPECT_EQ(decoded.message.digest(0).max_version(), 99u);
+  EXPECT_EQ(decoded.message.digest().max_versions(0), 99u);
+  EXPECT_EQ(decoded.message.digest().origins(0), 0x1234567890abcdefull);
   EXPECT_EQ(decoded.message.deltas(0).functions(0).summary().size(), 200u);
   EXPECT_EQ(decoded.message.deltas(0).functions(0).lamport(), 5u);
 }

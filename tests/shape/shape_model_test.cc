@@ -2,6 +2,7 @@
 // confidence, input validation and the incremental embedding's exactness.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -32,6 +33,16 @@ TEST(ShapeModel, SlotStatisticsAreMeanSpreadAndPeak) {
   EXPECT_NEAR(hour.mean[0], 2.0, 1e-6);
   EXPECT_EQ(model.samples(), 2u);
   EXPECT_DOUBLE_EQ(model.history_s(), 2.0);
+}
+
+TEST(ShapeModel, ReportsObservedSlots) {
+  ShapeModel model;
+  model.add_sample(kStart + 6 * 3600 + 10, 0.0);  // observed idle differs from unobserved
+  const std::vector<bool> day = model.day_observed();
+  ASSERT_EQ(day.size(), 96u);
+  EXPECT_TRUE(day[24]);
+  EXPECT_EQ(std::count(day.begin(), day.end(), true), 1);
+  EXPECT_TRUE(model.hour_observed()[0]);
 }
 
 TEST(ShapeModel, WeightsCountTime) {
@@ -66,6 +77,30 @@ TEST(ShapeModel, DecayFollowsDrift) {
   feed(model, flat(3.0), 21, 300, kStart + 28 * kDay);
   EXPECT_NEAR(model.mean(), 3.0, 0.15);
   EXPECT_GT(model.mean(), 2.8);
+}
+
+TEST(ShapeModel, ShapeFollowsAPhaseChange) {
+  ShapeModel model, new_shape;
+  feed(model, diurnal(6), 21);
+  feed(new_shape, diurnal(18), 2);
+  EXPECT_LT(correlate(model.embedding(), new_shape.embedding()).rho, -0.95);
+  feed(model, diurnal(18), 14, 300, kStart + 21 * kDay);
+  // Two half-lives later the new phase carries 3/4 of the weight.
+  const auto after = correlate(model.embedding(), new_shape.embedding());
+  EXPECT_GT(after.rho, 0.95);
+  // At midnight the old shape was at 1 core, the new one at 3: 0.25*1 + 0.75*3.
+  EXPECT_NEAR(model.day_profile().mean[0], 2.5, 0.05);
+}
+
+TEST(ShapeModel, HourFoldDecaysPerHour) {
+  ShapeModel model;  // hour fold half-life: 7 hours
+  feed(model, flat(1.0), 1, 60);
+  feed(model, flat(3.0), 7.0 / 24.0, 60, kStart + kDay);
+  EXPECT_NEAR(model.hour_profile().mean[30], 2.0, 0.1);
+  // The day fold decays per day: 00:00-07:00 has seen one day at 1 and one at 3.
+  const double newer = std::pow(2.0, 1.0 / 7);
+  EXPECT_NEAR(model.day_profile().mean[0], (1.0 + 3.0 * newer) / (1.0 + newer), 1e-4);
+  EXPECT_NEAR(model.day_profile().mean[40], 1.0, 1e-4);  // 10:00 not seen since: unchanged
 }
 
 TEST(ShapeModel, PeakDecaysPerPeriod) {
@@ -130,8 +165,13 @@ TEST(ShapeModel, BadConfigThrowsWithReason) {
   config.k = 0;
   EXPECT_TRUE(validate(config).has_value());
   config = {};
-  config.k = 61;  // more than the hour fold's 60 slots
+  config.k = kMaxCoefficients + 1;
   EXPECT_TRUE(validate(config).has_value());
+  config.k = 96;
+  config.hour_k = 96;  // more than the hour fold's 60 slots: that fold keeps all 60
+  ASSERT_FALSE(validate(config).has_value());
+  EXPECT_EQ(ShapeModel(config).embedding().hour.mean_coef.size(), 60);
+  EXPECT_EQ(ShapeModel(config).embedding().day.mean_coef.size(), 96);
   config = {};
   config.half_life_periods = 0;
   EXPECT_TRUE(validate(config).has_value());
@@ -145,7 +185,7 @@ TEST(ShapeModel, IncrementalEmbeddingMatchesDirectTransform) {
   for (int i = 0; i < 517; ++i) model.add_sample(kStart + 3 * kDay + 7 * i, 0.5 + (i % 13) * 0.1, 1.0);
   const Embedding incremental = model.embedding();
   const FoldEmbedding direct_day = embed_profile(model.day_profile(), model.config().k);
-  const FoldEmbedding direct_hour = embed_profile(model.hour_profile(), model.config().k);
+  const FoldEmbedding direct_hour = embed_profile(model.hour_profile(), model.config().hour_k);
   ASSERT_EQ(incremental.day.mean_coef.size(), static_cast<long>(model.config().k));
   EXPECT_LT((incremental.day.mean_coef - direct_day.mean_coef).norm(), 1e-9);
   EXPECT_LT((incremental.day.spread_coef - direct_day.spread_coef).norm(), 1e-9);
@@ -158,7 +198,7 @@ TEST(ShapeModel, FullKEmbeddingIsExact) {
   // With all 96 coefficients nothing is truncated: the bound collapses to rounding.
   ShapeConfig config;
   config.k = 60;
-  config.day = {60, 86400};
+  config.day = {60, 86400};  // k = slots: nothing truncated
   ShapeModel a(config), b(config);
   feed(a, daily_random_walk(1), 2);
   feed(b, daily_random_walk(2), 2);

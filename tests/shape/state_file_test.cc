@@ -25,8 +25,10 @@ Agent sample_agent() {
   feed(agent.functions["night"], diurnal(20), 1.5, 120);
   feed(agent.functions["cron"], hourly_spike(0), 0.3, 60);
   agent.functions["never-ran"];
+  agent.functions[std::string("odd\xff\0name", 9)];
   ShapeConfig config;
   config.k = 8;
+  config.hour_k = 60;
   config.half_life_periods = 3;
   agent.functions.emplace("custom", ShapeModel(config));
   feed(agent.functions.at("custom"), daily_random_walk(5), 1);
@@ -44,6 +46,7 @@ void expect_same(const ShapeModel& a, const ShapeModel& b) {
   EXPECT_EQ(a.history_s(), b.history_s());
   EXPECT_EQ(a.confidence(), b.confidence());
   EXPECT_EQ(a.config().k, b.config().k);
+  EXPECT_EQ(a.config().hour_k, b.config().hour_k);
   EXPECT_EQ(a.config().half_life_periods, b.config().half_life_periods);
   EXPECT_LT((a.embedding().day.mean_coef - b.embedding().day.mean_coef).norm(), 1e-9);
 }

@@ -28,6 +28,7 @@ struct Options {
   double loss = 0;
   size_t probes = 7;
   size_t measure_rounds = 20;
+  std::string id_prefix = "n";  // e.g. "worker-eu-west-1a-" for realistic host names
   double republish_per_node_per_s = 1.0 / 60;  // rate-limited "shape changed" republishes
 };
 
@@ -65,13 +66,14 @@ int main(int argc, char** argv) {
   app.add_option("--loss", o.loss);
   app.add_option("--probes", o.probes);
   app.add_option("--measure-rounds", o.measure_rounds);
+  app.add_option("--id-prefix", o.id_prefix, "node ids are <prefix><index>");
   CLI11_PARSE(app, argc, argv);
 
   ProtocolConfig config;
   config.fanout = o.fanout;
   config.suspect_after_s = 10;
   config.dead_after_s = 30;
-  sim::SimNetwork net(config, 7);
+  sim::SimNetwork net(config, 7, o.id_prefix);
   std::mt19937_64 rng(11);
   const size_t pool = std::max<size_t>(1, o.nodes * o.functions_per_node / o.hosts_per_function);
   const std::string summary(o.summary_bytes, 's');
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
   net.set_loss(o.loss);
 
   // Steady state: background republishes + probes, measuring bytes over the window.
+  const auto type_bytes_before = net.bytes_by_type();
   std::vector<uint64_t> bytes_before(net.size());
   for (size_t i = 0; i < net.size(); ++i) bytes_before[i] = net.bytes_sent(i);
   std::vector<double> to99, to100;
@@ -148,6 +151,9 @@ int main(int argc, char** argv) {
               to99.empty() ? 0 : *std::max_element(to99.begin(), to99.end()), to99.size(), median(to100));
   std::printf("bandwidth sent per node: mean %.1f KB/s, max %.1f KB/s (over %zu steady rounds of 1 s); largest message %zu B\n",
               mean_rate / 1000, max_rate / 1000, measured_rounds, net.largest_message());
+  const auto& type_bytes = net.bytes_by_type();
+  auto per_node_s = [&](int type) { return double(type_bytes[type] - type_bytes_before[type]) / measured_rounds / net.size() / 1000; };
+  std::printf("  by message type (KB/s per node): SYN %.1f, ACK %.1f, ACK2 %.1f\n", per_node_s(1), per_node_s(2), per_node_s(3));
   std::printf("replicated state per node: mean %.2f MB, max %.2f MB (approximate); process RSS %.1f MB total = %.2f MB/node\n",
               state_sum / 1e6 / net.size(), state_max / 1e6, rss_kib() / 1024.0, rss_kib() / 1024.0 / net.size());
   std::printf("node 0 sees %zu non-alive peers (no failures injected); wall time %.1f s\n", not_alive, wall_s);

@@ -1,0 +1,267 @@
+#include "agent/gossip/gossip_agent.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/gossip/curve_keys.h"
+#include "agent/gossip/endpoint_policy.h"
+#include "agent/gossip/generation_store.h"
+#include "agent/gossip/zmq_transport.h"
+#include "common/gossip/protocol.h"
+
+namespace antiphase::agent::gossip {
+namespace {
+
+constexpr double kMaxPollWaitS = 0.05;   // also bounds ZAP answer latency
+constexpr double kLeaveFlushS = 0.5;     // time given to LEAVE messages to get out
+constexpr double kTickJitter = 0.1;      // +-10 % so agents do not gossip in lockstep
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || !name[0]) return "antiphase-node";
+  return name;
+}
+
+bool is_wildcard(const std::string& endpoint) {
+  return endpoint.find("://*") != std::string::npos || endpoint.find("0.0.0.0") != std::string::npos ||
+         endpoint.find("[::]") != std::string::npos;
+}
+
+void validate_timing(const GossipConfig& config) {
+  if (!(config.interval_s > 0)) throw GossipConfigError("gossip: interval_s must be > 0");
+  if (config.fanout == 0) throw GossipConfigError("gossip: fanout must be >= 1");
+  if (!(config.suspect_after_s > 0 && config.suspect_after_s < config.dead_after_s &&
+        config.dead_after_s <= config.purge_after_s))
+    throw GossipConfigError("gossip: need 0 < suspect_after_s < dead_after_s <= purge_after_s");
+  if (config.max_message_bytes < 4096) throw GossipConfigError("gossip: max_message_bytes must be >= 4096");
+  if (config.max_peers < 2) throw GossipConfigError("gossip: max_peers must be >= 2");
+}
+
+}  // namespace
+
+GossipAgent::GossipAgent(GossipConfig config) : config_(std::move(config)) {
+  validate_timing(config_);
+  if (config_.node_id.empty()) config_.node_id = host_name();
+  if (config_.advertise.empty()) config_.advertise = config_.bind;
+  if (is_wildcard(config_.advertise))
+    throw GossipConfigError("gossip: bind " + config_.bind + " is a wildcard; set advertise to an address peers can reach");
+
+  secure_ = !config_.secret_key_file.empty();
+  try {
+    if (secure_) {
+      const CurveKeypair keys = load_secret_key_file(config_.secret_key_file);
+      public_key_ = keys.public_key;
+      secret_key_ = keys.secret_key;
+      if (!config_.public_key_file.empty() && load_public_key_file(config_.public_key_file) != public_key_)
+        throw GossipConfigError("gossip: " + config_.public_key_file + " does not match " + config_.secret_key_file);
+      if (config_.allowed_keys_dir.empty())
+        throw GossipConfigError("gossip: secret_key_file is set but allowed_keys_dir is not; nobody could join");
+      load_allowlist_dir(config_.allowed_keys_dir);  // fail early on unreadable key files
+    } else if (!config_.public_key_file.empty() || !config_.allowed_keys_dir.empty()) {
+      throw GossipConfigError("gossip: public_key_file/allowed_keys_dir are set but secret_key_file is not");
+    }
+    for (const std::string& text : config_.seeds) {
+      const SeedSpec seed = parse_seed(text);
+      if (secure_ && seed.public_key.empty())
+        throw GossipConfigError("gossip: seed " + text + " needs its public key: <z85 key>@" + text);
+      seeds_.emplace_back(seed.endpoint, seed.public_key);
+    }
+  } catch (const KeyError& error) {
+    throw GossipConfigError(std::string("gossip: ") + error.what());
+  } catch (const std::invalid_argument& error) {
+    throw GossipConfigError(std::string("gossip: ") + error.what());
+  }
+
+  if (!secure_) {
+    std::vector<std::string> endpoints = {config_.bind, config_.advertise};
+    for (const auto& [endpoint, key] : seeds_) endpoints.push_back(endpoint);
+    const bool all_loopback = std::all_of(endpoints.begin(), endpoints.end(), is_loopback_endpoint);
+    if (!all_loopback && !config_.insecure)
+      throw GossipConfigError(
+          "gossip: without CurveZMQ keys gossip is limited to loopback (127.0.0.0/8, ::1); configure "
+          "secret_key_file + allowed_keys_dir, or set insecure = true to gossip in clear text");
+    if (!all_loopback)
+      spdlog::warn("gossip: INSECURE MODE: gossiping WITHOUT encryption or authentication beyond loopback ({}); "
+                   "anyone who can reach {} can read and inject cluster state",
+                   config_.advertise, config_.bind);
+  }
+}
+
+GossipAgent::~GossipAgent() { stop(); }
+
+std::string GossipAgent::public_key_z85() const { return z85_encode_key(public_key_); }
+
+double GossipAgent::now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_).count(); }
+
+void GossipAgent::start() {
+  if (running_) return;
+  try {
+    generation_ = bump_generation(config_.state_dir);
+  } catch (const std::exception& error) {
+    throw GossipConfigError(std::string("gossip: cannot persist generation: ") + error.what());
+  }
+  TransportOptions options;
+  options.bind = config_.bind;
+  options.max_message_bytes = config_.max_message_bytes;
+  options.secure = secure_;
+  options.dealer_idle_s = std::max(5.0, 3 * config_.interval_s);
+  options.outbox_ttl_s = std::max(1.0, 2 * config_.interval_s);
+  if (secure_) {
+    options.keys = CurveKeypair{public_key_, secret_key_};
+    options.allowlist = load_allowlist_dir(config_.allowed_keys_dir);
+  }
+  try {
+    transport_ = std::make_unique<ZmqTransport>(options);
+  } catch (const zmq::error_t& error) {
+    throw GossipConfigError("gossip: cannot bind " + config_.bind + ": " + error.what());
+  }
+
+  antiphase::gossip::ProtocolConfig protocol_config;
+  protocol_config.fanout = config_.fanout;
+  protocol_config.suspect_after_s = config_.suspect_after_s;
+  protocol_config.dead_after_s = config_.dead_after_s;
+  protocol_config.purge_after_s = config_.purge_after_s;
+  protocol_config.max_peers = config_.max_peers;
+  protocol_config.max_functions = config_.max_functions;
+  protocol_config.max_message_bytes = config_.max_message_bytes;
+  protocol_config.max_summary_bytes = config_.max_summary_bytes;
+  std::vector<antiphase::gossip::Seed> seeds;
+  for (const auto& [endpoint, key] : seeds_) seeds.push_back({endpoint, key});
+  epoch_ = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    protocol_ = std::make_unique<antiphase::gossip::Protocol>(
+        protocol_config, antiphase::gossip::Identity{config_.node_id, config_.advertise, public_key_, generation_},
+        seeds, std::random_device{}());
+    if (pending_node_state_)
+      protocol_->set_node_state({pending_node_state_->capacity_cores, pending_node_state_->host_summary}, now());
+  }
+  spdlog::info("gossip: node {} generation {} listening on {} (advertised {}), {} seed(s), {}", config_.node_id,
+               generation_, config_.bind, config_.advertise, seeds.size(), secure_ ? "CurveZMQ" : "NO encryption");
+  stopping_ = false;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void GossipAgent::stop() {
+  if (!running_) return;
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  transport_.reset();
+  running_ = false;
+}
+
+void GossipAgent::run() {
+  std::mt19937_64 jitter_rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(1 - kTickJitter, 1 + kTickJitter);
+  double next_tick = now();
+  auto refresh_snapshot = [this] {
+    const TransportCounters counters = transport_->counters();
+    std::lock_guard lock(mutex_);
+    transport_snapshot_.msgs_in = counters.msgs_in;
+    transport_snapshot_.msgs_out = counters.msgs_out;
+    transport_snapshot_.bytes_in = counters.bytes_in;
+    transport_snapshot_.bytes_out = counters.bytes_out;
+    transport_snapshot_.dropped_malformed = counters.dropped_malformed;
+    transport_snapshot_.dropped_oversize = counters.dropped_oversize;
+    transport_snapshot_.refused_identity = counters.refused_identity;
+    transport_snapshot_.send_dropped = counters.send_dropped;
+    transport_snapshot_.refused_auth = transport_->refused_auth();
+  };
+  while (!stopping_) {
+    const double wait_s = std::clamp(next_tick - now(), 0.0, kMaxPollWaitS);
+    std::vector<wire::Decoded> received = transport_->poll(std::chrono::milliseconds(static_cast<int>(wait_s * 1000)));
+    const double t = now();
+    std::vector<antiphase::gossip::Outgoing> outgoing;
+    {
+      std::lock_guard lock(mutex_);
+      for (const wire::Decoded& message : received)
+        for (auto& reply : protocol_->handle(message.type, message.message, t)) outgoing.push_back(std::move(reply));
+      if (t >= next_tick) {
+        for (auto& syn : protocol_->tick(t)) outgoing.push_back(std::move(syn));
+        next_tick = std::max(next_tick + config_.interval_s * jitter(jitter_rng), t);
+      }
+    }
+    for (const auto& message : outgoing) transport_->send(message, t);
+    transport_->maintain(t);
+    refresh_snapshot();
+  }
+  // Graceful leave: tell a few peers, then keep serving sockets briefly so it gets out.
+  std::vector<antiphase::gossip::Outgoing> goodbyes;
+  {
+    std::lock_guard lock(mutex_);
+    goodbyes = protocol_->leave(now());
+  }
+  for (const auto& message : goodbyes) transport_->send(message, now());
+  const double leave_deadline = now() + kLeaveFlushS;
+  while (now() < leave_deadline) {
+    transport_->poll(std::chrono::milliseconds(20));
+    transport_->maintain(now());
+  }
+  refresh_snapshot();
+  spdlog::info("gossip: node {} left ({} peer(s) told)", config_.node_id, goodbyes.size());
+}
+
+void GossipAgent::set_node_state(const NodeState& state) {
+  std::lock_guard lock(mutex_);
+  pending_node_state_ = state;  // kept, so a call before start() is applied at start()
+  if (protocol_) protocol_->set_node_state({state.capacity_cores, state.host_summary}, now());
+}
+
+bool GossipAgent::publish_function(const std::string& function, std::string summary_blob) {
+  std::lock_guard lock(mutex_);
+  return protocol_ && protocol_->publish_function(function, std::move(summary_blob), now());
+}
+
+std::optional<std::string> GossipAgent::function_summary(const std::string& function) const {
+  std::lock_guard lock(mutex_);
+  if (!protocol_) return std::nullopt;
+  return protocol_->function_summary(function);
+}
+
+std::vector<std::pair<NodeState, PeerInfo>> GossipAgent::nodes() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<NodeState, PeerInfo>> result;
+  if (!protocol_) return result;
+  for (const auto& view : protocol_->peers(now()))
+    result.emplace_back(NodeState{view.node_id, view.endpoint, view.capacity_cores, view.host_summary},
+                        PeerInfo{view.node_id, view.endpoint, view.state, view.last_heard_s_ago, view.generation,
+                                 view.max_version});
+  return result;
+}
+
+std::vector<PeerInfo> GossipAgent::peers() const {
+  std::vector<PeerInfo> result;
+  for (auto& [node, peer] : nodes()) result.push_back(std::move(peer));
+  return result;
+}
+
+Stats GossipAgent::stats() const {
+  std::lock_guard lock(mutex_);
+  Stats stats = transport_snapshot_;
+  stats.generation = generation_;
+  if (!protocol_) return stats;
+  const auto& counters = protocol_->counters();
+  const auto& state_counters = protocol_->state().counters();
+  stats.rounds = counters.rounds;
+  stats.purged = counters.purged;
+  stats.records_rejected = state_counters.records_rejected;
+  stats.peers_evicted = state_counters.peers_evicted;
+  stats.functions_evicted = state_counters.functions_evicted;
+  stats.functions = protocol_->state().function_count();
+  for (const auto& view : protocol_->peers(now())) {
+    switch (view.state) {
+      case PeerState::Alive: ++stats.peers_alive; break;
+      case PeerState::Suspect: ++stats.peers_suspect; break;
+      case PeerState::Dead: ++stats.peers_dead; break;
+      case PeerState::Left: ++stats.peers_left; break;
+    }
+  }
+  return stats;
+}
+
+}  // namespace antiphase::agent::gossip

@@ -1,0 +1,127 @@
+#pragma once
+// GossipAgent: runs the sans-IO gossip protocol over ZeroMQ on a background thread.
+// This is the API the daemon uses. All public methods are thread-safe.
+//
+//   GossipConfig config;  config.bind = "tcp://0.0.0.0:7946"; config.advertise = "tcp://10.0.0.5:7946";
+//   config.seeds = {"<z85 key>@tcp://10.0.0.1:7946"}; config.secret_key_file = ...; ...
+//   GossipAgent agent(config);       // validates config, loads keys (throws GossipConfigError)
+//   agent.start();                   // binds, bumps the persisted generation, starts the thread
+//   agent.set_node_state({...});     agent.publish_function("fn", blob);
+//   agent.function_summary("fn");    agent.nodes();   agent.stats();
+//   agent.stop();                    // graceful leave, then joins the thread (also in ~GossipAgent)
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/gossip/membership.h"
+
+namespace antiphase::gossip {
+class Protocol;
+}
+
+namespace antiphase::agent::gossip {
+
+class ZmqTransport;
+using antiphase::gossip::PeerState;
+
+struct GossipConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct GossipConfig {
+  std::string node_id;                         // default: the host name
+  std::string bind = "tcp://127.0.0.1:7946";   // our ROUTER
+  std::string advertise;                       // what peers connect to; default: bind (must not be a wildcard)
+  std::vector<std::string> seeds;              // "tcp://h:p" or "<z85 public key>@tcp://h:p"
+  unsigned fanout = 3;
+  double interval_s = 1.0;
+  double suspect_after_s = 5, dead_after_s = 15, purge_after_s = 120;
+  std::string secret_key_file, public_key_file;  // CurveZMQ; both empty = no encryption
+  std::string allowed_keys_dir;                  // public keys of peers we accept
+  bool insecure = false;                         // allow non-loopback gossip without keys (loudly)
+  size_t max_peers = 4096, max_functions = 100000, max_message_bytes = 1 << 20;
+  size_t max_summary_bytes = 4096;
+  std::string state_dir;  // gossip.generation is persisted here
+};
+
+struct NodeState {
+  std::string node_id, endpoint;
+  double capacity_cores = 0;
+  std::string host_summary;  // opaque
+};
+
+struct PeerInfo {
+  std::string node_id, endpoint;
+  PeerState state = PeerState::Alive;
+  double last_heard_s_ago = 0;
+  uint64_t generation = 0, max_version = 0;
+};
+
+struct Stats {
+  uint64_t generation = 0;
+  uint64_t rounds = 0;
+  uint64_t msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0;
+  uint64_t dropped_malformed = 0, dropped_oversize = 0;
+  uint64_t refused_auth = 0;      // ZAP: client key not in the allowlist
+  uint64_t refused_identity = 0;  // message claims a key other than the authenticated one
+  uint64_t send_dropped = 0;
+  uint64_t records_rejected = 0, peers_evicted = 0, functions_evicted = 0, purged = 0;
+  uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
+  uint64_t functions = 0;
+};
+
+class GossipAgent {
+ public:
+  explicit GossipAgent(GossipConfig config);  // throws GossipConfigError
+  ~GossipAgent();
+  GossipAgent(const GossipAgent&) = delete;
+  GossipAgent& operator=(const GossipAgent&) = delete;
+
+  void start();  // throws GossipConfigError (e.g. bind failure, unwritable state dir)
+  void stop();   // graceful leave: tells up to `fanout` peers we left, then stops
+
+  // node_id/endpoint fields are ignored (ours are fixed). May be called before start().
+  void set_node_state(const NodeState& state);
+  // Last-writer-wins by Lamport order per function. Rate-limiting and "changed
+  // significantly" are the caller's decision. False if name/blob exceed the caps or
+  // the agent is not started.
+  bool publish_function(const std::string& function, std::string summary_blob);
+
+  std::optional<std::string> function_summary(const std::string& function) const;
+  std::vector<std::pair<NodeState, PeerInfo>> nodes() const;  // peers, not us
+  std::vector<PeerInfo> peers() const;
+  Stats stats() const;
+  const std::string& node_id() const { return config_.node_id; }
+  // Our public key as Z85 (empty when running without keys), e.g. to build seed strings.
+  std::string public_key_z85() const;
+
+ private:
+  void run();
+  double now() const;
+
+  GossipConfig config_;
+  bool secure_ = false;
+  std::string public_key_, secret_key_;
+  std::vector<std::pair<std::string, std::string>> seeds_;  // endpoint, raw key
+  uint64_t generation_ = 0;
+
+  mutable std::mutex mutex_;  // guards protocol_ and transport counters snapshot
+  std::unique_ptr<antiphase::gossip::Protocol> protocol_;
+  std::optional<NodeState> pending_node_state_;
+  std::unique_ptr<ZmqTransport> transport_;  // used by the agent thread only
+  Stats transport_snapshot_;                 // transport counters, refreshed by the thread under mutex_
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> running_{false};
+  std::chrono::steady_clock::time_point epoch_;
+};
+
+}  // namespace antiphase::agent::gossip

@@ -1,0 +1,177 @@
+#include "agent/gossip/zmq_transport.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <zmq_addon.hpp>
+
+namespace antiphase::agent::gossip {
+namespace {
+
+constexpr size_t kMaxOutboxPerPeer = 8;
+// Bounds sockets/fds even if (insecure-mode) peers claim many distinct endpoints.
+constexpr size_t kMaxOpenDealers = 256;
+constexpr size_t kMaxReceivesPerPoll = 256;
+constexpr int kReconnectIvlMs = 100;
+constexpr int kReconnectIvlMaxMs = 5000;
+// libzmq cuts connections sending larger frames; the gap up to this limit lets the
+// agent see (and count) frames that are over our cap but not absurd.
+constexpr int64_t kOversizeCountingSlack = 64 * 1024;
+
+}  // namespace
+
+ZmqTransport::ZmqTransport(TransportOptions options)
+    : options_(std::move(options)), context_(1), router_(context_, zmq::socket_type::router) {
+  if (options_.secure) {
+    // Order matters: the ZAP handler must exist before the CURVE server binds.
+    options_.allowlist.insert(options_.keys.public_key);
+    zap_ = std::make_unique<ZapHandler>(context_, options_.allowlist);
+    router_.set(zmq::sockopt::curve_server, 1);
+    router_.set(zmq::sockopt::curve_secretkey, zmq::buffer(options_.keys.secret_key));
+    router_.set(zmq::sockopt::zap_domain, "antiphase-gossip");
+  }
+  router_.set(zmq::sockopt::linger, 0);
+  router_.set(zmq::sockopt::rcvhwm, options_.hwm * 64);
+  router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes) + kOversizeCountingSlack);
+  router_.bind(options_.bind);
+}
+
+ZmqTransport::~ZmqTransport() {
+  peers_.clear();
+  router_.close();
+  zap_.reset();
+  context_.close();
+}
+
+std::vector<wire::Decoded> ZmqTransport::poll(std::chrono::milliseconds timeout) {
+  std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
+  if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  std::vector<wire::Decoded> received;
+  zmq::poll(items, timeout);
+  if (zap_ && (items[1].revents & ZMQ_POLLIN))
+    for (int i = 0; i < 16; ++i) zap_->handle_one();
+  if (items[0].revents & ZMQ_POLLIN)
+    for (size_t i = 0; i < kMaxReceivesPerPoll && receive_one(received); ++i) {
+    }
+  return received;
+}
+
+bool ZmqTransport::receive_one(std::vector<wire::Decoded>& out) {
+  std::vector<zmq::message_t> parts;
+  if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait)) return false;
+  // [routing id][frame]: anything else is not from a gossip DEALER.
+  if (parts.size() != 2) {
+    ++counters_.dropped_malformed;
+    return true;
+  }
+  zmq::message_t& payload = parts[1];
+  counters_.bytes_in += payload.size();
+  auto result = wire::decode(payload.to_string_view(), options_.max_message_bytes);
+  if (auto* error = std::get_if<wire::FrameError>(&result)) {
+    (*error == wire::FrameError::Oversize ? counters_.dropped_oversize : counters_.dropped_malformed)++;
+    spdlog::debug("gossip: dropped a {}-byte message: {}", payload.size(), wire::to_string(*error));
+    return true;
+  }
+  wire::Decoded& decoded = std::get<wire::Decoded>(result);
+  if (options_.secure) {
+    const char* user_id = zmq_msg_gets(payload.handle(), "User-Id");
+    if (!user_id || z85_encode_key(decoded.message.from().public_key()) != user_id) {
+      ++counters_.refused_identity;
+      return true;
+    }
+  }
+  ++counters_.msgs_in;
+  out.push_back(std::move(decoded));
+  return true;
+}
+
+ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const std::string& public_key, double now) {
+  auto it = peers_.find(endpoint);
+  if (it != peers_.end() && it->second.public_key == public_key) return &it->second;
+  if (options_.secure && public_key.size() != 32) return nullptr;  // cannot authenticate the server
+  if (it == peers_.end() && peers_.size() >= kMaxOpenDealers) {
+    auto oldest = std::min_element(peers_.begin(), peers_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
+    counters_.send_dropped += oldest->second.outbox.size();
+    peers_.erase(oldest);
+  }
+  Peer peer;
+  peer.public_key = public_key;
+  peer.last_used = now;
+  peer.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  zmq::socket_t& socket = *peer.socket;
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::immediate, true);  // queue only on a completed connection
+  socket.set(zmq::sockopt::sndhwm, options_.hwm);
+  socket.set(zmq::sockopt::rcvhwm, options_.hwm);
+  socket.set(zmq::sockopt::reconnect_ivl, kReconnectIvlMs);
+  socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));
+  if (options_.secure) {
+    socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(public_key));
+    socket.set(zmq::sockopt::curve_publickey, zmq::buffer(options_.keys.public_key));
+    socket.set(zmq::sockopt::curve_secretkey, zmq::buffer(options_.keys.secret_key));
+  }
+  try {
+    socket.connect(endpoint);
+  } catch (const zmq::error_t& error) {
+    spdlog::warn("gossip: cannot connect to {}: {}", endpoint, error.what());
+    return nullptr;
+  }
+  peers_[endpoint] = std::move(peer);
+  return &peers_[endpoint];
+}
+
+void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) {
+  std::string frame = wire::encode(message.type, message.message);
+  if (frame.empty() || frame.size() > options_.max_message_bytes) {
+    ++counters_.send_dropped;
+    return;
+  }
+  Peer* peer = peer_for(message.endpoint, message.public_key, now);
+  if (!peer) {
+    ++counters_.send_dropped;
+    return;
+  }
+  peer->last_used = now;
+  if (peer->outbox.size() >= kMaxOutboxPerPeer) {
+    peer->outbox.pop_front();
+    ++counters_.send_dropped;
+  }
+  peer->outbox.emplace_back(now, std::move(frame));
+  flush(*peer, now);
+}
+
+void ZmqTransport::flush(Peer& peer, double now) {
+  while (!peer.outbox.empty()) {
+    auto& [queued_at, frame] = peer.outbox.front();
+    if (now - queued_at > options_.outbox_ttl_s) {
+      ++counters_.send_dropped;
+      peer.outbox.pop_front();
+      continue;
+    }
+    // With IMMEDIATE this fails (EAGAIN) until the connection and handshake complete.
+    if (!peer.socket->send(zmq::buffer(frame), zmq::send_flags::dontwait)) return;
+    ++counters_.msgs_out;
+    counters_.bytes_out += frame.size();
+    peer.outbox.pop_front();
+  }
+}
+
+void ZmqTransport::maintain(double now) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    flush(it->second, now);
+    if (it->second.outbox.empty() && now - it->second.last_used > options_.dealer_idle_s)
+      it = peers_.erase(it);
+    else
+      ++it;
+  }
+}
+
+TransportCounters ZmqTransport::counters() const {
+  TransportCounters counters = counters_;
+  counters.dealers_open = peers_.size();
+  return counters;
+}
+
+}  // namespace antiphase::agent::gossip

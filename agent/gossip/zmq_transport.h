@@ -1,0 +1,77 @@
+#pragma once
+// ZeroMQ transport for the gossip protocol: one bound ROUTER receives every message;
+// short-lived DEALERs (one per peer, closed when idle) send them. All messages are
+// one-way (the protocol replies to the sender's advertised endpoint), so no
+// request/reply state lives in sockets. Single-threaded: used only by the agent thread.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "agent/gossip/curve_keys.h"
+#include "agent/gossip/zap_handler.h"
+#include "common/gossip/protocol.h"
+#include "common/wire/codec.h"
+
+namespace antiphase::agent::gossip {
+
+struct TransportOptions {
+  std::string bind;
+  size_t max_message_bytes = 1 << 20;
+  bool secure = false;
+  CurveKeypair keys;                // used when secure
+  std::set<std::string> allowlist;  // raw 32-byte client keys accepted when secure
+  double dealer_idle_s = 5;         // close a peer's DEALER after this long unused
+  double outbox_ttl_s = 2;          // drop queued messages a peer could not take in time
+  int hwm = 16;
+};
+
+struct TransportCounters {
+  uint64_t msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0;
+  uint64_t dropped_malformed = 0, dropped_oversize = 0;
+  uint64_t refused_identity = 0;  // authenticated key differs from the key the message claims
+  uint64_t send_dropped = 0;      // peer unreachable/slow: queued message expired or outbox full
+  uint64_t dealers_open = 0;
+};
+
+class ZmqTransport {
+ public:
+  explicit ZmqTransport(TransportOptions options);
+  ~ZmqTransport();
+
+  // Waits up to `timeout` for traffic, answers ZAP requests, returns valid messages.
+  std::vector<wire::Decoded> poll(std::chrono::milliseconds timeout);
+  void send(const antiphase::gossip::Outgoing& message, double now);
+  // Retries queued sends, expires old ones, closes idle DEALERs.
+  void maintain(double now);
+
+  TransportCounters counters() const;
+  uint64_t refused_auth() const { return zap_ ? zap_->refused() : 0; }
+
+ private:
+  struct Peer {
+    std::unique_ptr<zmq::socket_t> socket;
+    std::string public_key;
+    double last_used = 0;
+    std::deque<std::pair<double, std::string>> outbox;  // (queued at, frame)
+  };
+  Peer* peer_for(const std::string& endpoint, const std::string& public_key, double now);
+  void flush(Peer& peer, double now);
+  bool receive_one(std::vector<wire::Decoded>& out);  // false when nothing was queued
+
+  TransportOptions options_;
+  zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // declared before router_: bound first
+  zmq::socket_t router_;
+  std::unordered_map<std::string, Peer> peers_;
+  TransportCounters counters_;
+};
+
+}  // namespace antiphase::agent::gossip

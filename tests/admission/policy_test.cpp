@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include "common/admission/explanation_json.h"
+#include "common/admission/normal_quantile.h"
+#include "common/admission/policy.h"
+#include "common/admission/slot_window.h"
+#include "tests/admission/test_profiles.h"
+
+namespace antiphase::admission {
+namespace {
+
+using testing::day_profile;
+using testing::flat;
+
+// Host busy 14:00-15:00 UTC (slots 56..59), with its very top at 14:15 (slot 57).
+HostView busy_afternoon_host() {
+  HostView h;
+  h.aggregate = day_profile(1.0, 4.0, 56, 60, 0.2);
+  h.aggregate.mean[57] = 4.2;
+  h.aggregate.peak[57] = 4.8;
+  h.capacity_cores = 8.0;
+  return h;
+}
+
+Candidate candidate(const std::string& name, shape::SlotProfile p, double rho) {
+  Candidate c;
+  c.function = name;
+  c.profile = std::move(p);
+  c.correlation = {rho, 0.05};
+  return c;
+}
+
+TEST(AdmissionPolicy, AnticorrelatedAcceptedWhereCorrelatedWithSameMeanAndPeakIsRejected) {
+  const AdmissionPolicy policy(PolicyConfig{});
+  const HostView host = busy_afternoon_host();
+  // Same mean and peak, different timing: night-time spike vs afternoon spike.
+  const Candidate night = candidate("night", day_profile(0.5, 3.5, 8, 12, 0.2), -0.3);
+  const Candidate afternoon = candidate("afternoon", day_profile(0.5, 3.5, 56, 60, 0.2), 0.9);
+
+  const Decision yes = policy.decide(host, night, 3.0);
+  const Decision no = policy.decide(host, afternoon, 3.0);
+
+  EXPECT_TRUE(yes.accept);
+  EXPECT_FALSE(no.accept);
+  // Afternoon: 4.2 + 3.5 + 3·sqrt(0.04 + 0.04 + 2·0.95·0.04) ≈ 9.35 at slot 57.
+  EXPECT_NEAR(no.projected_peak_cores, 4.2 + 3.5 + 3.0 * std::sqrt(0.08 + 2 * 0.95 * 0.04), 1e-9);
+  ASSERT_TRUE(no.binding_slot.has_value());
+  EXPECT_EQ(*no.binding_slot, 57u);
+  EXPECT_EQ(no.binding_window, "14:15-14:30 UTC");
+  EXPECT_NE(no.reasons.front().find("14:15-14:30 UTC"), std::string::npos);
+  EXPECT_LT(no.headroom_cores, 0.0);
+  // Night: binding is the night spike 0+... or the host peak + 0.5, both well under 8.
+  EXPECT_GT(yes.headroom_cores, 2.0);
+  // Anticorrelation saved most of the second peak versus adding peaks.
+  EXPECT_GT(yes.anticorrelation_saving_cores, 2.5);
+  EXPECT_NEAR(yes.peak_sum_cores, (4.2 + 0.6) + (3.5 + 0.6), 1e-9);
+}
+
+TEST(AdmissionPolicy, UsesCorrelationPlusBoundClippedToOne) {
+  const AdmissionPolicy policy(PolicyConfig{});
+  const HostView host = busy_afternoon_host();
+  Candidate c = candidate("c", flat(1.0, 0.5), 0.7);
+  c.correlation.bound = 0.2;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 0.9, 1e-12);
+  c.correlation.bound = 0.6;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 1.0, 1e-12);
+  c.correlation = {-0.9, 0.05};
+  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, -0.85, 1e-12);
+  PolicyConfig trusting;
+  trusting.conservative_correlation = false;
+  EXPECT_NEAR(AdmissionPolicy(trusting).decide(host, c, 3.0).correlation_used, -0.9, 1e-12);
+}
+
+TEST(AdmissionPolicy, InstancesScaleMeanAndSpread) {
+  const AdmissionPolicy policy(PolicyConfig{});
+  HostView host;
+  host.aggregate = flat(2.0, 0.0);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(1.0, 0.5), 0.0);
+  c.correlation = {0.0, 0.0};
+  c.instances = 3;
+  const Decision three = policy.decide(host, c, 2.0);
+  EXPECT_NEAR(three.projected_peak_cores, 2.0 + 3 * 1.0 + 2.0 * 3 * 0.5, 1e-9);  // = 8: exactly fits
+  EXPECT_TRUE(three.accept);
+  c.instances = 4;
+  const Decision four = policy.decide(host, c, 2.0);
+  EXPECT_NEAR(four.projected_peak_cores, 2.0 + 4 * 1.0 + 2.0 * 4 * 0.5, 1e-9);
+  EXPECT_FALSE(four.accept);
+  EXPECT_EQ(four.instances, 4u);
+}
+
+TEST(AdmissionPolicy, TargetUtilisationLowersTheLimit) {
+  PolicyConfig cfg;
+  cfg.target_utilisation = 0.5;
+  HostView host;
+  host.aggregate = flat(3.0, 0.0);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(1.5, 0.0), 0.0);
+  const Decision d = AdmissionPolicy(cfg).decide(host, c, 3.0);
+  EXPECT_DOUBLE_EQ(d.limit_cores, 4.0);
+  EXPECT_FALSE(d.accept);
+  EXPECT_NEAR(d.headroom_cores, -0.5, 1e-12);
+}
+
+TEST(AdmissionPolicy, EmptyHostUsesCandidateAlone) {
+  HostView host;
+  host.capacity_cores = 4.0;
+  const Decision d = AdmissionPolicy(PolicyConfig{}).decide(host, candidate("c", flat(1.0, 0.5), 0.0), 3.0);
+  EXPECT_TRUE(d.accept);
+  EXPECT_NEAR(d.projected_peak_cores, 2.5, 1e-12);
+}
+
+TEST(AdmissionPolicy, ExplanationRendersToJson) {
+  const Decision d = AdmissionPolicy(PolicyConfig{}).decide(busy_afternoon_host(),
+                                                            candidate("f", day_profile(0.5, 3.5, 56, 60, 0.2), 0.9), 3.0);
+  const nlohmann::json j = to_json(d);
+  EXPECT_EQ(j["accept"], false);
+  EXPECT_EQ(j["binding_slot"], 57);
+  EXPECT_EQ(j["binding_window"], "14:15-14:30 UTC");
+  EXPECT_NEAR(j["correlation"]["used"].get<double>(), 0.95, 1e-12);
+  EXPECT_GE(j["reasons"].size(), 2u);
+}
+
+TEST(SlotWindow, FormatsDayAndHourFolds) {
+  EXPECT_EQ(slot_window(86400, 96, 0), "00:00-00:15 UTC");
+  EXPECT_EQ(slot_window(86400, 96, 95), "23:45-24:00 UTC");
+  EXPECT_EQ(slot_window(86400, 24, 14), "14:00-15:00 UTC");
+  EXPECT_EQ(slot_window(3600, 60, 5), "+05:00-+06:00 of each 3600 s period");
+  EXPECT_EQ(slot_window(86400, 96, 96), "unknown slot");
+}
+
+TEST(NormalQuantile, MatchesTables) {
+  EXPECT_NEAR(normal_upper_quantile(0.001), 3.0902, 1e-4);
+  EXPECT_NEAR(normal_upper_quantile(0.05), 1.6449, 1e-4);
+  EXPECT_NEAR(normal_upper_quantile(0.5), 0.0, 1e-9);
+  EXPECT_TRUE(std::isfinite(normal_upper_quantile(0.0)));
+}
+
+}  // namespace
+}  // namespace antiphase::admission

@@ -1,0 +1,99 @@
+// Cost of one admission decision on a host with many tenants. The host aggregate is a
+// single measured profile however many tenants it has, so the cost should not grow
+// with the tenant count; the 500-tenant case is the target (≤ 20 µs per decision).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+
+#include "common/admission/margin_calibrator.h"
+#include "common/admission/policy.h"
+#include "common/admission/rank.h"
+
+namespace {
+
+using antiphase::admission::AdmissionPolicy;
+using antiphase::admission::Candidate;
+using antiphase::admission::HostView;
+using antiphase::admission::PolicyConfig;
+using antiphase::shape::SlotProfile;
+
+SlotProfile random_tenant(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> level(0.01, 0.2), phase(0, 2 * M_PI);
+  const double base = level(rng), ph = phase(rng);
+  SlotProfile p;
+  p.mean.resize(96);
+  p.spread.resize(96);
+  p.peak.resize(96);
+  for (size_t w = 0; w < 96; ++w) {
+    p.mean[w] = base * (1.0 + 0.8 * std::sin(2 * M_PI * w / 96.0 + ph));
+    p.spread[w] = 0.3 * p.mean[w];
+    p.peak[w] = p.mean[w] + 3 * p.spread[w];
+  }
+  return p;
+}
+
+// Host aggregate of `tenants` random tenants (what the shape model would have measured).
+HostView host_with(size_t tenants, std::mt19937_64& rng) {
+  HostView h;
+  h.capacity_cores = 64;
+  h.aggregate.mean.assign(96, 0.0);
+  h.aggregate.spread.assign(96, 0.0);
+  h.aggregate.peak.assign(96, 0.0);
+  std::vector<double> variance(96, 0.0);
+  for (size_t t = 0; t < tenants; ++t) {
+    const SlotProfile p = random_tenant(rng);
+    for (size_t w = 0; w < 96; ++w) {
+      h.aggregate.mean[w] += p.mean[w];
+      variance[w] += p.spread[w] * p.spread[w];
+      h.aggregate.peak[w] += p.peak[w];
+    }
+  }
+  for (size_t w = 0; w < 96; ++w) h.aggregate.spread[w] = std::sqrt(variance[w]);
+  return h;
+}
+
+void BM_Decide(benchmark::State& state) {
+  std::mt19937_64 rng(1);
+  const HostView host = host_with(static_cast<size_t>(state.range(0)), rng);
+  Candidate c;
+  c.function = "candidate";
+  c.profile = random_tenant(rng);
+  c.correlation = {-0.2, 0.05};
+  const AdmissionPolicy policy(PolicyConfig{});
+  const antiphase::admission::MarginCalibrator calibrator;
+  for (auto _ : state) {
+    auto d = policy.decide(host, c, calibrator.z());
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_Decide)->Arg(1)->Arg(500)->Arg(5000);
+
+void BM_RankHosts(benchmark::State& state) {
+  std::mt19937_64 rng(2);
+  std::vector<HostView> hosts;
+  for (int i = 0; i < state.range(0); ++i) hosts.push_back(host_with(50, rng));
+  Candidate c;
+  c.function = "candidate";
+  c.profile = random_tenant(rng);
+  const AdmissionPolicy policy(PolicyConfig{});
+  for (auto _ : state) {
+    auto r = antiphase::admission::rank_hosts(policy, hosts, c, 3.0);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_RankHosts)->Arg(100);
+
+void BM_CalibratorObserve(benchmark::State& state) {
+  antiphase::admission::MarginCalibrator cal;
+  double x = 0;
+  for (auto _ : state) {
+    cal.observe_residual(1.0, 0.5, 1.0 + std::fmod(x += 0.37, 3.0));
+    benchmark::DoNotOptimize(cal);
+  }
+}
+BENCHMARK(BM_CalibratorObserve);
+
+}  // namespace
+
+BENCHMARK_MAIN();

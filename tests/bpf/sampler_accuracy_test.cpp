@@ -1,0 +1,90 @@
+// Each sampler's per-cgroup CPU time against the kernel's own cpu.stat usage_usec.
+#include <gtest/gtest.h>
+
+#include "agent/features/feature_probe.h"
+#include "agent/sampler/bpf_samplers.h"
+#include "agent/sampler/cgroup_stat_sampler.h"
+#include "tests/bpf/workload.h"
+
+namespace antiphase::testing {
+namespace {
+
+using agent::BpfPerfSampler;
+using agent::BpfSchedSwitchSampler;
+
+constexpr int kWindowMs = 5000;
+
+class SamplerAccuracy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!running_as_root()) GTEST_SKIP() << "needs root (creates cgroups, loads BPF)";
+    mount_ = cgroup2_mount();
+    if (mount_.empty()) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
+  }
+  void skip_unless(const char* feature) {
+    const auto st = features_.status(feature);
+    if (!st.available) GTEST_SKIP() << "kernel lacks " << feature << ": " << st.detail;
+  }
+  std::string mount_;
+  agent::FeatureProbe features_;
+};
+
+void expect_exact_accounting(const WindowResult& r) {
+  EXPECT_GT(r.stat_full, 250000000ULL) << "the busy loop barely ran; host overloaded?";
+  EXPECT_LE(relative_error(r.sampler_full, r.stat_full), 0.02);
+  EXPECT_LE(relative_error(r.sampler_half, r.stat_half), 0.02);
+  // Nested cgroups are reported under their own ids: the parent has no tasks of its own.
+  EXPECT_LE(r.sampler_parent, (r.stat_full + r.stat_half) / 100);
+}
+
+TEST_F(SamplerAccuracy, SchedSwitchTpBtfWithinTwoPercent) {
+  skip_unless("tp_btf");
+  BpfSchedSwitchSampler sampler(BpfSchedSwitchSampler::Attach::TpBtf, 64);
+  Workload w(mount_);
+  const auto r = measure_window(sampler, w, kWindowMs);
+  print_window("sched_switch tp_btf", r);
+  expect_exact_accounting(r);
+}
+
+TEST_F(SamplerAccuracy, SchedSwitchRawTpWithinTwoPercent) {
+  skip_unless("raw_tp");
+  BpfSchedSwitchSampler sampler(BpfSchedSwitchSampler::Attach::RawTp, 64);
+  Workload w(mount_);
+  const auto r = measure_window(sampler, w, kWindowMs);
+  print_window("sched_switch raw_tp", r);
+  expect_exact_accounting(r);
+}
+
+// Sampling error: a cgroup using c cores over T s collects ~c*T*f samples, so the relative
+// standard error is about 1/sqrt(c*T*f). At the production 49 Hz, 0.5 core over 5 s is
+// ~120 samples (~9 % s.e.), too noisy to assert 10 %. At 997 Hz (prime, no lock-step with
+// the 1 kHz-ish timers) it is ~2500 samples (~2 %), so a 10 % bound tests the mechanism
+// rather than luck.
+TEST_F(SamplerAccuracy, PerfSampleWithinTenPercent) {
+  skip_unless("perf_event");
+  BpfPerfSampler sampler(997, 64);
+  Workload w(mount_);
+  const auto r = measure_window(sampler, w, kWindowMs);
+  print_window("perf_sample 997 Hz", r);
+  EXPECT_GT(r.stat_full, 250000000ULL);
+  EXPECT_LE(relative_error(r.sampler_full, r.stat_full), 0.10);
+  EXPECT_LE(relative_error(r.sampler_half, r.stat_half), 0.10);
+  EXPECT_LE(r.sampler_parent, (r.stat_full + r.stat_half) / 20);
+}
+
+TEST_F(SamplerAccuracy, CgroupSamplerMatchesCpuStatForFunctionRoots) {
+  agent::CgroupStatSampler sampler;
+  Workload w(mount_);
+  const auto r = measure_window(sampler, w, 2000);
+  print_window("cgroup cpu.stat", r);
+  // Same source, read microseconds apart: only the read skew separates them.
+  EXPECT_LE(relative_error(r.sampler_full, r.stat_full), 0.01);
+  EXPECT_LE(relative_error(r.sampler_half, r.stat_half), 0.01);
+  // The parent is not a function root, so it is not reported at all.
+  const auto snap = sampler.read();
+  EXPECT_EQ(snap.cpu_ns.count(w.parent->id()), 0u);
+  EXPECT_EQ(snap.cpu_ns.size(), 2u);
+}
+
+}  // namespace
+}  // namespace antiphase::testing

@@ -1,0 +1,161 @@
+// Cgroups coming and going under a running BPF sampler.
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "agent/features/feature_probe.h"
+#include "agent/sampler/bpf_samplers.h"
+#include "tests/bpf/cgroup_fixture.h"
+
+namespace antiphase::testing {
+namespace {
+
+using agent::BpfSchedSwitchSampler;
+using agent::WatchedCgroup;
+
+class SamplerLifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!running_as_root()) GTEST_SKIP() << "needs root (creates cgroups, loads BPF)";
+    mount_ = cgroup2_mount();
+    if (mount_.empty()) GTEST_SKIP() << "no cgroup2 mount";
+    if (!features_.has("raw_tp") && !features_.has("tp_btf")) GTEST_SKIP() << "no sched_switch attach point";
+  }
+  BpfSchedSwitchSampler::Attach best_attach() {
+    return features_.has("tp_btf") ? BpfSchedSwitchSampler::Attach::TpBtf : BpfSchedSwitchSampler::Attach::RawTp;
+  }
+  std::string mount_;
+  agent::FeatureProbe features_;
+};
+
+TEST_F(SamplerLifecycle, RemovedCgroupDisappearsAndItsSlotIsReusedFromZero) {
+  // Two slots only, so the third cgroup must reuse the removed one's slot.
+  BpfSchedSwitchSampler sampler(best_attach(), 2);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup keep(root.path(), "keep");
+  auto doomed = std::make_unique<ScopedCgroup>(root.path(), "doomed");
+  const uint64_t doomed_id = doomed->id();
+
+  {
+    Burner burner(*doomed, BurnPattern::Full);
+    Burner keeper(keep, BurnPattern::DutyCycled);
+    sampler.set_watched({{keep.id(), keep.path(), true}, {doomed_id, doomed->path(), true}});
+    sleep_for_ms(700);
+    const auto snap = sampler.read();
+    ASSERT_EQ(snap.cpu_ns.count(doomed_id), 1u);
+    // Lenient: the shared build host may give the busy loop only a fraction of a CPU.
+    EXPECT_GT(snap.cpu_ns.at(doomed_id), 50000000ULL) << "0.7 s of a busy loop should be > 0.05 s";
+  }
+  const uint64_t keep_before = sampler.read().cpu_ns.at(keep.id());
+  doomed.reset();  // rmdir: the cgroup is gone
+
+  ScopedCgroup fresh(root.path(), "fresh");
+  ASSERT_NO_THROW(sampler.set_watched({{keep.id(), keep.path(), true}, {fresh.id(), fresh.path(), true}}));
+  const auto after = sampler.read();
+  EXPECT_EQ(after.cpu_ns.count(doomed_id), 0u);
+  ASSERT_EQ(after.cpu_ns.count(fresh.id()), 1u);
+  // The fresh cgroup has no tasks: its reused slot starts from a baseline, so it reads
+  // zero rather than the removed cgroup's 0.05+ s.
+  EXPECT_EQ(after.cpu_ns.at(fresh.id()), 0u);
+  EXPECT_GE(after.cpu_ns.at(keep.id()), keep_before) << "counters never go backwards";
+  EXPECT_EQ(sampler.stats().at("watched_cgroups"), "2");
+}
+
+TEST_F(SamplerLifecycle, UnwatchedThenRewatchedCgroupContinuesFromItsLastValue) {
+  BpfSchedSwitchSampler sampler(best_attach(), 4);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup busy(root.path(), "busy");
+  Burner burner(busy, BurnPattern::Full);
+  const std::vector<WatchedCgroup> watched{{busy.id(), busy.path(), true}};
+  sampler.set_watched(watched);
+  sleep_for_ms(200);
+  const uint64_t before = sampler.read().cpu_ns.at(busy.id());
+  ASSERT_GT(before, 0u);
+  sampler.set_watched({});
+  EXPECT_EQ(sampler.read().cpu_ns.count(busy.id()), 0u);
+  sampler.set_watched(watched);
+  EXPECT_GE(sampler.read().cpu_ns.at(busy.id()), before) << "never restarts from zero";
+}
+
+// Counters are read in batches of 256 slots; a cgroup in the third batch must still be
+// read from the map (not only through the read-time running slice).
+TEST_F(SamplerLifecycle, BatchedReadsCoverSlotsBeyondTheFirstChunks) {
+  BpfSchedSwitchSampler sampler(best_attach(), 1024);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup busy(root.path(), "busy");
+  Burner burner(busy, BurnPattern::DutyCycled);  // switches often: its time lands in the map
+  std::vector<WatchedCgroup> watched;
+  for (uint64_t i = 0; i < 700; ++i) watched.push_back({0xFFFF000000000000ULL + i, "", true});
+  watched.push_back({busy.id(), busy.path(), true});  // slot 701
+  sampler.set_watched(watched);
+  const uint64_t s0 = sampler.read().cpu_ns.at(busy.id()), c0 = busy.usage_ns();
+  sleep_for_ms(500);
+  const uint64_t s1 = sampler.read().cpu_ns.at(busy.id()), c1 = busy.usage_ns();
+  ASSERT_GT(c1 - c0, 20000000ULL) << "burner barely ran";
+  EXPECT_NEAR(static_cast<double>(s1 - s0), static_cast<double>(c1 - c0), 0.05 * static_cast<double>(c1 - c0));
+}
+
+TEST_F(SamplerLifecycle, TableFullRejectsExtraCgroupsWithoutFailing) {
+  BpfSchedSwitchSampler sampler(best_attach(), 1);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup a(root.path(), "a");
+  ScopedCgroup b(root.path(), "b");
+  ASSERT_NO_THROW(sampler.set_watched({{a.id(), a.path(), true}, {b.id(), b.path(), true}}));
+  const auto snap = sampler.read();
+  EXPECT_EQ(snap.cpu_ns.size(), 1u);
+  EXPECT_EQ(sampler.stats().at("rejected_cgroups"), "1");
+}
+
+// A busy loop alone on its CPU is not switched out for seconds, so the sched_switch
+// counters alone would show nothing; the sampler must add the running slice at read
+// time. SCHED_FIFO on one pinned CPU guarantees no switch during the short window
+// (RT throttling only steps in after 950 ms).
+TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitch) {
+  BpfSchedSwitchSampler sampler(best_attach(), 8);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup hog(root.path(), "hog");
+  Burner burner(hog, BurnPattern::Full);
+  cpu_set_t one_cpu;
+  CPU_ZERO(&one_cpu);
+  CPU_SET(0, &one_cpu);
+  sched_param fifo{};
+  fifo.sched_priority = 1;
+  if (::sched_setaffinity(burner.pid(), sizeof(one_cpu), &one_cpu) != 0 ||
+      ::sched_setscheduler(burner.pid(), SCHED_FIFO, &fifo) != 0) {
+    GTEST_SKIP() << "cannot make the burner SCHED_FIFO on CPU 0: " << std::strerror(errno);
+  }
+  sampler.set_watched({{hog.id(), hog.path(), true}});
+  sleep_for_ms(50);  // the burner is now on CPU 0 and will stay there
+  const uint64_t s0 = sampler.read().cpu_ns.at(hog.id()), c0 = hog.usage_ns();
+  sleep_for_ms(400);
+  const uint64_t s1 = sampler.read().cpu_ns.at(hog.id()), c1 = hog.usage_ns();
+  burner.stop();
+  const double sampled = static_cast<double>(s1 - s0), reference = static_cast<double>(c1 - c0);
+  std::printf("running slice: sampler %.1f ms, cpu.stat %.1f ms\n", sampled / 1e6, reference / 1e6);
+  EXPECT_GT(reference, 300e6) << "the FIFO burner should have had CPU 0 to itself";
+  // Both lag by at most one scheduler tick (<= 4 ms at HZ=250) at each end.
+  EXPECT_NEAR(sampled, reference, 0.03 * reference);
+}
+
+TEST_F(SamplerLifecycle, CountersAreMonotonicAcrossReads) {
+  BpfSchedSwitchSampler sampler(best_attach(), 8);
+  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup busy(root.path(), "busy");
+  Burner burner(busy, BurnPattern::DutyCycled);
+  sampler.set_watched({{busy.id(), busy.path(), true}});
+  uint64_t last = 0;
+  for (int i = 0; i < 200; ++i) {
+    const auto snap = sampler.read();
+    const uint64_t v = snap.cpu_ns.at(busy.id());
+    ASSERT_GE(v, last) << "read " << i;
+    last = v;
+    sleep_for_ms(2);
+  }
+  EXPECT_GT(last, 0u);
+}
+
+}  // namespace
+}  // namespace antiphase::testing

@@ -1,0 +1,382 @@
+// Real gossip_node processes over loopback TCP with CurveZMQ. Short timers
+// (interval 0.2 s, suspect 1 s, dead 2 s, purge 4 s) keep the suite fast.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "agent/gossip/curve_keys.h"
+#include "agent/gossip/generation_store.h"
+#include "agent/gossip/gossip_agent.h"
+#include "common/wire/codec.h"
+#include "tests/gossip/child_process.h"
+
+using namespace std::chrono_literals;
+using antiphase::gossip::testing::ChildProcess;
+namespace ag = antiphase::agent::gossip;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kInterval = 0.2, kSuspect = 1.0, kDead = 2.0, kPurge = 4.0;
+
+template <typename Predicate>
+bool wait_until(Predicate predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return predicate();
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/antiphase-gossip-test-XXXXXX";
+    root_ = ::mkdtemp(pattern);
+    fs::create_directories(root_ + "/allowed");
+    base_port_ = 30000 + (::getpid() % 1500) * 20;
+  }
+  void TearDown() override {
+    nodes_.clear();
+    fs::remove_all(root_);
+  }
+
+  std::string endpoint(int index) const { return "tcp://127.0.0.1:" + std::to_string(base_port_ + index); }
+
+  // Generates a keypair for node `name`; its public key goes into the allowlist if `allowed`.
+  std::string make_keys(const std::string& name, bool allowed) {
+    const std::string base = root_ + "/" + name;
+    const ag::CurveKeypair keys = ag::generate_keypair_files(base + ".key", base + ".key_secret");
+    if (allowed) fs::copy_file(base + ".key", root_ + "/allowed/" + name + ".key");
+    keys_[name] = ag::z85_encode_key(keys.public_key);
+    return keys_[name];
+  }
+
+  std::vector<std::string> base_args(const std::string& name, int index) {
+    std::vector<std::string> args = command_prefix_;
+    std::vector<std::string> own = {GOSSIP_NODE_PATH, "--id", name, "--bind", endpoint(index), "--state-dir", root_ + "/state-" + name,
+            "--interval", std::to_string(kInterval), "--suspect", std::to_string(kSuspect), "--dead",
+            std::to_string(kDead), "--purge", std::to_string(kPurge), "--log-level", "error"};
+    args.insert(args.end(), own.begin(), own.end());
+    return args;
+  }
+
+  // Starts a secure node; `seed` is the index/name of its seed (or -1).
+  ChildProcess& start_secure(const std::string& name, int index, const std::string& seed_name = "", int seed_index = -1) {
+    auto args = base_args(name, index);
+    args.push_back("--secret-key");
+    args.push_back(root_ + "/" + name + ".key_secret");
+    args.push_back("--allowed-keys");
+    args.push_back(root_ + "/allowed");
+    if (seed_index >= 0) {
+      args.push_back("--seed");
+      args.push_back(keys_.at(seed_name) + "@" + endpoint(seed_index));
+    }
+    return launch(name, args);
+  }
+
+  ChildProcess& launch(const std::string& name, const std::vector<std::string>& args) {
+    nodes_[name] = std::make_unique<ChildProcess>(args);
+    const auto ready = nodes_[name]->read_line(5s);
+    EXPECT_TRUE(ready && ready->rfind("ready", 0) == 0) << name << ": " << ready.value_or("(no output)");
+    return *nodes_[name];
+  }
+
+  ChildProcess& node(const std::string& name) { return *nodes_.at(name); }
+
+  std::map<std::string, std::string> peer_states(const std::string& observer) {
+    std::map<std::string, std::string> states;
+    for (const std::string& line : node(observer).ask_until_end("peers")) {
+      std::istringstream words(line);
+      std::string tag, id, state;
+      words >> tag >> id >> state;
+      states[id] = state;
+    }
+    return states;
+  }
+  uint64_t peer_generation(const std::string& observer, const std::string& id) {
+    for (const std::string& line : node(observer).ask_until_end("peers")) {
+      std::istringstream words(line);
+      std::string tag, peer, state;
+      uint64_t generation = 0;
+      words >> tag >> peer >> state >> generation;
+      if (peer == id) return generation;
+    }
+    return 0;
+  }
+  uint64_t stat(const std::string& name, const std::string& key) {
+    std::istringstream words(node(name).ask("stats"));
+    std::string word;
+    while (words >> word)
+      if (word.rfind(key + "=", 0) == 0) return std::stoull(word.substr(key.size() + 1));
+    ADD_FAILURE() << "no stat " << key;
+    return 0;
+  }
+
+  // Five secure nodes in a chain of seeds (b->a, c->b, d->c, e->d): news must hop.
+  void start_five() {
+    const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+    for (const auto& name : names) make_keys(name, true);
+    for (int i = 0; i < 5; ++i) start_secure(names[i], i, i ? names[i - 1] : "", i - 1);
+    for (const auto& name : names)
+      ASSERT_TRUE(wait_until([&] { return alive_count(name) == 4; }, 5s)) << name << " did not see 4 live peers";
+  }
+  size_t alive_count(const std::string& observer) {
+    size_t alive = 0;
+    for (const auto& [id, state] : peer_states(observer)) alive += state == "alive";
+    return alive;
+  }
+
+  std::string root_;
+  int base_port_ = 0;
+  std::vector<std::string> command_prefix_;  // e.g. {"ip", "netns", "exec", "<ns>"}
+  std::map<std::string, std::string> keys_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
+};
+
+}  // namespace
+
+TEST_F(Cluster, SummaryPublishedOnAReachesEWithinBoundedRounds) {
+  start_five();
+  ASSERT_EQ(node("a").ask("publish resize-image shape-v1"), "ok");
+  const auto published = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return node("e").ask("get resize-image") == "summary resize-image shape-v1"; }, 5s));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - published).count();
+  RecordProperty("dissemination_s", std::to_string(seconds));
+  EXPECT_LE(seconds, 10 * kInterval) << "more than 10 rounds for 5 nodes";
+  EXPECT_EQ(stat("a", "refused_auth"), 0u);
+  EXPECT_EQ(stat("a", "dropped_malformed"), 0u);
+  EXPECT_GT(stat("a", "msgs_in"), 0u);
+}
+
+TEST_F(Cluster, KilledAgentIsDeadEverywhereThenPurgedAndRestartWinsByGeneration) {
+  start_five();
+  const uint64_t c_generation = peer_generation("a", "c");
+  ASSERT_GT(c_generation, 0u);
+  node("c").kill(SIGKILL);
+  node("d").kill(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  for (const std::string observer : {"a", "b", "e"})
+    EXPECT_TRUE(wait_until([&] { auto s = peer_states(observer); return s["c"] == "dead" && s["d"] == "dead"; },
+                           std::chrono::milliseconds(int((kDead + 1.5) * 1000))))
+        << observer << " did not mark c and d dead within dead_after + 1.5 s";
+  EXPECT_LE(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count(), kDead + 1.5);
+  for (const std::string observer : {"a", "b", "e"}) EXPECT_EQ(alive_count(observer), 2u) << "healthy peers stay alive";
+
+  // c comes back with the same state dir: a higher generation, which replaces the old one.
+  start_secure("c", 2, "a", 0);
+  for (const std::string observer : {"a", "b", "e"}) {
+    EXPECT_TRUE(wait_until([&] { return peer_states(observer)["c"] == "alive"; }, 3s)) << observer;
+    EXPECT_EQ(peer_generation(observer, "c"), c_generation + 1) << observer;
+  }
+  // d stays down and is forgotten after purge_after.
+  for (const std::string observer : {"a", "b", "c", "e"})
+    EXPECT_TRUE(wait_until([&] { return !peer_states(observer).count("d"); },
+                           std::chrono::milliseconds(int((kPurge + 2) * 1000))))
+        << observer << " still lists d";
+  EXPECT_GE(stat("a", "purged"), 1u);
+}
+
+TEST_F(Cluster, AgentWithKeyNotAllowlistedIsRefusedCountedAndLearnsNothing) {
+  make_keys("a", true);
+  make_keys("b", true);
+  make_keys("rogue", false);
+  start_secure("a", 0);
+  start_secure("b", 1, "a", 0);
+  ASSERT_EQ(node("a").ask("publish secret-fn shape"), "ok");
+  start_secure("rogue", 2, "a", 0);
+  ASSERT_TRUE(wait_until([&] { return stat("a", "refused_auth") > 0; }, 3s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(node("rogue").ask_until_end("peers").empty());
+  EXPECT_EQ(node("rogue").ask("get secret-fn"), "missing secret-fn");
+  EXPECT_FALSE(peer_states("a").count("rogue"));
+  EXPECT_EQ(peer_states("a")["b"], "alive");
+}
+
+TEST_F(Cluster, GracefulQuitIsSeenAsLeft) {
+  make_keys("a", true);
+  make_keys("b", true);
+  make_keys("c", true);
+  start_secure("a", 0);
+  start_secure("b", 1, "a", 0);
+  start_secure("c", 2, "a", 0);
+  ASSERT_TRUE(wait_until([&] { return alive_count("a") == 2 && alive_count("c") == 2; }, 5s));
+  EXPECT_EQ(node("b").quit(), 0);
+  EXPECT_TRUE(wait_until([&] { return peer_states("a")["b"] == "left" && peer_states("c")["b"] == "left"; }, 2s));
+}
+
+TEST_F(Cluster, MalformedAndOversizeMessagesFromRawSocketAreDroppedAndCounted) {
+  // Loopback without keys (allowed on 127.0.0.1), so a raw DEALER can reach the ROUTER.
+  auto args = base_args("plain", 0);
+  args.push_back("--max-message-bytes");
+  args.push_back("65536");
+  launch("plain", args);
+
+  zmq::context_t context;
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(endpoint(0));
+  auto send = [&](const std::string& bytes) { raw.send(zmq::buffer(bytes), zmq::send_flags::none); };
+  send("hello");                                                              // too short
+  send(std::string(64, '\0'));                                                // bad magic
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 4) + "\xff\xff\xff\xff");  // bad payload
+  std::string bad_type = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 0);
+  bad_type[5] = 77;
+  send(bad_type);                                                             // unknown type
+  std::string lying = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 100);
+  send(lying);                                                                // length lies (mismatch)
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 70000) + std::string(70000, 'x'));  // oversize
+  raw.send(zmq::str_buffer("part1"), zmq::send_flags::sndmore);
+  raw.send(zmq::str_buffer("part2"), zmq::send_flags::none);                 // multipart
+  ASSERT_TRUE(wait_until([&] { return stat("plain", "dropped_malformed") >= 6; }, 3s))
+      << "dropped_malformed=" << stat("plain", "dropped_malformed");
+  EXPECT_EQ(stat("plain", "dropped_oversize"), 1u);
+  EXPECT_EQ(stat("plain", "msgs_in"), 0u);
+  // Still healthy and answering.
+  EXPECT_EQ(node("plain").ask("publish f x"), "ok");
+}
+
+TEST_F(Cluster, MessageClaimingAnotherNodesKeyIsRefused) {
+  make_keys("a", true);
+  make_keys("mallory", true);  // allowlisted, so the CURVE handshake succeeds
+  start_secure("a", 0);
+  const ag::CurveKeypair mallory = ag::load_secret_key_file(root_ + "/mallory.key_secret");
+
+  zmq::context_t context;
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::curve_serverkey, zmq::buffer(ag::z85_decode_key(keys_["a"])));
+  raw.set(zmq::sockopt::curve_publickey, zmq::buffer(mallory.public_key));
+  raw.set(zmq::sockopt::curve_secretkey, zmq::buffer(mallory.secret_key));
+  raw.connect(endpoint(0));
+  antiphase::wire::Gossip syn;
+  syn.mutable_from()->set_node_id("impostor");
+  syn.mutable_from()->set_endpoint(endpoint(9));
+  syn.mutable_from()->set_public_key(ag::z85_decode_key(keys_["a"]));  // not the key it authenticated with
+  const std::string frame = antiphase::wire::encode(antiphase::wire::MessageType::Syn, syn);
+  raw.send(zmq::buffer(frame), zmq::send_flags::none);
+  ASSERT_TRUE(wait_until([&] { return stat("a", "refused_identity") >= 1; }, 3s));
+  EXPECT_EQ(stat("a", "msgs_in"), 0u);
+  EXPECT_FALSE(peer_states("a").count("impostor"));
+}
+
+namespace {
+
+bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+
+// A network namespace whose loopback drops 5 % of packets (nftables numgen; this
+// kernel has no netem). Removed on destruction.
+struct LossyNamespace {
+  std::string name = "apg-gossip-" + std::to_string(::getpid());
+  bool ok = false;
+  LossyNamespace() {
+    ok = ::geteuid() == 0 && run("ip netns add " + name) && run("ip netns exec " + name + " ip link set lo up") &&
+         run("ip netns exec " + name + " nft add table inet apg") &&
+         run("ip netns exec " + name + " nft add chain inet apg out '{ type filter hook output priority 0; }'") &&
+         run("ip netns exec " + name + " nft add rule inet apg out numgen random mod 100 '<' 5 drop");
+  }
+  ~LossyNamespace() { run("ip netns del " + name); }
+};
+
+std::string ip_binary() {
+  for (const char* path : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+    if (fs::exists(path)) return path;
+  return {};
+}
+
+}  // namespace
+
+TEST_F(Cluster, FivePercentPacketLossInANetnsKillsNobodyAndStillDisseminates) {
+  LossyNamespace netns;
+  if (!netns.ok || ip_binary().empty()) GTEST_SKIP() << "needs root, ip netns and nft (nftables) to build a lossy namespace";
+  command_prefix_ = {ip_binary(), "netns", "exec", netns.name};
+  start_five();
+  bool someone_declared_dead = false;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until) {
+    for (const std::string observer : {"a", "c", "e"})
+      for (const auto& [id, state] : peer_states(observer)) someone_declared_dead |= state == "dead";
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_FALSE(someone_declared_dead) << "a healthy agent was declared dead under 5 % loss";
+  ASSERT_EQ(node("e").ask("publish lossy-fn v1"), "ok");
+  for (const std::string observer : {"a", "b", "c", "d"})
+    EXPECT_TRUE(wait_until([&] { return node(observer).ask("get lossy-fn") == "summary lossy-fn v1"; }, 3s)) << observer;
+}
+
+TEST(GossipAgentConfig, RefusesNonLoopbackWithoutKeysUnlessInsecure) {
+  ag::GossipConfig config;
+  config.bind = "tcp://10.1.2.3:7946";
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError);
+  config.bind = "tcp://127.0.0.1:7946";
+  config.seeds = {"tcp://192.168.1.1:7946"};
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError);
+  config.insecure = true;
+  EXPECT_NO_THROW(ag::GossipAgent{config});
+  config = {};
+  config.bind = "tcp://0.0.0.0:7946";
+  config.insecure = true;
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError) << "wildcard bind needs advertise";
+  config = {};
+  config.seeds = {"udp://nope"};
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError);
+  config = {};
+  config.suspect_after_s = 10;
+  config.dead_after_s = 5;
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError);
+}
+
+TEST(GossipAgentConfig, SecretKeyFileMustBePrivateAndSeedsNeedKeys) {
+  char pattern[] = "/tmp/antiphase-gossip-keys-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  fs::create_directories(dir + "/allowed");
+  const auto keys = ag::generate_keypair_files(dir + "/n.key", dir + "/n.key_secret");
+  EXPECT_EQ(fs::status(dir + "/n.key_secret").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(ag::load_public_key_file(dir + "/n.key"), keys.public_key);
+  EXPECT_EQ(ag::load_secret_key_file(dir + "/n.key_secret").secret_key, keys.secret_key);
+  EXPECT_THROW(ag::generate_keypair_files(dir + "/n.key", dir + "/n.key_secret"), ag::KeyError) << "no overwrite";
+
+  ag::GossipConfig config;
+  config.secret_key_file = dir + "/n.key_secret";
+  config.allowed_keys_dir = dir + "/allowed";
+  config.bind = "tcp://10.0.0.1:7946";  // fine with keys
+  EXPECT_NO_THROW(ag::GossipAgent{config});
+  config.seeds = {"tcp://10.0.0.2:7946"};
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError) << "secure seed without its key";
+  config.seeds = {ag::z85_encode_key(keys.public_key) + "@tcp://10.0.0.2:7946"};
+  EXPECT_NO_THROW(ag::GossipAgent{config});
+
+  ::chmod((dir + "/n.key_secret").c_str(), 0644);
+  EXPECT_THROW(ag::GossipAgent{config}, ag::GossipConfigError);
+  // Plain one-line key files are accepted in the allowlist; garbage is a clear error.
+  {
+    std::ofstream(dir + "/allowed/plain.key") << ag::z85_encode_key(keys.public_key) << "\n";
+  }
+  EXPECT_EQ(ag::load_allowlist_dir(dir + "/allowed").size(), 1u);
+  { std::ofstream(dir + "/allowed/broken.key") << "not a key\n"; }
+  EXPECT_THROW(ag::load_allowlist_dir(dir + "/allowed"), ag::KeyError);
+  fs::remove_all(dir);
+}
+
+TEST(GossipAgentConfig, GenerationIsPersistedAndBumped) {
+  char pattern[] = "/tmp/antiphase-gossip-gen-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  EXPECT_EQ(ag::bump_generation(dir), 1u);
+  EXPECT_EQ(ag::bump_generation(dir), 2u);
+  { std::ofstream(dir + "/gossip.generation") << "garbage"; }
+  EXPECT_GT(ag::bump_generation(dir), 1700000000u) << "corrupt file falls back to unix time";
+  EXPECT_FALSE(fs::exists(dir + "/gossip.generation.tmp"));
+  fs::remove_all(dir);
+}

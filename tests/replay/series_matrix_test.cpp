@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include "agent/replay/profile_fit.h"
+#include "agent/replay/series_matrix.h"
+#include "agent/replay/time_arg.h"
+
+namespace antiphase::replay {
+namespace {
+
+TEST(SeriesMatrix, AlignsAveragesAndFillsGaps) {
+  // Step 300: a has samples at steps 1, 1 (twice), 3; b only at step 0.
+  const Trace t = parse_trace_text("0,b,2\n300,a,1\n310,a,3\n900,a,5\n");
+  EXPECT_EQ(detect_step(parse_trace_text("0,a,1\n0,b,1\n300,a,1\n300,b,1\n600,a,1\n610,b,1\n")), 300);
+  EXPECT_EQ(detect_step(parse_trace_text("0,a,1\n")), 0);
+  const SeriesMatrix m = align(t, {0, 1200}, 300);
+  ASSERT_EQ(m.steps, 4u);
+  const std::vector<float> a = m.series[1];  // b appeared first in the file
+  EXPECT_FLOAT_EQ(a[0], 2.0f);  // leading gap takes the first sample
+  EXPECT_FLOAT_EQ(a[1], 2.0f);  // average of 1 and 3
+  EXPECT_FLOAT_EQ(a[2], 2.0f);  // repeats the previous
+  EXPECT_FLOAT_EQ(a[3], 5.0f);
+  EXPECT_DOUBLE_EQ(m.coverage[1], 0.5);
+  EXPECT_DOUBLE_EQ(m.coverage[0], 0.25);
+  EXPECT_THROW(align(t, {0, 0}, 300), std::invalid_argument);
+}
+
+TEST(ProfileFit, PerSlotMeanSpreadPeak) {
+  // Two days of 12-hour steps on a 2-slot day fold: slot 0 sees {1, 3}, slot 1 sees {10, 10}.
+  const std::vector<double> series = {1, 10, 3, 10};
+  const FoldGrid grid{0, 43200, 86400, 2};
+  const shape::SlotProfile p = fit_profile(series, grid);
+  EXPECT_DOUBLE_EQ(p.mean[0], 2.0);
+  EXPECT_DOUBLE_EQ(p.spread[0], 1.0);
+  EXPECT_DOUBLE_EQ(p.peak[0], 3.0);
+  EXPECT_DOUBLE_EQ(p.mean[1], 10.0);
+  EXPECT_DOUBLE_EQ(p.spread[1], 0.0);
+}
+
+TEST(TimeArg, ParsesDatesAndUnixSeconds) {
+  EXPECT_EQ(parse_time_arg("2011-04-11"), 1302480000);
+  EXPECT_EQ(parse_time_arg("2011-04-11T06:30"), 1302480000 + 6 * 3600 + 1800);
+  EXPECT_EQ(parse_time_arg("2011-04-11T06:30:15"), 1302480000 + 6 * 3600 + 1800 + 15);
+  EXPECT_EQ(parse_time_arg("1302480000"), 1302480000);
+  EXPECT_FALSE(parse_time_arg("yesterday").has_value());
+  EXPECT_FALSE(parse_time_arg("2011-13-01").has_value());
+  EXPECT_EQ(format_utc(1302480000 + 3600), "2011-04-11 01:00 UTC");
+}
+
+}  // namespace
+}  // namespace antiphase::replay
