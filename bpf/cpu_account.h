@@ -36,7 +36,7 @@ struct slot_usage {
 struct cpu_state {
   cpu_account_u64 start_runtime_ns;  // running task's se.sum_exec_runtime at switch-in
   cpu_account_u64 switches;          // switches seen on this CPU (detects torn reads)
-  cpu_account_u64 cgroup_id;         // running task's cgroup2 id
+  cpu_account_u64 cgroup_id;         // running task's cgroup2 id; 0 = not recorded (raw_tp)
   cpu_account_u32 pid;               // running task's thread id; 0 = idle / none seen yet
   cpu_account_u32 cached_slot;
   cpu_account_u64 cached_cgroup_id;

@@ -54,21 +54,10 @@ struct xdp_md;
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 #endif
 
-// Since Linux 5.5 the kernfs node id is a plain u64 (what bpf_get_current_cgroup_id returns).
+// Since Linux 5.5 the kernfs node id is a plain u64 (what bpf_get_current_cgroup_id
+// returns). Only the tp_btf program (>= 5.5 anyway) reads it.
 struct kernfs_node {
   __u64 id;
-};
-
-// Before 5.5 it was a union; kept as a CO-RE flavour so one object serves both.
-union kernfs_node_id {
-  struct {
-    __u32 ino;
-    __u32 generation;
-  };
-  __u64 id;
-};
-struct kernfs_node___pre55 {
-  union kernfs_node_id id;
 };
 
 struct cgroup {

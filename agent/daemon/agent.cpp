@@ -35,6 +35,7 @@ shape::ShapeConfig shape_config_from(const config::Config& c) {
   s.day = {c.shape.day_slots, 86400};
   s.hour = {c.shape.hour_slots, 3600};
   s.k = c.shape.k;
+  s.hour_k = c.shape.hour_k;
   s.half_life_periods = c.shape.half_life_periods;
   s.full_confidence_s = c.shape.full_confidence_s;
   return s;
@@ -88,6 +89,11 @@ void Agent::start() {
   last_rescan_ = std::chrono::steady_clock::now();
 
   load_state();
+  if (config_.gossip.enabled) {
+    gossip_ = std::make_unique<GossipBridge>(config_, capacity_cores());
+    gossip_->start();
+    spdlog::info("gossip: node {} on {} with {} seed(s)", gossip_->node_id(), config_.gossip.bind, config_.gossip.seeds.size());
+  }
   register_routes();
   HttpServerOptions api;
   api.unix_path = config_.api.socket;
@@ -143,6 +149,7 @@ int Agent::run() {
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
   sd_notify(0, "STOPPING=1");
+  if (gossip_) gossip_->stop();  // graceful leave: peers mark us "left", not dead
   maybe_save_state(/*force=*/true);
   api_.reset();
   metrics_server_.reset();
@@ -174,6 +181,11 @@ void Agent::tick() {
     if (!r.first) {
       feed_models(r);
       last_sample_unix_ms_ = now_ms;
+      if (gossip_) {
+        std::map<std::string, uint32_t> instances;
+        for (const auto& [name, fn] : usage_.functions()) instances[name] = fn.instances;
+        gossip_->publish(models_, instances, host_model_, static_cast<double>(now_ms) / 1000.0);
+      }
     }
     ++counters_.ticks;
     counters_.last_tick_work_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

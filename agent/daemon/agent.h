@@ -12,6 +12,7 @@
 
 #include "agent/api/http_server.h"
 #include "agent/api/router.h"
+#include "agent/daemon/gossip_bridge.h"
 #include "agent/registry/registry.h"
 #include "agent/sampler/sampler.h"
 #include "agent/usage/usage_tracker.h"
@@ -55,6 +56,8 @@ class Agent {
   std::string metrics_text() const;
   HttpResponse admit(const HttpRequest& req);
   HttpResponse rank(const HttpRequest& req);
+  HttpResponse place(const HttpRequest& req);
+  HttpResponse peers() const;
 
  private:
   void tick();
@@ -65,7 +68,12 @@ class Agent {
   void register_routes();
   double capacity_cores() const;
   admission::HostView host_view_locked() const;
-  bool candidate_from_request(const nlohmann::json& body, admission::Candidate& out, std::string& error) const;
+  // Fills the candidate from the request: this host's learned shape, else a peer's
+  // gossiped summary, else the inline profile or size. `embedding` gets the
+  // candidate's shape embedding (for correlating it with other hosts).
+  bool candidate_from_request(const nlohmann::json& body, admission::Candidate& out, shape::Embedding& embedding,
+                              std::string& error) const;
+  void correlate_with_host(admission::Candidate& c, const shape::Embedding& host, const shape::Embedding& candidate) const;
   std::string state_path() const;
 
   config::Config config_;
@@ -91,6 +99,7 @@ class Agent {
   Router router_;
   std::unique_ptr<HttpServer> api_;
   std::unique_ptr<HttpServer> metrics_server_;
+  std::unique_ptr<GossipBridge> gossip_;
 };
 
 // Builds the shape and admission settings from the config.

@@ -30,14 +30,13 @@ json coefficients_json(const shape::FoldEmbedding& e) {
           {"mean_residual_energy", e.mean_residual_energy()}};
 }
 
-// Slots that were never observed read as zero; for the host that would promise
-// headroom we have not measured, so fill them with the host's observed peak.
-shape::SlotProfile fill_unobserved(shape::SlotProfile p, double peak) {
-  for (size_t w = 0; w < p.slots(); ++w) {
-    if (p.mean[w] == 0 && p.spread[w] == 0 && p.peak[w] == 0) {
-      p.mean[w] = peak;
-      p.peak[w] = peak;
-    }
+// Slots that were never observed would read as zero load; for the host that would
+// promise headroom nobody measured, so they take the host's observed peak.
+shape::SlotProfile fill_unobserved(shape::SlotProfile p, const std::vector<bool>& observed, double peak) {
+  for (size_t w = 0; w < p.slots() && w < observed.size(); ++w) {
+    if (observed[w]) continue;
+    p.mean[w] = peak;
+    p.peak[w] = peak;
   }
   return p;
 }
@@ -135,7 +134,7 @@ json Agent::host_json() const {
 
 admission::HostView Agent::host_view_locked() const {
   admission::HostView h;
-  h.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.peak());
+  h.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.day_observed(), host_model_.peak());
   h.capacity_cores = capacity_cores();
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count();
@@ -144,7 +143,64 @@ admission::HostView Agent::host_view_locked() const {
   return h;
 }
 
-bool Agent::candidate_from_request(const json& body, admission::Candidate& c, std::string& error) const {
+namespace {
+
+// A function's learned profile covers all its instances on the host that learned it;
+// a candidate is sized per instance. Dividing the spread by n too assumes the
+// instances move together, which overstates rather than understates the risk.
+shape::SlotProfile per_instance(shape::SlotProfile p, uint32_t instances) {
+  if (instances <= 1) return p;
+  const double n = instances;
+  for (auto* v : {&p.mean, &p.spread, &p.peak})
+    for (double& x : *v) x /= n;
+  return p;
+}
+
+bool read_inline_profile(const json& p, size_t slots, shape::SlotProfile& prof, std::string& error) {
+  if (!p.is_object() || !p.contains("mean") || !p["mean"].is_array() || p["mean"].size() != slots) {
+    error = "\"profile\" must be an object with \"mean\" (and optionally \"spread\") arrays of " +
+            std::to_string(slots) + " per-slot cores";
+    return false;
+  }
+  for (const auto& [key, _] : p.items()) {
+    if (key != "mean" && key != "spread") {
+      error = "\"profile." + key + "\" is not a field; allowed: mean, spread";
+      return false;
+    }
+  }
+  prof.period_s = 86400;
+  try {
+    prof.mean = p["mean"].get<std::vector<double>>();
+    prof.spread = p.contains("spread") ? p["spread"].get<std::vector<double>>() : std::vector<double>(slots, 0.0);
+  } catch (const json::exception&) {
+    error = "\"profile\" arrays must hold numbers";
+    return false;
+  }
+  if (prof.spread.size() != slots) {
+    error = "\"profile.spread\" must have " + std::to_string(slots) + " values";
+    return false;
+  }
+  for (size_t w = 0; w < slots; ++w) {
+    if (!(prof.mean[w] >= 0) || !(prof.spread[w] >= 0) || !std::isfinite(prof.mean[w] + prof.spread[w])) {
+      error = "\"profile\" values must be finite and non-negative (slot " + std::to_string(w) + ")";
+      return false;
+    }
+  }
+  prof.peak.resize(slots);
+  for (size_t w = 0; w < slots; ++w) prof.peak[w] = prof.mean[w] + 3 * prof.spread[w];
+  return true;
+}
+
+}  // namespace
+
+void Agent::correlate_with_host(admission::Candidate& c, const shape::Embedding& host,
+                                const shape::Embedding& candidate) const {
+  const auto corr = shape::correlate(host, candidate);
+  c.correlation = {corr.rho, corr.bound};
+}
+
+bool Agent::candidate_from_request(const json& body, admission::Candidate& c, shape::Embedding& embedding,
+                                   std::string& error) const {
   if (!body.contains("function") || !body["function"].is_string() || body["function"].get<std::string>().empty()) {
     error = "\"function\" (a non-empty string) is required";
     return false;
@@ -168,54 +224,42 @@ bool Agent::candidate_from_request(const json& body, admission::Candidate& c, st
   if (body.contains("mean_cores")) c.request_mean_cores = body["mean_cores"].get<double>();
   if (body.contains("peak_cores")) c.request_peak_cores = body["peak_cores"].get<double>();
 
-  const auto model = models_.find(c.function);
-  if (model != models_.end()) {
-    c.profile = model->second.day_profile();
+  if (const auto model = models_.find(c.function); model != models_.end()) {
+    const auto live = usage_.functions().find(c.function);
+    const uint32_t running = live == usage_.functions().end() ? 1 : std::max<uint32_t>(1, live->second.instances);
+    c.profile = per_instance(model->second.day_profile(), running);
     c.confidence = model->second.confidence();
-    const auto corr = shape::correlate(host_model_.embedding(), model->second.embedding());
-    c.correlation = {corr.rho, corr.bound};
+    embedding = model->second.embedding();
+  } else if (const auto gossiped = gossip_ ? gossip_->function_summary(c.function) : std::nullopt) {
+    c.profile = per_instance(shape::reconstruct_day(*gossiped), std::max<uint32_t>(1, gossiped->instances));
+    c.confidence = gossiped->confidence;
+    embedding = shape::embedding_of(*gossiped, config_.shape.k);
   } else if (body.contains("profile")) {
-    const auto& p = body["profile"];
-    const size_t slots = config_.shape.day_slots;
-    if (!p.is_object() || !p.contains("mean") || !p["mean"].is_array() || p["mean"].size() != slots) {
-      error = "\"profile\" must be an object with \"mean\" (and optionally \"spread\") arrays of " +
-              std::to_string(slots) + " per-slot cores";
-      return false;
-    }
     shape::SlotProfile prof;
-    prof.period_s = 86400;
-    try {
-      prof.mean = p["mean"].get<std::vector<double>>();
-      prof.spread = p.contains("spread") ? p["spread"].get<std::vector<double>>() : std::vector<double>(slots, 0.0);
-    } catch (const json::exception&) {
-      error = "\"profile\" arrays must hold numbers";
-      return false;
-    }
-    if (prof.spread.size() != slots) {
-      error = "\"profile.spread\" must have " + std::to_string(slots) + " values";
-      return false;
-    }
-    prof.peak.resize(slots);
-    for (size_t w = 0; w < slots; ++w) prof.peak[w] = prof.mean[w] + 3 * prof.spread[w];
-    const auto corr = shape::correlate(host_model_.embedding(),
-                                       shape::Embedding{shape::embed_profile(prof, config_.shape.k), {}});
+    if (!read_inline_profile(body["profile"], config_.shape.day_slots, prof, error)) return false;
+    embedding = shape::Embedding{shape::embed_profile(prof, config_.shape.k), {}};
     c.profile = std::move(prof);
     c.confidence = 1.0;
-    c.correlation = {corr.rho, corr.bound};
+  } else {
+    return true;  // unknown here: the policy sizes it from the request or refuses it
   }
+  correlate_with_host(c, host_model_.embedding(), embedding);
   return true;
+}
+
+namespace {
+const std::vector<std::string> kCandidateFields = {"function", "instances", "mean_cores", "peak_cores", "profile"};
 }
 
 HttpResponse Agent::admit(const HttpRequest& req) {
   json body;
   HttpResponse err;
-  if (!parse_json_body(req, body, err) ||
-      !reject_unknown_fields(body, {"function", "instances", "mean_cores", "peak_cores", "profile"}, err))
-    return err;
+  if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, kCandidateFields, err)) return err;
   admission::Candidate candidate;
+  shape::Embedding embedding;
   std::string error;
   std::lock_guard lock(mu_);
-  if (!candidate_from_request(body, candidate, error)) {
+  if (!candidate_from_request(body, candidate, embedding, error)) {
     ++counters_.decisions_error;
     return json_error(400, "bad request", error);
   }
@@ -236,16 +280,60 @@ HttpResponse Agent::rank(const HttpRequest& req) {
   for (const auto& item : body["candidates"]) {
     if (!item.is_object()) return json_error(400, "bad request", "each candidate must be an object");
     HttpResponse e;
-    if (!reject_unknown_fields(item, {"function", "instances", "mean_cores", "peak_cores", "profile"}, e)) return e;
+    if (!reject_unknown_fields(item, kCandidateFields, e)) return e;
     admission::Candidate c;
+    shape::Embedding embedding;
     std::string error;
-    if (!candidate_from_request(item, c, error)) return json_error(400, "bad request", error);
+    if (!candidate_from_request(item, c, embedding, error)) return json_error(400, "bad request", error);
     candidates.push_back(std::move(c));
   }
   const auto ranked = admission::rank_candidates(policy_, host_view_locked(), candidates, calibrator_.z());
   json out = json::array();
   for (const auto& r : ranked) out.push_back(admission::to_json(r.decision));
   return json_response(200, {{"ranking", out}});
+}
+
+HttpResponse Agent::place(const HttpRequest& req) {
+  json body;
+  HttpResponse err;
+  if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, kCandidateFields, err)) return err;
+  admission::Candidate candidate;
+  shape::Embedding embedding;
+  std::string error;
+  std::lock_guard lock(mu_);
+  if (!candidate_from_request(body, candidate, embedding, error)) return json_error(400, "bad request", error);
+  // This host and every live peer, each judged by the same policy against its own
+  // aggregate — and its own correlation with the candidate.
+  struct Option {
+    std::string node_id, endpoint;
+    bool local;
+  };
+  std::vector<Option> options{{gossip_ ? gossip_->node_id() : std::string("local"), config_.gossip.bind, true}};
+  std::vector<admission::Decision> decisions{policy_.decide(host_view_locked(), candidate, calibrator_.z())};
+  if (gossip_) {
+    for (const auto& peer : gossip_->peer_hosts()) {
+      admission::Candidate for_peer = candidate;
+      if (candidate.profile)
+        correlate_with_host(for_peer, shape::Embedding{shape::embed_profile(peer.view.aggregate, config_.shape.k), {}}, embedding);
+      decisions.push_back(policy_.decide(peer.view, for_peer, calibrator_.z()));
+      options.push_back({peer.node_id, peer.endpoint, false});
+    }
+  }
+  json out = json::array();
+  for (const auto& r : admission::rank_decisions(decisions)) {
+    json d = admission::to_json(r.decision);
+    out.push_back({{"node_id", options[r.index].node_id},
+                   {"endpoint", options[r.index].endpoint},
+                   {"local", options[r.index].local},
+                   {"decision", d}});
+  }
+  return json_response(200, {{"function", candidate.function}, {"hosts", out}});
+}
+
+HttpResponse Agent::peers() const {
+  if (!gossip_) return json_error(404, "gossip disabled", "set gossip.enabled = true to join peers");
+  std::lock_guard lock(mu_);
+  return json_response(200, gossip_->peers_json());
 }
 
 void Agent::register_routes() {
@@ -269,6 +357,8 @@ void Agent::register_routes() {
   });
   router_.add("POST", "/v1/admit", [this](const HttpRequest& r, const PathParams&) { return admit(r); });
   router_.add("POST", "/v1/rank", [this](const HttpRequest& r, const PathParams&) { return rank(r); });
+  router_.add("POST", "/v1/place", [this](const HttpRequest& r, const PathParams&) { return place(r); });
+  router_.add("GET", "/v1/peers", [this](const HttpRequest&, const PathParams&) { return peers(); });
 }
 
 }  // namespace antiphase::agent

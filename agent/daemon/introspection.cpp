@@ -85,7 +85,8 @@ json Agent::stats_json() const {
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
           {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
           {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},
-          {"memory", {{"rss_bytes", rss}, {"peak_rss_bytes", hwm}}}};
+          {"memory", {{"rss_bytes", rss}, {"peak_rss_bytes", hwm}}},
+          {"gossip", gossip_ ? gossip_->stats_json() : json{{"enabled", false}}}};
 }
 
 std::string Agent::metrics_text() const {
@@ -124,6 +125,27 @@ std::string Agent::metrics_text() const {
   w.single("antiphase_api_requests_total", "counter", "API requests served.", static_cast<double>(api.requests));
   w.single("antiphase_api_rejected_peers_total", "counter", "API connections refused by the SO_PEERCRED policy.",
            static_cast<double>(api.rejected_peer));
+  if (gossip_) {
+    const auto g = gossip_->stats();
+    w.single("antiphase_gossip_rounds_total", "counter", "Gossip rounds started.", static_cast<double>(g.rounds));
+    w.family("antiphase_gossip_messages_total", "counter", "Gossip messages by direction.");
+    w.sample("antiphase_gossip_messages_total", static_cast<double>(g.msgs_in), "direction=\"in\"");
+    w.sample("antiphase_gossip_messages_total", static_cast<double>(g.msgs_out), "direction=\"out\"");
+    w.family("antiphase_gossip_bytes_total", "counter", "Gossip bytes by direction.");
+    w.sample("antiphase_gossip_bytes_total", static_cast<double>(g.bytes_in), "direction=\"in\"");
+    w.sample("antiphase_gossip_bytes_total", static_cast<double>(g.bytes_out), "direction=\"out\"");
+    w.family("antiphase_gossip_dropped_total", "counter", "Gossip messages dropped or refused, by reason.");
+    w.sample("antiphase_gossip_dropped_total", static_cast<double>(g.dropped_malformed), "reason=\"malformed\"");
+    w.sample("antiphase_gossip_dropped_total", static_cast<double>(g.dropped_oversize), "reason=\"oversize\"");
+    w.sample("antiphase_gossip_dropped_total", static_cast<double>(g.refused_auth), "reason=\"unauthenticated\"");
+    w.sample("antiphase_gossip_dropped_total", static_cast<double>(g.refused_identity), "reason=\"identity\"");
+    w.family("antiphase_gossip_peers", "gauge", "Known peers by membership state.");
+    w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_alive), "state=\"alive\"");
+    w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_suspect), "state=\"suspect\"");
+    w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_dead), "state=\"dead\"");
+    w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_left), "state=\"left\"");
+    w.single("antiphase_gossip_functions_known", "gauge", "Function summaries replicated from peers.", static_cast<double>(g.functions));
+  }
   w.single("antiphase_resident_memory_bytes", "gauge", "Resident set size of the agent.", static_cast<double>(rss));
   w.single("antiphase_resident_memory_peak_bytes", "gauge", "Peak resident set size of the agent.", static_cast<double>(hwm));
   return w.str();

@@ -59,7 +59,13 @@ ProbeResult btf() {
     return {false, std::string(kVmlinuxBtf) + ": " + errno_text(errno) +
                        " (kernel built without CONFIG_DEBUG_INFO_BTF)"};
   }
-  return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(st.st_size) + " bytes)"};
+  // Parse it, as libbpf will for CO-RE: an unreadable or corrupt file is no BTF at all.
+  QuietLibbpf quiet;
+  struct btf* parsed = btf__parse(kVmlinuxBtf, nullptr);
+  if (!parsed) return {false, std::string(kVmlinuxBtf) + " is not valid BTF: " + errno_text(errno)};
+  const unsigned types = btf__type_cnt(parsed);
+  btf__free(parsed);
+  return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(types) + " types)"};
 }
 
 ProbeResult cap_bpf() {

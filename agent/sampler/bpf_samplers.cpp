@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "agent/registry/cgroup_fs.h"
+#include "agent/sampler/task_cgroup.h"
 #include "agent/sampler/task_runtime.h"
 
 namespace antiphase::agent {
@@ -27,6 +29,7 @@ constexpr int kMaxReadAttempts = 4;
 BpfCpuSampler::BpfCpuSampler(const CpuAccountOptions& options)
     : program_(std::make_unique<CpuAccountProgram>(options)),
       add_in_flight_(options.attach != CpuAccountAttach::PerfEvent),
+      cgroup2_mount_(find_cgroup2_mount().value_or("")),
       slots_(options.max_cgroups) {
   if (add_in_flight_ && !in_initial_pid_namespace()) {
     add_in_flight_ = false;
@@ -84,7 +87,11 @@ bool BpfCpuSampler::add_in_flight(const std::vector<cpu_state>& before, const st
       if (slice > kTornReadToleranceNs && may_retry) return false;
       continue;
     }
-    in_flight[slots_.slot_of(st.cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)] += slice;
+    // raw_tp mode does not record the cgroup at switch-in (cgroup_id 0): look it up.
+    const auto cgroup_id = st.cgroup_id ? std::optional<uint64_t>(st.cgroup_id)
+                                        : read_task_cgroup_id(st.pid, cgroup2_mount_);
+    in_flight[cgroup_id ? slots_.slot_of(*cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)
+                        : CPU_ACCOUNT_OTHER_SLOT] += slice;
   }
   for (const auto& [slot, ns] : in_flight) {
     auto it = totals.by_slot.find(slot);

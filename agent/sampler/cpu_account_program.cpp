@@ -16,6 +16,7 @@
 
 #include "agent/sampler/libbpf_log.h"
 #include "bpf/cpu_account.skel.h"
+#include "bpf/cpu_sample.skel.h"
 
 namespace antiphase::agent {
 namespace {
@@ -116,31 +117,58 @@ CpuAccountProgram::~CpuAccountProgram() { destroy(); }
 void CpuAccountProgram::destroy() {
   for (auto* link : links_) bpf_link__destroy(link);
   links_.clear();
-  if (skel_) cpu_account__destroy(skel_);
-  skel_ = nullptr;
+  destroy_skeleton();
+}
+
+void CpuAccountProgram::destroy_skeleton() {
+  if (sched_skel_) cpu_account__destroy(sched_skel_);
+  if (sample_skel_) cpu_sample__destroy(sample_skel_);
+  sched_skel_ = nullptr;
+  sample_skel_ = nullptr;
+  watched_map_ = usage_map_ = cpu_state_map_ = nullptr;
+  program_ = nullptr;
+}
+
+void CpuAccountProgram::open_skeleton() {
+  if (options_.attach == CpuAccountAttach::PerfEvent) {
+    sample_skel_ = cpu_sample__open();
+    if (!sample_skel_) return;
+    sample_skel_->rodata->sample_period_ns = sample_period_ns_;
+    watched_map_ = sample_skel_->maps.watched;
+    usage_map_ = sample_skel_->maps.usage;
+    program_ = sample_skel_->progs.cpu_clock_sample;
+    return;
+  }
+  sched_skel_ = cpu_account__open();
+  if (!sched_skel_) return;
+  // One object serves both attach points: only the program we attach is loaded, so a
+  // kernel without tp_btf never sees (and never rejects) that program.
+  const bool btf = options_.attach == CpuAccountAttach::TpBtf;
+  bpf_program__set_autoload(sched_skel_->progs.sched_switch_btf, btf);
+  bpf_program__set_autoload(sched_skel_->progs.sched_switch_raw, !btf);
+  watched_map_ = sched_skel_->maps.watched;
+  usage_map_ = sched_skel_->maps.usage;
+  cpu_state_map_ = sched_skel_->maps.cpu_state;
+  program_ = btf ? sched_skel_->progs.sched_switch_btf : sched_skel_->progs.sched_switch_raw;
+}
+
+int CpuAccountProgram::load_skeleton() {
+  return sched_skel_ ? cpu_account__load(sched_skel_) : cpu_sample__load(sample_skel_);
 }
 
 void CpuAccountProgram::open_and_load() {
   LibbpfMessageCapture log;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    skel_ = cpu_account__open();
-    if (!skel_) throw load_error("opening the cpu_account BPF object failed", errno, log);
-    // One object serves every mode: only the program we attach is loaded, so a kernel
-    // without tp_btf never sees (and never rejects) that program.
-    bpf_program__set_autoload(skel_->progs.sched_switch_btf, options_.attach == CpuAccountAttach::TpBtf);
-    bpf_program__set_autoload(skel_->progs.sched_switch_raw, options_.attach == CpuAccountAttach::RawTp);
-    bpf_program__set_autoload(skel_->progs.cpu_clock_sample, options_.attach == CpuAccountAttach::PerfEvent);
-    bpf_map__set_max_entries(skel_->maps.watched, options_.max_cgroups);
-    bpf_map__set_max_entries(skel_->maps.usage, options_.max_cgroups + 1);
-    skel_->rodata->sample_period_ns = sample_period_ns_;
+    open_skeleton();
+    if (!program_) throw load_error("opening the BPF object failed", errno, log);
+    bpf_map__set_max_entries(watched_map_, options_.max_cgroups);
+    bpf_map__set_max_entries(usage_map_, options_.max_cgroups + 1);
 
-    const int err = cpu_account__load(skel_);
+    const int err = load_skeleton();
     if (err == 0) return;
-    cpu_account__destroy(skel_);
-    skel_ = nullptr;
+    destroy_skeleton();
     if (err == -EPERM && attempt == 0 && raise_memlock_limit()) continue;  // pre-5.11 memlock
-    throw load_error(std::string("loading the ") + std::string(to_string(options_.attach)) +
-                         " sched accounting program failed",
+    throw load_error("loading the " + std::string(to_string(options_.attach)) + " CPU accounting program failed",
                      err, log);
   }
 }
@@ -151,9 +179,7 @@ void CpuAccountProgram::attach() {
     return;
   }
   LibbpfMessageCapture log;
-  auto* prog = options_.attach == CpuAccountAttach::TpBtf ? skel_->progs.sched_switch_btf
-                                                         : skel_->progs.sched_switch_raw;
-  bpf_link* link = bpf_program__attach(prog);
+  bpf_link* link = bpf_program__attach(program_);
   if (!link) throw load_error("attaching " + std::string(to_string(options_.attach)) + "/sched_switch failed", errno, log);
   links_.push_back(link);
   attached_cpus_ = static_cast<size_t>(possible_cpus_);
@@ -169,7 +195,7 @@ void CpuAccountProgram::attach_perf_events() {
       throw std::runtime_error("perf_event_open(cpu-clock) on CPU " + std::to_string(cpu) +
                                " failed: " + errno_text(errno));
     }
-    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.cpu_clock_sample, fd);
+    bpf_link* link = bpf_program__attach_perf_event(program_, fd);
     if (!link) {
       const int err = errno;
       ::close(fd);
@@ -181,28 +207,29 @@ void CpuAccountProgram::attach_perf_events() {
 }
 
 void CpuAccountProgram::watch(uint64_t cgroup_id, uint32_t slot) {
-  const int err = bpf_map_update_elem(bpf_map__fd(skel_->maps.watched), &cgroup_id, &slot, BPF_ANY);
+  const int err = bpf_map_update_elem(bpf_map__fd(watched_map_), &cgroup_id, &slot, BPF_ANY);
   if (err) throw std::runtime_error("updating the watched-cgroup map failed: " + errno_text(err));
 }
 
 void CpuAccountProgram::unwatch(uint64_t cgroup_id) {
-  bpf_map_delete_elem(bpf_map__fd(skel_->maps.watched), &cgroup_id);
+  bpf_map_delete_elem(bpf_map__fd(watched_map_), &cgroup_id);
 }
 
 void CpuAccountProgram::publish_watched_changes() {
+  if (!sched_skel_) return;  // only the sched_switch programs cache lookups
   // Written through the map rather than only the mmap'ed .bss, so kernels without
   // mmap-able arrays (< 5.5, raw_tp fallback) see it too.
-  __atomic_fetch_add(&skel_->bss->watched_generation, 1, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&sched_skel_->bss->watched_generation, 1, __ATOMIC_RELEASE);
   const uint32_t zero = 0;
-  const int err = bpf_map__update_elem(skel_->maps.bss, &zero, sizeof(zero), skel_->bss,
-                                       bpf_map__value_size(skel_->maps.bss), BPF_ANY);
+  const int err = bpf_map__update_elem(sched_skel_->maps.bss, &zero, sizeof(zero), sched_skel_->bss,
+                                       bpf_map__value_size(sched_skel_->maps.bss), BPF_ANY);
   if (err) throw std::runtime_error("publishing the watched-cgroup generation failed: " + errno_text(err));
 }
 
 slot_usage CpuAccountProgram::read_slot(uint32_t slot) const {
   std::vector<slot_usage> per_cpu(static_cast<size_t>(possible_cpus_));
   slot_usage total{0, 0};
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.usage), &slot, per_cpu.data()) != 0) return total;
+  if (bpf_map_lookup_elem(bpf_map__fd(usage_map_), &slot, per_cpu.data()) != 0) return total;
   for (const auto& u : per_cpu) {
     total.ns += u.ns;
     total.events += u.events;
@@ -217,7 +244,7 @@ std::vector<slot_usage> CpuAccountProgram::read_slots(uint32_t highest) const {
   constexpr uint32_t kChunk = 256;  // bounds the buffer at 256 x CPUs x 16 bytes
   std::vector<uint32_t> keys(kChunk);
   std::vector<slot_usage> values(kChunk * cpus);
-  const int fd = bpf_map__fd(skel_->maps.usage);
+  const int fd = bpf_map__fd(usage_map_);
   // The batch cursor is the last key returned; the kernel resumes after it.
   uint32_t cursor = 0;
   bool first = true;
@@ -252,27 +279,19 @@ std::vector<slot_usage> CpuAccountProgram::read_slots(uint32_t highest) const {
 }
 
 std::vector<cpu_state> CpuAccountProgram::read_cpu_states() const {
+  if (!cpu_state_map_) return {};
   std::vector<cpu_state> per_cpu(static_cast<size_t>(possible_cpus_));
   const uint32_t zero = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cpu_state), &zero, per_cpu.data()) != 0) {
+  if (bpf_map_lookup_elem(bpf_map__fd(cpu_state_map_), &zero, per_cpu.data()) != 0) {
     return std::vector<cpu_state>(per_cpu.size(), cpu_state{});  // pid 0: nothing running
   }
   return per_cpu;
 }
 
-int CpuAccountProgram::active_program_fd() const {
-  switch (options_.attach) {
-    case CpuAccountAttach::TpBtf: return bpf_program__fd(skel_->progs.sched_switch_btf);
-    case CpuAccountAttach::RawTp: return bpf_program__fd(skel_->progs.sched_switch_raw);
-    case CpuAccountAttach::PerfEvent: return bpf_program__fd(skel_->progs.cpu_clock_sample);
-  }
-  return -1;
-}
-
 std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::run_stats() const {
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(active_program_fd(), &info, &len) != 0) return std::nullopt;
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(program_), &info, &len) != 0) return std::nullopt;
   if (info.run_cnt == 0) return std::nullopt;
   return RunStats{info.run_cnt, info.run_time_ns};
 }

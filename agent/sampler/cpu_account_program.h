@@ -1,7 +1,8 @@
 #pragma once
-// Owns the loaded cpu_account BPF object (bpf/cpu_account.bpf.c): open, size the maps,
-// load, attach the chosen program, and typed access to its maps. One instance per
-// sampler; every instance has its own maps, so several can run side by side.
+// Owns one loaded accounting BPF object: bpf/cpu_account.bpf.c (sched_switch, tp_btf or
+// raw_tp) or bpf/cpu_sample.bpf.c (perf CPU-clock sampling). Opens it, sizes the maps,
+// loads, attaches, and gives typed access to the maps both objects share. One instance
+// per sampler; every instance has its own maps, so several can run side by side.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,8 +11,11 @@
 
 #include "bpf/cpu_account.h"
 
-struct cpu_account;  // generated skeleton
+struct cpu_account;  // generated skeletons
+struct cpu_sample;
 struct bpf_link;
+struct bpf_map;
+struct bpf_program;
 
 namespace antiphase::agent {
 
@@ -42,7 +46,7 @@ class CpuAccountProgram {
   // Per-CPU sums of slots 0..highest (index = slot), in a few batched syscalls where
   // the kernel supports them (>= 5.6), else one lookup per slot.
   std::vector<slot_usage> read_slots(uint32_t highest) const;
-  // Indexed by CPU number (possible CPUs).
+  // Indexed by CPU number (possible CPUs); empty in perf mode (no per-CPU state).
   std::vector<cpu_state> read_cpu_states() const;
 
   const CpuAccountOptions& options() const { return options_; }
@@ -59,13 +63,22 @@ class CpuAccountProgram {
 
  private:
   void open_and_load();
+  // Opens the skeleton for options_.attach and points the handles below at it.
+  void open_skeleton();
+  int load_skeleton();
+  void destroy_skeleton();
   void attach();
   void attach_perf_events();
-  int active_program_fd() const;
   void destroy();
 
   CpuAccountOptions options_;
-  cpu_account* skel_ = nullptr;
+  cpu_account* sched_skel_ = nullptr;  // tp_btf / raw_tp
+  cpu_sample* sample_skel_ = nullptr;  // perf_event
+  // Handles into whichever skeleton is open (cpu_state and bss: sched_switch only).
+  bpf_map* watched_map_ = nullptr;
+  bpf_map* usage_map_ = nullptr;
+  bpf_map* cpu_state_map_ = nullptr;
+  bpf_program* program_ = nullptr;
   std::vector<bpf_link*> links_;
   int possible_cpus_ = 0;
   mutable bool batch_supported_ = true;

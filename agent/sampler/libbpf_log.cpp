@@ -54,12 +54,13 @@ std::string LibbpfMessageCapture::summary(size_t max_lines) const {
   std::vector<std::string> lines;
   std::istringstream in(text_);
   for (std::string line; std::getline(in, line);) {
+    if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);  // the caller says "libbpf:" once
     if (!line.empty()) lines.push_back(line);
   }
   const size_t first = lines.size() > max_lines ? lines.size() - max_lines : 0;
   std::string out;
   for (size_t i = first; i < lines.size(); ++i) {
-    if (!out.empty()) out += "\n";
+    if (!out.empty()) out += " | ";  // one line, so it fits a log line or a JSON string
     out += lines[i];
   }
   return out;

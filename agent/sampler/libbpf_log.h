@@ -15,7 +15,7 @@ class LibbpfMessageCapture {
   ~LibbpfMessageCapture();
   LibbpfMessageCapture(const LibbpfMessageCapture&) = delete;
   LibbpfMessageCapture& operator=(const LibbpfMessageCapture&) = delete;
-  // The last few captured lines (verifier logs can be huge), newline separated.
+  // The last few captured lines (verifier logs can be huge) on one line, " | " separated.
   std::string summary(size_t max_lines = 6) const;
 
  private:

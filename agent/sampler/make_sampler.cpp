@@ -27,6 +27,11 @@ std::string unavailable(const FeatureProbe& features, const char* feature) {
 
 std::unique_ptr<Sampler> try_sched_switch(const SamplerOptions& o, const FeatureProbe& f, Attempts& attempts) {
   using Attach = BpfSchedSwitchSampler::Attach;
+  // Both attach points run a CO-RE program, relocated against the kernel's BTF.
+  if (!f.has("btf")) {
+    attempts.fail("sched_switch: " + unavailable(f, "btf"));
+    return nullptr;
+  }
   for (auto [attach, feature] : {std::pair{Attach::TpBtf, "tp_btf"}, std::pair{Attach::RawTp, "raw_tp"}}) {
     if (!f.has(feature)) {
       attempts.fail("sched_switch via " + unavailable(f, feature));

@@ -159,6 +159,7 @@ const std::map<std::string, Apply>& schema() {
       {"shape.day_slots", integer(&C::shape, &ShapeConfigKeys::day_slots, 4, 1440)},
       {"shape.hour_slots", integer(&C::shape, &ShapeConfigKeys::hour_slots, 4, 3600)},
       {"shape.k", integer(&C::shape, &ShapeConfigKeys::k, 1, 1440)},
+      {"shape.hour_k", integer(&C::shape, &ShapeConfigKeys::hour_k, 1, 3600)},
       {"shape.half_life_periods", number(&C::shape, &ShapeConfigKeys::half_life_periods, 0.1, 1000)},
       {"shape.full_confidence", duration(&C::shape, &ShapeConfigKeys::full_confidence_s, 60, 365 * 86400.0)},
       {"admission.capacity_cores", number(&C::admission, &AdmissionConfig::capacity_cores, 0, 1e6)},
@@ -218,6 +219,7 @@ void check_consistency(const Config& c, const std::string& src) {
   if (c.gossip.dead_after_s <= c.gossip.suspect_after_s)
     fail(src, "gossip.dead_after", 0, "must be longer than gossip.suspect_after");
   if (c.shape.k > c.shape.day_slots) fail(src, "shape.k", 0, "cannot exceed shape.day_slots");
+  if (c.shape.hour_k > c.shape.hour_slots) fail(src, "shape.hour_k", 0, "cannot exceed shape.hour_slots");
   if (86400 % c.shape.day_slots != 0) fail(src, "shape.day_slots", 0, "must divide 86400 (a day) evenly");
   if (3600 % c.shape.hour_slots != 0) fail(src, "shape.hour_slots", 0, "must divide 3600 (an hour) evenly");
 }

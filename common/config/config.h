@@ -49,7 +49,8 @@ struct StateConfig {
 struct ShapeConfigKeys {
   uint32_t day_slots = 96;
   uint32_t hour_slots = 60;
-  uint32_t k = 32;
+  uint32_t k = 48;
+  uint32_t hour_k = 16;
   double half_life_periods = 7.0;
   double full_confidence_s = 86400.0;
 };

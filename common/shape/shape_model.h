@@ -20,8 +20,8 @@ class ShapeModel {
   explicit ShapeModel(const ShapeConfig& config);
 
   // One observation: `cores` in use during the `weight_s` seconds ending at unix_s.
-  // Rejects (returns false, state untouched) non-finite or negative cores and
-  // non-positive/non-finite weights. Samples older than the newest period seen are
+  // Rejects (returns false, state untouched) non-finite, negative or > 1e6 cores and
+  // non-positive, non-finite or > 1e7 s weights. Samples older than the newest period seen are
   // folded as if they were current (wall-clock steps backwards must not corrupt).
   bool add_sample(int64_t unix_s, double cores, double weight_s = 1.0);
 

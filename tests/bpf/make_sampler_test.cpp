@@ -77,6 +77,17 @@ TEST_F(MakeSampler, AutoFallsBackToPerfThenCgroup) {
   EXPECT_NE(why.find("perf_event unavailable"), std::string::npos) << why;
 }
 
+// Without kernel BTF the CO-RE sched_switch object cannot be relocated; the perf sampler
+// is a separate object without CO-RE, so it is the next choice.
+TEST_F(MakeSampler, WithoutBtfAutoPicksPerfSample) {
+  if (!features_.has("perf_event")) GTEST_SKIP() << "no perf events";
+  features_.override("btf", false);
+  std::string why;
+  auto s = make_sampler({}, features_, &why);
+  EXPECT_EQ(s->mode(), SamplerMode::PerfSample);
+  EXPECT_NE(why.find("sched_switch: btf unavailable"), std::string::npos) << why;
+}
+
 TEST_F(MakeSampler, WithoutPrivilegeAutoUsesCgroupAndSaysSo) {
   features_.override("cap_bpf", false);
   std::string why;

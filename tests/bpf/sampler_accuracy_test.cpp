@@ -21,9 +21,11 @@ class SamplerAccuracy : public ::testing::Test {
     mount_ = cgroup2_mount();
     if (mount_.empty()) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
   }
-  void skip_unless(const char* feature) {
+  // Empty when the feature is there; else why not (GTEST_SKIP must be in the test body:
+  // in a helper it would only return from the helper).
+  std::string lacking(const char* feature) {
     const auto st = features_.status(feature);
-    if (!st.available) GTEST_SKIP() << "kernel lacks " << feature << ": " << st.detail;
+    return st.available ? "" : "kernel lacks " + std::string(feature) + ": " + st.detail;
   }
   std::string mount_;
   agent::FeatureProbe features_;
@@ -38,7 +40,7 @@ void expect_exact_accounting(const WindowResult& r) {
 }
 
 TEST_F(SamplerAccuracy, SchedSwitchTpBtfWithinTwoPercent) {
-  skip_unless("tp_btf");
+  if (const auto why = lacking("tp_btf"); !why.empty()) GTEST_SKIP() << why;
   BpfSchedSwitchSampler sampler(BpfSchedSwitchSampler::Attach::TpBtf, 64);
   Workload w(mount_);
   const auto r = measure_window(sampler, w, kWindowMs);
@@ -47,7 +49,7 @@ TEST_F(SamplerAccuracy, SchedSwitchTpBtfWithinTwoPercent) {
 }
 
 TEST_F(SamplerAccuracy, SchedSwitchRawTpWithinTwoPercent) {
-  skip_unless("raw_tp");
+  if (const auto why = lacking("raw_tp"); !why.empty()) GTEST_SKIP() << why;
   BpfSchedSwitchSampler sampler(BpfSchedSwitchSampler::Attach::RawTp, 64);
   Workload w(mount_);
   const auto r = measure_window(sampler, w, kWindowMs);
@@ -61,7 +63,7 @@ TEST_F(SamplerAccuracy, SchedSwitchRawTpWithinTwoPercent) {
 // the 1 kHz-ish timers) it is ~2500 samples (~2 %), so a 10 % bound tests the mechanism
 // rather than luck.
 TEST_F(SamplerAccuracy, PerfSampleWithinTenPercent) {
-  skip_unless("perf_event");
+  if (const auto why = lacking("perf_event"); !why.empty()) GTEST_SKIP() << why;
   BpfPerfSampler sampler(997, 64);
   Workload w(mount_);
   const auto r = measure_window(sampler, w, kWindowMs);

@@ -112,10 +112,11 @@ TEST_F(SamplerLifecycle, TableFullRejectsExtraCgroupsWithoutFailing) {
 // A busy loop alone on its CPU is not switched out for seconds, so the sched_switch
 // counters alone would show nothing; the sampler must add the running slice at read
 // time. SCHED_FIFO on one pinned CPU guarantees no switch during the short window
-// (RT throttling only steps in after 950 ms).
-TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitch) {
-  BpfSchedSwitchSampler sampler(best_attach(), 8);
-  ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
+// (RT throttling only steps in after 950 ms). raw_tp does not record the cgroup at
+// switch-in, so it exercises the /proc/<tid>/cgroup lookup as well.
+void expect_running_slice_counted(const std::string& mount, BpfSchedSwitchSampler::Attach attach) {
+  BpfSchedSwitchSampler sampler(attach, 8);
+  ScopedCgroup root(mount, unique_cgroup_name("antiphase-test"));
   ScopedCgroup hog(root.path(), "hog");
   Burner burner(hog, BurnPattern::Full);
   cpu_set_t one_cpu;
@@ -138,6 +139,16 @@ TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitch) {
   EXPECT_GT(reference, 300e6) << "the FIFO burner should have had CPU 0 to itself";
   // Both lag by at most one scheduler tick (<= 4 ms at HZ=250) at each end.
   EXPECT_NEAR(sampled, reference, 0.03 * reference);
+}
+
+TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchTpBtf) {
+  if (!features_.has("tp_btf")) GTEST_SKIP() << "kernel lacks tp_btf";
+  expect_running_slice_counted(mount_, BpfSchedSwitchSampler::Attach::TpBtf);
+}
+
+TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchRawTp) {
+  if (!features_.has("raw_tp")) GTEST_SKIP() << "kernel lacks raw_tp";
+  expect_running_slice_counted(mount_, BpfSchedSwitchSampler::Attach::RawTp);
 }
 
 TEST_F(SamplerLifecycle, CountersAreMonotonicAcrossReads) {

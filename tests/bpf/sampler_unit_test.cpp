@@ -9,7 +9,9 @@
 #include "agent/sampler/cpu_account_program.h"
 #include "agent/sampler/sampler.h"
 #include "agent/sampler/slot_table.h"
+#include "agent/sampler/task_cgroup.h"
 #include "agent/sampler/task_runtime.h"
+#include "agent/registry/cgroup_fs.h"
 
 namespace antiphase::agent {
 namespace {
@@ -90,6 +92,22 @@ TEST(TaskRuntime, ReadsOwnThreadAndRejectsMissingThreads) {
   if (!mine) GTEST_SKIP() << "no /proc/<tid>/schedstat (CONFIG_SCHED_INFO off?)";
   EXPECT_GT(*mine, 0u);
   EXPECT_FALSE(read_task_runtime_ns(0x7FFFFFF0u).has_value());
+}
+
+TEST(TaskCgroup, FindsTheUnifiedLineOnHybridAndPureV2Hosts) {
+  EXPECT_EQ(parse_unified_cgroup_path("12:cpu:/x\n1:name=systemd:/y\n0::/fn/a.scope\n"), "/fn/a.scope");
+  EXPECT_EQ(parse_unified_cgroup_path("0::/\n"), "/");
+  EXPECT_FALSE(parse_unified_cgroup_path("12:cpu:/x\n").has_value()) << "v1-only host";
+  EXPECT_FALSE(parse_unified_cgroup_path("").has_value());
+}
+
+TEST(TaskCgroup, ResolvesOwnThreadToAnExistingCgroup) {
+  const auto mount = find_cgroup2_mount();
+  if (!mount) GTEST_SKIP() << "no cgroup2 mount";
+  const auto id = read_task_cgroup_id(static_cast<uint32_t>(::gettid()), *mount);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_GT(*id, 0u);
+  EXPECT_FALSE(read_task_cgroup_id(0x7FFFFFF0u, *mount).has_value());
 }
 
 TEST(TaskRuntime, DetectsNestedPidNamespacesFromNSpid) {

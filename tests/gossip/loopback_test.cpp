@@ -316,6 +316,48 @@ TEST_F(Cluster, FivePercentPacketLossInANetnsKillsNobodyAndStillDisseminates) {
     EXPECT_TRUE(wait_until([&] { return node(observer).ask("get lossy-fn") == "summary lossy-fn v1"; }, 3s)) << observer;
 }
 
+// The API the daemon uses, in-process: two agents, concurrent publishers, queries.
+TEST(GossipAgentApi, TwoInProcessAgentsShareStateWhileCallersHammerTheApi) {
+  const int port = 31000 + (::getpid() % 1000) * 2;
+  ag::GossipConfig first;
+  first.node_id = "one";
+  first.bind = "tcp://127.0.0.1:" + std::to_string(port);
+  first.interval_s = 0.1;
+  first.suspect_after_s = 1;
+  first.dead_after_s = 2;
+  first.purge_after_s = 4;
+  ag::GossipConfig second = first;
+  second.node_id = "two";
+  second.bind = "tcp://127.0.0.1:" + std::to_string(port + 1);
+  second.seeds = {first.bind};
+  ag::GossipAgent one(first), two(second);
+  one.set_node_state({"", "", 24.0, "agg-one"});  // before start(): applied at start
+  EXPECT_FALSE(one.publish_function("early", "x")) << "not started yet";
+  one.start();
+  two.start();
+
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < 4; ++t)
+    publishers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        one.publish_function("fn-" + std::to_string(t) + "-" + std::to_string(i % 20), "v" + std::to_string(i));
+        (void)one.stats();
+        (void)one.nodes();
+      }
+    });
+  for (auto& thread : publishers) thread.join();
+  ASSERT_TRUE(wait_until([&] { return two.function_summary("fn-3-19") == "v199"; }, 3s));
+  EXPECT_EQ(two.stats().functions, 80u);
+  const auto nodes = two.nodes();
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].first.node_id, "one");
+  EXPECT_DOUBLE_EQ(nodes[0].first.capacity_cores, 24.0);
+  EXPECT_EQ(nodes[0].first.host_summary, "agg-one");
+  EXPECT_EQ(nodes[0].second.state, ag::PeerState::Alive);
+  one.stop();
+  EXPECT_TRUE(wait_until([&] { return two.peers().at(0).state == ag::PeerState::Left; }, 2s));
+}
+
 TEST(GossipAgentConfig, RefusesNonLoopbackWithoutKeysUnlessInsecure) {
   ag::GossipConfig config;
   config.bind = "tcp://10.1.2.3:7946";

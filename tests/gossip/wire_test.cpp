@@ -102,3 +102,13 @@ TEST(WireFrame, SurvivesRandomAndMutatedInput) {
   EXPECT_EQ(decoded + refused, 50000u);
   EXPECT_GT(refused, 25000u);  // every random-bytes input lacks the magic
 }
+
+// Text fields are protobuf `bytes`: invalid UTF-8 from a hostile peer is just data
+// (a `string` field would make libprotobuf log an error per message: log flooding).
+TEST(WireFrame, InvalidUtf8InTextFieldsDecodesWithoutComplaint) {
+  Gossip message = sample_message();
+  message.mutable_from()->set_node_id("\xff\xfe\xc0");
+  auto result = decode(encode(MessageType::Syn, message), 1 << 20);
+  ASSERT_TRUE(std::holds_alternative<Decoded>(result));
+  EXPECT_EQ(std::get<Decoded>(result).message.from().node_id(), "\xff\xfe\xc0");
+}

@@ -27,13 +27,29 @@ TEST(SeriesMatrix, AlignsAveragesAndFillsGaps) {
 TEST(ProfileFit, PerSlotMeanSpreadPeak) {
   // Two days of 12-hour steps on a 2-slot day fold: slot 0 sees {1, 3}, slot 1 sees {10, 10}.
   const std::vector<double> series = {1, 10, 3, 10};
-  const FoldGrid grid{0, 43200, 86400, 2};
+  const FoldGrid grid{0, 43200, 86400, 2, ProfileSource::Direct};
   const shape::SlotProfile p = fit_profile(series, grid);
   EXPECT_DOUBLE_EQ(p.mean[0], 2.0);
   EXPECT_DOUBLE_EQ(p.spread[0], 1.0);
   EXPECT_DOUBLE_EQ(p.peak[0], 3.0);
   EXPECT_DOUBLE_EQ(p.mean[1], 10.0);
   EXPECT_DOUBLE_EQ(p.spread[1], 0.0);
+}
+
+TEST(ProfileFit, ShapeModelMatchesDirectStatisticsOnOneDay) {
+  // Within one period the shape model's weights are all equal, so both sources agree.
+  std::vector<double> series(288);
+  for (size_t i = 0; i < series.size(); ++i) series[i] = 1.0 + static_cast<double>(i % 7) * 0.1 + (i >= 144 ? 2.0 : 0.0);
+  FoldGrid direct{1700006400, 300, 86400, 96, ProfileSource::Direct};
+  FoldGrid model = direct;
+  model.source = ProfileSource::ShapeModel;
+  const shape::SlotProfile a = fit_profile(series, direct), b = fit_profile(series, model);
+  ASSERT_EQ(b.slots(), 96u);
+  for (size_t w = 0; w < 96; ++w) {
+    EXPECT_NEAR(a.mean[w], b.mean[w], 1e-4) << w;
+    EXPECT_NEAR(a.spread[w], b.spread[w], 1e-3) << w;
+    EXPECT_NEAR(a.peak[w], b.peak[w], 1e-4) << w;
+  }
 }
 
 TEST(TimeArg, ParsesDatesAndUnixSeconds) {

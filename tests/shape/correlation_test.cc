@@ -156,6 +156,28 @@ TEST(Correlation, BoundHoldsForSummaryDerivedEmbeddings) {
   EXPECT_EQ(mixed_violations, 0u) << "of " << pairs;
 }
 
+TEST(Correlation, BoundHoldsNearTheFlatThreshold) {
+  // Large level, tiny variation: where cancellation in "energy - DC^2" bites.
+  std::vector<ShapeModel> models;
+  for (double amplitude : {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 0.1, 1.0}) {
+    for (double phase : {0.0, 7.0, 13.0}) {
+      models.emplace_back();
+      const Series walk = daily_random_walk(static_cast<uint32_t>(phase * 10 + amplitude * 1e4));
+      const Series wave = diurnal(phase, 1000.0, amplitude);
+      feed(models.back(), [=](int64_t t) { return wave(t) + amplitude * walk(t); }, 2, 60);
+    }
+  }
+  size_t checked = 0;
+  for (size_t i = 0; i < models.size(); ++i)
+    for (size_t j = i + 1; j < models.size(); ++j) {
+      const auto estimate = correlate(models[i].embedding(), models[j].embedding());
+      const double exact = exact_correlation(models[i].day_profile(), models[j].day_profile());
+      EXPECT_LE(std::abs(estimate.rho - exact), estimate.bound) << i << "," << j;
+      ++checked;
+    }
+  EXPECT_EQ(checked, 210u);
+}
+
 TEST(Correlation, BoundHoldsAtEverySmallK) {
   std::mt19937 rng(3);
   for (uint32_t k : {1u, 2u, 4u, 8u, 16u, 24u}) {

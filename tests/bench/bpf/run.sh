@@ -78,7 +78,7 @@ start_agent() {  # mode out
 
 start_ticker() {  # mode -> sets TICKER_PID once the sampler is attached
   local out=$TMP/$1.out
-  if [[ $IN_SECTION2 == 1 && $USE_AGENT == 1 ]]; then
+  if [[ $IN_SECTION2 == 1 && $USE_AGENT == 1 && $1 != empty_tp_btf ]]; then
     start_agent "$1" "$out"
     return 0
   fi
@@ -124,6 +124,9 @@ sysctl -qw kernel.bpf_stats_enabled=0
 echo
 
 IN_SECTION2=1
+# empty_tp_btf: the fixed cost of having any program on sched_switch (dispatch, cache).
+SLOW_MODES=("${MODES[@]}")
+[[ -x $FLOOR ]] && SLOW_MODES=(empty_tp_btf "${MODES[@]}")
 echo "## 2. perf bench sched pipe -l $LOOPS, bpf_stats off"
 if [[ $USE_AGENT == 1 ]]; then
   echo "sampler process: antiphased --config (sampler.mode per column; defaults otherwise)"
@@ -133,20 +136,20 @@ fi
 echo "ops/s (higher is better) and CPU ns per op (lower is better); ratios are against the"
 echo "mean of the baselines run just before and after in the same round."
 printf '%-5s %-24s' round "base ops (cpu before..after)"
-for mode in "${MODES[@]}"; do printf ' %24s' "$mode (ops cpu) ratios"; done
+for mode in "${SLOW_MODES[@]}"; do printf ' %24s' "$mode (ops cpu) ratios"; done
 echo
 declare -A OPS_RATIOS CPU_RATIOS
 for r in $(seq "$ROUNDS"); do
   read -r b1_ops b1_cpu < <(pipe_run)
   declare -A ops=() cpu=()
-  for mode in "${MODES[@]}"; do
+  for mode in "${SLOW_MODES[@]}"; do
     start_ticker "$mode"
     read -r "ops[$mode]" "cpu[$mode]" < <(pipe_run)
     stop_ticker
   done
   read -r b2_ops b2_cpu < <(pipe_run)
   printf '%-5s %-24s' "$r" "$b1_ops..$b2_ops ($b1_cpu..$b2_cpu)"
-  for mode in "${MODES[@]}"; do
+  for mode in "${SLOW_MODES[@]}"; do
     o=$(awk -v s="${ops[$mode]}" -v a="$b1_ops" -v b="$b2_ops" 'BEGIN {printf "%.3f", 2*s/(a+b)}')
     c=$(awk -v s="${cpu[$mode]}" -v a="$b1_cpu" -v b="$b2_cpu" 'BEGIN {printf "%.3f", 2*s/(a+b)}')
     OPS_RATIOS[$mode]+="$o "
@@ -163,7 +166,7 @@ fi
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 echo
 echo "medians over $ROUNDS rounds (sampler / baseline):"
-for mode in "${MODES[@]}"; do
+for mode in "${SLOW_MODES[@]}"; do
   mo=$(median "${OPS_RATIOS[$mode]}")
   mc=$(median "${CPU_RATIOS[$mode]}")
   printf '  %-12s throughput %s (slowdown %s %%)   CPU per op %s (+%s %%)\n' "$mode" "$mo" \

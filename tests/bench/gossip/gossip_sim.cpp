@@ -28,7 +28,8 @@ struct Options {
   double loss = 0;
   size_t probes = 7;
   size_t measure_rounds = 20;
-  std::string id_prefix = "n";  // e.g. "worker-eu-west-1a-" for realistic host names
+  std::string id_prefix = "n";
+  size_t kill = 0;  // nodes crashed after the measurements, to time failure detection  // e.g. "worker-eu-west-1a-" for realistic host names
   double republish_per_node_per_s = 1.0 / 60;  // rate-limited "shape changed" republishes
 };
 
@@ -53,6 +54,40 @@ double median(std::vector<double> values) {
   return values.empty() ? 0 : values[values.size() / 2];
 }
 
+// Crashes `kill` nodes and counts rounds until every survivor sees each of them Dead;
+// also reports any survivor that some other survivor saw as Suspect/Dead meanwhile.
+void measure_failure_detection(sim::SimNetwork& net, const ProtocolConfig& config, size_t kill, double& now,
+                               std::mt19937_64& rng) {
+  std::vector<bool> crashed(net.size(), false);
+  std::vector<std::string> crashed_ids;
+  while (crashed_ids.size() < kill) {
+    const size_t victim = rng() % net.size();
+    if (crashed[victim]) continue;
+    crashed[victim] = true;
+    net.set_up(victim, false);
+    crashed_ids.push_back(net.node(victim).identity().node_id);
+  }
+  size_t false_suspicions = 0, rounds = 0;
+  bool all_dead = false;
+  while (!all_dead && rounds < config.dead_after_s * 3) {
+    net.round(now += 1);
+    ++rounds;
+    all_dead = true;
+    for (size_t i = 0; i < net.size(); ++i) {
+      if (crashed[i]) continue;
+      for (const PeerView& peer : net.node(i).peers(now)) {
+        const bool is_crashed = std::find(crashed_ids.begin(), crashed_ids.end(), peer.node_id) != crashed_ids.end();
+        if (is_crashed && peer.state != PeerState::Dead) all_dead = false;
+        if (!is_crashed && peer.state != PeerState::Alive) ++false_suspicions;
+      }
+    }
+  }
+  std::printf("failure detection: %zu crashed nodes seen Dead by all %zu survivors after %zu rounds "
+              "(suspect_after %.0f s, dead_after %.0f s); %s; false suspicions of live nodes: %zu\n",
+              kill, net.size() - kill, rounds, config.suspect_after_s, config.dead_after_s,
+              all_dead ? "complete" : "INCOMPLETE", false_suspicions);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +102,7 @@ int main(int argc, char** argv) {
   app.add_option("--probes", o.probes);
   app.add_option("--measure-rounds", o.measure_rounds);
   app.add_option("--id-prefix", o.id_prefix, "node ids are <prefix><index>");
+  app.add_option("--kill", o.kill, "then crash this many nodes and time until all others see them Dead");
   CLI11_PARSE(app, argc, argv);
 
   ProtocolConfig config;
@@ -157,5 +193,6 @@ int main(int argc, char** argv) {
   std::printf("replicated state per node: mean %.2f MB, max %.2f MB (approximate); process RSS %.1f MB total = %.2f MB/node\n",
               state_sum / 1e6 / net.size(), state_max / 1e6, rss_kib() / 1024.0, rss_kib() / 1024.0 / net.size());
   std::printf("node 0 sees %zu non-alive peers (no failures injected); wall time %.1f s\n", not_alive, wall_s);
+  if (o.kill > 0) measure_failure_detection(net, config, o.kill, now, rng);
   return 0;
 }
