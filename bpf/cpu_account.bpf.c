@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // Per-cgroup CPU accounting for antiphased.
 //
-// sched_switch mode: at switch-in we record the incoming task's cgroup id and its
+// sched_switch mode: at switch-in we record the incoming task's pid and its
 // se.sum_exec_runtime; at its switch-out the growth of sum_exec_runtime (which the
-// scheduler updates just before the tracepoint) is charged to that cgroup's slot. No
-// clock read, per-CPU maps only: no atomics, no cross-CPU cache traffic. The slice
-// still running on each CPU is added by user space at read time (cpu_state + the task's
-// /proc/<tid>/schedstat), since a lone busy loop may not be switched out for seconds.
+// scheduler updates just before the tracepoint) is charged to the slot of its cgroup at
+// that moment. No clock read, per-CPU maps only: no atomics, no cross-CPU cache traffic.
+// The slice still running on each CPU is added by user space at read time (cpu_state +
+// the task's /proc/<tid>/schedstat and /proc/<tid>/cgroup), since a lone busy loop may
+// not be switched out for seconds.
 //
 // Needs kernel BTF (CO-RE relocations). perf_sample mode lives in cpu_sample.bpf.c,
 // a separate object without CO-RE, so it still loads on kernels without BTF.
@@ -42,17 +43,20 @@ static __always_inline __u32 cached_slot_of(struct cpu_state *st, __u64 cgroup_i
   return slot;
 }
 
+// True when prev's slice can be charged: its switch-in was seen (not the first switch
+// after attach) and it is not the idle task.
+static __always_inline bool slice_open(const struct cpu_state *st, __u32 prev_pid) {
+  return st->pid && st->pid == prev_pid;
+}
+
 // Charges the outgoing task's slice to prev_cgroup_id and records the incoming task.
 static __always_inline int on_switch(struct cpu_state *st, __u32 prev_pid, __u64 prev_runtime,
-                                     __u64 prev_cgroup_id, __u32 next_pid, __u64 next_runtime,
-                                     __u64 next_cgroup_id) {
-  // pid check: the first switch after attach has no recorded start for prev.
-  if (st->pid && st->pid == prev_pid && prev_runtime > st->start_runtime_ns)
+                                     __u64 prev_cgroup_id, __u32 next_pid, __u64 next_runtime) {
+  if (slice_open(st, prev_pid) && prev_runtime > st->start_runtime_ns)
     charge(cached_slot_of(st, prev_cgroup_id), prev_runtime - st->start_runtime_ns);
   st->switches += 1;
   st->pid = next_pid;
   st->start_runtime_ns = next_runtime;
-  st->cgroup_id = next_cgroup_id;
   return 0;
 }
 
@@ -66,25 +70,21 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next) {
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
-  __u32 next_pid = next->pid;
-  __u64 next_cgroup_id = next_pid ? next->cgroups->dfl_cgrp->kn->id : 0;
-  // prev is charged to the cgroup recorded when it was switched in.
-  return on_switch(st, prev->pid, prev->se.sum_exec_runtime, st->cgroup_id, next_pid,
-                   next->se.sum_exec_runtime, next_cgroup_id);
+  __u32 prev_pid = prev->pid;
+  __u64 prev_cgroup_id = slice_open(st, prev_pid) ? prev->cgroups->dfl_cgrp->kn->id : 0;
+  return on_switch(st, prev_pid, prev->se.sum_exec_runtime, prev_cgroup_id, next->pid,
+                   next->se.sum_exec_runtime);
 }
 
 // Fallback for kernels with BTF but without tp_btf. Every field read is a
-// bpf_probe_read_kernel (~45 ns here), so it reads as few as it can: `current` is still
-// prev, whose cgroup the cgroup-id helper returns without probe reads; next's cgroup is
-// not read at all (cgroup_id = 0), and user space resolves the running task's cgroup
-// from /proc/<tid>/cgroup when it needs it for the read-time slice.
+// bpf_probe_read_kernel (~25-65 ns here), so it reads as few as it can: `current` is
+// still prev, whose pid and cgroup come from helpers without probe reads.
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next) {
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
   __u32 prev_pid = (__u32)bpf_get_current_pid_tgid();
-  __u32 next_pid = BPF_CORE_READ(next, pid);
-  __u64 prev_cgroup_id = st->pid ? bpf_get_current_cgroup_id() : 0;
-  return on_switch(st, prev_pid, BPF_CORE_READ(prev, se.sum_exec_runtime), prev_cgroup_id, next_pid,
-                   BPF_CORE_READ(next, se.sum_exec_runtime), 0);
+  __u64 prev_cgroup_id = slice_open(st, prev_pid) ? bpf_get_current_cgroup_id() : 0;
+  return on_switch(st, prev_pid, BPF_CORE_READ(prev, se.sum_exec_runtime), prev_cgroup_id,
+                   BPF_CORE_READ(next, pid), BPF_CORE_READ(next, se.sum_exec_runtime));
 }

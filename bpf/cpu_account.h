@@ -27,16 +27,15 @@ struct slot_usage {
 // se.sum_exec_runtime (updated by the scheduler right before sched_switch fires), not
 // from a clock read: exact, the same figure cpu.stat is built from, and it saves the
 // ~70 ns bpf_ktime_get_ns() costs on this class of VM.
-// The running task's cgroup id (not its slot) is recorded, and mapped to a slot only
-// when the slice is charged, so a cgroup that becomes watched while its task runs is
-// credited with that slice (a lone busy loop may run unswitched for seconds).
-// User space reads the first four fields to add the still-running slice at read time;
-// the rest is a one-entry cache of the last cgroup id -> slot lookup, valid while
-// cached_generation equals the global watched_generation.
+// The slice is charged at switch-out to the task's cgroup *then* (a task moved into a
+// function cgroup while running is credited there), so the cgroup is not recorded here;
+// user space resolves the running task's cgroup from /proc/<tid>/cgroup when it adds
+// the still-running slice at read time.
+// User space reads the first three fields; the rest is a one-entry cache of the last
+// cgroup id -> slot lookup, valid while cached_generation equals watched_generation.
 struct cpu_state {
   cpu_account_u64 start_runtime_ns;  // running task's se.sum_exec_runtime at switch-in
   cpu_account_u64 switches;          // switches seen on this CPU (detects torn reads)
-  cpu_account_u64 cgroup_id;         // running task's cgroup2 id; 0 = not recorded (raw_tp)
   cpu_account_u32 pid;               // running task's thread id; 0 = idle / none seen yet
   cpu_account_u32 cached_slot;
   cpu_account_u64 cached_cgroup_id;

@@ -9,6 +9,7 @@
 
 #include "agent/ctl/api_client.h"
 #include "agent/ctl/charts.h"
+#include "agent/gossip/curve_keys.h"
 
 using nlohmann::json;
 using namespace antiphase::ctl;
@@ -160,6 +161,48 @@ int cmd_host(const Options& o) {
   return kExitOk;
 }
 
+int cmd_peers(const Options& o) {
+  auto r = call(o, "GET", "/v1/peers");
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "this node: " << (*r)["node_id"].get<std::string>() << "\n";
+  std::printf("%-24s %-8s %10s %6s %8s  %s\n", "NODE", "STATE", "HEARD", "GEN", "CORES", "ENDPOINT");
+  for (const auto& p : (*r)["peers"])
+    std::printf("%-24s %-8s %9ss %6llu %8s  %s\n", p["node_id"].get<std::string>().c_str(), p["state"].get<std::string>().c_str(),
+                fixed(p["last_heard_s_ago"].get<double>(), 1).c_str(),
+                static_cast<unsigned long long>(p["generation"].get<uint64_t>()), fixed(p["capacity_cores"].get<double>(), 1).c_str(),
+                p["endpoint"].get<std::string>().c_str());
+  return kExitOk;
+}
+
+int cmd_place(const Options& o, const json& body) {
+  auto r = call(o, "POST", "/v1/place", body.dump());
+  if (!r) return kExitError;
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+    return kExitOk;
+  }
+  int i = 1;
+  for (const auto& h : (*r)["hosts"]) {
+    const auto& d = h["decision"];
+    std::printf("%2d. %-24s %-6s headroom %8s cores%s\n", i++, h["node_id"].get<std::string>().c_str(),
+                d["accept"].get<bool>() ? "fits" : "no", fixed(d["headroom_cores"].get<double>()).c_str(),
+                h["local"].get<bool>() ? "  (this host)" : "");
+  }
+  return kExitOk;
+}
+
+int cmd_keygen(const std::string& prefix) {
+  const auto pair = antiphase::agent::gossip::generate_keypair_files(prefix + ".pub", prefix + ".key");
+  std::cout << "wrote " << prefix << ".pub (share it: copy into each peer's gossip.allowed_keys_dir)\n"
+            << "wrote " << prefix << ".key (mode 0600: set gossip.secret_key_file)\n"
+            << "public key: " << antiphase::agent::gossip::z85_encode_key(pair.public_key) << "\n";
+  return kExitOk;
+}
+
 int cmd_raw(const Options& o, const std::string& path, bool text) {
   const ApiReply reply = api_call(o.socket, "GET", path);
   std::cout << reply.body;
@@ -192,6 +235,16 @@ int main(int argc, char** argv) {
   auto* rank = app.add_subcommand("rank", "Order candidate functions by how well they fit this host");
   rank->add_option("functions", rank_fns)->required();
   rank->add_option("-n,--instances", instances, "Instances of each");
+  std::string place_fn;
+  auto* place = app.add_subcommand("place", "Rank this host and its live peers for FUNCTION");
+  place->add_option("function", place_fn)->required();
+  place->add_option("-n,--instances", instances, "Instances to place");
+  place->add_option("--mean-cores", mean, "Size of a function nobody has seen: mean cores");
+  place->add_option("--peak-cores", peak, "Size of a function nobody has seen: peak cores");
+  auto* peers = app.add_subcommand("peers", "Gossip members with state, last heard and generation");
+  std::string key_prefix = "antiphase";
+  auto* keygen = app.add_subcommand("keygen", "Write a CurveZMQ keypair: PREFIX.pub and PREFIX.key (0600)");
+  keygen->add_option("prefix", key_prefix, "Path prefix of the key files")->capture_default_str();
   auto* host = app.add_subcommand("host", "Capacity, aggregate profile and calibrated margin");
   auto* stats = app.add_subcommand("stats", "Debug statistics (sampler, feature probes, counters, memory)");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics as the agent exports them");
@@ -203,6 +256,9 @@ int main(int argc, char** argv) {
     if (*admit) return cmd_admit(o, admit_request(admit_fn, instances, mean, peak));
     if (*rank) return cmd_rank(o, rank_fns, instances);
     if (*host) return cmd_host(o);
+    if (*place) return cmd_place(o, admit_request(place_fn, instances, mean, peak));
+    if (*peers) return cmd_peers(o);
+    if (*keygen) return cmd_keygen(key_prefix);
     if (*stats) return cmd_raw(o, "/v1/stats", false);
     if (*metrics) return cmd_raw(o, "/metrics", true);
   } catch (const std::exception& e) {

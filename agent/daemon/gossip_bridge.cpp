@@ -8,10 +8,13 @@ namespace antiphase::agent {
 
 namespace {
 constexpr const char* kHostSummaryName = "host";
+// Unchanged summaries are still re-sent every this many republish intervals.
+constexpr double kRefreshIntervals = 10;
 }
 
 agent::gossip::GossipConfig gossip_config_from(const config::Config& c) {
   agent::gossip::GossipConfig g;
+  g.node_id = c.gossip.node_id;
   g.bind = c.gossip.bind;
   g.advertise = c.gossip.advertise;
   g.seeds = c.gossip.seeds;
@@ -31,7 +34,8 @@ agent::gossip::GossipConfig gossip_config_from(const config::Config& c) {
 GossipBridge::GossipBridge(const config::Config& config, double capacity_cores)
     : keys_(config.gossip),
       capacity_cores_(capacity_cores),
-      agent_(std::make_unique<agent::gossip::GossipAgent>(gossip_config_from(config))) {}
+      agent_(std::make_unique<agent::gossip::GossipAgent>(gossip_config_from(config))),
+      gate_(/*threshold=*/0.5, config.gossip.republish_min_interval_s, kRefreshIntervals * config.gossip.republish_min_interval_s) {}
 
 GossipBridge::~GossipBridge() { stop(); }
 
@@ -40,43 +44,48 @@ void GossipBridge::stop() {
   if (agent_) agent_->stop();
 }
 
-bool GossipBridge::recently_published(const std::string& key, double now_s) const {
-  const auto it = published_.find(key);
-  return it != published_.end() && now_s - it->second.at_s < keys_.republish_min_interval_s;
+bool GossipBridge::checked_recently(const std::string& key, double now_s) {
+  auto [it, fresh] = last_checked_s_.try_emplace(key, now_s);
+  if (fresh) return false;
+  if (now_s - it->second < keys_.republish_min_interval_s) return true;
+  it->second = now_s;
+  return false;
 }
 
-bool GossipBridge::changed(const std::string& key, const shape::Summary& fresh) const {
-  const auto it = published_.find(key);
-  return it == published_.end() || shape::significantly_changed(it->second.summary, fresh, keys_.republish_threshold);
+// Summarising costs microseconds per function, so a function is looked at only once
+// per republish interval; the gate then decides (changed significantly, or due for
+// the slow refresh that brings back summaries evicted elsewhere).
+bool GossipBridge::should_publish(const std::string& key, const shape::Summary& fresh, double now_s) {
+  const auto last = last_published_.find(key);
+  const bool moved = last == last_published_.end() ||
+                     shape::significantly_changed(last->second, fresh, keys_.republish_threshold);
+  if (!gate_.admit(key, moved ? 1.0 : 0.0, now_s)) return false;
+  last_published_[key] = fresh;
+  return true;
 }
 
 void GossipBridge::publish(const std::map<std::string, shape::ShapeModel>& models,
                            const std::map<std::string, uint32_t>& instances, const shape::ShapeModel& host,
                            double now_s) {
   // The host's own state: capacity and aggregate shape, for peers' placement decisions.
-  if (!recently_published(kHostSummaryName, now_s)) {
+  if (!checked_recently(kHostSummaryName, now_s)) {
     const auto host_summary = shape::summarize(kHostSummaryName, host, 1, next_version_);
-    if (changed(kHostSummaryName, host_summary)) {
+    if (should_publish(kHostSummaryName, host_summary, now_s)) {
       agent_->set_node_state({"", "", capacity_cores_, shape::encode(host_summary)});
-      published_[kHostSummaryName] = {host_summary, now_s};
       ++next_version_;
-    } else {
-      published_[kHostSummaryName].at_s = now_s;
     }
   }
   for (const auto& [name, model] : models) {
     const auto inst = instances.find(name);
     if (inst == instances.end()) continue;  // only functions running here speak for themselves
-    if (recently_published(name, now_s)) continue;  // checked first: summarising is the cost
+    if (checked_recently(name, now_s)) continue;
     const auto summary = shape::summarize(name, model, inst->second, next_version_);
-    if (!changed(name, summary)) {
-      published_[name].at_s = now_s;  // look again after another interval
+    if (!should_publish(name, summary, now_s)) {
       ++suppressed_;
       continue;
     }
     const std::string blob = shape::encode(summary);
     if (blob.empty() || !agent_->publish_function(name, blob)) continue;
-    published_[name] = {summary, now_s};
     ++next_version_;
     ++republished_;
   }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/gossip/gossip_agent.h"
+#include "common/gossip/republish_gate.h"
 #include "common/admission/decision.h"
 #include "common/config/config.h"
 #include "common/shape/shape_model.h"
@@ -45,17 +46,15 @@ class GossipBridge {
   const std::string& node_id() const { return agent_->node_id(); }
 
  private:
-  struct Published {
-    shape::Summary summary;
-    double at_s = 0;
-  };
-  bool recently_published(const std::string& key, double now_s) const;
-  bool changed(const std::string& key, const shape::Summary& fresh) const;
+  bool checked_recently(const std::string& key, double now_s);
+  bool should_publish(const std::string& key, const shape::Summary& fresh, double now_s);
 
   config::GossipConfigKeys keys_;
   double capacity_cores_;
   std::unique_ptr<agent::gossip::GossipAgent> agent_;
-  std::map<std::string, Published> published_;
+  antiphase::gossip::RepublishGate gate_;
+  std::map<std::string, double> last_checked_s_;
+  std::map<std::string, shape::Summary> last_published_;
   uint64_t next_version_ = 1;
   uint64_t republished_ = 0, suppressed_ = 0;
 };

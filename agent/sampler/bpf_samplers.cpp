@@ -87,9 +87,8 @@ bool BpfCpuSampler::add_in_flight(const std::vector<cpu_state>& before, const st
       if (slice > kTornReadToleranceNs && may_retry) return false;
       continue;
     }
-    // raw_tp mode does not record the cgroup at switch-in (cgroup_id 0): look it up.
-    const auto cgroup_id = st.cgroup_id ? std::optional<uint64_t>(st.cgroup_id)
-                                        : read_task_cgroup_id(st.pid, cgroup2_mount_);
+    // The slice will be charged to the task's cgroup at switch-out; the same now.
+    const auto cgroup_id = read_task_cgroup_id(st.pid, cgroup2_mount_);
     in_flight[cgroup_id ? slots_.slot_of(*cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)
                         : CPU_ACCOUNT_OTHER_SLOT] += slice;
   }

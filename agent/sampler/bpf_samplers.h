@@ -49,7 +49,7 @@ class BpfCpuSampler : public Sampler {
   // Off in perf mode, and when /proc/<tid> cannot be trusted (nested pid namespace):
   // then a lone busy loop is only seen when it is switched out.
   bool add_in_flight_;
-  std::string cgroup2_mount_;  // resolves running tasks' cgroups in raw_tp mode
+  std::string cgroup2_mount_;  // resolves running tasks' cgroups for the read-time slice
   mutable std::mutex mutex_;
   SlotTable slots_;
   std::unordered_map<uint32_t, uint64_t> baseline_ns_;   // slot -> counter at assignment

@@ -1,6 +1,6 @@
 #pragma once
-// Which cgroup2 a thread is in, from /proc/<tid>/cgroup (the "0::<path>" line). Used
-// when the BPF side did not record it (raw_tp mode keeps its hot path short).
+// Which cgroup2 a thread is in, from /proc/<tid>/cgroup (the "0::<path>" line): where
+// the still-running slice on a CPU belongs at read time.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -5,6 +5,7 @@
 // *measured* host aggregate, so covariances among current tenants are measured, not
 // assumed; only the host↔candidate term needs ρ, used conservatively (ρ + bound).
 // Pure: no clock, no I/O; the caller passes telemetry age and z (see MarginCalibrator).
+#include <utility>
 #include <vector>
 
 #include "common/admission/decision.h"

@@ -171,6 +171,7 @@ const std::map<std::string, Apply>& schema() {
       {"admission.min_confidence", number(&C::admission, &AdmissionConfig::min_confidence, 0, 1)},
       {"admission.max_admitted_cores", number(&C::admission, &AdmissionConfig::max_admitted_cores, 0, 1e6)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
+      {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},
       {"gossip.bind", str(&C::gossip, &GossipConfigKeys::bind)},
       {"gossip.advertise", str(&C::gossip, &GossipConfigKeys::advertise)},
       {"gossip.seeds", string_list(&C::gossip, &GossipConfigKeys::seeds)},

@@ -68,6 +68,7 @@ struct AdmissionConfig {
 
 struct GossipConfigKeys {
   bool enabled = false;
+  std::string node_id;  // empty: the host name
   std::string bind = "tcp://127.0.0.1:7946";
   std::string advertise;
   std::vector<std::string> seeds;

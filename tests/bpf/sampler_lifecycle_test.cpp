@@ -109,6 +109,17 @@ TEST_F(SamplerLifecycle, TableFullRejectsExtraCgroupsWithoutFailing) {
   EXPECT_EQ(sampler.stats().at("rejected_cgroups"), "1");
 }
 
+// Makes the burner a SCHED_FIFO task pinned to CPU 0: it then runs without switches.
+bool pin_fifo_on_cpu0(pid_t pid) {
+  cpu_set_t one_cpu;
+  CPU_ZERO(&one_cpu);
+  CPU_SET(0, &one_cpu);
+  sched_param fifo{};
+  fifo.sched_priority = 1;
+  return ::sched_setaffinity(pid, sizeof(one_cpu), &one_cpu) == 0 &&
+         ::sched_setscheduler(pid, SCHED_FIFO, &fifo) == 0;
+}
+
 // A busy loop alone on its CPU is not switched out for seconds, so the sched_switch
 // counters alone would show nothing; the sampler must add the running slice at read
 // time. SCHED_FIFO on one pinned CPU guarantees no switch during the short window
@@ -119,15 +130,7 @@ void expect_running_slice_counted(const std::string& mount, BpfSchedSwitchSample
   ScopedCgroup root(mount, unique_cgroup_name("antiphase-test"));
   ScopedCgroup hog(root.path(), "hog");
   Burner burner(hog, BurnPattern::Full);
-  cpu_set_t one_cpu;
-  CPU_ZERO(&one_cpu);
-  CPU_SET(0, &one_cpu);
-  sched_param fifo{};
-  fifo.sched_priority = 1;
-  if (::sched_setaffinity(burner.pid(), sizeof(one_cpu), &one_cpu) != 0 ||
-      ::sched_setscheduler(burner.pid(), SCHED_FIFO, &fifo) != 0) {
-    GTEST_SKIP() << "cannot make the burner SCHED_FIFO on CPU 0: " << std::strerror(errno);
-  }
+  if (!pin_fifo_on_cpu0(burner.pid())) GTEST_SKIP() << "cannot make the burner SCHED_FIFO: " << std::strerror(errno);
   sampler.set_watched({{hog.id(), hog.path(), true}});
   sleep_for_ms(50);  // the burner is now on CPU 0 and will stay there
   const uint64_t s0 = sampler.read().cpu_ns.at(hog.id()), c0 = hog.usage_ns();
@@ -135,10 +138,47 @@ void expect_running_slice_counted(const std::string& mount, BpfSchedSwitchSample
   const uint64_t s1 = sampler.read().cpu_ns.at(hog.id()), c1 = hog.usage_ns();
   burner.stop();
   const double sampled = static_cast<double>(s1 - s0), reference = static_cast<double>(c1 - c0);
-  std::printf("running slice: sampler %.1f ms, cpu.stat %.1f ms\n", sampled / 1e6, reference / 1e6);
+  std::printf("running slice: sampler %.1f ms, cpu.stat %.1f ms (s0 %.1f s1 %.1f c0 %.1f c1 %.1f ms, retries %s)\n",
+              sampled / 1e6, reference / 1e6, s0 / 1e6, s1 / 1e6, c0 / 1e6, c1 / 1e6,
+              sampler.stats().at("torn_read_retries").c_str());
   EXPECT_GT(reference, 300e6) << "the FIFO burner should have had CPU 0 to itself";
   // Both lag by at most one scheduler tick (<= 4 ms at HZ=250) at each end.
   EXPECT_NEAR(sampled, reference, 0.03 * reference);
+}
+
+// fork-move-exec style: a task moved into a function cgroup while it runs must be
+// credited there, for the read-time slice and for the slice charged at its switch-out.
+void expect_moved_task_credited_to_new_cgroup(const std::string& mount, BpfSchedSwitchSampler::Attach attach) {
+  BpfSchedSwitchSampler sampler(attach, 8);
+  ScopedCgroup root(mount, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup from(root.path(), "from");
+  ScopedCgroup to(root.path(), "to");
+  Burner burner(from, BurnPattern::Full);
+  if (!pin_fifo_on_cpu0(burner.pid())) GTEST_SKIP() << "cannot make the burner SCHED_FIFO: " << std::strerror(errno);
+  sampler.set_watched({{from.id(), from.path(), true}, {to.id(), to.path(), true}});
+  sleep_for_ms(100);
+  to.add_process(burner.pid());  // no context switch: it keeps running on CPU 0
+  const uint64_t s0 = sampler.read().cpu_ns.at(to.id()), c0 = to.usage_ns();
+  sleep_for_ms(300);
+  const uint64_t s1 = sampler.read().cpu_ns.at(to.id()), c1 = to.usage_ns();
+  burner.stop();  // exit: its last slice is charged at this switch-out
+  sleep_for_ms(20);
+  const uint64_t s2 = sampler.read().cpu_ns.at(to.id()), c2 = to.usage_ns();
+  std::printf("moved task: read-time %.1f ms vs cpu.stat %.1f ms; after exit %.1f vs %.1f ms\n", (s1 - s0) / 1e6,
+              (c1 - c0) / 1e6, (s2 - s0) / 1e6, (c2 - c0) / 1e6);
+  ASSERT_GT(c1 - c0, 200000000ULL) << "burner should have had CPU 0";
+  EXPECT_NEAR(static_cast<double>(s1 - s0), static_cast<double>(c1 - c0), 0.03 * static_cast<double>(c1 - c0));
+  EXPECT_NEAR(static_cast<double>(s2 - s0), static_cast<double>(c2 - c0), 0.03 * static_cast<double>(c2 - c0));
+}
+
+TEST_F(SamplerLifecycle, TaskMovedWhileRunningIsCreditedToItsNewCgroupTpBtf) {
+  if (!features_.has("tp_btf")) GTEST_SKIP() << "kernel lacks tp_btf";
+  expect_moved_task_credited_to_new_cgroup(mount_, BpfSchedSwitchSampler::Attach::TpBtf);
+}
+
+TEST_F(SamplerLifecycle, TaskMovedWhileRunningIsCreditedToItsNewCgroupRawTp) {
+  if (!features_.has("raw_tp")) GTEST_SKIP() << "kernel lacks raw_tp";
+  expect_moved_task_credited_to_new_cgroup(mount_, BpfSchedSwitchSampler::Attach::RawTp);
 }
 
 TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchTpBtf) {

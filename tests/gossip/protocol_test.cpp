@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/gossip/republish_gate.h"
 #include "tests/gossip/sim_network.h"
 
 using namespace antiphase::gossip;
@@ -256,4 +257,17 @@ TEST(GossipProtocol, DigestWithUnequalArraysIsIgnored) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].endpoint, "sim://1");
   EXPECT_EQ(replies[0].message.deltas_size(), 1) << "b is behind on a: a sends its stream";
+}
+
+TEST(RepublishGate, PublishesFirstTimeThenOnlySignificantChangesRateLimitedPlusRefresh) {
+  RepublishGate gate(/*threshold=*/0.05, /*min_interval_s=*/30, /*refresh_s=*/600);
+  EXPECT_TRUE(gate.admit("f", 0.0, 0));     // never published
+  EXPECT_FALSE(gate.admit("f", 0.5, 10));   // significant but too soon
+  EXPECT_FALSE(gate.admit("f", 0.01, 40));  // due, but insignificant
+  EXPECT_TRUE(gate.admit("f", 0.06, 40));   // significant and >= 30 s since last
+  EXPECT_FALSE(gate.admit("f", 0.06, 69));
+  EXPECT_TRUE(gate.admit("f", 0.0, 640));   // refresh after 600 s even without change
+  gate.forget("f");
+  EXPECT_TRUE(gate.admit("f", 0.0, 641));
+  EXPECT_EQ(gate.tracked(), 1u);
 }

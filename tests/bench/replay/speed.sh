@@ -11,4 +11,4 @@ taskset -c 0 "$BUILD/agent/replay/antiphase-replay" "$TRACES/planetlab-2011.csv.
   --train-start 2011-04-11 --train-end 2011-04-12 --test-start 2011-04-12 --test-end 2011-04-13 \
   --val-fit-start 2011-04-09 --val-fit-end 2011-04-10 --policy antiphase --knob 2.5 --json |
   python3 -c 'import json,sys; t=json.load(sys.stdin)["timing"]; print("%.2f M samples/s end to end (%.2f s; read %.2f M lines/s)" % (t["lines_per_s_total"]/1e6, t["total_s"], t["lines_per_s_read"]/1e6))'
-taskset -c 0 "$BUILD/tests/replay/bench_replay_parse" 2>/dev/null | tail -1
+taskset -c 0 "$BUILD/tests/bench/replay/bench_replay_parse" 2>/dev/null | tail -1

@@ -1,0 +1,101 @@
+// libFuzzer target: the local API's request handling behind the HTTP server.
+//
+// The agent's router is private and filled in Agent::start(), which needs cgroups, a
+// sampler and a socket, so this target wires a Router exactly like
+// Agent::register_routes() to a constructed-but-not-started Agent and calls its real
+// public handlers (admit, rank, place, host, function, peers). /v1/functions, /v1/stats
+// and /metrics read the sampler and registry that only start() creates; they are stubbed.
+// The generic body helpers (parse_json_body, reject_unknown_fields) are also fed directly.
+//
+// Input layout: byte 0 picks the method, bytes up to the first '\n' are the path, the
+// rest is the body. Every answer must be a well-formed HTTP status with a JSON body; a
+// 5xx, a non-JSON body or a crash is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/api/router.h"
+#include "agent/daemon/agent.h"
+#include "common/config/config.h"
+
+using namespace antiphase::agent;
+
+namespace {
+
+// Few day slots so the fuzzer can write a valid inline profile by itself.
+constexpr const char* kAgentConfig = R"(
+[shape]
+day_slots = 4
+k = 4
+[admission]
+capacity_cores = 4.0
+)";
+
+Agent& agent() {
+  static Agent instance(antiphase::config::parse(kAgentConfig, "fuzz"), "fuzz.toml");
+  return instance;
+}
+
+Router make_router(Agent& a) {
+  Router r;
+  auto stub = [](const HttpRequest&, const PathParams&) { return json_response(200, {{"stub", true}}); };
+  r.add("GET", "/healthz", stub);
+  r.add("GET", "/v1/functions", stub);
+  r.add("GET", "/v1/functions/{name}", [&a](const HttpRequest&, const PathParams& p) {
+    bool found = false;
+    auto body = a.function_json(p.at("name"), found);
+    if (!found) return json_error(404, "unknown function", "no function named \"" + p.at("name") + "\"");
+    return json_response(200, body);
+  });
+  r.add("GET", "/v1/host", [&a](const HttpRequest&, const PathParams&) { return json_response(200, a.host_json()); });
+  r.add("GET", "/v1/stats", stub);
+  r.add("GET", "/metrics", stub);
+  r.add("POST", "/v1/admit", [&a](const HttpRequest& req, const PathParams&) { return a.admit(req); });
+  r.add("POST", "/v1/rank", [&a](const HttpRequest& req, const PathParams&) { return a.rank(req); });
+  r.add("POST", "/v1/place", [&a](const HttpRequest& req, const PathParams&) { return a.place(req); });
+  r.add("GET", "/v1/peers", [&a](const HttpRequest&, const PathParams&) { return a.peers(); });
+  return r;
+}
+
+HttpRequest request_from(std::string_view in) {
+  static constexpr const char* kMethods[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "get"};
+  HttpRequest req;
+  req.method = kMethods[in.empty() ? 0 : static_cast<uint8_t>(in[0]) % 8];
+  if (!in.empty()) in.remove_prefix(1);
+  const size_t nl = in.find('\n');
+  req.path = std::string(in.substr(0, nl));
+  if (nl != std::string_view::npos) req.body = std::string(in.substr(nl + 1));
+  req.peer_uid = 0;
+  return req;
+}
+
+void check_response(const HttpResponse& resp) {
+  if (resp.status < 200 || resp.status >= 500) std::abort();  // bad input must be a 4xx
+  if (resp.content_type == "application/json" &&
+      nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false).is_discarded())
+    std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const Router router = make_router(agent());
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+  const HttpRequest req = request_from(in);
+  check_response(router.dispatch(req));
+
+  // The body helpers on their own, with the candidate field list the agent uses.
+  nlohmann::json body;
+  HttpResponse err;
+  if (parse_json_body(req, body, err))
+    (void)reject_unknown_fields(body, {"function", "instances", "mean_cores", "peak_cores", "profile"}, err);
+  else if (err.status != 400)
+    std::abort();
+  (void)split_path(req.path);
+  (void)url_decode(req.path);
+  return 0;
+}
