@@ -28,6 +28,10 @@ constexpr uint32_t kMaxBody = 4096;
 // The agent's resident memory may grow this much above its idle size while flooded
 // (measured peak growth on the 2-core VM: see docs/benchmarks/hardening.md).
 constexpr size_t kRssGrowthLimit = 32u << 20;
+// Connections that send an incomplete request and then nothing (slowloris); the
+// server must drop them after its 10 s connection timeout.
+constexpr int kStalledConnections = 8;
+constexpr int kConnectionTimeoutMs = 10'000;
 
 enum Kind { Valid, Oversize, BadJson, UnknownField, UnknownPath, RawGarbage, kKinds };
 
@@ -65,7 +69,9 @@ bool send_one(const std::string& socket, Kind kind, Tally& t) {
       return r.status == 404;
     }
     case RawGarbage: {
-      const int s = raw_unix_exchange(socket, "\x16\x03\x01 GARBAGE \x00\xff\r\nX: \r\n\r\n", 2000);
+      // Complete (terminated) garbage: a TLS hello-ish line with NUL and 0xff bytes.
+      static const std::string garbage("\x16\x03\x01 GARBAGE \x00\xff\r\nX: \r\n\r\n", 23);
+      const int s = raw_unix_exchange(socket, garbage, 2000);
       if (s >= 500) ++t.server_errors;
       if (s == -2) ++t.timeouts;
       return s == 0 || (s >= 400 && s < 500);  // refused or closed, never hung or 5xx
@@ -94,7 +100,11 @@ class ApiFlood : public ::testing::Test {
   }
 
   static void flood() {
-    const auto until = Clock::now() + kFloodFor;
+    const auto flood_start = Clock::now();
+    const auto until = flood_start + kFloodFor;
+    std::vector<int> stalled;
+    for (int i = 0; i < kStalledConnections; ++i)
+      stalled.push_back(open_and_send(dirs_.socket(), std::string("\x00\x01\x02\x03\r\n\r\nPOST /v1/admit HTTP/1.1\r\n", 33)));
     std::vector<std::thread> clients;
     for (int c = 0; c < kClients; ++c)
       clients.emplace_back([c, until] {
@@ -122,6 +132,12 @@ class ApiFlood : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     for (auto& t : clients) t.join();
+    // Every stalled connection must be gone 10 s (+2 s slack) after it was opened.
+    const auto give_up = flood_start + std::chrono::milliseconds(kConnectionTimeoutMs + 2000);
+    for (const int fd : stalled) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+      if (fd >= 0 && closed_by_peer(fd, static_cast<int>(std::max<long long>(left, 1)))) ++stalled_dropped_;
+    }
   }
 
   static void TearDownTestSuite() {
@@ -140,7 +156,7 @@ class ApiFlood : public ::testing::Test {
   static inline Tally tally_;
   static inline size_t rss_idle_ = 0, rss_peak_ = 0, rss_after_ = 0;
   static inline double health_max_ms_ = 0;
-  static inline int health_checks_ = 0, health_failures_ = 0;
+  static inline int health_checks_ = 0, health_failures_ = 0, stalled_dropped_ = 0;
 };
 
 TEST_F(ApiFlood, HealthzAnswersWithinOneSecondThroughout) {
@@ -167,6 +183,12 @@ TEST_F(ApiFlood, EveryRequestGetsTheAnswerItsKindDeserves) {
   EXPECT_EQ(tally_.server_errors.load(), 0u);
   EXPECT_EQ(tally_.transport_errors.load(), 0u);
   EXPECT_EQ(tally_.timeouts.load(), 0u);
+}
+
+TEST_F(ApiFlood, StalledConnectionsAreDroppedByTheTimeout) {
+  std::printf("%d of %d stalled connections dropped within %d ms\n", stalled_dropped_, kStalledConnections,
+              kConnectionTimeoutMs + 2000);
+  EXPECT_EQ(stalled_dropped_, kStalledConnections);
 }
 
 TEST_F(ApiFlood, MemoryStaysBounded) {

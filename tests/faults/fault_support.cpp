@@ -85,6 +85,27 @@ int raw_unix_exchange(const std::string& socket_path, const std::string& bytes, 
   return result;
 }
 
+int open_and_send(const std::string& socket_path, const std::string& bytes) {
+  const int fd = connect_unix(socket_path);
+  if (fd >= 0) (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+bool closed_by_peer(int fd, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool closed = false;
+  char buf[4096];
+  while (!closed) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    closed = ::recv(fd, buf, sizeof(buf), 0) <= 0;  // a 4xx may come first; keep reading
+  }
+  ::close(fd);
+  return closed;
+}
+
 std::vector<std::string> list_dir(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;

@@ -16,6 +16,11 @@ size_t rss_bytes(pid_t pid);
 // closed without a status line, -1 on a connect error, -2 on timeout.
 int raw_unix_exchange(const std::string& socket_path, const std::string& bytes, int timeout_ms);
 
+// Connects, sends `bytes` and leaves the connection open; returns the fd or -1.
+int open_and_send(const std::string& socket_path, const std::string& bytes);
+// True when the peer closed `fd` (EOF or reset) within `timeout_ms`; closes `fd`.
+bool closed_by_peer(int fd, int timeout_ms);
+
 // Names of the entries in `dir` (not recursive); empty if it does not exist.
 std::vector<std::string> list_dir(const std::string& dir);
 
