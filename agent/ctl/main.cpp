@@ -110,7 +110,12 @@ void print_decision(const json& d) {
   for (const char* key : {"binding_window", "projected_peak_cores", "limit_cores", "capacity_cores", "headroom_cores",
                           "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
     if (!d.contains(key) || d[key].is_null()) continue;
-    std::cout << "  " << std::left << std::setw(30) << key << (d[key].is_number() ? fixed(d[key].get<double>()) : d[key].dump()) << "\n";
+    const json& v = d[key];
+    std::string text = v.is_number() ? fixed(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump();
+    if (v.is_object() && v.contains("rho"))  // {"rho", "bound", "used"}
+      text = fixed(v["rho"].get<double>()) + " ± " + fixed(v["bound"].get<double>()) + " (assumed " +
+             fixed(v.value("used", v["rho"].get<double>())) + ")";
+    std::cout << "  " << std::left << std::setw(30) << key << text << "\n";
   }
   for (const auto& reason : d["reasons"]) std::cout << "  - " << reason.get<std::string>() << "\n";
 }

@@ -72,7 +72,7 @@ double Agent::capacity_cores() const {
   return std::max(0.1, static_cast<double>(online) - config_.admission.reserve_cores);
 }
 
-void Agent::start() {
+void Agent::start_measuring() {
   const auto mount = find_cgroup2_mount();
   if (!mount) throw std::runtime_error("no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)");
   cgroup2_mount_ = *mount;
@@ -88,6 +88,23 @@ void Agent::start() {
   sampler_->set_watched(registry_->watched());
   last_rescan_ = std::chrono::steady_clock::now();
 
+}
+
+std::string Agent::mode_name() const { return replay_ ? "replay" : std::string(to_string(sampler_->mode())); }
+
+double Agent::telemetry_age_s() const {
+  if (!last_tick_wall_ms_) return -1;
+  return static_cast<double>(unix_now_ms() - last_tick_wall_ms_) / 1000.0;
+}
+
+void Agent::start() {
+  if (config_.sampler.mode == "replay") {
+    replay_ = std::make_unique<ReplayFeed>(config_.sampler.replay_file, config_.functions.pattern, config_.sampler.replay_speed);
+    sampler_reason_ = replay_->describe();
+    spdlog::info("sampler: replay ({})", sampler_reason_);
+  } else {
+    start_measuring();
+  }
   load_state();
   if (config_.gossip.enabled) {
     gossip_ = std::make_unique<GossipBridge>(config_, capacity_cores());
@@ -156,7 +173,30 @@ int Agent::run() {
   return 0;
 }
 
+void Agent::replay_tick() {
+  const ReplayStep step = replay_->advance(config_.sampler.tick_s);
+  std::lock_guard lock(mu_);
+  const TickResult r = usage_.record(step.cores, step.unix_ms, step.dt_s);
+  feed_models(r);
+  last_sample_unix_ms_ = step.unix_ms;
+  last_tick_wall_ms_ = unix_now_ms();
+  publish_to_peers();
+  ++counters_.ticks;
+}
+
+void Agent::publish_to_peers() {
+  if (!gossip_) return;
+  std::map<std::string, uint32_t> instances;
+  for (const auto& [name, fn] : usage_.functions()) instances[name] = fn.instances;
+  // Rate limits run on the wall clock, also when replaying an accelerated trace.
+  gossip_->publish(models_, instances, host_model_, static_cast<double>(last_tick_wall_ms_) / 1000.0);
+}
+
 void Agent::tick() {
+  if (replay_) {
+    replay_tick();
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   if (seconds_since(last_rescan_) >= config_.functions.rescan_s) {
     last_rescan_ = t0;
@@ -181,11 +221,8 @@ void Agent::tick() {
     if (!r.first) {
       feed_models(r);
       last_sample_unix_ms_ = now_ms;
-      if (gossip_) {
-        std::map<std::string, uint32_t> instances;
-        for (const auto& [name, fn] : usage_.functions()) instances[name] = fn.instances;
-        gossip_->publish(models_, instances, host_model_, static_cast<double>(now_ms) / 1000.0);
-      }
+      last_tick_wall_ms_ = now_ms;
+      publish_to_peers();
     }
     ++counters_.ticks;
     counters_.last_tick_work_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -197,7 +234,9 @@ void Agent::feed_models(const TickResult& r) {
   const int64_t unix_s = r.unix_ms / 1000;
   // Calibrate before learning from this tick: was the host's own prediction for this
   // slot exceeded by what we just measured?
-  if (host_model_.confidence() >= config_.admission.min_confidence) {
+  // Only once a full day is folded in: before that many slots hold one period's
+  // samples and their spread says nothing yet.
+  if (host_model_.confidence() >= 1.0) {
     const auto profile = host_model_.day_profile();
     const auto slot = profile.slot_of(unix_s);
     if (profile.spread[slot] > 0) calibrator_.observe_residual(profile.mean[slot], profile.spread[slot], r.total_cores);

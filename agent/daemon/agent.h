@@ -13,6 +13,7 @@
 #include "agent/api/http_server.h"
 #include "agent/api/router.h"
 #include "agent/daemon/gossip_bridge.h"
+#include "agent/daemon/replay_feed.h"
 #include "agent/registry/registry.h"
 #include "agent/sampler/sampler.h"
 #include "agent/usage/usage_tracker.h"
@@ -61,6 +62,11 @@ class Agent {
 
  private:
   void tick();
+  void replay_tick();
+  void publish_to_peers();  // with mu_ held
+  void start_measuring();
+  std::string mode_name() const;
+  double telemetry_age_s() const;
   void feed_models(const TickResult& r);
   void maybe_save_state(bool force);
   void load_state();
@@ -91,7 +97,9 @@ class Agent {
   admission::MarginCalibrator calibrator_;
   admission::AdmissionPolicy policy_;
   AgentCounters counters_;
-  int64_t last_sample_unix_ms_ = 0;
+  int64_t last_sample_unix_ms_ = 0;  // sample time (trace time when replaying)
+  int64_t last_tick_wall_ms_ = 0;    // wall clock of the last completed tick (staleness)
+  std::unique_ptr<ReplayFeed> replay_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_rescan_{};
   std::chrono::steady_clock::time_point last_save_{};

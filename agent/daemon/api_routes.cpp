@@ -54,7 +54,7 @@ json Agent::functions_json() const {
                     {"cgroups", fn.cgroup_paths}});
   }
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["cores"] > b["cores"]; });
-  return {{"sampler", std::string(to_string(sampler_->mode()))},
+  return {{"sampler", mode_name()},
           {"tick_s", config_.sampler.tick_s},
           {"functions", list}};
 }
@@ -106,11 +106,6 @@ json Agent::function_json(const std::string& name, bool& found) const {
 
 json Agent::host_json() const {
   std::lock_guard lock(mu_);
-  const double age_s = last_sample_unix_ms_ ? (static_cast<double>(
-                                                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::system_clock::now().time_since_epoch())
-                                                       .count() - last_sample_unix_ms_)) / 1000.0
-                                            : -1.0;
   double total = 0;
   for (const auto& [_, fn] : usage_.functions()) total += fn.last_tick_cores;
   return {{"capacity_cores", capacity_cores()},
@@ -121,7 +116,7 @@ json Agent::host_json() const {
           {"calibration_observations", calibrator_.observations()},
           {"current_cores", total},
           {"functions", usage_.functions().size()},
-          {"telemetry_age_s", age_s},
+          {"telemetry_age_s", telemetry_age_s()},
           {"aggregate",
            {{"samples", host_model_.samples()},
             {"history_s", host_model_.history_s()},
@@ -136,9 +131,8 @@ admission::HostView Agent::host_view_locked() const {
   admission::HostView h;
   h.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.day_observed(), host_model_.peak());
   h.capacity_cores = capacity_cores();
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
-  h.telemetry_age_s = last_sample_unix_ms_ ? static_cast<double>(now_ms - last_sample_unix_ms_) / 1000.0 : 1e9;
+  const double age = telemetry_age_s();
+  h.telemetry_age_s = age < 0 ? 1e9 : age;
   h.admitted_mean_cores = host_model_.mean();
   return h;
 }

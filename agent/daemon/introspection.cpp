@@ -68,17 +68,18 @@ json Agent::stats_json() const {
   if (features_)
     for (const auto& f : features_->report()) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
   json sampler_stats = json::object();
-  for (const auto& [k, v] : sampler_->stats()) sampler_stats[k] = v;
+  if (sampler_)
+    for (const auto& [k, v] : sampler_->stats()) sampler_stats[k] = v;
   const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
   return {{"version", ANTIPHASE_VERSION},
           {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
-          {"sampler", {{"mode", std::string(to_string(sampler_->mode()))}, {"reason", sampler_reason_}, {"stats", sampler_stats}}},
+          {"sampler", {{"mode", mode_name()}, {"reason", sampler_reason_}, {"stats", sampler_stats}}},
           {"features", features},
           {"cgroup2_mount", cgroup2_mount_},
-          {"cgroup_roots", registry_->resolved_roots()},
-          {"missing_roots", registry_->missing_roots()},
-          {"watched_cgroups", registry_->watched().size()},
+          {"cgroup_roots", registry_ ? json(registry_->resolved_roots()) : json::array()},
+          {"missing_roots", registry_ ? json(registry_->missing_roots()) : json::array()},
+          {"watched_cgroups", registry_ ? registry_->watched().size() : 0},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", models_.size()}}},
@@ -114,7 +115,7 @@ std::string Agent::metrics_text() const {
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_reject), "decision=\"reject\"");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_error), "decision=\"error\"");
   w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(models_.size()));
-  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(registry_->watched().size()));
+  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(registry_ ? registry_->watched().size() : 0));
   w.single("antiphase_ticks_total", "counter", "Sampler ticks.", static_cast<double>(counters_.ticks));
   w.single("antiphase_ticks_late_total", "counter", "Ticks that started more than half a tick late.", static_cast<double>(counters_.ticks_late));
   w.single("antiphase_tick_lag_seconds", "gauge", "How late the last tick started.", counters_.last_tick_lag_ms / 1000);

@@ -42,14 +42,34 @@ TickResult UsageTracker::apply(const UsageSnapshot& snapshot, int64_t unix_ms, c
   have_previous_ = true;
   if (result.first || result.dt_s <= 0) return result;
 
-  for (auto& [name, fn] : functions_) {
+  push_tick(result, [&](const std::string& name) {
     const auto it = delta_ns.find(name);
-    const double cores = it == delta_ns.end() ? 0.0 : static_cast<double>(it->second) * 1e-9 / result.dt_s;
+    return it == delta_ns.end() ? 0.0 : static_cast<double>(it->second) * 1e-9 / result.dt_s;
+  });
+  return result;
+}
+
+void UsageTracker::push_tick(TickResult& result, const std::function<double(const std::string&)>& cores_of) {
+  for (auto& [name, fn] : functions_) {
+    const double cores = cores_of(name);
     fn.last_tick_cores = cores;
-    fn.history.push({unix_ms, cores});
+    fn.history.push({result.unix_ms, cores});
     result.cores_by_function[name] = cores;
     result.total_cores += cores;
   }
+}
+
+TickResult UsageTracker::record(const std::map<std::string, double>& cores, int64_t unix_ms, double dt_s) {
+  for (auto it = functions_.begin(); it != functions_.end();) it = cores.count(it->first) ? std::next(it) : functions_.erase(it);
+  for (const auto& [name, _] : cores) {
+    auto& fn = functions_.try_emplace(name, history_ticks_).first->second;
+    fn.name = name;
+    fn.instances = 1;
+  }
+  TickResult result;
+  result.unix_ms = unix_ms;
+  result.dt_s = dt_s;
+  push_tick(result, [&](const std::string& name) { return cores.at(name); });
   return result;
 }
 

@@ -2,6 +2,7 @@
 // Turns consecutive cumulative per-cgroup snapshots into per-function cores per tick,
 // rolled up through the registry, and keeps a ring buffer of recent ticks.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -46,10 +47,16 @@ class UsageTracker {
   // include time from before we watched it); a counter that went backwards likewise.
   TickResult apply(const UsageSnapshot& snapshot, int64_t unix_ms, const CgroupRegistry& registry);
 
+  // For sources that already know cores per function (trace replay): the function set
+  // is exactly `cores`, one instance each.
+  TickResult record(const std::map<std::string, double>& cores, int64_t unix_ms, double dt_s);
+
   const std::map<std::string, FunctionUsage>& functions() const { return functions_; }
 
  private:
   void sync_function_set(const CgroupRegistry& registry);
+  // Pushes one tick of per-function cores into the history of every live function.
+  void push_tick(TickResult& result, const std::function<double(const std::string&)>& cores_of);
 
   size_t history_ticks_;
   bool have_previous_ = false;

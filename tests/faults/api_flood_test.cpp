@@ -27,7 +27,7 @@ constexpr auto kFloodFor = std::chrono::seconds(10);
 constexpr uint32_t kMaxBody = 4096;
 // The agent's resident memory may grow this much above its idle size while flooded
 // (measured peak growth on the 2-core VM: see docs/benchmarks/hardening.md).
-constexpr size_t kRssGrowthLimit = 32u << 20;
+constexpr size_t kRssGrowthLimit = 16u << 20;
 // Connections that send an incomplete request and then nothing (slowloris); the
 // server must drop them after its 10 s connection timeout.
 constexpr int kStalledConnections = 8;

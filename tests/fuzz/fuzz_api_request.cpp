@@ -12,6 +12,7 @@
 // 5xx, a non-JSON body or a crash is a finding.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -73,8 +74,24 @@ HttpRequest request_from(std::string_view in) {
   return req;
 }
 
+// What the HTTP server does around the router: an escaping exception becomes a 500.
+HttpResponse dispatch_like_the_server(const Router& router, const HttpRequest& req) {
+  try {
+    return router.dispatch(req);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "handler threw: %s\n", e.what());
+    return {500, "application/json", "{}"};
+  }
+}
+
+// ANTIPHASE_FUZZ_TOLERATE_5XX=1 keeps fuzzing past a known, not yet fixed 5xx.
+bool tolerate_5xx() {
+  static const bool tolerate = std::getenv("ANTIPHASE_FUZZ_TOLERATE_5XX") != nullptr;
+  return tolerate;
+}
+
 void check_response(const HttpResponse& resp) {
-  if (resp.status < 200 || resp.status >= 500) std::abort();  // bad input must be a 4xx
+  if (resp.status < 200 || (resp.status >= 500 && !tolerate_5xx())) std::abort();  // bad input must be a 4xx
   if (resp.content_type == "application/json" &&
       nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false).is_discarded())
     std::abort();
@@ -86,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Router router = make_router(agent());
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const HttpRequest req = request_from(in);
-  check_response(router.dispatch(req));
+  check_response(dispatch_like_the_server(router, req));
 
   // The body helpers on their own, with the candidate field list the agent uses.
   nlohmann::json body;

@@ -1,9 +1,10 @@
 # Shared by tests/bench/agent/run.sh and tests/bench/api/run.sh (sourced, not run):
 # start an antiphased with a throw-away config and read its CPU and memory from /proc.
 
-# write_agent_config FILE DIR MODE TICK CGROUP_ROOT: socket and state live under DIR.
+# write_agent_config FILE DIR MODE TICK CGROUP_ROOT [RESCAN]: socket and state live
+# under DIR; RESCAN (functions.rescan) defaults to the agent's default.
 write_agent_config() {
-  local file=$1 dir=$2 mode=$3 tick=$4 root=$5
+  local file=$1 dir=$2 mode=$3 tick=$4 root=$5 rescan=${6:-}
   cat >"$file" <<TOML
 [sampler]
 mode = "$mode"
@@ -11,6 +12,7 @@ tick = "$tick"
 [functions]
 cgroup_roots = ["$root"]
 depth = 1
+${rescan:+rescan = \"$rescan\"}
 [api]
 socket = "$dir/api.sock"
 [state]

@@ -16,6 +16,7 @@
 # Everything is removed on exit, Ctrl-C or failure.
 # Knobs (environment): FUNCTIONS=500 SLEEPER_EVERY=5 BURNERS=5 BURN_FRACTION=0.02
 #   WARMUP=10 WINDOW=60 MODES="sched_switch perf_sample cgroup" TICK=1s
+#   RESCAN=1s (functions.rescan; unset = the agent's default)  NO_BUILD=1 (use built binaries)
 #   PERF=1: also `perf record --call-graph dwarf` the agent over each window and print
 #   the heaviest inclusive symbols (perf's own sampling adds a little to the CPU figure).
 set -euo pipefail
@@ -32,6 +33,7 @@ WINDOW=${WINDOW:-60}
 MODES=${MODES:-"sched_switch perf_sample cgroup"}
 TICK=${TICK:-1s}
 PERF=${PERF:-0}
+RESCAN=${RESCAN:-}
 source "$HERE/fn_cgroups.sh"
 source "$HERE/agent_proc.sh"
 
@@ -44,14 +46,18 @@ command -v python3 >/dev/null || die "python3 not found"
 print_profile() {
   echo "   perf: $(perf report -i "$1" --stdio 2>/dev/null | awk '/^# Samples/ {print $3, "samples"; exit}'); inclusive % of agent samples:"
   perf report -i "$1" --children --stdio --sort symbol -g none --percent-limit 4 2>/dev/null | grep '%' |
-    grep -vE '\] (0x[0-9a-f]+|clone3|start_thread|_start|main|__libc_start_[a-z_]+)$|std::(__invoke|thread::_|_Function)' |
-    sed -E 's/ +$//' | cut -c1-150 | head -30
+    sed -E 's/[[:space:]-]+$//' |
+    grep -vE '\] (0x[0-9a-f]+|clone3|start_thread|_start|main|__libc_start_[a-z_]+)( \(inlined\))?$|std::(__invoke|thread::_|_Function)' |
+    cut -c1-150 | head -30 || true
 }
 
-echo "== building antiphased and bench_duty_burner in $BUILD"
-cmake --build "$BUILD" -j2 --target antiphased bench_duty_burner >/dev/null || die "build failed"
+if [[ ${NO_BUILD:-0} == 0 ]]; then
+  echo "== building antiphased and bench_duty_burner in $BUILD"
+  cmake --build "$BUILD" -j2 --target antiphased bench_duty_burner >/dev/null || die "build failed"
+fi
 AGENT_BIN=$BUILD/agent/daemon/antiphased
 BURNER_BIN=$BUILD/tests/bench/agent/bench_duty_burner
+for bin in "$AGENT_BIN" "$BURNER_BIN"; do [[ -x $bin ]] || die "$bin not built"; done
 
 MOUNT=$(cgroup2_mount)
 [[ -n $MOUNT ]] || die "no cgroup2 mount in /proc/self/mountinfo"
@@ -84,7 +90,7 @@ RESULTS=()
 for mode in $MODES; do
   dir=$TMP/$mode
   mkdir -p "$dir"
-  write_agent_config "$dir/antiphase.toml" "$dir" "$mode" "$TICK" "$NAME"
+  write_agent_config "$dir/antiphase.toml" "$dir" "$mode" "$TICK" "$NAME" "$RESCAN"
   echo "== mode $mode: starting agent, warm-up ${WARMUP}s, window ${WINDOW}s"
   if ! start_agent "$AGENT_BIN" "$dir/antiphase.toml" "$dir/agent.log"; then
     RESULTS+=("$(printf '%-12s  unavailable (agent did not start, see above)' "$mode")")
@@ -128,10 +134,10 @@ PY
 )
   echo "   $line"
   echo "   $stats"
-  [[ $PERF == 0 ]] || print_profile "$dir/perf.data"
+  [[ $PERF == 0 ]] || print_profile "$dir/perf.data" || true
   RESULTS+=("$line")
 done
 
 echo
-echo "== summary ($FUNCTIONS function cgroups, tick $TICK; targets <= 1 % of one core, <= 32 MB RSS)"
+echo "== summary ($FUNCTIONS function cgroups, tick $TICK, rescan ${RESCAN:-default}; targets <= 1 % of one core, <= 32 MB RSS)"
 printf '%s\n' "${RESULTS[@]}"

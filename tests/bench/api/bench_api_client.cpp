@@ -2,6 +2,7 @@
 // AF_UNIX connection, send POST /v1/admit back to back (closed loop) for a fixed time
 // and record every request's latency. Prints a human summary and one "RESULT {json}"
 // line. Exits 1 when a request failed or the agent answered anything but 200.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -92,7 +93,7 @@ int run(const Options& o) {
   for (unsigned t = 0; t < o.threads; ++t)
     workers.emplace_back(run_worker, std::cref(o), t, measure_from, stop_at, std::ref(results[t]));
   for (auto& w : workers) w.join();
-  const double measured_s = std::chrono::duration<double>(Clock::now() - measure_from).count();
+  const double measured_s = std::max(0.0, std::chrono::duration<double>(Clock::now() - measure_from).count());
 
   std::vector<uint64_t> all;
   uint64_t errors = 0, accepted = 0;
@@ -105,7 +106,8 @@ int run(const Options& o) {
     if (!r.first_error.empty()) std::fprintf(stderr, "bench_api_client: error: %s\n", r.first_error.c_str());
   }
   const auto summary = antiphase::bench::summarize(all);
-  const double rate = static_cast<double>(summary.count) / measured_s;
+  // A run that failed before its warm-up ended measured nothing.
+  const double rate = measured_s > 0 ? static_cast<double>(summary.count) / measured_s : 0.0;
   const std::string what = o.get_path.empty() ? "POST " + o.path : "GET " + o.get_path;
   std::printf("%s threads=%u over %.1fs: %.0f decisions/s, %s, errors=%llu, accepted=%llu, connects=%u\n",
               what.c_str(), o.threads, measured_s, rate, antiphase::bench::to_text(summary).c_str(),

@@ -20,6 +20,7 @@
 # PERF=1 also records `perf record --call-graph dwarf` of the agent during a 1-thread
 # admit run and prints where the agent's time goes (inclusive % of its samples).
 # Knobs: FUNCTIONS=500 SLEEPER_EVERY=10 BURNERS=3 BENCH_SECONDS=10 SETTLE=5 PERF=0
+#   NO_BUILD=1 uses the binaries already in the build dir.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,11 +39,14 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (creates cgroups)"
 [[ $PERF == 0 ]] || command -v perf >/dev/null || die "PERF=1 needs perf (Debian: linux-perf)"
 
-echo "== building antiphased, bench_api_client and bench_duty_burner in $BUILD"
-cmake --build "$BUILD" -j2 --target antiphased bench_api_client bench_duty_burner >/dev/null || die "build failed"
+if [[ ${NO_BUILD:-0} == 0 ]]; then
+  echo "== building antiphased, bench_api_client and bench_duty_burner in $BUILD"
+  cmake --build "$BUILD" -j2 --target antiphased bench_api_client bench_duty_burner >/dev/null || die "build failed"
+fi
 AGENT_BIN=$BUILD/agent/daemon/antiphased
 CLIENT=$BUILD/tests/bench/api/bench_api_client
 BURNER_BIN=$BUILD/tests/bench/agent/bench_duty_burner
+for bin in "$AGENT_BIN" "$CLIENT" "$BURNER_BIN"; do [[ -x $bin ]] || die "$bin not built"; done
 
 MOUNT=$(cgroup2_mount)
 [[ -n $MOUNT ]] || die "no cgroup2 mount in /proc/self/mountinfo"
@@ -110,11 +114,12 @@ if [[ $PERF != 0 ]]; then
   "$CLIENT" --socket "$SOCK" --threads 1 --seconds "$SECONDS_EACH" --warmup 0 --functions "$FUNCTIONS" | head -1 || true
   wait "$perf_pid" || true
   echo "   self time by object:"
-  perf report -i "$TMP/perf.data" --no-children --stdio --sort dso -g none 2>/dev/null | grep '%' | head -8
+  perf report -i "$TMP/perf.data" --no-children --stdio --sort dso -g none 2>/dev/null | grep '%' | head -8 || true
   echo "   inclusive time of the request path (% of all agent samples):"
   perf report -i "$TMP/perf.data" --children --stdio --sort symbol -g none 2>/dev/null | grep '%' |
+    sed -E 's/[[:space:]-]+$//' |
     grep -E 'Impl::on_request$|Agent::admit$|AdmissionPolicy::decide$|json_response$|admission::to_json|candidate_from_request$|parse_json_body$|host_view_locked$|Agent::tick$|\] __libc_sendmsg|\] __libc_recv|\] epoll_wait|__memset|\] malloc$|_int_free$|finish_task_switch' |
-    sed -E 's/ +$//' | cut -c1-140
+    cut -c1-140 || true
 fi
 
 echo "== agent /v1/stats decisions: $(api_get "$SOCK" /v1/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["decisions"], "api", d["api"])')"
