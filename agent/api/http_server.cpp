@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
+#include <pwd.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -129,8 +130,27 @@ struct HttpServer::Impl {
     if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
     const auto& uids = options.peers.allowed_uids;
     if (std::find(uids.begin(), uids.end(), cred.uid) != uids.end()) return true;
+    return in_allowed_group(cred.uid, cred.gid);
+  }
+
+  // SO_PEERCRED gives only the primary gid; supplementary groups come from the
+  // group database.
+  bool in_allowed_group(uid_t uid, gid_t primary) const {
     const auto& gids = options.peers.allowed_gids;
-    return std::find(gids.begin(), gids.end(), cred.gid) != gids.end();
+    if (gids.empty()) return false;
+    if (std::find(gids.begin(), gids.end(), primary) != gids.end()) return true;
+    const passwd* pw = ::getpwuid(uid);
+    if (!pw) return false;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<size_t>(n));
+    if (::getgrouplist(pw->pw_name, primary, groups.data(), &n) < 0) {
+      groups.resize(static_cast<size_t>(n));
+      if (::getgrouplist(pw->pw_name, primary, groups.data(), &n) < 0) return false;
+    }
+    groups.resize(static_cast<size_t>(n));
+    for (gid_t g : groups)
+      if (std::find(gids.begin(), gids.end(), g) != gids.end()) return true;
+    return false;
   }
 
   static MHD_Result send(MHD_Connection* connection, const HttpResponse& r) {

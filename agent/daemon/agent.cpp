@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <systemd/sd-daemon.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -118,6 +119,9 @@ void Agent::start() {
   api.unix_group = config_.api.socket_group;
   api.max_body_bytes = config_.api.max_body_bytes;
   api.peers.allowed_uids.assign(config_.api.allowed_uids.begin(), config_.api.allowed_uids.end());
+  // Members of the socket's group may talk to it, as its mode promises.
+  if (!config_.api.socket_group.empty())
+    if (const struct group* gr = ::getgrnam(config_.api.socket_group.c_str())) api.peers.allowed_gids.push_back(gr->gr_gid);
   api_ = std::make_unique<HttpServer>(api, [this](const HttpRequest& r) { return router_.dispatch(r); });
   spdlog::info("API listening on {} (try: antiphasectl --socket {} functions)", api_->where(), api_->where());
   if (!config_.api.metrics_listen.empty()) {
@@ -252,6 +256,8 @@ void Agent::feed_models(const TickResult& r) {
 
 void Agent::load_state() {
   const std::string path = state_path();
+  if (const size_t stale = remove_stale_temp_files(path))
+    spdlog::info("removed {} temp file(s) left by an interrupted save", stale);
   std::optional<std::string> bytes;
   try {
     bytes = read_whole_file(path);

@@ -74,6 +74,18 @@ std::optional<std::string> read_whole_file(const std::string& path) {
   return buf.str();
 }
 
+size_t remove_stale_temp_files(const std::string& path) {
+  const std::filesystem::path target(path);
+  const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0 && std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 std::string quarantine_file(const std::string& path, long long unix_s) {
   const std::string aside = path + ".corrupt-" + std::to_string(unix_s);
   if (::rename(path.c_str(), aside.c_str()) != 0) fail("quarantine", path);

@@ -28,7 +28,7 @@ struct FunctionsConfig {
   // Depth below a root at which functions live (1 = the root's children);
   // 0 = the outermost matching cgroup at any depth.
   uint32_t depth = 0;
-  double rescan_s = 1.0;  // how often the cgroup tree is walked for new/vanished cgroups
+  double rescan_s = 5.0;  // how often the cgroup tree is walked (the walk dominates agent CPU)
   uint32_t history_ticks = 600;  // ring buffer of recent per-function usage
 };
 
