@@ -131,7 +131,8 @@ class Cluster : public ::testing::Test {
     for (const auto& name : names) make_keys(name, true);
     for (int i = 0; i < 5; ++i) start_secure(names[i], i, i ? names[i - 1] : "", i - 1);
     for (const auto& name : names)
-      ASSERT_TRUE(wait_until([&] { return alive_count(name) == 4; }, 5s)) << name << " did not see 4 live peers";
+      // Generous: under 5 % loss on a loaded 2-core CI machine a join can take several rounds.
+      ASSERT_TRUE(wait_until([&] { return alive_count(name) == 4; }, 20s)) << name << " did not see 4 live peers";
   }
   size_t alive_count(const std::string& observer) {
     size_t alive = 0;
