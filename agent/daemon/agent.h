@@ -79,6 +79,9 @@ class Agent {
   // candidate's shape embedding (for correlating it with other hosts).
   bool candidate_from_request(const nlohmann::json& body, admission::Candidate& out, shape::Embedding& embedding,
                               std::string& error) const;
+  // Field check + candidate_from_request, with the 400 response on failure.
+  bool candidate_from_json(const nlohmann::json& item, admission::Candidate& out, shape::Embedding& embedding,
+                           HttpResponse& err) const;
   void correlate_with_host(admission::Candidate& c, const shape::Embedding& host, const shape::Embedding& candidate) const;
   std::string state_path() const;
 

@@ -241,21 +241,30 @@ bool Agent::candidate_from_request(const json& body, admission::Candidate& c, sh
   return true;
 }
 
-namespace {
-const std::vector<std::string> kCandidateFields = {"function", "instances", "mean_cores", "peak_cores", "profile"};
+bool Agent::candidate_from_json(const json& item, admission::Candidate& c, shape::Embedding& embedding,
+                                HttpResponse& err) const {
+  static const std::vector<std::string> fields = {"function", "instances", "mean_cores", "peak_cores", "profile"};
+  if (!item.is_object()) {
+    err = json_error(400, "bad request", "each candidate must be an object");
+    return false;
+  }
+  if (!reject_unknown_fields(item, fields, err)) return false;
+  std::string error;
+  if (candidate_from_request(item, c, embedding, error)) return true;
+  err = json_error(400, "bad request", error);
+  return false;
 }
 
 HttpResponse Agent::admit(const HttpRequest& req) {
   json body;
   HttpResponse err;
-  if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, kCandidateFields, err)) return err;
+  if (!parse_json_body(req, body, err)) return err;
   admission::Candidate candidate;
   shape::Embedding embedding;
-  std::string error;
   std::lock_guard lock(mu_);
-  if (!candidate_from_request(body, candidate, embedding, error)) {
+  if (!candidate_from_json(body, candidate, embedding, err)) {
     ++counters_.decisions_error;
-    return json_error(400, "bad request", error);
+    return err;
   }
   const auto decision = policy_.decide(host_view_locked(), candidate, calibrator_.z());
   ++(decision.accept ? counters_.decisions_accept : counters_.decisions_reject);
@@ -272,13 +281,9 @@ HttpResponse Agent::rank(const HttpRequest& req) {
   std::lock_guard lock(mu_);
   std::vector<admission::Candidate> candidates;
   for (const auto& item : body["candidates"]) {
-    if (!item.is_object()) return json_error(400, "bad request", "each candidate must be an object");
-    HttpResponse e;
-    if (!reject_unknown_fields(item, kCandidateFields, e)) return e;
     admission::Candidate c;
     shape::Embedding embedding;
-    std::string error;
-    if (!candidate_from_request(item, c, embedding, error)) return json_error(400, "bad request", error);
+    if (!candidate_from_json(item, c, embedding, err)) return err;
     candidates.push_back(std::move(c));
   }
   const auto ranked = admission::rank_candidates(policy_, host_view_locked(), candidates, calibrator_.z());
@@ -290,12 +295,11 @@ HttpResponse Agent::rank(const HttpRequest& req) {
 HttpResponse Agent::place(const HttpRequest& req) {
   json body;
   HttpResponse err;
-  if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, kCandidateFields, err)) return err;
+  if (!parse_json_body(req, body, err)) return err;
   admission::Candidate candidate;
   shape::Embedding embedding;
-  std::string error;
   std::lock_guard lock(mu_);
-  if (!candidate_from_request(body, candidate, embedding, error)) return json_error(400, "bad request", error);
+  if (!candidate_from_json(body, candidate, embedding, err)) return err;
   // This host and every live peer, each judged by the same policy against its own
   // aggregate — and its own correlation with the candidate.
   struct Option {

@@ -1,5 +1,5 @@
 // Hot paths of the shape model: sample updates, summary codec, embedding correlation.
-// Run: build-*/tests/shape/bench/bench_shape (see docs/benchmarks/shape.md).
+// Run: build/tests/bench/shape/bench_shape (see docs/benchmarks/shape.md).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
