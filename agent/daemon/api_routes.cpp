@@ -106,8 +106,7 @@ json Agent::function_json(const std::string& name, bool& found) const {
 
 json Agent::host_json() const {
   std::lock_guard lock(mu_);
-  double total = 0;
-  for (const auto& [_, fn] : usage_.functions()) total += fn.last_tick_cores;
+  const double total = usage_.total_cores();
   return {{"capacity_cores", capacity_cores()},
           {"target_utilisation", config_.admission.target_utilisation},
           {"target_overload_rate", config_.admission.target_overload_rate},

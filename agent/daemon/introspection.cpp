@@ -101,8 +101,7 @@ std::string Agent::metrics_text() const {
   w.family("antiphase_function_instances", "gauge", "Cgroups (instances) of a function on this host.");
   for (const auto& [name, fn] : usage_.functions())
     w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
-  double total = 0;
-  for (const auto& [_, fn] : usage_.functions()) total += fn.last_tick_cores;
+  const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
   w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", capacity_cores());
   w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", calibrator_.z());

@@ -10,6 +10,12 @@ double FunctionUsage::mean_over(double seconds, double tick_s) const {
   return sum / static_cast<double>(n);
 }
 
+double UsageTracker::total_cores() const {
+  double total = 0;
+  for (const auto& [_, fn] : functions_) total += fn.last_tick_cores;
+  return total;
+}
+
 void UsageTracker::sync_function_set(const CgroupRegistry& registry) {
   // Functions whose cgroups all vanished leave the live table (their learned shape
   // is kept by the model, not here).

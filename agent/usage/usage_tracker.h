@@ -52,6 +52,8 @@ class UsageTracker {
   TickResult record(const std::map<std::string, double>& cores, int64_t unix_ms, double dt_s);
 
   const std::map<std::string, FunctionUsage>& functions() const { return functions_; }
+  // Sum over functions of the last tick's cores: the host's tenant load now.
+  double total_cores() const;
 
  private:
   void sync_function_set(const CgroupRegistry& registry);

@@ -51,3 +51,36 @@ remove_fn_cgroups() {
 
 # count_fn_cgroups PARENT
 count_fn_cgroups() { find "$1" -mindepth 1 -maxdepth 1 -type d -name 'fn-*.scope' | wc -l; }
+
+# Shared set-up of the whole-system benchmarks: a parent cgroup under the cgroup2 mount
+# holding COUNT function cgroups (every SLEEPER_EVERY-th with a sleeping process) and
+# BURNERS small burners at FRACTION of a core, a temp dir, and a trap that stops the
+# agent and removes everything on exit or Ctrl-C. Sets MOUNT, NAME, PARENT, TMP, AGENT_PID.
+#   setup_bench_cgroups TAG COUNT SLEEPER_EVERY BURNERS BURNER_BIN FRACTION
+setup_bench_cgroups() {
+  local tag=$1 count=$2 sleeper_every=$3 burners=$4 burner_bin=$5 fraction=$6
+  MOUNT=$(cgroup2_mount)
+  [[ -n $MOUNT ]] || die "no cgroup2 mount in /proc/self/mountinfo"
+  NAME=antiphase-$tag-$$  # the cgroup root, relative to the mount, for the agent's config
+  PARENT=$MOUNT/$NAME
+  TMP=$(mktemp -d "/tmp/antiphase-$tag.XXXXXX")
+  AGENT_PID=
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  echo "== $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r)"
+  echo "== creating $count function cgroups under $PARENT"
+  make_fn_cgroups "$PARENT" "$count" "$sleeper_every"
+  local i
+  for ((i = 0; i < burners; i++)); do
+    start_in_cgroup "$PARENT/fn-f$((i * 97 % count + 1)).scope" "$burner_bin" "$fraction"
+  done
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_agent
+  remove_fn_cgroups "$PARENT" || rc=1
+  rm -rf "$TMP"
+  exit $rc
+}

@@ -59,29 +59,7 @@ AGENT_BIN=$BUILD/agent/daemon/antiphased
 BURNER_BIN=$BUILD/tests/bench/agent/bench_duty_burner
 for bin in "$AGENT_BIN" "$BURNER_BIN"; do [[ -x $bin ]] || die "$bin not built"; done
 
-MOUNT=$(cgroup2_mount)
-[[ -n $MOUNT ]] || die "no cgroup2 mount in /proc/self/mountinfo"
-NAME=antiphase-bench-$$
-PARENT=$MOUNT/$NAME
-TMP=$(mktemp -d /tmp/antiphase-bench-agent.XXXXXX)
-AGENT_PID=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_agent
-  remove_fn_cgroups "$PARENT" || rc=1
-  rm -rf "$TMP"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "== $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r)"
-echo "== creating $FUNCTIONS function cgroups under $PARENT"
-make_fn_cgroups "$PARENT" "$FUNCTIONS" "$SLEEPER_EVERY"
-for ((i = 0; i < BURNERS; i++)); do
-  start_in_cgroup "$PARENT/fn-f$((i * 97 % FUNCTIONS + 1)).scope" "$BURNER_BIN" "$BURN_FRACTION"
-done
+setup_bench_cgroups bench "$FUNCTIONS" "$SLEEPER_EVERY" "$BURNERS" "$BURNER_BIN" "$BURN_FRACTION"
 [[ $(count_fn_cgroups "$PARENT") == "$FUNCTIONS" ]] || die "expected $FUNCTIONS cgroups"
 echo "   $(cat "$PARENT"/*/cgroup.procs | wc -l) processes in them ($BURNERS burners at $BURN_FRACTION core)"
 
