@@ -5,9 +5,15 @@
 // se.sum_exec_runtime; at its switch-out the growth of sum_exec_runtime (which the
 // scheduler updates just before the tracepoint) is charged to the slot of its cgroup at
 // that moment. No clock read, per-CPU maps only: no atomics, no cross-CPU cache traffic.
-// The slice still running on each CPU is added by user space at read time (cpu_state +
-// the task's /proc/<tid>/schedstat and /proc/<tid>/cgroup), since a lone busy loop may
-// not be switched out for seconds.
+//
+// Not every switch reaches the tracepoint (some kernels skip it for some tasks; a
+// program can miss an event), so a switch-out whose switch-in was not seen falls back to
+// the fair class's own start-of-stint mark, se.prev_sum_exec_runtime: nothing is lost
+// and nothing is charged twice.
+//
+// The slice still running on each CPU is read on demand by `running_task`, which user
+// space runs *on* each CPU (BPF_PROG_TEST_RUN + BPF_F_TEST_RUN_ON_CPU, an IPI), since a
+// lone busy loop may not be switched out for seconds.
 //
 // Needs kernel BTF (CO-RE relocations). perf_sample mode lives in cpu_sample.bpf.c,
 // a separate object without CO-RE, so it still loads on kernels without BTF.
@@ -21,6 +27,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+// Priorities below this are realtime or deadline tasks, which do not keep
+// se.prev_sum_exec_runtime up to date.
+#define MAX_RT_PRIO 100
+
 // Bumped by user space (written through the .bss map) after every change to `watched`;
 // invalidates the per-CPU cgroup-id -> slot caches.
 __u32 watched_generation = 0;
@@ -31,6 +41,18 @@ struct {
   __type(key, __u32);
   __type(value, struct cpu_state);
 } cpu_state SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct running_task);
+} running SEC(".maps");
+
+static __always_inline struct cpu_state *this_cpu_state(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&cpu_state, &zero);
+}
 
 // slot_of() behind the per-CPU one-entry cache (saves the hash lookup on a hit).
 static __always_inline __u32 cached_slot_of(struct cpu_state *st, __u64 cgroup_id) {
@@ -43,26 +65,21 @@ static __always_inline __u32 cached_slot_of(struct cpu_state *st, __u64 cgroup_i
   return slot;
 }
 
-// True when prev's slice can be charged: its switch-in was seen (not the first switch
-// after attach) and it is not the idle task.
-static __always_inline bool slice_open(const struct cpu_state *st, __u32 prev_pid) {
-  return st->pid && st->pid == prev_pid;
+// Where the slice of a running task whose switch-in was not seen began, in its own
+// runtime clock: the fair class's pick-time mark; `runtime` (an empty slice) otherwise.
+static __always_inline __u64 unseen_slice_start(int prio, __u64 stint_mark, __u64 runtime) {
+  return prio >= MAX_RT_PRIO && stint_mark <= runtime ? stint_mark : runtime;
 }
 
-// Charges the outgoing task's slice to prev_cgroup_id and records the incoming task.
-static __always_inline int on_switch(struct cpu_state *st, __u32 prev_pid, __u64 prev_runtime,
-                                     __u64 prev_cgroup_id, __u32 next_pid, __u64 next_runtime) {
-  if (slice_open(st, prev_pid) && prev_runtime > st->start_runtime_ns)
-    charge(cached_slot_of(st, prev_cgroup_id), prev_runtime - st->start_runtime_ns);
+static __always_inline void charge_slice(struct cpu_state *st, __u64 cgroup_id, __u64 runtime, __u64 start) {
+  if (runtime > start) charge(cached_slot_of(st, cgroup_id), runtime - start);
+}
+
+static __always_inline int switch_in(struct cpu_state *st, __u32 next_pid, __u64 next_runtime) {
   st->switches += 1;
   st->pid = next_pid;
   st->start_runtime_ns = next_runtime;
   return 0;
-}
-
-static __always_inline struct cpu_state *this_cpu_state(void) {
-  __u32 zero = 0;
-  return bpf_map_lookup_elem(&cpu_state, &zero);
 }
 
 // Kernels >= 5.5 with BTF: direct (verifier-checked) pointer walks, no probe_read calls.
@@ -71,9 +88,18 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
   __u32 prev_pid = prev->pid;
-  __u64 prev_cgroup_id = slice_open(st, prev_pid) ? prev->cgroups->dfl_cgrp->kn->id : 0;
-  return on_switch(st, prev_pid, prev->se.sum_exec_runtime, prev_cgroup_id, next->pid,
-                   next->se.sum_exec_runtime);
+  if (prev_pid) {  // not the idle task
+    __u64 runtime = prev->se.sum_exec_runtime;
+    __u64 start;
+    if (st->pid == prev_pid) {
+      start = st->start_runtime_ns;
+    } else {
+      st->unseen_switch_ins += 1;
+      start = unseen_slice_start(prev->prio, prev->se.prev_sum_exec_runtime, runtime);
+    }
+    charge_slice(st, prev->cgroups->dfl_cgrp->kn->id, runtime, start);
+  }
+  return switch_in(st, next->pid, next->se.sum_exec_runtime);
 }
 
 // Fallback for kernels with BTF but without tp_btf. Every field read is a
@@ -84,7 +110,42 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct ta
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
   __u32 prev_pid = (__u32)bpf_get_current_pid_tgid();
-  __u64 prev_cgroup_id = slice_open(st, prev_pid) ? bpf_get_current_cgroup_id() : 0;
-  return on_switch(st, prev_pid, BPF_CORE_READ(prev, se.sum_exec_runtime), prev_cgroup_id,
-                   BPF_CORE_READ(next, pid), BPF_CORE_READ(next, se.sum_exec_runtime));
+  if (prev_pid) {
+    __u64 runtime = BPF_CORE_READ(prev, se.sum_exec_runtime);
+    __u64 start;
+    if (st->pid == prev_pid) {
+      start = st->start_runtime_ns;
+    } else {
+      st->unseen_switch_ins += 1;
+      start = unseen_slice_start(BPF_CORE_READ(prev, prio), BPF_CORE_READ(prev, se.prev_sum_exec_runtime), runtime);
+    }
+    charge_slice(st, bpf_get_current_cgroup_id(), runtime, start);
+  }
+  return switch_in(st, BPF_CORE_READ(next, pid), BPF_CORE_READ(next, se.sum_exec_runtime));
+}
+
+// Never attached: user space runs it on one CPU at a time, where it interrupts whatever
+// runs there, and reads the result from `running`. The runtime it reads is brought up
+// to date at every scheduler tick, so the slice lags by at most one tick; it is charged
+// exactly at switch-out.
+SEC("raw_tp")
+int running_task(void *ctx) {
+  __u32 zero = 0;
+  struct cpu_state *st = this_cpu_state();
+  struct running_task *out = bpf_map_lookup_elem(&running, &zero);
+  if (!st || !out) return 0;
+  __u32 pid = (__u32)bpf_get_current_pid_tgid();
+  out->switches = st->switches;
+  out->pid = pid;
+  out->in_flight_ns = 0;
+  out->cgroup_id = 0;
+  if (!pid) return 0;  // idle
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+  __u64 start = st->pid == pid ? st->start_runtime_ns
+                               : unseen_slice_start(BPF_CORE_READ(task, prio),
+                                                    BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
+  out->in_flight_ns = runtime > start ? runtime - start : 0;
+  out->cgroup_id = bpf_get_current_cgroup_id();
+  return 0;
 }

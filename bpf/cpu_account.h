@@ -31,14 +31,31 @@ struct slot_usage {
 // function cgroup while running is credited there), so the cgroup is not recorded here;
 // user space resolves the running task's cgroup from /proc/<tid>/cgroup when it adds
 // the still-running slice at read time.
-// User space reads the first three fields; the rest is a one-entry cache of the last
-// cgroup id -> slot lookup, valid while cached_generation equals watched_generation.
+// Some switches are never traced (a kernel may skip the tracepoint for some tasks, and
+// a program can miss an event), so `pid` can be stale: a switch-out whose switch-in was
+// not seen is charged from the fair class's own start-of-stint mark instead
+// (se.prev_sum_exec_runtime) and counted in unseen_switch_ins.
+// The cached_* fields are a one-entry cache of the last cgroup id -> slot lookup, valid
+// while cached_generation equals watched_generation.
 struct cpu_state {
-  cpu_account_u64 start_runtime_ns;  // running task's se.sum_exec_runtime at switch-in
-  cpu_account_u64 switches;          // switches seen on this CPU (detects torn reads)
-  cpu_account_u32 pid;               // running task's thread id; 0 = idle / none seen yet
+  cpu_account_u64 start_runtime_ns;   // running task's se.sum_exec_runtime at switch-in
+  cpu_account_u64 switches;           // switches seen on this CPU (detects torn reads)
+  cpu_account_u32 pid;                // running task's thread id; 0 = idle / none seen yet
   cpu_account_u32 cached_slot;
   cpu_account_u64 cached_cgroup_id;
   cpu_account_u32 cached_generation;
+  cpu_account_u32 reserved;
+  cpu_account_u64 unseen_switch_ins;  // switch-outs whose switch-in was not traced
+};
+
+// What is running on one CPU right now, as seen from that CPU (the running_task program,
+// run there by BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU, interrupts the task).
+// User space adds in_flight_ns to the slot of cgroup_id: the running slice, which is
+// charged only when the task is switched out.
+struct running_task {
+  cpu_account_u64 switches;     // cpu_state.switches at the time (detects torn reads)
+  cpu_account_u64 in_flight_ns; // on-CPU time of the running slice not yet charged
+  cpu_account_u64 cgroup_id;    // the running task's cgroup2 id
+  cpu_account_u32 pid;          // 0: idle
   cpu_account_u32 reserved;
 };

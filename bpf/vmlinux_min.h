@@ -69,11 +69,13 @@ struct css_set {
 };
 
 struct sched_entity {
-  __u64 sum_exec_runtime;  // ns on CPU; brought up to date before sched_switch fires
+  __u64 sum_exec_runtime;       // ns on CPU; brought up to date before sched_switch fires
+  __u64 prev_sum_exec_runtime;  // sum_exec_runtime when the fair class last picked the task
 };
 
 struct task_struct {
-  int pid;  // thread id; 0 is the per-CPU idle task
+  int pid;   // thread id; 0 is the per-CPU idle task
+  int prio;  // < 100: realtime or deadline; 100..139: the fair class
   struct sched_entity se;
   struct css_set *cgroups;
 };

@@ -5,9 +5,6 @@
 
 #include <algorithm>
 
-#include "agent/registry/cgroup_fs.h"
-#include "agent/sampler/task_cgroup.h"
-#include "agent/sampler/task_runtime.h"
 
 namespace antiphase::agent {
 namespace {
@@ -27,15 +24,11 @@ constexpr int kMaxReadAttempts = 4;
 }  // namespace
 
 BpfCpuSampler::BpfCpuSampler(const CpuAccountOptions& options)
-    : program_(std::make_unique<CpuAccountProgram>(options)),
-      add_in_flight_(options.attach != CpuAccountAttach::PerfEvent),
-      cgroup2_mount_(find_cgroup2_mount().value_or("")),
-      slots_(options.max_cgroups) {
-  if (add_in_flight_ && !in_initial_pid_namespace()) {
-    add_in_flight_ = false;
-    spdlog::warn("BPF sampler: running in a nested pid namespace, so /proc/<tid> does not match kernel "
-                 "thread ids; the still-running slice of long-running tasks is counted only when they "
-                 "are switched out. Run the agent in the host pid namespace for exact figures.");
+    : program_(std::make_unique<CpuAccountProgram>(options)), slots_(options.max_cgroups) {
+  add_in_flight_ = program_->read_running().has_value();
+  if (options.attach != CpuAccountAttach::PerfEvent && !add_in_flight_) {
+    spdlog::warn("BPF sampler: this kernel cannot run a BPF program on a chosen CPU (Linux < 5.10), so the "
+                 "still-running slice of a long-running task is counted only when it is switched out");
   }
 }
 
@@ -73,24 +66,22 @@ void BpfCpuSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
   }
 }
 
-bool BpfCpuSampler::add_in_flight(const std::vector<cpu_state>& before, const std::vector<cpu_state>& after,
+bool BpfCpuSampler::add_in_flight(const std::vector<running_task>& before, const std::vector<running_task>& after,
                                   bool may_retry, SlotTotals& totals) const {
   std::unordered_map<uint32_t, uint64_t> in_flight;
   for (size_t cpu = 0; cpu < before.size() && cpu < after.size(); ++cpu) {
-    const cpu_state& st = before[cpu];
-    if (st.pid == 0) continue;  // idle, or no switch seen yet
-    const auto runtime = read_task_runtime_ns(st.pid);
-    const uint64_t slice = runtime && *runtime > st.start_runtime_ns ? *runtime - st.start_runtime_ns : 0;
-    if (after[cpu].switches != st.switches) {
-      // The slice ended while we read the counters: it may or may not be in them.
-      // Short ones are dropped (the counters catch up next read); long ones retry.
+    const running_task& now = after[cpu];
+    if (now.switches != before[cpu].switches) {
+      // The CPU switched while we read the counters: its closing slice may or may not be
+      // in them. Short ones are dropped (the counters catch up next read); long ones retry.
+      const uint64_t slice = std::max(before[cpu].in_flight_ns, now.in_flight_ns);
       if (slice > kTornReadToleranceNs && may_retry) return false;
       continue;
     }
-    // The slice will be charged to the task's cgroup at switch-out; the same now.
-    const auto cgroup_id = read_task_cgroup_id(st.pid, cgroup2_mount_);
-    in_flight[cgroup_id ? slots_.slot_of(*cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)
-                        : CPU_ACCOUNT_OTHER_SLOT] += slice;
+    if (now.pid == 0 || now.in_flight_ns == 0) continue;
+    // No switch since `before`, so the running slice is not in the counters yet; it will be
+    // charged to the task's cgroup at switch-out, so it belongs there now as well.
+    in_flight[slots_.slot_of(now.cgroup_id).value_or(CPU_ACCOUNT_OTHER_SLOT)] += now.in_flight_ns;
   }
   for (const auto& [slot, ns] : in_flight) {
     auto it = totals.by_slot.find(slot);
@@ -104,17 +95,18 @@ BpfCpuSampler::SlotTotals BpfCpuSampler::read_totals() const {
   SlotTotals totals;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     totals.by_slot.clear();
-    const auto before = add_in_flight_ ? program_->read_cpu_states() : std::vector<cpu_state>{};
+    const auto before = add_in_flight_ ? program_->read_running() : std::nullopt;
     const auto all = program_->read_slots(slots_.high_water());
     totals.by_slot[CPU_ACCOUNT_OTHER_SLOT] = all[CPU_ACCOUNT_OTHER_SLOT];
     for (const auto& [id, slot] : slots_.assigned()) totals.by_slot[slot] = all.at(slot);
     totals.monotonic_ns = monotonic_now_ns();
-    if (!add_in_flight_) return totals;
-    // Order matters: states, counters, running threads' runtimes (inside add_in_flight),
-    // states again; an unchanged switch count proves the three agree for that CPU.
-    const auto after = program_->read_cpu_states();
+    if (!before) return totals;
+    // Order matters: running slices, counters, running slices again; an unchanged switch
+    // count proves that a CPU's slice and the counters agree.
+    const auto after = program_->read_running();
+    if (!after) return totals;
     const bool may_retry = attempt + 1 < kMaxReadAttempts;
-    if (add_in_flight(before, after, may_retry, totals)) return totals;
+    if (add_in_flight(*before, *after, may_retry, totals)) return totals;
     ++totals.retries;
   }
   return totals;
@@ -158,7 +150,10 @@ std::unordered_map<std::string, std::string> BpfCpuSampler::stats() const {
       {"attached_cpus", std::to_string(program_->attached_cpus())},
   };
   if (program_->options().attach != CpuAccountAttach::PerfEvent) {
-    out["running_slice"] = add_in_flight_ ? "added at read time" : "off (nested pid namespace)";
+    out["running_slice"] = add_in_flight_ ? "added at read time" : "off (kernel < 5.10)";
+    uint64_t unseen = 0;
+    for (const auto& st : program_->read_cpu_states()) unseen += st.unseen_switch_ins;
+    out["unseen_switch_ins"] = std::to_string(unseen);
   }
   if (program_->options().attach == CpuAccountAttach::PerfEvent) {
     out["perf_hz"] = std::to_string(program_->options().perf_hz);

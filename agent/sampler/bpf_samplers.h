@@ -4,8 +4,8 @@
 //
 //  - BpfSchedSwitchSampler: exact accounting at every context switch (the scheduler's own
 //    per-task runtime, as cpu.stat), plus the slice still running on each CPU at read
-//    time (a busy loop may run for seconds unswitched), taken from the running thread's
-//    /proc/<tid>/schedstat (lags by at most one scheduler tick).
+//    time (a busy loop may run for seconds unswitched), read on each CPU by a BPF program
+//    run there (lags by at most one scheduler tick).
 //  - BpfPerfSampler: statistical; a CPU-clock sample every 1/hz s on each CPU charges one
 //    period to the interrupted task's cgroup. Cheaper on switch-heavy hosts.
 #include <cstdint>
@@ -42,14 +42,13 @@ class BpfCpuSampler : public Sampler {
   SlotTotals read_totals() const;
   // Adds each CPU's running slice; false if a CPU switched during the read while its
   // slice was long enough to matter (the caller retries).
-  bool add_in_flight(const std::vector<cpu_state>& before, const std::vector<cpu_state>& after, bool may_retry,
-                     SlotTotals& totals) const;
+  bool add_in_flight(const std::vector<running_task>& before, const std::vector<running_task>& after,
+                     bool may_retry, SlotTotals& totals) const;
 
   std::unique_ptr<CpuAccountProgram> program_;
-  // Off in perf mode, and when /proc/<tid> cannot be trusted (nested pid namespace):
-  // then a lone busy loop is only seen when it is switched out.
-  bool add_in_flight_;
-  std::string cgroup2_mount_;  // resolves running tasks' cgroups for the read-time slice
+  // Off in perf mode, and on kernels that cannot run a program on a chosen CPU: then a
+  // lone busy loop is only seen when it is switched out.
+  bool add_in_flight_ = false;
   mutable std::mutex mutex_;
   SlotTable slots_;
   std::unordered_map<uint32_t, uint64_t> baseline_ns_;   // slot -> counter at assignment

@@ -102,6 +102,7 @@ CpuAccountProgram::CpuAccountProgram(const CpuAccountOptions& options) : options
   }
   sample_period_ns_ = options_.attach == CpuAccountAttach::PerfEvent ? 1000000000ULL / options_.perf_hz : 0;
   possible_cpus_ = libbpf_num_possible_cpus();
+  online_cpus_ = online_cpus();
   if (possible_cpus_ <= 0) throw std::runtime_error("cannot count possible CPUs: " + errno_text(possible_cpus_));
   try {
     open_and_load();
@@ -125,8 +126,8 @@ void CpuAccountProgram::destroy_skeleton() {
   if (sample_skel_) cpu_sample__destroy(sample_skel_);
   sched_skel_ = nullptr;
   sample_skel_ = nullptr;
-  watched_map_ = usage_map_ = cpu_state_map_ = nullptr;
-  program_ = nullptr;
+  watched_map_ = usage_map_ = cpu_state_map_ = running_map_ = nullptr;
+  program_ = running_program_ = nullptr;
 }
 
 void CpuAccountProgram::open_skeleton() {
@@ -149,7 +150,9 @@ void CpuAccountProgram::open_skeleton() {
   watched_map_ = sched_skel_->maps.watched;
   usage_map_ = sched_skel_->maps.usage;
   cpu_state_map_ = sched_skel_->maps.cpu_state;
+  running_map_ = sched_skel_->maps.running;
   program_ = btf ? sched_skel_->progs.sched_switch_btf : sched_skel_->progs.sched_switch_raw;
+  running_program_ = sched_skel_->progs.running_task;
 }
 
 int CpuAccountProgram::load_skeleton() {
@@ -187,7 +190,7 @@ void CpuAccountProgram::attach() {
 
 void CpuAccountProgram::attach_perf_events() {
   LibbpfMessageCapture log;
-  const auto cpus = online_cpus();
+  const auto& cpus = online_cpus_;
   if (cpus.empty()) throw std::runtime_error("cannot read /sys/devices/system/cpu/online");
   for (int cpu : cpus) {
     const int fd = open_cpu_clock_event(cpu, sample_period_ns_);
@@ -284,6 +287,30 @@ std::vector<cpu_state> CpuAccountProgram::read_cpu_states() const {
   const uint32_t zero = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(cpu_state_map_), &zero, per_cpu.data()) != 0) {
     return std::vector<cpu_state>(per_cpu.size(), cpu_state{});  // pid 0: nothing running
+  }
+  return per_cpu;
+}
+
+std::optional<std::vector<running_task>> CpuAccountProgram::read_running() const {
+  if (!running_program_ || !run_on_cpu_supported_) return std::nullopt;
+  const int fd = bpf_program__fd(running_program_);
+  std::vector<bool> ran(static_cast<size_t>(possible_cpus_), false);
+  for (int cpu : online_cpus_) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = static_cast<uint32_t>(cpu));
+    const int err = bpf_prog_test_run_opts(fd, &opts);
+    if (err == -ENXIO) continue;  // went offline since start-up: reads as idle below
+    if (err) {
+      run_on_cpu_supported_ = false;  // kernel < 5.10 (EINVAL) or the like: stop trying
+      return std::nullopt;
+    }
+    if (static_cast<size_t>(cpu) < ran.size()) ran[static_cast<size_t>(cpu)] = true;
+  }
+  std::vector<running_task> per_cpu(ran.size());
+  const uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(running_map_), &zero, per_cpu.data()) != 0) return std::nullopt;
+  // A CPU the program did not run on now holds a stale entry: report it idle.
+  for (size_t cpu = 0; cpu < per_cpu.size(); ++cpu) {
+    if (!ran[cpu]) per_cpu[cpu] = running_task{};
   }
   return per_cpu;
 }

@@ -48,6 +48,11 @@ class CpuAccountProgram {
   std::vector<slot_usage> read_slots(uint32_t highest) const;
   // Indexed by CPU number (possible CPUs); empty in perf mode (no per-CPU state).
   std::vector<cpu_state> read_cpu_states() const;
+  // What runs on each online CPU now, indexed by CPU number (pid 0 where idle or
+  // offline): runs the running_task program on every online CPU, then reads its map.
+  // nullopt in perf mode and on kernels that cannot run a program on a chosen CPU
+  // (BPF_F_TEST_RUN_ON_CPU, Linux >= 5.10).
+  std::optional<std::vector<running_task>> read_running() const;
 
   const CpuAccountOptions& options() const { return options_; }
   uint64_t sample_period_ns() const { return sample_period_ns_; }
@@ -78,7 +83,11 @@ class CpuAccountProgram {
   bpf_map* watched_map_ = nullptr;
   bpf_map* usage_map_ = nullptr;
   bpf_map* cpu_state_map_ = nullptr;
+  bpf_map* running_map_ = nullptr;
   bpf_program* program_ = nullptr;
+  bpf_program* running_program_ = nullptr;
+  std::vector<int> online_cpus_;
+  mutable bool run_on_cpu_supported_ = true;
   std::vector<bpf_link*> links_;
   int possible_cpus_ = 0;
   mutable bool batch_supported_ = true;

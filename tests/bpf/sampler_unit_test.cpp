@@ -9,8 +9,6 @@
 #include "agent/sampler/cpu_account_program.h"
 #include "agent/sampler/sampler.h"
 #include "agent/sampler/slot_table.h"
-#include "agent/sampler/task_cgroup.h"
-#include "agent/sampler/task_runtime.h"
 #include "agent/registry/cgroup_fs.h"
 
 namespace antiphase::agent {
@@ -73,47 +71,6 @@ TEST(ParseCpuList, HandlesRangesListsAndGarbage) {
   EXPECT_TRUE(parse_cpu_list("a-b").empty());
   EXPECT_TRUE(parse_cpu_list("4-2").empty());
   EXPECT_TRUE(parse_cpu_list("0-99999999").empty());
-}
-
-TEST(TaskRuntime, ParsesTheFirstSchedstatField) {
-  EXPECT_EQ(parse_schedstat_runtime("951192851 550025552 431\n"), 951192851u);
-  EXPECT_EQ(parse_schedstat_runtime("0 0 0"), 0u);
-  EXPECT_FALSE(parse_schedstat_runtime("").has_value());
-  EXPECT_FALSE(parse_schedstat_runtime("abc 1 2").has_value());
-  EXPECT_FALSE(parse_schedstat_runtime("12x 1 2").has_value());
-  EXPECT_FALSE(parse_schedstat_runtime("99999999999999999999999 1 2").has_value()) << "overflow";
-}
-
-TEST(TaskRuntime, ReadsOwnThreadAndRejectsMissingThreads) {
-  // sum_exec_runtime is brought up to date at ticks and switches; sleeping forces one
-  // (a freshly started test may otherwise still be in its first, unaccounted slice).
-  ::usleep(2000);
-  const auto mine = read_task_runtime_ns(static_cast<uint32_t>(::gettid()));
-  if (!mine) GTEST_SKIP() << "no /proc/<tid>/schedstat (CONFIG_SCHED_INFO off?)";
-  EXPECT_GT(*mine, 0u);
-  EXPECT_FALSE(read_task_runtime_ns(0x7FFFFFF0u).has_value());
-}
-
-TEST(TaskCgroup, FindsTheUnifiedLineOnHybridAndPureV2Hosts) {
-  EXPECT_EQ(parse_unified_cgroup_path("12:cpu:/x\n1:name=systemd:/y\n0::/fn/a.scope\n"), "/fn/a.scope");
-  EXPECT_EQ(parse_unified_cgroup_path("0::/\n"), "/");
-  EXPECT_FALSE(parse_unified_cgroup_path("12:cpu:/x\n").has_value()) << "v1-only host";
-  EXPECT_FALSE(parse_unified_cgroup_path("").has_value());
-}
-
-TEST(TaskCgroup, ResolvesOwnThreadToAnExistingCgroup) {
-  const auto mount = find_cgroup2_mount();
-  if (!mount) GTEST_SKIP() << "no cgroup2 mount";
-  const auto id = read_task_cgroup_id(static_cast<uint32_t>(::gettid()), *mount);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_GT(*id, 0u);
-  EXPECT_FALSE(read_task_cgroup_id(0x7FFFFFF0u, *mount).has_value());
-}
-
-TEST(TaskRuntime, DetectsNestedPidNamespacesFromNSpid) {
-  EXPECT_TRUE(nspid_is_initial("Name:\tx\nNSpid:\t4242\nNSpgid:\t1\n"));
-  EXPECT_FALSE(nspid_is_initial("Name:\tx\nNSpid:\t4242\t17\nNSpgid:\t1\n"));
-  EXPECT_TRUE(nspid_is_initial("Name:\tx\n")) << "old kernels without the line";
 }
 
 void use_fake_probes(FeatureProbe& f) {
