@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -56,14 +58,29 @@ std::optional<uint64_t> cgroup_id_of(const std::string& path) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
-std::optional<uint64_t> read_cpu_stat_usage_usec(const std::string& cgroup_path) {
-  std::ifstream in(cgroup_path + "/cpu.stat");
-  std::string key;
-  uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "usage_usec") return value;
+std::optional<uint64_t> parse_cpu_stat_usage_usec(std::string_view text) {
+  constexpr std::string_view kKey = "usage_usec ";
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t end = std::min(text.find('\n', pos), text.size());
+    const std::string_view line = text.substr(pos, end - pos);
+    if (line.substr(0, kKey.size()) == kKey) {
+      uint64_t value = 0;
+      const auto digits = line.substr(kKey.size());
+      const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (ec != std::errc{} || ptr == digits.data()) return std::nullopt;
+      return value;
+    }
+    pos = end + 1;
   }
   return std::nullopt;
+}
+
+std::optional<uint64_t> read_cpu_stat_usage_usec(const std::string& cgroup_path) {
+  std::ifstream in(cgroup_path + "/cpu.stat");
+  std::stringstream text;
+  text << in.rdbuf();
+  return in ? parse_cpu_stat_usage_usec(text.str()) : std::nullopt;
 }
 
 }  // namespace antiphase::agent

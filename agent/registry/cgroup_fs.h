@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace antiphase::agent {
 
@@ -15,6 +16,9 @@ std::optional<std::string> find_cgroup2_mount();
 // The cgroup2 id of a cgroup directory: its inode number, which is what
 // bpf_get_current_cgroup_id() reports. nullopt if the path cannot be stat'ed.
 std::optional<uint64_t> cgroup_id_of(const std::string& path);
+
+// `usage_usec` from cpu.stat text ("usage_usec 123\nuser_usec ..."); nullopt if absent.
+std::optional<uint64_t> parse_cpu_stat_usage_usec(std::string_view text);
 
 // Reads `usage_usec` from <path>/cpu.stat (present on cgroup2 even without the cpu
 // controller). nullopt if missing or unreadable.

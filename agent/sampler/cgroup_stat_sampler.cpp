@@ -11,10 +11,15 @@ namespace antiphase::agent {
 
 void CgroupStatSampler::set_watched(const std::vector<WatchedCgroup>& cgroups) {
   std::lock_guard lock(mutex_);
+  std::unordered_map<uint64_t, Root> kept;
+  for (auto& root : roots_) kept.emplace(root.cgroup.id, std::move(root));
   roots_.clear();
   std::unordered_set<uint64_t> ids;
   for (const auto& c : cgroups) {
-    if (c.function_root && ids.insert(c.id).second) roots_.push_back(c);
+    if (!c.function_root || !ids.insert(c.id).second) continue;
+    auto it = kept.find(c.id);
+    roots_.push_back(it != kept.end() ? std::move(it->second) : Root{c, CpuStatFile(c.path)});
+    roots_.back().cgroup = c;
   }
   for (auto it = reported_ns_.begin(); it != reported_ns_.end();) {
     it = ids.count(it->first) ? std::next(it) : reported_ns_.erase(it);
@@ -25,14 +30,15 @@ UsageSnapshot CgroupStatSampler::read() {
   std::lock_guard lock(mutex_);
   UsageSnapshot snap;
   for (const auto& root : roots_) {
-    const auto usec = read_cpu_stat_usage_usec(root.path);
+    auto usec = root.file.usage_usec();
+    if (!usec) usec = read_cpu_stat_usage_usec(root.cgroup.path);  // e.g. out of file descriptors
     if (!usec) {
       ++unreadable_;
       continue;
     }
-    uint64_t& reported = reported_ns_[root.id];
+    uint64_t& reported = reported_ns_[root.cgroup.id];
     reported = std::max(reported, *usec * 1000);
-    snap.cpu_ns[root.id] = reported;
+    snap.cpu_ns[root.cgroup.id] = reported;
   }
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);

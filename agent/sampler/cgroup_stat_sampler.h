@@ -2,10 +2,12 @@
 // Fallback sampler without eBPF: reads `usage_usec` from each function root's cpu.stat.
 // cpu.stat is hierarchical, so nested cgroups are already included and only function
 // roots are reported. Resolution is the kernel's (ns internally, exported in µs).
+// Each root's cpu.stat stays open between ticks (see CpuStatFile).
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
+#include "agent/sampler/cpu_stat_file.h"
 #include "agent/sampler/sampler.h"
 
 namespace antiphase::agent {
@@ -21,7 +23,11 @@ class CgroupStatSampler final : public Sampler {
 
  private:
   mutable std::mutex mutex_;
-  std::vector<WatchedCgroup> roots_;
+  struct Root {
+    WatchedCgroup cgroup;
+    CpuStatFile file;  // opened once per watched root; if that failed, read by path
+  };
+  std::vector<Root> roots_;
   std::unordered_map<uint64_t, uint64_t> reported_ns_;
   uint64_t unreadable_ = 0;
 };

@@ -8,6 +8,7 @@
 
 #include "agent/features/feature_probe.h"
 #include "agent/sampler/bpf_samplers.h"
+#include "agent/sampler/cgroup_stat_sampler.h"
 #include "tests/bpf/cgroup_fixture.h"
 
 namespace antiphase::testing {
@@ -206,6 +207,44 @@ TEST_F(SamplerLifecycle, CountersAreMonotonicAcrossReads) {
     sleep_for_ms(2);
   }
   EXPECT_GT(last, 0u);
+}
+
+}  // namespace
+}  // namespace antiphase::testing
+
+namespace antiphase::testing {
+namespace {
+
+// The cgroup sampler keeps each cpu.stat open across ticks; a removed cgroup's open file
+// stops reading (counted, not fatal) before the registry's next rescan drops it, and a
+// rescan keeps the files of cgroups still watched.
+TEST(CgroupSamplerLifecycle, OpenFilesFollowRemovedAndKeptCgroups) {
+  if (!running_as_root()) GTEST_SKIP() << "needs root (creates cgroups)";
+  const std::string mount = cgroup2_mount();
+  if (mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
+  agent::CgroupStatSampler sampler;
+  ScopedCgroup root(mount, unique_cgroup_name("antiphase-test"));
+  ScopedCgroup keep(root.path(), "keep");
+  auto doomed = std::make_unique<ScopedCgroup>(root.path(), "doomed");
+  const uint64_t doomed_id = doomed->id();
+  sampler.set_watched({{keep.id(), keep.path(), true}, {doomed_id, doomed->path(), true}});
+  {
+    Burner burner(keep, BurnPattern::Full);
+    sleep_for_ms(300);
+  }
+  const auto first = sampler.read();
+  ASSERT_EQ(first.cpu_ns.size(), 2u);
+  EXPECT_EQ(first.cpu_ns.at(keep.id()), keep.usage_ns()) << "same source, nothing running any more";
+
+  doomed.reset();  // rmdir, while the sampler still holds its cpu.stat open
+  const auto after_removal = sampler.read();
+  EXPECT_EQ(after_removal.cpu_ns.count(doomed_id), 0u);
+  EXPECT_EQ(after_removal.cpu_ns.at(keep.id()), keep.usage_ns());
+  EXPECT_EQ(sampler.stats().at("unreadable_reads"), "1");
+
+  sampler.set_watched({{keep.id(), keep.path(), true}});  // the rescan
+  EXPECT_EQ(sampler.read().cpu_ns.size(), 1u);
+  EXPECT_EQ(sampler.stats().at("unreadable_reads"), "1") << "a dropped cgroup is not read again";
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 // The local API and the CLI against a real agent process on a real Unix socket.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -251,6 +255,72 @@ TEST(AgentStartup, ConfigErrorsNameKeyAndLineAndMissingRootNamesPath) {
                                  << "\"\n[sampler]\nmode = \"cgroup\"\n[functions]\ncgroup_roots = [\"no-such-root-xyz\"]\n"; }
   EXPECT_EQ(run_command(std::string(ANTIPHASED_PATH) + " --config " + dirs.config(), &out), 1);
   EXPECT_NE(out.find("no-such-root-xyz"), std::string::npos) << out;
+}
+
+// A free loopback TCP port (bound then released; the agent binds it right after).
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The status code of a raw HTTP response ("HTTP/1.x 200 OK..."), 0 if there is none.
+int http_status(const std::string& response) {
+  return response.rfind("HTTP/1.", 0) == 0 && response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
+}
+
+// One HTTP/1.0 exchange over TCP; returns the raw response ("" if nothing answered).
+std::string http_over_tcp(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
+TEST(AgentMetricsListener, ServesPrometheusTextOverTcpAndNothingElse) {
+  if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  const int port = free_loopback_port();
+  const auto dirs = make_agent_dirs("metrics-tcp");
+  AgentProcess agent(dirs, "[sampler]\nmode = \"cgroup\"\ntick = \"200ms\"\n[api]\nmetrics_listen = \"127.0.0.1:" +
+                               std::to_string(port) + "\"\n");
+  const std::string metrics = http_over_tcp(port, "GET /metrics HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(http_status(metrics), 200) << metrics.substr(0, 200);
+  const auto body = metrics.substr(metrics.find("\r\n\r\n") + 4);
+  std::string error;
+  const auto families = parse_prometheus_text(body, &error);
+  EXPECT_TRUE(error.empty()) << error;
+  EXPECT_TRUE(families.count("antiphase_ticks_total"));
+
+  // The TCP listener is for scrapers: the control API is on the Unix socket only.
+  for (const char* request : {"GET /v1/functions HTTP/1.0\r\n\r\n", "GET /v1/stats HTTP/1.0\r\n\r\n",
+                              "POST /v1/admit HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"}) {
+    const std::string reply = http_over_tcp(port, request);
+    EXPECT_EQ(http_status(reply), 404) << request << " -> " << reply.substr(0, 120);
+  }
+}
+
+TEST(AgentMetricsListener, BadAddressIsAStartupErrorNamingTheKey) {
+  const auto dirs = make_agent_dirs("metrics-bad");
+  { std::ofstream(dirs.config()) << "[api]\nsocket = \"" << dirs.socket() << "\"\nmetrics_listen = \"localhost\"\n[state]\ndir = \""
+                                 << dirs.state() << "\"\n[sampler]\nmode = \"cgroup\"\n"; }
+  std::string out;
+  EXPECT_NE(run_command(std::string(ANTIPHASED_PATH) + " --config " + dirs.config(), &out), 0);
+  EXPECT_NE(out.find("api.metrics_listen"), std::string::npos) << out;
 }
 
 TEST(AgentStartup, VersionPrintsTheFeatureProbe) {

@@ -114,3 +114,18 @@ TEST(CgroupFs, FindsCgroup2MountFromMountinfo) {
   EXPECT_EQ(*find_cgroup2_mount_in(escaped), "/mnt/my cgroups");
   EXPECT_FALSE(find_cgroup2_mount_in("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"));
 }
+
+namespace antiphase::agent {
+namespace {
+
+TEST(CgroupFs, ParsesUsageUsecFromCpuStat) {
+  EXPECT_EQ(parse_cpu_stat_usage_usec("usage_usec 1234\nuser_usec 1000\nsystem_usec 234\n"), 1234u);
+  EXPECT_EQ(parse_cpu_stat_usage_usec("nr_periods 0\nusage_usec 7"), 7u) << "any line, no final newline";
+  EXPECT_FALSE(parse_cpu_stat_usage_usec("user_usec 1000\n").has_value());
+  EXPECT_FALSE(parse_cpu_stat_usage_usec("usage_usec x\n").has_value());
+  EXPECT_FALSE(parse_cpu_stat_usage_usec("usage_usecs 5\n").has_value());
+  EXPECT_FALSE(parse_cpu_stat_usage_usec("").has_value());
+}
+
+}  // namespace
+}  // namespace antiphase::agent
