@@ -90,6 +90,7 @@ std::vector<Outgoing> Protocol::tick(double now) {
       if (!already) targets.push_back(seed);
     }
   }
+  add_reconnect_probe(now, live.size(), targets);
 
   wire::Gossip syn = with_sender();
   *syn.mutable_digest() = state_.digest();
@@ -97,6 +98,24 @@ std::vector<Outgoing> Protocol::tick(double now) {
   for (Seed& target : targets) out.push_back({std::move(target.endpoint), std::move(target.public_key), wire::MessageType::Syn, syn});
   counters_.syn_sent += out.size();
   return out;
+}
+
+void Protocol::add_reconnect_probe(double now, size_t live_count, std::vector<Seed>& targets) {
+  auto targeted = [&](const std::string& endpoint) {
+    return std::any_of(targets.begin(), targets.end(), [&](const Seed& t) { return t.endpoint == endpoint; });
+  };
+  std::vector<Seed> candidates;
+  for (const auto& [id, origin] : state_.origins()) {
+    if (id == self_.node_id || origin.node.endpoint().empty() || targeted(origin.node.endpoint())) continue;
+    if (state_.state_of(origin, now) == PeerState::Dead) candidates.push_back({origin.node.endpoint(), origin.node.public_key()});
+  }
+  for (const Seed& seed : seeds_)
+    if (!targeted(seed.endpoint)) candidates.push_back(seed);
+  if (candidates.empty()) return;
+  // Each of the live_count + 1 members we know draws, so about one probe per round cluster-wide.
+  if (std::uniform_int_distribution<size_t>(0, live_count)(rng_) != 0) return;
+  std::uniform_int_distribution<size_t> pick(0, candidates.size() - 1);
+  targets.push_back(std::move(candidates[pick(rng_)]));
 }
 
 Outgoing Protocol::reply_to(const wire::Sender& sender, wire::MessageType type, wire::Gossip message) const {

@@ -4,7 +4,8 @@
 // unit tests and the 1,000-node simulator run exactly the code the agent runs.
 //
 // One round (tick) = heartbeat, membership update, then a SYN carrying our digest to
-// `fanout` random live peers (seeds while we know nobody). Exchange, Scuttlebutt style:
+// `fanout` random live peers (seeds while we know fewer), and now and then one more to a
+// Dead peer or a seed so that partitions heal. Exchange, Scuttlebutt style:
 //   A --SYN(digest)--> B --ACK(deltas A lacks, digest entries B lacks)--> A --ACK2(deltas)--> B
 // Every message is one-way to the sender's advertised endpoint, so the transport needs
 // no request/reply pairing.
@@ -85,6 +86,11 @@ class Protocol {
   wire::Gossip with_sender() const;
   std::vector<const OriginState*> live_peers(double now) const;
   void pick_random_prefix(std::vector<const OriginState*>& items, size_t count);
+  // Partitions heal only if somebody talks across the cut again, but peers over there are
+  // Dead (not gossiped to) or purged, and seeds are only used while we know fewer than
+  // `fanout` live peers: halves of fanout + 1 nodes or more would stay split forever.
+  // So with probability 1 / (live peers + 1) a round also SYNs one random Dead peer or seed.
+  void add_reconnect_probe(double now, size_t live_count, std::vector<Seed>& targets);
   std::vector<Outgoing> handle_syn(const wire::Gossip& message);
   std::vector<Outgoing> handle_ack(const wire::Gossip& message, double now);
   void apply_deltas(const wire::Gossip& message, double now);

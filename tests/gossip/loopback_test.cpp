@@ -1,5 +1,5 @@
-// Real gossip_node processes over loopback TCP with CurveZMQ. Short timers
-// (interval 0.2 s, suspect 1 s, dead 2 s, purge 4 s) keep the suite fast.
+// Real gossip_node processes over loopback TCP with CurveZMQ (the Cluster fixture is in
+// cluster_fixture.h; lossy and partitioned networks are in netns_test.cpp).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,134 +20,12 @@
 #include "agent/gossip/gossip_agent.h"
 #include "common/wire/codec.h"
 #include "tests/gossip/child_process.h"
+#include "tests/gossip/cluster_fixture.h"
 
 using namespace std::chrono_literals;
-using antiphase::gossip::testing::ChildProcess;
+using namespace antiphase::gossip::testing;
 namespace ag = antiphase::agent::gossip;
 namespace fs = std::filesystem;
-
-namespace {
-
-constexpr double kInterval = 0.2, kSuspect = 1.0, kDead = 2.0, kPurge = 4.0;
-
-template <typename Predicate>
-bool wait_until(Predicate predicate, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return predicate();
-}
-
-class Cluster : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/antiphase-gossip-test-XXXXXX";
-    root_ = ::mkdtemp(pattern);
-    fs::create_directories(root_ + "/allowed");
-    base_port_ = 30000 + (::getpid() % 1500) * 20;
-  }
-  void TearDown() override {
-    nodes_.clear();
-    fs::remove_all(root_);
-  }
-
-  std::string endpoint(int index) const { return "tcp://127.0.0.1:" + std::to_string(base_port_ + index); }
-
-  // Generates a keypair for node `name`; its public key goes into the allowlist if `allowed`.
-  std::string make_keys(const std::string& name, bool allowed) {
-    const std::string base = root_ + "/" + name;
-    const ag::CurveKeypair keys = ag::generate_keypair_files(base + ".key", base + ".key_secret");
-    if (allowed) fs::copy_file(base + ".key", root_ + "/allowed/" + name + ".key");
-    keys_[name] = ag::z85_encode_key(keys.public_key);
-    return keys_[name];
-  }
-
-  std::vector<std::string> base_args(const std::string& name, int index) {
-    std::vector<std::string> args = command_prefix_;
-    std::vector<std::string> own = {GOSSIP_NODE_PATH, "--id", name, "--bind", endpoint(index), "--state-dir", root_ + "/state-" + name,
-            "--interval", std::to_string(kInterval), "--suspect", std::to_string(kSuspect), "--dead",
-            std::to_string(kDead), "--purge", std::to_string(kPurge), "--log-level", "error"};
-    args.insert(args.end(), own.begin(), own.end());
-    return args;
-  }
-
-  // Starts a secure node; `seed` is the index/name of its seed (or -1).
-  ChildProcess& start_secure(const std::string& name, int index, const std::string& seed_name = "", int seed_index = -1) {
-    auto args = base_args(name, index);
-    args.push_back("--secret-key");
-    args.push_back(root_ + "/" + name + ".key_secret");
-    args.push_back("--allowed-keys");
-    args.push_back(root_ + "/allowed");
-    if (seed_index >= 0) {
-      args.push_back("--seed");
-      args.push_back(keys_.at(seed_name) + "@" + endpoint(seed_index));
-    }
-    return launch(name, args);
-  }
-
-  ChildProcess& launch(const std::string& name, const std::vector<std::string>& args) {
-    nodes_[name] = std::make_unique<ChildProcess>(args);
-    const auto ready = nodes_[name]->read_line(5s);
-    EXPECT_TRUE(ready && ready->rfind("ready", 0) == 0) << name << ": " << ready.value_or("(no output)");
-    return *nodes_[name];
-  }
-
-  ChildProcess& node(const std::string& name) { return *nodes_.at(name); }
-
-  std::map<std::string, std::string> peer_states(const std::string& observer) {
-    std::map<std::string, std::string> states;
-    for (const std::string& line : node(observer).ask_until_end("peers")) {
-      std::istringstream words(line);
-      std::string tag, id, state;
-      words >> tag >> id >> state;
-      states[id] = state;
-    }
-    return states;
-  }
-  uint64_t peer_generation(const std::string& observer, const std::string& id) {
-    for (const std::string& line : node(observer).ask_until_end("peers")) {
-      std::istringstream words(line);
-      std::string tag, peer, state;
-      uint64_t generation = 0;
-      words >> tag >> peer >> state >> generation;
-      if (peer == id) return generation;
-    }
-    return 0;
-  }
-  uint64_t stat(const std::string& name, const std::string& key) {
-    std::istringstream words(node(name).ask("stats"));
-    std::string word;
-    while (words >> word)
-      if (word.rfind(key + "=", 0) == 0) return std::stoull(word.substr(key.size() + 1));
-    ADD_FAILURE() << "no stat " << key;
-    return 0;
-  }
-
-  // Five secure nodes in a chain of seeds (b->a, c->b, d->c, e->d): news must hop.
-  void start_five() {
-    const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
-    for (const auto& name : names) make_keys(name, true);
-    for (int i = 0; i < 5; ++i) start_secure(names[i], i, i ? names[i - 1] : "", i - 1);
-    for (const auto& name : names)
-      // Generous: under 5 % loss on a loaded 2-core CI machine a join can take several rounds.
-      ASSERT_TRUE(wait_until([&] { return alive_count(name) == 4; }, 20s)) << name << " did not see 4 live peers";
-  }
-  size_t alive_count(const std::string& observer) {
-    size_t alive = 0;
-    for (const auto& [id, state] : peer_states(observer)) alive += state == "alive";
-    return alive;
-  }
-
-  std::string root_;
-  int base_port_ = 0;
-  std::vector<std::string> command_prefix_;  // e.g. {"ip", "netns", "exec", "<ns>"}
-  std::map<std::string, std::string> keys_;
-  std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
-};
-
-}  // namespace
 
 TEST_F(Cluster, SummaryPublishedOnAReachesEWithinBoundedRounds) {
   start_five();
@@ -273,53 +151,9 @@ TEST_F(Cluster, MessageClaimingAnotherNodesKeyIsRefused) {
   EXPECT_FALSE(peer_states("a").count("impostor"));
 }
 
-namespace {
-
-bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
-
-// A network namespace whose loopback drops 5 % of packets (nftables numgen; this
-// kernel has no netem). Removed on destruction.
-struct LossyNamespace {
-  std::string name = "apg-gossip-" + std::to_string(::getpid());
-  bool ok = false;
-  LossyNamespace() {
-    ok = ::geteuid() == 0 && run("ip netns add " + name) && run("ip netns exec " + name + " ip link set lo up") &&
-         run("ip netns exec " + name + " nft add table inet apg") &&
-         run("ip netns exec " + name + " nft add chain inet apg out '{ type filter hook output priority 0; }'") &&
-         run("ip netns exec " + name + " nft add rule inet apg out numgen random mod 100 '<' 5 drop");
-  }
-  ~LossyNamespace() { run("ip netns del " + name); }
-};
-
-std::string ip_binary() {
-  for (const char* path : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
-    if (fs::exists(path)) return path;
-  return {};
-}
-
-}  // namespace
-
-TEST_F(Cluster, FivePercentPacketLossInANetnsKillsNobodyAndStillDisseminates) {
-  LossyNamespace netns;
-  if (!netns.ok || ip_binary().empty()) GTEST_SKIP() << "needs root, ip netns and nft (nftables) to build a lossy namespace";
-  command_prefix_ = {ip_binary(), "netns", "exec", netns.name};
-  start_five();
-  bool someone_declared_dead = false;
-  const auto until = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < until) {
-    for (const std::string observer : {"a", "c", "e"})
-      for (const auto& [id, state] : peer_states(observer)) someone_declared_dead |= state == "dead";
-    std::this_thread::sleep_for(200ms);
-  }
-  EXPECT_FALSE(someone_declared_dead) << "a healthy agent was declared dead under 5 % loss";
-  ASSERT_EQ(node("e").ask("publish lossy-fn v1"), "ok");
-  for (const std::string observer : {"a", "b", "c", "d"})
-    EXPECT_TRUE(wait_until([&] { return node(observer).ask("get lossy-fn") == "summary lossy-fn v1"; }, 3s)) << observer;
-}
-
 // The API the daemon uses, in-process: two agents, concurrent publishers, queries.
 TEST(GossipAgentApi, TwoInProcessAgentsShareStateWhileCallersHammerTheApi) {
-  const int port = 31000 + (::getpid() % 1000) * 2;
+  const int port = ::antiphase::testing::free_port_block(2);
   ag::GossipConfig first;
   first.node_id = "one";
   first.bind = "tcp://127.0.0.1:" + std::to_string(port);

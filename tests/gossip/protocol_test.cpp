@@ -271,3 +271,65 @@ TEST(RepublishGate, PublishesFirstTimeThenOnlySignificantChangesRateLimitedPlusR
   EXPECT_TRUE(gate.admit("f", 0.0, 641));
   EXPECT_EQ(gate.tracked(), 1u);
 }
+
+namespace {
+
+// Rounds like SimNetwork's, but messages between the two halves are dropped while `cut`.
+void round_with_cut(SimNetwork& net, size_t half, bool cut, double now) {
+  std::vector<std::pair<size_t, Outgoing>> in_flight;
+  for (size_t i = 0; i < net.size(); ++i)
+    for (Outgoing& out : net.node(i).tick(now)) in_flight.emplace_back(i, std::move(out));
+  while (!in_flight.empty()) {
+    std::vector<std::pair<size_t, Outgoing>> replies;
+    for (auto& [from, out] : in_flight) {
+      const size_t to = std::stoul(out.endpoint.substr(6));  // "sim://<i>"
+      if (cut && (from < half) != (to < half)) continue;
+      for (Outgoing& answer : net.node(to).handle(out.type, out.message, now)) replies.emplace_back(to, std::move(answer));
+    }
+    in_flight = std::move(replies);
+  }
+}
+
+bool all_see_all_alive(SimNetwork& net, double now) {
+  for (size_t i = 0; i < net.size(); ++i) {
+    const auto peers = net.node(i).peers(now);
+    if (peers.size() != net.size() - 1) return false;
+    for (const PeerView& peer : peers)
+      if (peer.state != PeerState::Alive) return false;
+  }
+  return true;
+}
+
+// Each side knows at least `fanout` live peers, so seeds alone would never be tried again:
+// healing needs the protocol to keep probing Dead peers (and, once they are purged, seeds).
+void expect_partition_heals(double cut_seconds) {
+  ProtocolConfig config = fast_config();  // suspect 3, dead 6, purge 20
+  SimNetwork net = star_joined(10, config);
+  double now = 0;
+  for (int r = 0; r < 8; ++r) round_with_cut(net, 5, false, now += 1);
+  ASSERT_TRUE(all_see_all_alive(net, now));
+  const double cut_at = now;
+  while (now < cut_at + cut_seconds) round_with_cut(net, 5, true, now += 1);
+  const bool forgotten = !knows(net, 1, "n7", now);
+  EXPECT_TRUE(forgotten || state_seen_by(net, 1, "n7", now) == PeerState::Dead) << "the cut must be felt";
+  EXPECT_EQ(forgotten, cut_seconds > config.purge_after_s);
+  net.node(8).publish_function("right-fn", "R", now);
+  int rounds = 0;
+  while (!(all_see_all_alive(net, now) && nodes_seeing(net, "right-fn", "R") == net.size()) && rounds < 30) {
+    round_with_cut(net, 5, false, now += 1);
+    ++rounds;
+  }
+  EXPECT_TRUE(all_see_all_alive(net, now)) << "still split " << rounds << " rounds after the heal";
+  EXPECT_EQ(nodes_seeing(net, "right-fn", "R"), net.size());
+  EXPECT_LE(rounds, 15);
+}
+
+}  // namespace
+
+TEST(GossipProtocol, PartitionLongerThanDeadAfterHealsEvenWhenEachSideKnowsFanoutPeers) {
+  expect_partition_heals(10);  // peers across are Dead, not yet purged
+}
+
+TEST(GossipProtocol, PartitionLongerThanPurgeAfterHealsThroughSeeds) {
+  expect_partition_heals(30);  // peers across are forgotten: only seeds lead back
+}

@@ -9,6 +9,7 @@
 
 #include "tests/bpf/cgroup_fixture.h"
 #include "tests/system/agent_process.h"
+#include "tests/system/free_ports.h"
 
 using namespace antiphase::testing;
 using nlohmann::json;
@@ -49,7 +50,7 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersAndDeadPeersAreNoticed) {
   ScopedCgroup root_c(mount, unique_cgroup_name("antiphase-gsc"));
   ScopedCgroup fn(root_a.path(), "fn-nightly.scope");
   Burner burner(fn, BurnPattern::DutyCycled);
-  const int base = 17000 + (::getpid() % 1000) * 3;
+  const int base = ::antiphase::testing::free_port_block(3);
   auto rel = [&](const ScopedCgroup& c) { return c.path().substr(mount.size() + 1); };
 
   AgentProcess a(make_agent_dirs("gossip-a"), gossip_toml("node-a", base, 0, rel(root_a)));
