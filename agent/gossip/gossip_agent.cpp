@@ -19,6 +19,8 @@ namespace {
 constexpr double kMaxPollWaitS = 0.05;   // also bounds ZAP answer latency
 constexpr double kLeaveFlushS = 0.5;     // time given to LEAVE messages to get out
 constexpr double kTickJitter = 0.1;      // +-10 % so agents do not gossip in lockstep
+// A loop iteration this much later than its poll timeout is a freeze, not load.
+constexpr double kMinFreezeS = 1.0;
 
 std::string host_name() {
   char name[256] = {};
@@ -95,7 +97,24 @@ GossipAgent::~GossipAgent() { stop(); }
 
 std::string GossipAgent::public_key_z85() const { return z85_encode_key(public_key_); }
 
-double GossipAgent::now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_).count(); }
+double GossipAgent::real_elapsed_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_).count();
+}
+
+double GossipAgent::now() const { return real_elapsed_s() - frozen_s_.load(); }
+
+// While frozen we heard nothing because we were not listening, not because peers went
+// silent. Counting that stretch would make us declare every peer dead on waking, and past
+// purge_after forget them and everything they authored (and re-fetch it all). Stretches
+// shorter than max(kMinFreezeS, suspect_after / 2) are ordinary scheduling noise and kept.
+void GossipAgent::discount_freeze(double loop_gap_s, double asked_wait_s) {
+  const double late_s = loop_gap_s - asked_wait_s;
+  if (late_s < std::max(kMinFreezeS, config_.suspect_after_s / 2)) return;
+  frozen_s_.store(frozen_s_.load() + late_s);
+  spdlog::warn("gossip: the agent loop was frozen for {:.1f} s (stopped or VM paused); "
+               "peer silence during that time is not counted",
+               late_s);
+}
 
 void GossipAgent::start() {
   if (running_) return;
@@ -159,6 +178,7 @@ void GossipAgent::run() {
   std::mt19937_64 jitter_rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(1 - kTickJitter, 1 + kTickJitter);
   double next_tick = now();
+  double previous_poll_at = real_elapsed_s();
   auto refresh_snapshot = [this] {
     const TransportCounters counters = transport_->counters();
     std::lock_guard lock(mutex_);
@@ -175,6 +195,10 @@ void GossipAgent::run() {
   while (!stopping_) {
     const double wait_s = std::clamp(next_tick - now(), 0.0, kMaxPollWaitS);
     std::vector<wire::Decoded> received = transport_->poll(std::chrono::milliseconds(static_cast<int>(wait_s * 1000)));
+    // Measured poll to poll, so a stop that lands while processing is seen as well.
+    const double polled_at = real_elapsed_s();
+    discount_freeze(polled_at - previous_poll_at, wait_s);
+    previous_poll_at = polled_at;
     const double t = now();
     std::vector<antiphase::gossip::Outgoing> outgoing;
     {

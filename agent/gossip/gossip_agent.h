@@ -105,7 +105,12 @@ class GossipAgent {
 
  private:
   void run();
+  // Protocol time: seconds since start() minus the time the loop was frozen (see run()).
   double now() const;
+  double real_elapsed_s() const;
+  // Called by the loop after each poll: a wake-up far later than asked means the process
+  // was stopped (SIGSTOP, VM freeze); that stretch is taken out of protocol time.
+  void discount_freeze(double loop_gap_s, double asked_wait_s);
 
   GossipConfig config_;
   bool secure_ = false;
@@ -122,6 +127,7 @@ class GossipAgent {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
   std::chrono::steady_clock::time_point epoch_;
+  std::atomic<double> frozen_s_{0};  // total time the loop was frozen, excluded from now()
 };
 
 }  // namespace antiphase::agent::gossip
