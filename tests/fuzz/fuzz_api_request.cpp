@@ -92,9 +92,9 @@ HttpResponse dispatch_like_the_server(const Router& router, const HttpRequest& r
 
 void check_response(const HttpResponse& resp) {
   if (resp.status < 200 || (resp.status >= 500 && !tolerate_5xx())) std::abort();  // bad input must be a 4xx
-  if (resp.content_type == "application/json" &&
-      nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false).is_discarded())
-    std::abort();
+  // accept() gives parse()'s verdict without building the tree; the DOM re-parse was
+  // 12% of this target's run time under perf.
+  if (resp.content_type == "application/json" && !nlohmann::json::accept(resp.body)) std::abort();
 }
 
 }  // namespace
