@@ -65,8 +65,8 @@ class AntiphasePolicy : public PackingPolicy {
   };
 
  public:
-  AntiphasePolicy(const Workload& w, double z, double capacity, double drift)
-      : w_(w), z_(z), capacity_(capacity), drift_(drift), policy_(config()) {
+  AntiphasePolicy(const Workload& w, double z, double capacity, double drift, std::optional<uint32_t> neighbours)
+      : w_(w), z_(z), capacity_(capacity), drift_(drift), policy_(config(neighbours)) {
     slot_.resize(w.fit_steps());
     for (size_t i = 0; i < slot_.size(); ++i) slot_[i] = w.fit_grid.slot_of_step(i);
     for (size_t f = 0; f < w.size(); ++f) {
@@ -88,8 +88,10 @@ class AntiphasePolicy : public PackingPolicy {
   std::unique_ptr<HostModel> new_host() const override { return std::make_unique<Host>(*this); }
 
  private:
-  static admission::PolicyConfig config() {
+  // The daemon's defaults, so the replay judges the rule /v1/admit runs.
+  static admission::PolicyConfig config(std::optional<uint32_t> neighbours) {
     admission::PolicyConfig c;
+    if (neighbours) c.spread_neighbours = *neighbours;  // what-if override
     c.conservative_correlation = true;  // bound is 0 here: ρ is measured, not estimated
     return c;
   }
@@ -108,8 +110,9 @@ class AntiphasePolicy : public PackingPolicy {
 
 }  // namespace
 
-std::unique_ptr<PackingPolicy> make_antiphase_packing(const Workload& w, double z, double capacity, double drift) {
-  return std::make_unique<AntiphasePolicy>(w, z, capacity, drift);
+std::unique_ptr<PackingPolicy> make_antiphase_packing(const Workload& w, double z, double capacity, double drift,
+                                                     std::optional<uint32_t> spread_neighbours) {
+  return std::make_unique<AntiphasePolicy>(w, z, capacity, drift, spread_neighbours);
 }
 
 }  // namespace antiphase::replay

@@ -1,11 +1,13 @@
 #include "agent/replay/knob_protocol.h"
 
+#include <algorithm>
+
 namespace antiphase::replay {
 namespace {
 
 Outcome run_once(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o, uint64_t seed,
                  Placement* placement_out = nullptr) {
-  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity, o.drift}, w);
+  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity, o.drift, o.spread_neighbours}, w);
   Placement p = place(*policy, placement_order(w.size(), seed), o.fit);
   Outcome out = evaluate(p, w, o.capacity);
   if (placement_out) *placement_out = std::move(p);
@@ -14,13 +16,16 @@ Outcome run_once(PolicyKind kind, double knob, const Workload& w, const Protocol
 
 // Pools several folds and placement orders so the knob is not chosen on one lucky
 // shuffle or one quiet week.
-Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds, const ProtocolOptions& o) {
+Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds, const ProtocolOptions& o,
+               double& worst_rate) {
   Outcome sum;
+  worst_rate = 0.0;
   size_t host_steps = 0;
   const size_t orders = std::max<size_t>(1, o.validation_orders) * folds.size();
   for (size_t k = 0; k < orders; ++k) {
     const Workload& w = folds[k % folds.size()];
     const Outcome r = run_once(kind, knob, w, o, o.seed + k / folds.size());
+    worst_rate = std::max(worst_rate, r.overload_rate);
     sum.hosts += r.hosts;
     sum.overloaded_host_steps += r.overloaded_host_steps;
     sum.overload_core_steps += r.overload_core_steps;
@@ -36,6 +41,11 @@ Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds,
   return avg;
 }
 
+// The rate a knob is judged by in validation (see ProtocolOptions::worst_run).
+double judged_rate(const KnobResult& k, const ProtocolOptions& o) {
+  return o.worst_run ? *k.worst_validation_rate : k.validation->overload_rate;
+}
+
 }  // namespace
 
 PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validation, const Workload& final_run,
@@ -48,10 +58,12 @@ PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validati
   std::optional<size_t> chosen;
   std::optional<size_t> safest;  // fallback when no knob meets the target
   for (size_t i = 0; i < grid.size(); ++i) {
-    KnobResult k{grid[i], std::nullopt, std::nullopt};
+    KnobResult k{grid[i], std::nullopt, std::nullopt, std::nullopt};
     if (needs_choice) {
-      k.validation = pooled(kind, grid[i], validation, options);
-      if (!safest || k.validation->overload_rate < report.sweep[*safest].validation->overload_rate) safest = i;
+      double worst = 0.0;
+      k.validation = pooled(kind, grid[i], validation, options, worst);
+      k.worst_validation_rate = worst;
+      if (!safest || judged_rate(k, options) < judged_rate(report.sweep[*safest], options)) safest = i;
     }
     if (options.sweep_test) k.test = run_once(kind, grid[i], final_run, options, options.seed);
     report.sweep.push_back(k);
@@ -59,7 +71,7 @@ PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validati
   // The densest knob from which every more careful knob also meets the target: one
   // aggressive knob that met it by luck between two that did not is not a choice.
   for (size_t i = grid.size(); needs_choice && i-- > 0;) {
-    if (report.sweep[i].validation->overload_rate > options.target_overload_rate) break;
+    if (judged_rate(report.sweep[i], options) > options.target_overload_rate) break;
     chosen = i;
   }
   if (!needs_choice) chosen = 0;

@@ -15,7 +15,12 @@ struct ProtocolOptions {
   Fit fit = Fit::First;
   uint64_t seed = 1;
   size_t validation_orders = 3;  // placement orders pooled per knob in validation
+  // Validation criterion. Pooled: the overload rate pooled over every fold and order
+  // must meet the target. Worst run: *each* (fold, order) run must meet it on its own,
+  // so a knob is not chosen because a benign fold dilutes an overloaded one.
+  bool worst_run = false;
   double drift = 0.0;              // antiphase day-to-day drift κ (see PolicyParams)
+  std::optional<uint32_t> spread_neighbours;  // antiphase σ pooling override (see PolicyParams)
   std::optional<double> fixed_knob;  // skip validation and use this knob (for what-if runs)
   bool sweep_test = false;        // also judge every knob on the test window (for plots only)
 };
@@ -23,6 +28,7 @@ struct ProtocolOptions {
 struct KnobResult {
   double knob = 0.0;
   std::optional<Outcome> validation;  // pooled over the validation folds and orders
+  std::optional<double> worst_validation_rate;  // highest overload rate of a single (fold, order) run
   std::optional<Outcome> test;        // only with sweep_test (never used to choose)
 };
 

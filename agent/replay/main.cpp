@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "placement-order seed")->capture_default_str();
   app.add_option("--validation-orders", o.validation_orders, "placement orders pooled per knob in validation")
       ->capture_default_str();
+  app.add_option("--spread-neighbours", o.spread_neighbours,
+                 "antiphase: pool per-slot spreads over +-k neighbouring slots (default: the daemon's)");
+  app.add_flag("--val-worst-run", o.val_worst_run,
+               "a knob must meet the target on every validation fold and order, not only pooled");
   app.add_option("--min-coverage", o.min_coverage, "minimum fraction of real samples per window")->capture_default_str();
   app.add_option("--slots", o.slots_per_day, "day-fold slots")->capture_default_str();
   app.add_option("--step", o.step_s, "grid step in seconds (default: detected)");

@@ -161,7 +161,7 @@ std::string knob_name(PolicyKind kind) {
 
 std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Workload& w) {
   switch (params.kind) {
-    case PolicyKind::Antiphase: return make_antiphase_packing(w, params.knob, params.capacity, params.drift);
+    case PolicyKind::Antiphase: return make_antiphase_packing(w, params.knob, params.capacity, params.drift, params.spread_neighbours);
     case PolicyKind::PeakSum:
     case PolicyKind::PercentileSum: return std::make_unique<ScalarSumPolicy>(scalar_sizes(w, params.kind, params.knob), params.capacity);
     case PolicyKind::MeanSum:

@@ -53,6 +53,7 @@ struct PolicyParams {
   // Antiphase only: relative day-to-day drift of each tenant's per-slot mean, added to
   // the spreads as independent per-tenant terms (κ·μ_i[w]); 0 = trust the profiles.
   double drift = 0.0;
+  std::optional<uint32_t> spread_neighbours = std::nullopt;  // antiphase only: what-if override of the daemon default
 };
 
 // Learns what the policy needs from `w.fit` (or `w.eval` for the oracle).

@@ -12,6 +12,7 @@
 
 #include "agent/replay/svg_plot.h"
 #include "agent/replay/time_arg.h"
+#include "common/admission/decision.h"
 
 namespace antiphase::replay {
 namespace {
@@ -88,6 +89,7 @@ nlohmann::json report_json(const PolicyReport& r) {
   for (const KnobResult& k : r.sweep) {
     nlohmann::json e = {{"knob", k.knob}};
     if (k.validation) e["validation"] = outcome_json(*k.validation);
+    if (k.worst_validation_rate) e["worst_validation_overload_rate"] = *k.worst_validation_rate;
     if (k.test) e["test"] = outcome_json(*k.test);
     sweep.push_back(e);
   }
@@ -163,8 +165,10 @@ ReplayResult run_replay(const ReplayOptions& o) {
   po.fit = o.fit;
   po.seed = o.seed;
   po.validation_orders = o.validation_orders;
+  po.worst_run = o.val_worst_run;
   po.sweep_test = !o.plot_dir.empty();
   po.drift = o.drift;
+  po.spread_neighbours = o.spread_neighbours;
   po.fixed_knob = o.fixed_knob;
   std::vector<PolicyReport> reports;
   for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
@@ -181,6 +185,8 @@ ReplayResult run_replay(const ReplayOptions& o) {
   j["capacity_cores"] = o.capacity;
   j["target_overload_rate"] = o.target_overload_rate;
   j["fit"] = o.fit == Fit::First ? "first" : "best";
+  j["spread_neighbours"] = o.spread_neighbours ? *o.spread_neighbours : admission::PolicyConfig{}.spread_neighbours;
+  j["validation_criterion"] = o.val_worst_run ? "worst-run" : "pooled";
   j["profiles"] = o.profiles == ProfileSource::ShapeModel ? "shape-model" : "direct";
   j["seed"] = o.seed;
   j["timing"] = {{"read_s", read_s}, {"total_s", total_s},

@@ -29,11 +29,13 @@ struct ReplayOptions {
   Fit fit = Fit::First;
   uint64_t seed = 1;
   size_t validation_orders = 3;
+  bool val_worst_run = false;  // every validation (fold, order) run must meet the target
   double min_coverage = 0.8;
   uint32_t slots_per_day = 96;
   int64_t step_s = 0;  // 0: detect from the trace
   std::string plot_dir;
   double drift = 0.0;
+  std::optional<uint32_t> spread_neighbours;  // antiphase: override PolicyConfig::spread_neighbours
   ProfileSource profiles = ProfileSource::ShapeModel;
   std::optional<double> fixed_knob;  // what-if: every knobbed policy uses this knob, no validation
 };

@@ -48,6 +48,8 @@ struct PolicyConfig {
   UnknownFunction unknown = UnknownFunction::SizeFromRequest;
   std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
   bool conservative_correlation = true;           // use rho + bound rather than rho
+  // σ of host and candidate pooled over ±k neighbouring slots (see spread_pooling.h).
+  uint32_t spread_neighbours = 0;
 };
 
 // Everything an operator needs to understand one decision.

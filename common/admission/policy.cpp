@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/admission/slot_window.h"
+#include "common/admission/spread_pooling.h"
 
 namespace antiphase::admission {
 namespace {
@@ -170,7 +171,12 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   const double used = config_.conservative_correlation ? corr.rho + std::abs(corr.bound) : corr.rho;
   d.correlation_used = std::clamp(used, -1.0, 1.0);
 
-  const Projection p = project(host.aggregate, *sized, candidate.instances, d.correlation_used, d.z);
+  const uint32_t k = config_.spread_neighbours;
+  // Copies only when pooling is on: decide() runs per host per candidate in the replay.
+  const Projection p = k == 0 ? project(host.aggregate, *sized, candidate.instances, d.correlation_used, d.z)
+                              : project(pool_spread_over_neighbours(host.aggregate, k),
+                                        pool_spread_over_neighbours(*sized, k), candidate.instances,
+                                        d.correlation_used, d.z);
   d.binding_slot = p.binding_slot;
   d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
   d.projected_peak_cores = p.peak;

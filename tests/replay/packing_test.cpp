@@ -124,3 +124,48 @@ TEST(Protocol, ChoosesTheDensestKnobThatMeetsTheTargetInValidation) {
 
 }  // namespace
 }  // namespace antiphase::replay
+
+namespace antiphase::replay {
+namespace {
+
+// Fold A: many perfectly steady tenants (never overloads, many host-steps); fold B: a
+// few noisy ones. Pooled, A dilutes B's overloads and a dense knob passes; judged run
+// by run (--val-worst-run), B alone must meet the target, so a more careful knob wins.
+TEST(Protocol, WorstRunCriterionDoesNotLetABenignFoldDiluteAnOverloadedOne) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  std::vector<std::vector<float>> steady(2000, std::vector<float>(288, 1.0f)), noisy_fit, noisy_eval;
+  for (int f = 0; f < 40; ++f) {
+    std::vector<float> a(288), b(288);
+    for (size_t i = 0; i < 288; ++i) {
+      a[i] = static_cast<float>(std::max(0.0, 1.0 + noise(rng)));
+      b[i] = static_cast<float>(std::max(0.0, 1.0 + noise(rng)));
+    }
+    noisy_fit.push_back(a);
+    noisy_eval.push_back(b);
+  }
+  const Workload benign = workload(steady, steady);
+  const Workload noisy = workload(noisy_fit, noisy_eval);
+  ProtocolOptions o;
+  o.capacity = 8.0;
+  o.validation_orders = 1;
+  const PolicyReport pooled = run_protocol(PolicyKind::MeanSum, {benign, noisy}, noisy, o);
+  o.worst_run = true;
+  const PolicyReport worst = run_protocol(PolicyKind::MeanSum, {benign, noisy}, noisy, o);
+  ASSERT_TRUE(pooled.met_target_in_validation);
+  ASSERT_TRUE(worst.met_target_in_validation);
+  EXPECT_LT(worst.chosen_knob, pooled.chosen_knob);  // smaller utilisation = more careful
+  for (const KnobResult& k : worst.sweep) {
+    ASSERT_TRUE(k.worst_validation_rate.has_value());
+    EXPECT_GE(*k.worst_validation_rate, k.validation->overload_rate);  // one run ≥ the pool
+    if (k.knob == pooled.chosen_knob) {
+      EXPECT_GT(*k.worst_validation_rate, 0.001);
+    }
+    if (k.knob <= worst.chosen_knob) {
+      EXPECT_LE(*k.worst_validation_rate, 0.001);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace antiphase::replay
