@@ -14,6 +14,14 @@ constexpr size_t kMaxOpenDealers = 256;
 constexpr size_t kMaxReceivesPerPoll = 256;
 constexpr int kReconnectIvlMs = 100;
 constexpr int kReconnectIvlMaxMs = 5000;
+// A connect into a black hole (partition, dead host) is otherwise retried by the kernel
+// with SYNs backing off 1, 2, 4, 8 s..., so after the network heals the DEALER waits for
+// the next retransmit. Giving up after 1 s makes libzmq start a fresh connect instead.
+constexpr int kConnectTimeoutMs = 1000;
+// Same for an established connection whose peer went silent: ZMTP pings detect it and
+// libzmq reconnects, instead of TCP's retransmission backoff deciding when we talk again.
+constexpr int kHeartbeatIvlMs = 1000;
+constexpr int kHeartbeatTimeoutMs = 3000;
 // libzmq cuts connections sending larger frames; the gap up to this limit lets the
 // agent see (and count) frames that are over our cap but not absurd.
 constexpr int64_t kOversizeCountingSlack = 64 * 1024;
@@ -106,6 +114,9 @@ ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const st
   socket.set(zmq::sockopt::rcvhwm, options_.hwm);
   socket.set(zmq::sockopt::reconnect_ivl, kReconnectIvlMs);
   socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
+  socket.set(zmq::sockopt::connect_timeout, kConnectTimeoutMs);
+  socket.set(zmq::sockopt::heartbeat_ivl, kHeartbeatIvlMs);
+  socket.set(zmq::sockopt::heartbeat_timeout, kHeartbeatTimeoutMs);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));
   if (options_.secure) {
     socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(public_key));
