@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Per-cgroup CPU accounting for antiphased.
 //
-// sched_switch mode: at switch-in we record the incoming task's pid and its
+// sched_switch mode: at switch-in we record the incoming task (its address) and its
 // se.sum_exec_runtime; at its switch-out the growth of sum_exec_runtime (which the
 // scheduler updates just before the tracepoint) is charged to the slot of its cgroup at
 // that moment. No clock read, per-CPU maps only: no atomics, no cross-CPU cache traffic.
@@ -75,9 +75,9 @@ static __always_inline void charge_slice(struct cpu_state *st, __u64 cgroup_id, 
   if (runtime > start) charge(cached_slot_of(st, cgroup_id), runtime - start);
 }
 
-static __always_inline int switch_in(struct cpu_state *st, __u32 next_pid, __u64 next_runtime) {
+static __always_inline int switch_in(struct cpu_state *st, struct task_struct *next, __u64 next_runtime) {
   st->switches += 1;
-  st->pid = next_pid;
+  st->task = (__u64)next;
   st->start_runtime_ns = next_runtime;
   return 0;
 }
@@ -87,11 +87,10 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next) {
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
-  __u32 prev_pid = prev->pid;
-  if (prev_pid) {  // not the idle task
+  if (prev->pid) {  // not the idle task
     __u64 runtime = prev->se.sum_exec_runtime;
     __u64 start;
-    if (st->pid == prev_pid) {
+    if (st->task == (__u64)prev) {
       start = st->start_runtime_ns;
     } else {
       st->unseen_switch_ins += 1;
@@ -99,21 +98,21 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
     }
     charge_slice(st, prev->cgroups->dfl_cgrp->kn->id, runtime, start);
   }
-  return switch_in(st, next->pid, next->se.sum_exec_runtime);
+  return switch_in(st, next, next->se.sum_exec_runtime);
 }
 
 // Fallback for kernels with BTF but without tp_btf. Every field read is a
 // bpf_probe_read_kernel (~25-65 ns here), so it reads as few as it can: `current` is
-// still prev, whose pid and cgroup come from helpers without probe reads.
+// still prev, whose pid and cgroup come from helpers without probe reads, and tasks are
+// told apart by address: two reads per switch (the runtimes) in the common case.
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next) {
   struct cpu_state *st = this_cpu_state();
   if (!st) return 0;
-  __u32 prev_pid = (__u32)bpf_get_current_pid_tgid();
-  if (prev_pid) {
+  if ((__u32)bpf_get_current_pid_tgid()) {  // not the idle task
     __u64 runtime = BPF_CORE_READ(prev, se.sum_exec_runtime);
     __u64 start;
-    if (st->pid == prev_pid) {
+    if (st->task == (__u64)prev) {
       start = st->start_runtime_ns;
     } else {
       st->unseen_switch_ins += 1;
@@ -121,7 +120,7 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct ta
     }
     charge_slice(st, bpf_get_current_cgroup_id(), runtime, start);
   }
-  return switch_in(st, BPF_CORE_READ(next, pid), BPF_CORE_READ(next, se.sum_exec_runtime));
+  return switch_in(st, next, BPF_CORE_READ(next, se.sum_exec_runtime));
 }
 
 // Never attached: user space runs it on one CPU at a time, where it interrupts whatever
@@ -142,7 +141,7 @@ int running_task(void *ctx) {
   if (!pid) return 0;  // idle
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
-  __u64 start = st->pid == pid ? st->start_runtime_ns
+  __u64 start = st->task == (__u64)task ? st->start_runtime_ns
                                : unseen_slice_start(BPF_CORE_READ(task, prio),
                                                     BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
   out->in_flight_ns = runtime > start ? runtime - start : 0;

@@ -29,10 +29,12 @@ struct slot_usage {
 // ~70 ns bpf_ktime_get_ns() costs on this class of VM.
 // The slice is charged at switch-out to the task's cgroup *then* (a task moved into a
 // function cgroup while running is credited there), so the cgroup is not recorded here;
-// user space resolves the running task's cgroup from /proc/<tid>/cgroup when it adds
-// the still-running slice at read time.
+// the still-running slice is read on the CPU itself by the running_task program.
+// The running task is identified by its task_struct address, used as an identity only
+// (never dereferenced): the raw_tp fallback gets it without a probe read, where a pid
+// would cost one.
 // Some switches are never traced (a kernel may skip the tracepoint for some tasks, and
-// a program can miss an event), so `pid` can be stale: a switch-out whose switch-in was
+// a program can miss an event), so `task` can be stale: a switch-out whose switch-in was
 // not seen is charged from the fair class's own start-of-stint mark instead
 // (se.prev_sum_exec_runtime) and counted in unseen_switch_ins.
 // The cached_* fields are a one-entry cache of the last cgroup id -> slot lookup, valid
@@ -40,11 +42,10 @@ struct slot_usage {
 struct cpu_state {
   cpu_account_u64 start_runtime_ns;   // running task's se.sum_exec_runtime at switch-in
   cpu_account_u64 switches;           // switches seen on this CPU (detects torn reads)
-  cpu_account_u32 pid;                // running task's thread id; 0 = idle / none seen yet
-  cpu_account_u32 cached_slot;
+  cpu_account_u64 task;               // running task's task_struct address; 0 = none seen yet
   cpu_account_u64 cached_cgroup_id;
+  cpu_account_u32 cached_slot;
   cpu_account_u32 cached_generation;
-  cpu_account_u32 reserved;
   cpu_account_u64 unseen_switch_ins;  // switch-outs whose switch-in was not traced
 };
 

@@ -286,7 +286,7 @@ std::vector<cpu_state> CpuAccountProgram::read_cpu_states() const {
   std::vector<cpu_state> per_cpu(static_cast<size_t>(possible_cpus_));
   const uint32_t zero = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(cpu_state_map_), &zero, per_cpu.data()) != 0) {
-    return std::vector<cpu_state>(per_cpu.size(), cpu_state{});  // pid 0: nothing running
+    return std::vector<cpu_state>(per_cpu.size(), cpu_state{});  // task 0: nothing seen
   }
   return per_cpu;
 }
