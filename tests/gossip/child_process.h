@@ -1,5 +1,6 @@
 #pragma once
-// A child process with line-based stdin/stdout pipes, for driving gossip_node.
+// A child process with line-based stdin/stdout pipes, for driving gossip_node, and
+// polling for what it reports.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,9 +8,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace antiphase::gossip::testing {
@@ -35,8 +40,26 @@ class ChildProcess {
     in_ = to_child[1];
     out_ = from_child[0];
   }
-  ~ChildProcess() { kill(SIGKILL); }
+  ~ChildProcess() { kill(SIGKILL); }  // also ends a stopped (SIGSTOP) child
   ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends a signal without waiting for the child (SIGSTOP, SIGCONT).
+  void signal(int number) {
+    if (pid_ > 0) ::kill(pid_, number);
+  }
+  // True while the child has not exited (a stopped child still runs); reaps it otherwise.
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    pid_ = -1;
+    exit_status_ = status;
+    return false;
+  }
+  // The wait status once running() returned false or wait() returned.
+  int exit_status() const { return exit_status_; }
 
   void send(const std::string& line) {
     const std::string data = line + "\n";
@@ -91,14 +114,35 @@ class ChildProcess {
     wait();
   }
   int wait() {
-    int status = 0;
+    int status = exit_status_;
     if (pid_ > 0) ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    exit_status_ = status;
     if (in_ >= 0) ::close(in_);
     if (out_ >= 0) ::close(out_);
     in_ = out_ = -1;
     return status;
   }
+  // peer id -> "alive" | "suspect" | "dead" | "left" as this node sees them.
+  std::map<std::string, std::string> peer_states() {
+    std::map<std::string, std::string> states;
+    for (const std::string& line : ask_until_end("peers")) {
+      std::istringstream words(line);
+      std::string tag, id, state;
+      words >> tag >> id >> state;
+      if (tag == "peer") states[id] = state;
+    }
+    return states;
+  }
+  // One counter of the "stats" answer; nullopt if missing (e.g. the node died).
+  std::optional<uint64_t> stat(const std::string& key) {
+    std::istringstream words(ask("stats"));
+    std::string word;
+    while (words >> word)
+      if (word.rfind(key + "=", 0) == 0) return std::stoull(word.substr(key.size() + 1));
+    return std::nullopt;
+  }
+
   // Graceful: "quit" and wait for exit.
   int quit() {
     send("quit");
@@ -108,7 +152,19 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
+  int exit_status_ = 0;
   std::string buffer_;
 };
+
+// Polls `predicate` every 50 ms until it holds or `timeout` passes; its last verdict.
+template <typename Predicate>
+bool wait_until(Predicate predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return predicate();
+}
 
 }  // namespace antiphase::gossip::testing

@@ -28,15 +28,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 inline constexpr double kInterval = 0.2, kSuspect = 1.0, kDead = 2.0, kPurge = 4.0;
 
-template <typename Predicate>
-inline bool wait_until(Predicate predicate, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return predicate();
-}
 
 class Cluster : public ::testing::Test {
  protected:
@@ -98,16 +89,7 @@ class Cluster : public ::testing::Test {
 
   ChildProcess& node(const std::string& name) { return *nodes_.at(name); }
 
-  std::map<std::string, std::string> peer_states(const std::string& observer) {
-    std::map<std::string, std::string> states;
-    for (const std::string& line : node(observer).ask_until_end("peers")) {
-      std::istringstream words(line);
-      std::string tag, id, state;
-      words >> tag >> id >> state;
-      states[id] = state;
-    }
-    return states;
-  }
+  std::map<std::string, std::string> peer_states(const std::string& observer) { return node(observer).peer_states(); }
   uint64_t peer_generation(const std::string& observer, const std::string& id) {
     for (const std::string& line : node(observer).ask_until_end("peers")) {
       std::istringstream words(line);
@@ -119,12 +101,9 @@ class Cluster : public ::testing::Test {
     return 0;
   }
   uint64_t stat(const std::string& name, const std::string& key) {
-    std::istringstream words(node(name).ask("stats"));
-    std::string word;
-    while (words >> word)
-      if (word.rfind(key + "=", 0) == 0) return std::stoull(word.substr(key.size() + 1));
-    ADD_FAILURE() << "no stat " << key;
-    return 0;
+    const std::optional<uint64_t> value = node(name).stat(key);
+    if (!value) ADD_FAILURE() << "no stat " << key;
+    return value.value_or(0);
   }
 
   // Five secure nodes in a chain of seeds (b->a, c->b, d->c, e->d): news must hop.
@@ -159,6 +138,5 @@ using cluster_detail::kDead;
 using cluster_detail::kInterval;
 using cluster_detail::kPurge;
 using cluster_detail::kSuspect;
-using cluster_detail::wait_until;
 
 }  // namespace antiphase::gossip::testing
