@@ -1,11 +1,17 @@
-// Three real agents gossiping on loopback: a shape learned on A is used by B's
-// admission, B can rank all three hosts for a function, and a killed agent is marked
-// dead by the others within the configured timeout.
+// Five real agents gossiping on loopback with CurveZMQ, keys made by `antiphasectl
+// keygen`: a shape learned on A is used by E's admission (seeds form a chain, so it must
+// hop), E ranks all five hosts for a function, an agent whose key is not allowlisted
+// is refused and learns nothing, a killed agent is marked dead by the others within the
+// configured timeout, and a stopped one is seen as having left.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "tests/bpf/cgroup_fixture.h"
 #include "tests/system/agent_process.h"
@@ -13,16 +19,35 @@
 
 using namespace antiphase::testing;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
-std::string gossip_toml(const std::string& node, int port, int seed_port, const std::string& root) {
+struct NodeKeys {
+  std::string public_z85;  // as keygen prints it
+  std::string secret_file, public_file;
+};
+
+// `antiphasectl keygen PREFIX`, the way an operator makes a host's keypair.
+NodeKeys keygen(const std::string& prefix) {
+  std::string out;
+  const int status = run_command(std::string(ANTIPHASECTL_PATH) + " keygen " + prefix, &out);
+  EXPECT_EQ(status, 0) << out;
+  const std::string marker = "public key: ";
+  const auto at = out.find(marker);
+  EXPECT_NE(at, std::string::npos) << out;
+  return {at == std::string::npos ? "" : out.substr(at + marker.size(), 40), prefix + ".key", prefix + ".pub"};
+}
+
+std::string gossip_toml(const std::string& node, int port, const std::string& seed, const NodeKeys& keys,
+                        const std::string& allowed_dir, const std::string& root) {
   std::string t = "[sampler]\nmode = \"cgroup\"\ntick = \"200ms\"\n[functions]\ncgroup_roots = [\"" + root +
                   "\"]\ndepth = 1\n[admission]\ncapacity_cores = 4\n[gossip]\nenabled = true\nnode_id = \"" + node +
                   "\"\nbind = \"tcp://127.0.0.1:" + std::to_string(port) +
                   "\"\ninterval = \"200ms\"\nsuspect_after = \"1s\"\ndead_after = \"2s\"\npurge_after = \"60s\"\n"
-                  "republish_min_interval = \"1s\"\n";
-  if (seed_port) t += "seeds = [\"tcp://127.0.0.1:" + std::to_string(seed_port) + "\"]\n";
+                  "republish_min_interval = \"1s\"\nsecret_key_file = \"" + keys.secret_file +
+                  "\"\npublic_key_file = \"" + keys.public_file + "\"\nallowed_keys_dir = \"" + allowed_dir + "\"\n";
+  if (!seed.empty()) t += "seeds = [\"" + seed + "\"]\n";
   return t;
 }
 
@@ -42,54 +67,100 @@ std::string peer_state(const AgentProcess& agent, const std::string& node) {
   return "";
 }
 
-TEST(AgentGossip, ShapesTravelPlacementSeesPeersAndDeadPeersAreNoticed) {
+uint64_t gossip_stat(const AgentProcess& agent, const std::string& key) {
+  return agent.get_json("/v1/stats")["gossip"][key].get<uint64_t>();
+}
+
+TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersAreNoticed) {
   if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
   const std::string mount = cgroup2_mount();
-  ScopedCgroup root_a(mount, unique_cgroup_name("antiphase-gsa"));
-  ScopedCgroup root_b(mount, unique_cgroup_name("antiphase-gsb"));
-  ScopedCgroup root_c(mount, unique_cgroup_name("antiphase-gsc"));
-  ScopedCgroup fn(root_a.path(), "fn-nightly.scope");
+  const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+  std::map<std::string, std::unique_ptr<ScopedCgroup>> roots;
+  for (const auto& n : names) roots[n] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gs" + n));
+  roots["mallory"] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gsm"));
+  ScopedCgroup fn(roots["a"]->path(), "fn-nightly.scope");
   Burner burner(fn, BurnPattern::DutyCycled);
-  const int base = ::antiphase::testing::free_port_block(3);
-  auto rel = [&](const ScopedCgroup& c) { return c.path().substr(mount.size() + 1); };
+  auto rel = [&](const std::string& n) { return roots[n]->path().substr(mount.size() + 1); };
 
-  AgentProcess a(make_agent_dirs("gossip-a"), gossip_toml("node-a", base, 0, rel(root_a)));
-  AgentProcess b(make_agent_dirs("gossip-b"), gossip_toml("node-b", base + 1, base, rel(root_b)));
-  auto c = std::make_unique<AgentProcess>(make_agent_dirs("gossip-c"), gossip_toml("node-c", base + 2, base, rel(root_c)));
+  // Keys: the five hosts are allowlisted everywhere, mallory is not.
+  const AgentDirs key_dirs = make_agent_dirs("gossip-keys");
+  const std::string allowed = key_dirs.dir + "/peers";
+  fs::create_directories(allowed);
+  std::map<std::string, NodeKeys> keys;
+  for (const auto& n : names) {
+    keys[n] = keygen(key_dirs.dir + "/" + n);
+    fs::copy_file(keys[n].public_file, allowed + "/" + n + ".pub");
+  }
+  keys["mallory"] = keygen(key_dirs.dir + "/mallory");
+
+  const int base = free_port_block(6);
+  auto endpoint = [&](size_t i) { return "tcp://127.0.0.1:" + std::to_string(base + i); };
+  std::map<std::string, std::unique_ptr<AgentProcess>> agents;
+  for (size_t i = 0; i < names.size(); ++i) {  // seeds form a chain: b->a, c->b, d->c, e->d
+    const std::string seed = i ? keys[names[i - 1]].public_z85 + "@" + endpoint(i - 1) : "";
+    agents[names[i]] = std::make_unique<AgentProcess>(
+        make_agent_dirs("gossip-" + names[i]),
+        gossip_toml("node-" + names[i], base + i, seed, keys[names[i]], allowed, rel(names[i])));
+  }
+  AgentProcess& a = *agents["a"];
+  AgentProcess& e = *agents["e"];
+  auto all_alive_at = [&](const AgentProcess& observer, const std::string& self) {
+    for (const auto& n : names)
+      if (n != self && peer_state(observer, "node-" + n) != "alive") return false;
+    return true;
+  };
 
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(eventually([&] { return peer_state(b, "node-a") == "alive" && peer_state(b, "node-c") == "alive"; }, 10000))
-      << b.get_json("/v1/peers").dump(2);
+  ASSERT_TRUE(eventually([&] { return all_alive_at(e, "e") && all_alive_at(a, "a"); }, 15000))
+      << e.get_json("/v1/peers").dump(2);
 
-  // B has never run "nightly"; with gossip it is no longer an unknown function there.
+  // E has never run "nightly"; with gossip it is no longer an unknown function there.
   ASSERT_TRUE(eventually([&] {
-    const double age = b.get_json("/v1/host")["telemetry_age_s"].get<double>();
+    const double age = e.get_json("/v1/host")["telemetry_age_s"].get<double>();
     return age >= 0 && age < 2;
-  }, 5000)) << "B never measured its own host";
+  }, 5000)) << "E never measured its own host";
   ASSERT_TRUE(eventually([&] {
-    const json d = json::parse(b.call("POST", "/v1/admit", R"({"function":"nightly"})").body);
+    const json d = json::parse(e.call("POST", "/v1/admit", R"({"function":"nightly"})").body);
     return d["reasons"].dump().find("unknown") == std::string::npos;
-  }, 10000)) << b.call("POST", "/v1/admit", R"({"function":"nightly"})").body;
+  }, 10000)) << e.call("POST", "/v1/admit", R"({"function":"nightly"})").body;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("shape learned on A used by B's admission after %.1f s (interval 0.2 s)\n", seconds);
-  const json on_b = json::parse(b.call("POST", "/v1/admit", R"({"function":"nightly"})").body);
-  EXPECT_TRUE(on_b["accept"].get<bool>()) << on_b.dump(2);
+  std::printf("shape learned on A used by E's admission after %.1f s (interval 0.2 s, 4 hops of seeds)\n", seconds);
+  const json on_e = json::parse(e.call("POST", "/v1/admit", R"({"function":"nightly"})").body);
+  EXPECT_TRUE(on_e["accept"].get<bool>()) << on_e.dump(2);
 
-  // Placement from B ranks all three hosts with the same policy.
+  // Placement from E ranks all five hosts with the same policy.
   ASSERT_TRUE(eventually([&] {
-    return json::parse(b.call("POST", "/v1/place", R"({"function":"nightly"})").body)["hosts"].size() == 3;
-  }, 10000)) << b.call("POST", "/v1/place", R"({"function":"nightly"})").body;
-  const json place = json::parse(b.call("POST", "/v1/place", R"({"function":"nightly"})").body);
+    return json::parse(e.call("POST", "/v1/place", R"({"function":"nightly"})").body)["hosts"].size() == 5;
+  }, 10000)) << e.call("POST", "/v1/place", R"({"function":"nightly"})").body;
+  const json place = json::parse(e.call("POST", "/v1/place", R"({"function":"nightly"})").body);
   for (const auto& h : place["hosts"]) EXPECT_TRUE(h["decision"]["accept"].get<bool>()) << h.dump(2);
 
-  // SIGKILL C: A and B must call it dead within dead_after (2 s) plus a few rounds.
-  ::kill(c->pid(), SIGKILL);
+  // Mallory has a valid keypair and knows A's key and address, but is not allowlisted.
+  const uint64_t refused_before = gossip_stat(a, "refused_auth");
+  AgentProcess mallory(make_agent_dirs("gossip-mallory"),
+                       gossip_toml("node-mallory", base + 5, keys["a"].public_z85 + "@" + endpoint(0), keys["mallory"],
+                                   allowed, rel("mallory")));
+  EXPECT_TRUE(eventually([&] { return gossip_stat(a, "refused_auth") > refused_before; }, 5000))
+      << a.get_json("/v1/stats")["gossip"].dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // five more rounds to leak anything
+  EXPECT_EQ(peer_state(a, "node-mallory"), "");
+  EXPECT_EQ(mallory.get_json("/v1/peers")["peers"].size(), 0u) << mallory.get_json("/v1/peers").dump(2);
+  const json m_place = json::parse(mallory.call("POST", "/v1/place", R"({"function":"nightly"})").body);
+  EXPECT_LE(m_place["hosts"].size(), 1u) << "mallory learned other hosts: " << m_place.dump(2);
+  std::printf("intruder refused %llu times by A in ~1 s\n",
+              static_cast<unsigned long long>(gossip_stat(a, "refused_auth") - refused_before));
+
+  // SIGKILL C: every other agent must call it dead within dead_after (2 s) plus a few rounds.
+  ::kill(agents["c"]->pid(), SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  ASSERT_TRUE(eventually([&] { return peer_state(a, "node-c") == "dead" && peer_state(b, "node-c") == "dead"; }, 6000))
-      << a.get_json("/v1/peers").dump(2);
-  std::printf("killed agent marked dead by both peers after %.1f s (dead_after 2 s)\n",
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& n : {"a", "b", "d", "e"})
+      if (peer_state(*agents[n], "node-c") != "dead") return false;
+    return true;
+  }, 6000)) << a.get_json("/v1/peers").dump(2);
+  std::printf("killed agent marked dead by all four peers after %.1f s (dead_after 2 s)\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
-  EXPECT_EQ(peer_state(a, "node-b"), "alive");  // nobody healthy was declared dead
+  for (const auto& n : {"b", "d", "e"}) EXPECT_EQ(peer_state(a, std::string("node-") + n), "alive");
 
   const json stats = a.get_json("/v1/stats")["gossip"];
   EXPECT_GT(stats["msgs_in"].get<uint64_t>(), 0u);
@@ -97,8 +168,9 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersAndDeadPeersAreNoticed) {
   const auto metrics = a.call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("antiphase_gossip_peers{state=\"dead\"} 1"), std::string::npos) << metrics;
   // Graceful leave: B shuts down cleanly, A sees "left" rather than "dead".
-  EXPECT_EQ(b.terminate(), 0);
+  EXPECT_EQ(agents["b"]->terminate(), 0);
   EXPECT_TRUE(eventually([&] { return peer_state(a, "node-b") == "left"; }, 4000)) << a.get_json("/v1/peers").dump(2);
+  fs::remove_all(key_dirs.dir);
 }
 
 }  // namespace
