@@ -13,6 +13,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 namespace antiphase::testing {
 
@@ -25,12 +28,33 @@ std::string with_key(std::string toml, const std::string& section, const std::st
   if (at == std::string::npos) return toml + header + line + "\n";
   return toml.insert(at + header.size(), line + "\n");
 }
+
+// The temp dirs this test process made, removed when it exits — unless a test failed:
+// then they hold the agents' configs, logs and state for the post-mortem.
+class TempDirs {
+ public:
+  void add(const std::string& dir) { dirs_.push_back(dir); }
+  ~TempDirs() {
+    if (::testing::UnitTest::GetInstance()->Failed()) return;
+    std::error_code ignored;
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
 }  // namespace
 
 AgentDirs make_agent_dirs(const std::string& tag) {
   AgentDirs d{(std::filesystem::temp_directory_path() / ("antiphase-" + tag + "-" + std::to_string(::getpid()))).string()};
   std::filesystem::remove_all(d.dir);
   std::filesystem::create_directories(d.dir);
+  temp_dirs().add(d.dir);
   return d;
 }
 

@@ -18,6 +18,7 @@ struct AgentDirs {
   std::string config() const { return dir + "/antiphase.toml"; }
 };
 
+// A fresh temp dir; removed when the test process exits unless a test failed.
 AgentDirs make_agent_dirs(const std::string& tag);
 
 class AgentProcess {
