@@ -14,12 +14,12 @@ Outcome run_once(PolicyKind kind, double knob, const Workload& w, const Protocol
   return out;
 }
 
-// Pools several folds and placement orders so the knob is not chosen on one lucky
-// shuffle or one quiet week.
-Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds, const ProtocolOptions& o,
-               double& worst_rate) {
+// Judges k.knob on every fold and placement order, so it is not chosen on one lucky
+// shuffle or one quiet week: fills the pooled outcome and the worst single run's rate.
+void validate(PolicyKind kind, KnobResult& k, const std::vector<Workload>& folds, const ProtocolOptions& o) {
+  const double knob = k.knob;
   Outcome sum;
-  worst_rate = 0.0;
+  double worst_rate = 0.0;
   size_t host_steps = 0;
   const size_t orders = std::max<size_t>(1, o.validation_orders) * folds.size();
   for (size_t k = 0; k < orders; ++k) {
@@ -38,7 +38,8 @@ Outcome pooled(PolicyKind kind, double knob, const std::vector<Workload>& folds,
   avg.overload_rate = host_steps ? static_cast<double>(sum.overloaded_host_steps) / static_cast<double>(host_steps) : 0;
   avg.utilisation = sum.hosts ? sum.utilisation / static_cast<double>(sum.hosts) : 0;
   avg.overload_core_steps = sum.overload_core_steps / static_cast<double>(orders);
-  return avg;
+  k.validation = avg;
+  k.worst_validation_rate = worst_rate;
 }
 
 // The rate a knob is judged by in validation (see ProtocolOptions::worst_run).
@@ -60,9 +61,7 @@ PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validati
   for (size_t i = 0; i < grid.size(); ++i) {
     KnobResult k{grid[i], std::nullopt, std::nullopt, std::nullopt};
     if (needs_choice) {
-      double worst = 0.0;
-      k.validation = pooled(kind, grid[i], validation, options, worst);
-      k.worst_validation_rate = worst;
+      validate(kind, k, validation, options);
       if (!safest || judged_rate(k, options) < judged_rate(report.sweep[*safest], options)) safest = i;
     }
     if (options.sweep_test) k.test = run_once(kind, grid[i], final_run, options, options.seed);
