@@ -18,7 +18,8 @@ struct ProtocolOptions {
   // Validation criterion. Pooled: the overload rate pooled over every fold and order
   // must meet the target. Worst run: *each* (fold, order) run must meet it on its own,
   // so a knob is not chosen because a benign fold dilutes an overloaded one.
-  bool worst_run = false;
+  // Default: worst run (the documented protocol).
+  bool worst_run = true;
   double drift = 0.0;              // antiphase day-to-day drift κ (see PolicyParams)
   std::optional<uint32_t> spread_neighbours;  // antiphase σ pooling override (see PolicyParams)
   std::optional<double> fixed_knob;  // skip validation and use this knob (for what-if runs)

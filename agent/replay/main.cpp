@@ -53,8 +53,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--spread-neighbours", o.spread_neighbours,
                  "antiphase: pool per-slot spreads over +-k neighbouring slots (default: the daemon's)");
-  app.add_flag("--val-worst-run", o.val_worst_run,
-               "a knob must meet the target on every validation fold and order, not only pooled");
+  std::string criterion = "worst-run";
+  app.add_option("--val-criterion", criterion,
+                 "worst-run: a knob must meet the target on every validation fold and order; pooled: over all of them")
+      ->check(CLI::IsMember({"worst-run", "pooled"}))
+      ->capture_default_str();
   app.add_option("--min-coverage", o.min_coverage, "minimum fraction of real samples per window")->capture_default_str();
   app.add_option("--slots", o.slots_per_day, "day-fold slots")->capture_default_str();
   app.add_option("--step", o.step_s, "grid step in seconds (default: detected)");
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
   if (std::isfinite(knob)) o.fixed_knob = knob;
   o.fit = fit == "best" ? Fit::Best : Fit::First;
   o.profiles = profiles == "direct" ? ProfileSource::Direct : ProfileSource::ShapeModel;
+  o.val_worst_run = criterion == "worst-run";
   if (!policies.empty()) {
     o.policies.clear();
     for (const std::string& p : policies) {

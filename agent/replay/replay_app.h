@@ -29,7 +29,7 @@ struct ReplayOptions {
   Fit fit = Fit::First;
   uint64_t seed = 1;
   size_t validation_orders = 3;
-  bool val_worst_run = false;  // every validation (fold, order) run must meet the target
+  bool val_worst_run = true;  // every validation (fold, order) run must meet the target; false: pooled
   double min_coverage = 0.8;
   uint32_t slots_per_day = 96;
   int64_t step_s = 0;  // 0: detect from the trace

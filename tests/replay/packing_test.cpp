@@ -130,7 +130,7 @@ namespace {
 
 // Fold A: many perfectly steady tenants (never overloads, many host-steps); fold B: a
 // few noisy ones. Pooled, A dilutes B's overloads and a dense knob passes; judged run
-// by run (--val-worst-run), B alone must meet the target, so a more careful knob wins.
+// by run (--val-criterion worst-run), B alone must meet the target, so a more careful knob wins.
 TEST(Protocol, WorstRunCriterionDoesNotLetABenignFoldDiluteAnOverloadedOne) {
   std::mt19937_64 rng(11);
   std::normal_distribution<double> noise(0.0, 0.3);
@@ -149,6 +149,7 @@ TEST(Protocol, WorstRunCriterionDoesNotLetABenignFoldDiluteAnOverloadedOne) {
   ProtocolOptions o;
   o.capacity = 8.0;
   o.validation_orders = 1;
+  o.worst_run = false;
   const PolicyReport pooled = run_protocol(PolicyKind::MeanSum, {benign, noisy}, noisy, o);
   o.worst_run = true;
   const PolicyReport worst = run_protocol(PolicyKind::MeanSum, {benign, noisy}, noisy, o);

@@ -46,6 +46,7 @@ TEST(ReplayApp, EndToEndOnGeneratedFleet) {
   const nlohmann::json& j = r.json;
   EXPECT_EQ(j["functions_placed"], 24);
   EXPECT_EQ(j["trace"]["step_s"], 300);
+  EXPECT_EQ(j["validation_criterion"], "worst-run");  // the documented protocol is the default
   std::map<std::string, nlohmann::json> by_name;
   for (const auto& p : j["policies"]) by_name[p["policy"]] = p;
   ASSERT_EQ(by_name.size(), all_policies().size());

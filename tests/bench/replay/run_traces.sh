@@ -10,24 +10,21 @@ TRACES=${2:-../shared/traces}
 OUT=${3:-/tmp/antiphase-replay-bench}
 SEEDS=${SEEDS:-"1 2 3"}
 FITS=${FITS:-"first best"}
-# Extra options for every run; default: the worst-run validation criterion the documented table uses.
-read -r -a extra <<< "${EXTRA---val-worst-run}"
+# Extra options for every run (e.g. EXTRA="--val-criterion pooled"); default none.
+read -r -a extra <<< "${EXTRA-}"
 REPLAY="$BUILD/agent/replay/antiphase-replay"
 mkdir -p "$OUT"
 echo "# $(date -u +%FT%TZ) nproc=$(nproc) cpu=$(lscpu | sed -n 's/^Model name:[ ]*//p' | head -1)"
-pl=(--capacity 8 --train-start 2011-04-11 --train-end 2011-04-12 --test-start 2011-04-12 --test-end 2011-04-13
-    # Four validation pairs from the earlier PlanetLab dates (learn one day, judge a later one).
-    --val-pair 2011-04-09,2011-04-10,2011-04-11,2011-04-12 --val-pair 2011-04-03,2011-04-04,2011-04-09,2011-04-10
-    --val-pair 2011-03-25,2011-03-26,2011-04-03,2011-04-04 --val-pair 2011-03-22,2011-03-23,2011-03-25,2011-03-26)
-bb=(--capacity 16 --train-days 21 --test-days 7)
+# shellcheck source=tests/bench/replay/windows.sh
+source "$(dirname "$0")/windows.sh"
 for fit in $FITS; do
   for seed in $SEEDS; do
     plot=()
     [[ $seed == 1 ]] && plot=(--plot-dir "$OUT/plots-planetlab-$fit")
-    nice -n 10 taskset -c 0 "$REPLAY" "$TRACES/planetlab-2011.csv.gz" "${pl[@]}" "${extra[@]}" --fit "$fit" --seed "$seed" --json "${plot[@]}" \
+    nice -n 10 taskset -c 0 "$REPLAY" "$TRACES/planetlab-2011.csv.gz" "${planetlab_window[@]}" "${extra[@]}" --fit "$fit" --seed "$seed" --json "${plot[@]}" \
       > "$OUT/planetlab-$fit-$seed.json"
     [[ $seed == 1 ]] && plot=(--plot-dir "$OUT/plots-bitbrains-$fit")
-    nice -n 10 taskset -c 0 "$REPLAY" "$TRACES/bitbrains-rnd-2013-07.csv.gz" "${bb[@]}" "${extra[@]}" --fit "$fit" --seed "$seed" --json "${plot[@]}" \
+    nice -n 10 taskset -c 0 "$REPLAY" "$TRACES/bitbrains-rnd-2013-07.csv.gz" "${bitbrains_window[@]}" "${extra[@]}" --fit "$fit" --seed "$seed" --json "${plot[@]}" \
       > "$OUT/bitbrains-$fit-$seed.json"
   done
 done
@@ -41,11 +38,16 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
     print(f"{os.path.basename(f)}: read {j['timing']['lines_per_s_read']/1e6:.2f} M lines/s, total {j['timing']['total_s']:.1f} s")
     for p in j["policies"]:
         t = p["test"]
-        rows[(trace, j["fit"], p["policy"])].append((p["chosen_knob"], p["met_target_in_validation"], t["hosts"], t["overload_rate"]))
-print(f"{'trace':10} {'fit':6} {'policy':17} {'knobs':22} {'hosts per seed':16} {'mean':>5} {'overload % per seed':28}")
+        # Validation utilisation at the chosen knob: how densely the policy packs on the
+        # validation folds while meeting the target there (no test data in it).
+        chosen = [k for k in p["sweep"] if k["knob"] == p["chosen_knob"] and k.get("validation")]
+        val_util = chosen[0]["validation"]["utilisation"] if chosen else float("nan")
+        rows[(trace, j["fit"], p["policy"])].append((p["chosen_knob"], val_util, t["hosts"], t["overload_rate"]))
+print(f"{'trace':10} {'fit':6} {'policy':17} {'knobs':22} {'val util %':>10} {'hosts per seed':16} {'mean':>5} {'overload % per seed':28}")
 for (trace, fit, pol), v in sorted(rows.items()):
     knobs = ",".join(f"{k:g}" for k, _, _, _ in v)
+    val_util = sum(u for _, u, _, _ in v) / len(v) * 100
     hosts = ",".join(str(h) for _, _, h, _ in v)
     over = ",".join(f"{o*100:.3f}" for _, _, _, o in v)
-    print(f"{trace:10} {fit:6} {pol:17} {knobs:22} {hosts:16} {sum(h for _,_,h,_ in v)/len(v):5.1f} {over:28}")
+    print(f"{trace:10} {fit:6} {pol:17} {knobs:22} {val_util:10.1f} {hosts:16} {sum(h for _,_,h,_ in v)/len(v):5.1f} {over:28}")
 PY
