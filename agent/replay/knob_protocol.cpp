@@ -62,7 +62,8 @@ PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validati
     KnobResult k{grid[i], std::nullopt, std::nullopt, std::nullopt};
     if (needs_choice) {
       validate(kind, k, validation, options);
-      if (!safest || judged_rate(k, options) < judged_rate(report.sweep[*safest], options)) safest = i;
+      // <=: on a tie the later, more careful knob of the densest-first grid is the safer one.
+      if (!safest || judged_rate(k, options) <= judged_rate(report.sweep[*safest], options)) safest = i;
     }
     if (options.sweep_test) k.test = run_once(kind, grid[i], final_run, options, options.seed);
     report.sweep.push_back(k);

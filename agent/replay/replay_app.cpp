@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
-#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -140,8 +139,9 @@ ReplayResult run_replay(const ReplayOptions& o) {
   const Trace trace = read_trace(o.trace_path, read_options);
   const auto t_read = Clock::now();
   const Windows win = choose_windows(o, trace);
-  const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace);
-  if (step <= 0) throw std::runtime_error("cannot detect the sampling step (no series with two samples); give --step");
+  const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace, win.test.start);
+  if (step <= 0)
+    throw std::runtime_error("cannot detect the sampling step (no series with two samples before the test window); give --step");
 
   const SeriesMatrix train = align(trace, win.train, step), test = align(trace, win.test, step);
   const std::vector<uint32_t> selected = covered_in_both(train, test, o.min_coverage);
@@ -151,9 +151,9 @@ ReplayResult run_replay(const ReplayOptions& o) {
   nlohmann::json folds_json = nlohmann::json::array();
   for (const Fold& f : win.folds) {
     const SeriesMatrix fit = align(trace, f.fit, step), judge = align(trace, f.judge, step);
-    const std::vector<uint32_t> both = covered_in_both(fit, judge, o.min_coverage);
-    std::vector<uint32_t> chosen;  // only functions that are also placed in the final run
-    std::set_intersection(both.begin(), both.end(), selected.begin(), selected.end(), std::back_inserter(chosen));
+    // The fold's own coverage decides which functions it uses: which functions still
+    // report in the test window is test-window knowledge.
+    const std::vector<uint32_t> chosen = covered_in_both(fit, judge, o.min_coverage);
     if (chosen.empty()) throw std::runtime_error("no function has enough coverage in validation fold " + window_text(f.judge));
     validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
     folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});

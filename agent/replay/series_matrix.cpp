@@ -5,10 +5,11 @@
 
 namespace antiphase::replay {
 
-int64_t detect_step(const Trace& trace) {
+int64_t detect_step(const Trace& trace, int64_t before) {
   std::vector<int64_t> last(trace.functions.size(), INT64_MIN);
   std::vector<int64_t> gaps;
   for (const TraceRow& r : trace.rows) {
+    if (r.timestamp >= before) continue;
     int64_t& prev = last[r.function];
     if (prev != INT64_MIN && r.timestamp > prev) gaps.push_back(r.timestamp - prev);
     prev = r.timestamp;

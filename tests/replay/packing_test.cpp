@@ -128,6 +128,19 @@ TEST(Protocol, ChoosesTheDensestKnobThatMeetsTheTargetInValidation) {
 namespace antiphase::replay {
 namespace {
 
+// No knob can help a tenant bigger than a host: every knob overloads alike. The
+// fallback must then be the most careful knob, not the densest of the tied ones.
+TEST(Protocol, FallsBackToTheMostCarefulKnobWhenNoneMeetsTheTarget) {
+  const std::vector<std::vector<float>> too_big(1, std::vector<float>(288, 10.0f));
+  const Workload w = workload(too_big, too_big);
+  ProtocolOptions o;
+  o.capacity = 8.0;
+  o.validation_orders = 1;
+  const PolicyReport r = run_protocol(PolicyKind::MeanSum, {w}, w, o);
+  EXPECT_FALSE(r.met_target_in_validation);
+  EXPECT_EQ(r.chosen_knob, knob_grid(PolicyKind::MeanSum).back());
+}
+
 // Fold A: many perfectly steady tenants (never overloads, many host-steps); fold B: a
 // few noisy ones. Pooled, A dilutes B's overloads and a dense knob passes; judged run
 // by run (--val-criterion worst-run), B alone must meet the target, so a more careful knob wins.

@@ -11,22 +11,32 @@
 namespace antiphase::replay {
 namespace {
 
+// How the generated fleet's last (test) day is sampled.
+enum class TestDay { AsTraining, SparseForSome };
+
 // Four days of a small generated fleet: day-shift and night-shift tenants with noise.
-std::filesystem::path write_fleet(const std::filesystem::path& dir) {
+// SparseForSome: on day 4 (the test day) fn0..fn7 lose every other sample (below the
+// 80 % coverage floor), and ten more days follow sampled every 600 s (enough gaps to
+// move a whole-trace median step) — the values of the first four days are unchanged.
+std::filesystem::path write_fleet(const std::filesystem::path& dir, TestDay test_day = TestDay::AsTraining) {
   std::filesystem::create_directories(dir);
-  const auto path = dir / "fleet.csv";
+  const auto path = dir / (test_day == TestDay::AsTraining ? "fleet.csv" : "fleet-sparse-test.csv");
   std::ofstream out(path);
   out << "timestamp,function,cpu\n";
   std::mt19937_64 rng(11);
   std::normal_distribution<double> noise(0.0, 0.1);
   const int64_t day0 = 1700006400;  // a UTC midnight
-  for (int64_t t = day0; t < day0 + 4 * 86400; t += 300) {
+  const int64_t end = day0 + (test_day == TestDay::AsTraining ? 4 : 14) * 86400;
+  for (int64_t t = day0; t < end; t += 300) {
     const double phase = static_cast<double>((t - day0) % 86400) / 86400.0;
     for (int f = 0; f < 24; ++f) {
       const bool day_shift = f % 2 == 0;
       const bool busy = day_shift ? (phase >= 0.25 && phase < 0.75) : (phase < 0.25 || phase >= 0.75);
       const double cpu = std::max(0.0, (busy ? 1.5 : 0.3) + noise(rng));
-      out << t << ",fn" << f << "," << cpu << "\n";
+      const int64_t step = (t - day0) / 300, test_day_end = 4 * 288;
+      const bool dropped = test_day == TestDay::SparseForSome && step >= 3 * 288 &&
+                           (step < test_day_end ? f < 8 && step % 2 == 1 : step % 2 == 1);
+      if (!dropped) out << t << ",fn" << f << "," << cpu << "\n";
     }
   }
   return path;
@@ -60,6 +70,35 @@ TEST(ReplayApp, EndToEndOnGeneratedFleet) {
   EXPECT_TRUE(std::filesystem::exists(dir / "plots" / "tradeoff.svg"));
   EXPECT_TRUE(std::filesystem::exists(dir / "plots" / "host-antiphase.svg"));
   EXPECT_NE(r.text.find("antiphase"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// The knob choice may only depend on data before the test window: neither the sampling
+// step of the test day nor which functions still report on it may change the grid,
+// the validation folds or the chosen knobs.
+TEST(ReplayApp, ValidationDoesNotDependOnTestWindowSamplingOrCoverage) {
+  const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test3";
+  ReplayOptions o;
+  o.capacity = 8.0;
+  o.train_days = 3;
+  o.test_days = 1;
+  o.val_days = 1;
+  o.validation_orders = 1;
+  o.trace_path = write_fleet(dir).string();
+  const nlohmann::json full = run_replay(o).json;
+  o.trace_path = write_fleet(dir, TestDay::SparseForSome).string();
+  const nlohmann::json sparse = run_replay(o).json;
+  EXPECT_EQ(sparse["trace"]["step_s"], 300);           // learned before the test day
+  EXPECT_EQ(sparse["functions_placed"], 16);           // fn0..fn7 lack test coverage
+  EXPECT_EQ(full["functions_placed"], 24);
+  EXPECT_EQ(sparse["windows"]["validation_folds"], full["windows"]["validation_folds"]);  // 24 functions each
+  EXPECT_EQ(full["windows"]["validation_folds"][0]["functions"], 24);
+  ASSERT_EQ(sparse["policies"].size(), full["policies"].size());
+  for (size_t i = 0; i < full["policies"].size(); ++i)
+    EXPECT_EQ(sparse["policies"][i]["chosen_knob"], full["policies"][i]["chosen_knob"])
+        << full["policies"][i]["policy"];
+  o.step_s = 300;  // the fold set on its own, with the step given
+  EXPECT_EQ(run_replay(o).json["windows"]["validation_folds"], full["windows"]["validation_folds"]);
   std::filesystem::remove_all(dir);
 }
 
