@@ -14,17 +14,16 @@ Outcome run_once(PolicyKind kind, double knob, const Workload& w, const Protocol
   return out;
 }
 
-// Judges k.knob on every fold and placement order, so it is not chosen on one lucky
+// Judges result.knob on every fold and placement order, so it is not chosen on one lucky
 // shuffle or one quiet week: fills the pooled outcome and the worst single run's rate.
-void validate(PolicyKind kind, KnobResult& k, const std::vector<Workload>& folds, const ProtocolOptions& o) {
-  const double knob = k.knob;
+void validate(PolicyKind kind, KnobResult& result, const std::vector<Workload>& folds, const ProtocolOptions& o) {
   Outcome sum;
   double worst_rate = 0.0;
   size_t host_steps = 0;
   const size_t orders = std::max<size_t>(1, o.validation_orders) * folds.size();
-  for (size_t k = 0; k < orders; ++k) {
-    const Workload& w = folds[k % folds.size()];
-    const Outcome r = run_once(kind, knob, w, o, o.seed + k / folds.size());
+  for (size_t run = 0; run < orders; ++run) {
+    const Workload& w = folds[run % folds.size()];
+    const Outcome r = run_once(kind, result.knob, w, o, o.seed + run / folds.size());
     worst_rate = std::max(worst_rate, r.overload_rate);
     sum.hosts += r.hosts;
     sum.overloaded_host_steps += r.overloaded_host_steps;
@@ -38,8 +37,8 @@ void validate(PolicyKind kind, KnobResult& k, const std::vector<Workload>& folds
   avg.overload_rate = host_steps ? static_cast<double>(sum.overloaded_host_steps) / static_cast<double>(host_steps) : 0;
   avg.utilisation = sum.hosts ? sum.utilisation / static_cast<double>(sum.hosts) : 0;
   avg.overload_core_steps = sum.overload_core_steps / static_cast<double>(orders);
-  k.validation = avg;
-  k.worst_validation_rate = worst_rate;
+  result.validation = avg;
+  result.worst_validation_rate = worst_rate;
 }
 
 // The rate a knob is judged by in validation (see ProtocolOptions::worst_run).

@@ -40,6 +40,12 @@ struct PolicyReport {
   std::vector<KnobResult> sweep;
   Outcome test;
   Placement test_placement;
+  // The sweep entry of chosen_knob (nullptr only for a report without a sweep).
+  const KnobResult* chosen() const {
+    for (const KnobResult& k : sweep)
+      if (k.knob == chosen_knob) return &k;
+    return nullptr;
+  }
 };
 
 // Each validation fold learns on its fit window and is judged on its held-out window

@@ -83,21 +83,26 @@ nlohmann::json outcome_json(const Outcome& o) {
           {"forced", o.forced}};
 }
 
+nlohmann::json knob_json(const KnobResult& k) {
+  nlohmann::json e = {{"knob", k.knob}};
+  if (k.validation) e["validation"] = outcome_json(*k.validation);
+  if (k.worst_validation_rate) e["worst_validation_overload_rate"] = *k.worst_validation_rate;
+  if (k.test) e["test"] = outcome_json(*k.test);
+  return e;
+}
+
 nlohmann::json report_json(const PolicyReport& r) {
   nlohmann::json sweep = nlohmann::json::array();
-  for (const KnobResult& k : r.sweep) {
-    nlohmann::json e = {{"knob", k.knob}};
-    if (k.validation) e["validation"] = outcome_json(*k.validation);
-    if (k.worst_validation_rate) e["worst_validation_overload_rate"] = *k.worst_validation_rate;
-    if (k.test) e["test"] = outcome_json(*k.test);
-    sweep.push_back(e);
-  }
-  return {{"policy", to_string(r.kind)},
-          {"knob_name", knob_name(r.kind)},
-          {"chosen_knob", r.chosen_knob},
-          {"met_target_in_validation", r.met_target_in_validation},
-          {"test", outcome_json(r.test)},
-          {"sweep", sweep}};
+  for (const KnobResult& k : r.sweep) sweep.push_back(knob_json(k));
+  nlohmann::json j = {{"policy", to_string(r.kind)},
+                      {"knob_name", knob_name(r.kind)},
+                      {"chosen_knob", r.chosen_knob},
+                      {"met_target_in_validation", r.met_target_in_validation},
+                      {"test", outcome_json(r.test)},
+                      {"sweep", sweep}};
+  // The chosen knob's sweep entry again, so readers need not search the sweep for it.
+  if (const KnobResult* chosen = r.chosen()) j["chosen"] = knob_json(*chosen);
+  return j;
 }
 
 void write_file(const std::filesystem::path& p, const std::string& text) {
@@ -210,9 +215,7 @@ ReplayResult run_replay(const ReplayOptions& o) {
       << f["functions"].get<size_t>() << " functions)\n";
   t << "\n" << line;
   for (const PolicyReport& r : reports) {
-    const KnobResult* chosen = nullptr;
-    for (const KnobResult& k : r.sweep)
-      if (k.knob == r.chosen_knob) chosen = &k;
+    const KnobResult* chosen = r.chosen();
     const std::string knob = knob_name(r.kind) == "none" ? "-" : knob_name(r.kind).substr(0, 4) + "=" + [&] {
       char b[16];
       std::snprintf(b, sizeof b, "%g", r.chosen_knob);

@@ -67,6 +67,8 @@ TEST(ReplayApp, EndToEndOnGeneratedFleet) {
   EXPECT_LE(hosts("antiphase"), hosts("oracle") + 1);
   // One test day on ~4 hosts is ~1150 host-steps: allow a handful of overloaded steps.
   EXPECT_LE(by_name["antiphase"]["test"]["overload_rate"].get<double>(), 0.005);
+  EXPECT_EQ(by_name["antiphase"]["chosen"]["knob"], by_name["antiphase"]["chosen_knob"]);
+  EXPECT_LE(by_name["antiphase"]["chosen"]["worst_validation_overload_rate"].get<double>(), 0.001);  // met in validation
   EXPECT_TRUE(std::filesystem::exists(dir / "plots" / "tradeoff.svg"));
   EXPECT_TRUE(std::filesystem::exists(dir / "plots" / "host-antiphase.svg"));
   EXPECT_NE(r.text.find("antiphase"), std::string::npos);

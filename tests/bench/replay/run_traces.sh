@@ -40,8 +40,8 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
         t = p["test"]
         # Validation utilisation at the chosen knob: how densely the policy packs on the
         # validation folds while meeting the target there (no test data in it).
-        chosen = [k for k in p["sweep"] if k["knob"] == p["chosen_knob"] and k.get("validation")]
-        val_util = chosen[0]["validation"]["utilisation"] if chosen else float("nan")
+        val = p.get("chosen", {}).get("validation")
+        val_util = val["utilisation"] if val else float("nan")
         rows[(trace, j["fit"], p["policy"])].append((p["chosen_knob"], val_util, t["hosts"], t["overload_rate"]))
 print(f"{'trace':10} {'fit':6} {'policy':17} {'knobs':22} {'val util %':>10} {'hosts per seed':16} {'mean':>5} {'overload % per seed':28}")
 for (trace, fit, pol), v in sorted(rows.items()):

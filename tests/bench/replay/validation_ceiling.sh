@@ -31,11 +31,9 @@ import glob, json, os, sys
 print(f"{'run':24} {'policy':17} {'chosen knob':>11} {'met':>4} {'val util %':>10} {'worst val over %':>17}  densest knob: util % / worst over %")
 for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
     for p in json.load(open(f))["policies"]:
-        sweep = [k for k in p["sweep"] if k.get("validation")]
-        if not sweep:
+        chosen, densest = p.get("chosen", {}), p["sweep"][0]
+        if "validation" not in chosen:
             continue
-        chosen = next(k for k in sweep if k["knob"] == p["chosen_knob"])
-        densest = sweep[0]
         print(f"{os.path.basename(f)[:-5]:24} {p['policy']:17} {p['chosen_knob']:11g} {'yes' if p['met_target_in_validation'] else 'no':>4} "
               f"{chosen['validation']['utilisation']*100:10.1f} {chosen['worst_validation_overload_rate']*100:17.3f}"
               f"  {densest['validation']['utilisation']*100:.1f} / {densest['worst_validation_overload_rate']*100:.2f}")
