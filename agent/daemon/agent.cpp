@@ -14,6 +14,7 @@
 #include "agent/daemon/sampler_setup.h"
 #include "agent/registry/cgroup_fs.h"
 #include "agent/state/atomic_file.h"
+#include "agent/state/state_dir.h"
 #include "common/shape/state_file.h"
 
 namespace antiphase::agent {
@@ -261,9 +262,10 @@ void Agent::load_state() {
   std::optional<std::string> bytes;
   try {
     bytes = read_whole_file(path);
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot read state {}: {}; starting fresh", path, e.what());
-    return;
+  } catch (const std::exception&) {
+    // Never start fresh over state we could not read: the first save would destroy it.
+    if (const auto problem = unreadable_state_file(path)) throw std::runtime_error(*problem);
+    throw;
   }
   if (!bytes) {
     spdlog::info("no saved state at {}; starting fresh", path);
