@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "agent/daemon/agent.h"
+#include "agent/daemon/prometheus_number.h"
 #include "agent/features/feature_probe.h"
 
 namespace antiphase::agent {
@@ -48,7 +49,7 @@ class PromWriter {
   void sample(const std::string& name, double v, const std::string& labels = "") {
     out_ << name;
     if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << v << '\n';
+    out_ << ' ' << prometheus_number(v) << '\n';
   }
   void single(const std::string& name, const std::string& type, const std::string& help, double v) {
     family(name, type, help);
