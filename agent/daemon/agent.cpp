@@ -110,8 +110,7 @@ void Agent::start() {
   load_state();
   if (config_.gossip.enabled) {
     gossip_ = std::make_unique<GossipBridge>(config_, capacity_cores());
-    gossip_->start();
-    spdlog::info("gossip: node {} on {} with {} seed(s)", gossip_->node_id(), config_.gossip.bind, config_.gossip.seeds.size());
+    gossip_->start();  // logs its node, generation, endpoints and seeds
   }
   register_routes();
   HttpServerOptions api;
@@ -167,6 +166,9 @@ int Agent::run() {
       std::lock_guard lock(mu_);
       counters_.last_tick_lag_ms = std::max(0.0, lag_ms);
       if (lag_ms > 500 * config_.sampler.tick_s) ++counters_.ticks_late;
+      spdlog::debug("tick {}: started {:.1f} ms late, took {:.2f} ms; {} function(s) running, {:.3f} cores",
+                    counters_.ticks, counters_.last_tick_lag_ms, counters_.last_tick_work_ms, usage_.functions().size(),
+                    usage_.total_cores());
     }
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
@@ -207,6 +209,8 @@ void Agent::tick() {
     last_rescan_ = t0;
     const bool changed = registry_->rescan();
     if (changed) sampler_->set_watched(registry_->watched());
+    spdlog::debug("rescan: {} cgroup(s) watched{}, took {:.2f} ms", registry_->watched().size(), changed ? " (changed)" : "",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     std::lock_guard lock(mu_);
     ++counters_.rescans;
   }
@@ -294,7 +298,10 @@ void Agent::maybe_save_state(bool force) {
     bytes = shape::serialize_state(models_, host_model_);
   }
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     write_file_atomically(state_path(), bytes);
+    spdlog::debug("state saved to {}: {} bytes in {:.1f} ms", state_path(), bytes.size(),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     std::lock_guard lock(mu_);
     ++counters_.state_saves;
   } catch (const std::exception& e) {
