@@ -233,4 +233,24 @@ TEST(AgentStartup, SecondInstanceIsRefusedBeforeTouchingState) {
   EXPECT_EQ(first.get_json("/healthz")["status"], "ok");
 }
 
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// log.level = debug shows the tick timing the troubleshooting docs point to; the gossip
+// start is one line.
+TEST(AgentStartup, DebugLogShowsTickTimingAndGossipStartsOnce) {
+  if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  const auto dirs = make_agent_dirs("debug-log");
+  AgentProcess agent(dirs, "[sampler]\nmode = \"cgroup\"\ntick = \"100ms\"\n[log]\nlevel = \"debug\"\n"
+                           "[gossip]\nenabled = true\nbind = \"tcp://127.0.0.1:" + std::to_string(free_port_block(1)) + "\"\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const std::string log = agent.log();
+  EXPECT_GE(occurrences(log, "debug: tick "), 3u) << log;
+  EXPECT_NE(log.find(" ms late, took "), std::string::npos) << log;
+  EXPECT_EQ(occurrences(log, "gossip: node "), 1u) << log;
+}
+
 }  // namespace
