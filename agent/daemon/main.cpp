@@ -1,5 +1,6 @@
 // antiphased: the per-host agent.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -30,7 +31,11 @@ config::Config load_config(const std::string& path) {
 }
 
 void print_version() {
-  std::cout << "antiphased " << ANTIPHASE_VERSION << "\n\nkernel features:\n";
+  // The probe judges this process: root in a shell gets more than the service's user
+  // under its sandbox does, so say where to see what the service itself got.
+  std::cout << "antiphased " << ANTIPHASE_VERSION << "\n\nkernel features, as this process (uid " << ::geteuid()
+            << ") gets them; the service's own: antiphasectl stats, or the sampler note of the unit's\n"
+               "ExecStartPre check in journalctl -u antiphase:\n";
   agent::FeatureProbe probe;
   for (const auto& f : probe.report())
     std::cout << "  " << (f.available ? "[yes] " : "[no]  ") << f.name << (f.detail.empty() ? "" : ": " + f.detail) << "\n";
