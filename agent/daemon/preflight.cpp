@@ -14,8 +14,8 @@
 #include <filesystem>
 
 #include "agent/api/http_server.h"
-#include "agent/daemon/gossip_bridge.h"
-#include "agent/daemon/sampler_setup.h"
+#include "agent/daemon/agent_config.h"
+#include "agent/daemon/usage_feed.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/registry/cgroup_fs.h"
 #include "agent/registry/registry.h"
@@ -123,8 +123,10 @@ void check_cgroup_roots(const config::Config& c, const PreflightContext& ctx, Fi
 void check_sampler(const config::Config& c, const PreflightContext&, Findings& out) {
   if (replaying(c)) return;
   try {
-    const SamplerSetup setup = make_configured_sampler(c);
-    out.note(setup.reason);
+    FeatureProbe features;
+    std::string reason;
+    make_sampler(sampler_options_from(c), features, &reason);
+    out.note(reason);
   } catch (const std::exception& e) {
     out.error(std::string("sampler.mode: ") + e.what());
   }
