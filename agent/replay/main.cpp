@@ -25,6 +25,7 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& v
 int main(int argc, char** argv) {
   using namespace antiphase::replay;
   CLI::App app{"antiphase-replay: measure admission decision quality on a CPU trace (timestamp,function,cpu)"};
+  app.set_version_flag("-V,--version", "antiphase-replay " ANTIPHASE_VERSION);
   ReplayOptions o;
   std::string train_start, train_end, test_start, test_end, val_fit_start, val_fit_end, fit = "first";
   std::vector<std::string> policies;
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
       o.val_pairs.push_back(t);
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // usage errors exit 2; --help and --version 0
   }
   if (train_days > 0) o.train_days = train_days;
   if (test_days > 0) o.test_days = test_days;
