@@ -78,4 +78,29 @@ TEST(DaemonRace, DISABLED_RescanWhileStatsAndMetricsAreRead) {
   expect_clean_exit(agent);
 }
 
+// Found by .ci/tsan (not in issue 18's list; next to finding 4): Agent::start() assigns
+// api_ (agent.cpp, `api_ = std::make_unique<HttpServer>(...)`) after the HttpServer's
+// worker threads are already serving, and /v1/stats and /metrics read api_ (for the
+// request counters, introspection.cpp) before taking the agent mutex; at shutdown
+// run() resets api_ the same way. Nothing orders the write before a worker's read, so
+// TSan reports it on the first /v1/stats a worker serves without having taken the
+// agent mutex since; with several connections one of the pool's workers does. Replay
+// mode: no registry, so the rescan race above cannot be the one reported.
+// .ci/tsan.supp hides this race (race_top:unique_ptr.h) until it is fixed; delete that
+// line when enabling this test.
+TEST(DaemonRace, DISABLED_StatsFromEveryApiWorkerRightAfterStart) {
+  const auto dirs = make_agent_dirs("daemon-race-start");
+  write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
+  AgentProcess agent(dirs, replay_config(dirs.dir + "/trace.csv", "^(r-.+)$", 8.0).str());
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < 4; ++c)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) ok += agent.call("GET", "/v1/stats").status == 200;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 20);
+  expect_clean_exit(agent);
+}
+
 }  // namespace
