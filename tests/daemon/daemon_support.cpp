@@ -45,7 +45,8 @@ AgentToml replay_config(const std::string& trace, const std::string& pattern, do
       .set("sampler", "replay_file", toml_string(trace))
       .set("sampler", "replay_speed", std::to_string(speed))
       .set("functions", "pattern", "'" + pattern + "'")
-      .set("admission", "capacity_cores", std::to_string(capacity_cores));
+      .set("admission", "capacity_cores", std::to_string(capacity_cores))
+      .set("admission", "target_utilisation", "0.9");  // tests compute limits from it
   // A full day of history (14.4 s at 6000 x) would start the hosts' calibrators, each
   // on its own residuals; with 30 days none sees an observation during a test, so every
   // z is the Gaussian z of the configured target and decisions on two nodes compare.
