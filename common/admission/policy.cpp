@@ -161,6 +161,15 @@ double rate_headroom(const Projection& p, double limit, const TailModel& tail, d
   return lo;
 }
 
+std::optional<shape::SlotProfile> AdmissionPolicy::size(const Candidate& candidate, const shape::SlotProfile& host_shape,
+                                                       std::string* why) const {
+  std::string reason;
+  std::vector<std::string> notes;
+  auto sized = sizing_profile(candidate, config_, host_shape, reason, notes);
+  if (!sized && why) *why = reason;
+  return sized;
+}
+
 Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidate, double z) const {
   Decision d;
   d.function = candidate.function;
