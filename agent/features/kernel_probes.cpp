@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <string>
 
+#include "agent/features/handles.h"
 #include "agent/registry/cgroup_fs.h"
 
 namespace antiphase::agent::probes {
@@ -24,7 +24,7 @@ constexpr int kCapSysAdmin = 21;
 constexpr int kCapPerfmon = 38;
 constexpr int kCapBpf = 39;
 
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
+using BtfPtr = LibbpfPtr<struct btf, btf__free>;
 
 bool has_effective_cap(const __user_cap_data_struct (&data)[2], int cap) {
   return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
@@ -56,15 +56,14 @@ std::string read_first_line(const char* path) {
 ProbeResult btf() {
   struct stat st {};
   if (::stat(kVmlinuxBtf, &st) != 0) {
-    return {false, std::string(kVmlinuxBtf) + ": " + errno_text(errno) +
+    return {false, std::string(kVmlinuxBtf) + ": " + os_error_text(errno) +
                        " (kernel built without CONFIG_DEBUG_INFO_BTF)"};
   }
   // Parse it, as libbpf will for CO-RE: an unreadable or corrupt file is no BTF at all.
   QuietLibbpf quiet;
-  struct btf* parsed = btf__parse(kVmlinuxBtf, nullptr);
-  if (!parsed) return {false, std::string(kVmlinuxBtf) + " is not valid BTF: " + errno_text(errno)};
-  const unsigned types = btf__type_cnt(parsed);
-  btf__free(parsed);
+  const BtfPtr parsed(btf__parse(kVmlinuxBtf, nullptr));
+  if (!parsed) return {false, std::string(kVmlinuxBtf) + " is not valid BTF: " + os_error_text(errno)};
+  const unsigned types = btf__type_cnt(parsed.get());
   return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(types) + " types)"};
 }
 
@@ -72,7 +71,7 @@ ProbeResult cap_bpf() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (::syscall(SYS_capget, &header, data) != 0) {
-    return {false, "capget failed: " + errno_text(errno)};
+    return {false, "capget failed: " + os_error_text(errno)};
   }
   const bool bpf = has_effective_cap(data, kCapBpf);
   const bool admin = has_effective_cap(data, kCapSysAdmin);
@@ -86,31 +85,26 @@ ProbeResult cap_bpf() {
 
 ProbeResult tp_btf() {
   QuietLibbpf quiet;
-  struct btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) return {false, "cannot load vmlinux BTF: " + errno_text(errno)};
-  const int type_id = btf__find_by_name_kind(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
-  btf__free(vmlinux);
+  const BtfPtr vmlinux(btf__load_vmlinux_btf());
+  if (!vmlinux) return {false, "cannot load vmlinux BTF: " + os_error_text(errno)};
+  const int type_id = btf__find_by_name_kind(vmlinux.get(), "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
   if (type_id <= 0) return {false, "vmlinux BTF has no btf_trace_sched_switch"};
 
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
               .attach_btf_id = static_cast<__u32>(type_id));
-  const int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
-                               kReturnZeroLen, &opts);
-  if (fd < 0) return {false, "loading a tp_btf/sched_switch program failed: " + errno_text(-fd)};
-  ::close(fd);
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
+                                    kReturnZeroLen, &opts));
+  if (!prog) return {false, "loading a tp_btf/sched_switch program failed: " + os_error_text(errno)};
   return {true, "tp_btf/sched_switch program loads (BTF type id " + std::to_string(type_id) + ")"};
 }
 
 ProbeResult raw_tp() {
   QuietLibbpf quiet;
-  const int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
-                               kReturnZero, kReturnZeroLen, nullptr);
-  if (fd < 0) return {false, "loading a raw_tp program failed: " + errno_text(-fd)};
-  const int link = bpf_raw_tracepoint_open("sched_switch", fd);
-  const int err = link < 0 ? -link : 0;
-  if (link >= 0) ::close(link);
-  ::close(fd);
-  if (err) return {false, "attaching raw_tp/sched_switch failed: " + errno_text(err)};
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
+                                    kReturnZero, kReturnZeroLen, nullptr));
+  if (!prog) return {false, "loading a raw_tp program failed: " + os_error_text(errno)};
+  const UniqueFd link(bpf_raw_tracepoint_open("sched_switch", prog.get()));
+  if (!link) return {false, "attaching raw_tp/sched_switch failed: " + os_error_text(errno)};
   return {true, "raw_tp/sched_switch attaches"};
 }
 
@@ -121,13 +115,13 @@ ProbeResult perf_event() {
   attr.config = PERF_COUNT_SW_CPU_CLOCK;
   attr.sample_period = 1000000000ULL;
   attr.disabled = 1;
-  const long fd = ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  const UniqueFd fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
+  const int err = errno;
   const std::string paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
-  if (fd < 0) {
-    return {false, "perf_event_open(cpu-clock, cpu 0) failed: " + errno_text(errno) +
+  if (!fd) {
+    return {false, "perf_event_open(cpu-clock, cpu 0) failed: " + os_error_text(err) +
                        " (perf_event_paranoid=" + paranoid + ")"};
   }
-  ::close(static_cast<int>(fd));
   return {true, "software cpu-clock events open (perf_event_paranoid=" + paranoid + ")"};
 }
 

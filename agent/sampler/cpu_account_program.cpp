@@ -14,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "agent/features/handles.h"
 #include "agent/sampler/libbpf_log.h"
 #include "bpf/cpu_account.skel.h"
 #include "bpf/cpu_sample.skel.h"
@@ -21,11 +22,11 @@
 namespace antiphase::agent {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
-
-std::runtime_error load_error(const std::string& what, int err, const LibbpfMessageCapture& log) {
-  std::string msg = what + ": " + errno_text(err);
-  const std::string detail = log.summary();
+// Every failure here is reported the same way: what we tried, the OS error, and what
+// libbpf printed meanwhile (the verifier's complaint, a missing BTF type) when it did.
+std::runtime_error bpf_error(const std::string& what, int err, const LibbpfMessageCapture* log = nullptr) {
+  std::string msg = what + ": " + os_error_text(err);
+  const std::string detail = log ? log->summary() : "";
   if (!detail.empty()) msg += " (libbpf: " + detail + ")";
   return std::runtime_error(msg);
 }
@@ -44,7 +45,7 @@ std::vector<int> online_cpus() {
   return parse_cpu_list(text);
 }
 
-int open_cpu_clock_event(int cpu, uint64_t period_ns) {
+UniqueFd open_cpu_clock_event(int cpu, uint64_t period_ns) {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_SOFTWARE;
@@ -52,7 +53,7 @@ int open_cpu_clock_event(int cpu, uint64_t period_ns) {
   // A fixed period (not freq mode) makes every sample worth exactly period_ns.
   attr.sample_period = period_ns;
   attr.freq = 0;
-  return static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  return UniqueFd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)));
 }
 
 }  // namespace
@@ -103,36 +104,28 @@ CpuAccountProgram::CpuAccountProgram(const CpuAccountOptions& options) : options
   sample_period_ns_ = options_.attach == CpuAccountAttach::PerfEvent ? 1000000000ULL / options_.perf_hz : 0;
   possible_cpus_ = libbpf_num_possible_cpus();
   online_cpus_ = online_cpus();
-  if (possible_cpus_ <= 0) throw std::runtime_error("cannot count possible CPUs: " + errno_text(possible_cpus_));
-  try {
-    open_and_load();
-    attach();
-  } catch (...) {
-    destroy();
-    throw;
-  }
+  if (possible_cpus_ <= 0) throw bpf_error("cannot count possible CPUs", possible_cpus_);
+  // On a throw below, the members release what was loaded and attached.
+  open_and_load();
+  attach();
 }
 
-CpuAccountProgram::~CpuAccountProgram() { destroy(); }
+CpuAccountProgram::~CpuAccountProgram() = default;
 
-void CpuAccountProgram::destroy() {
-  for (auto* link : links_) bpf_link__destroy(link);
-  links_.clear();
-  destroy_skeleton();
-}
+void CpuAccountProgram::DestroySchedSkeleton::operator()(cpu_account* skel) const { cpu_account__destroy(skel); }
+void CpuAccountProgram::DestroySampleSkeleton::operator()(cpu_sample* skel) const { cpu_sample__destroy(skel); }
+void CpuAccountProgram::DestroyLink::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
-void CpuAccountProgram::destroy_skeleton() {
-  if (sched_skel_) cpu_account__destroy(sched_skel_);
-  if (sample_skel_) cpu_sample__destroy(sample_skel_);
-  sched_skel_ = nullptr;
-  sample_skel_ = nullptr;
+void CpuAccountProgram::close_skeleton() {
   watched_map_ = usage_map_ = cpu_state_map_ = running_map_ = nullptr;
   program_ = running_program_ = nullptr;
+  sched_skel_.reset();
+  sample_skel_.reset();
 }
 
 void CpuAccountProgram::open_skeleton() {
   if (options_.attach == CpuAccountAttach::PerfEvent) {
-    sample_skel_ = cpu_sample__open();
+    sample_skel_.reset(cpu_sample__open());
     if (!sample_skel_) return;
     sample_skel_->rodata->sample_period_ns = sample_period_ns_;
     watched_map_ = sample_skel_->maps.watched;
@@ -140,7 +133,7 @@ void CpuAccountProgram::open_skeleton() {
     program_ = sample_skel_->progs.cpu_clock_sample;
     return;
   }
-  sched_skel_ = cpu_account__open();
+  sched_skel_.reset(cpu_account__open());
   if (!sched_skel_) return;
   // One object serves both attach points: only the program we attach is loaded, so a
   // kernel without tp_btf never sees (and never rejects) that program.
@@ -156,23 +149,23 @@ void CpuAccountProgram::open_skeleton() {
 }
 
 int CpuAccountProgram::load_skeleton() {
-  return sched_skel_ ? cpu_account__load(sched_skel_) : cpu_sample__load(sample_skel_);
+  return sched_skel_ ? cpu_account__load(sched_skel_.get()) : cpu_sample__load(sample_skel_.get());
 }
 
 void CpuAccountProgram::open_and_load() {
   LibbpfMessageCapture log;
   for (int attempt = 0; attempt < 2; ++attempt) {
     open_skeleton();
-    if (!program_) throw load_error("opening the BPF object failed", errno, log);
+    if (!program_) throw bpf_error("opening the BPF object failed", errno, &log);
     bpf_map__set_max_entries(watched_map_, options_.max_cgroups);
     bpf_map__set_max_entries(usage_map_, options_.max_cgroups + 1);
 
     const int err = load_skeleton();
     if (err == 0) return;
-    destroy_skeleton();
+    close_skeleton();
     if (err == -EPERM && attempt == 0 && raise_memlock_limit()) continue;  // pre-5.11 memlock
-    throw load_error("loading the " + std::string(to_string(options_.attach)) + " CPU accounting program failed",
-                     err, log);
+    throw bpf_error("loading the " + std::string(to_string(options_.attach)) + " CPU accounting program failed",
+                    err, &log);
   }
 }
 
@@ -182,36 +175,30 @@ void CpuAccountProgram::attach() {
     return;
   }
   LibbpfMessageCapture log;
-  bpf_link* link = bpf_program__attach(program_);
-  if (!link) throw load_error("attaching " + std::string(to_string(options_.attach)) + "/sched_switch failed", errno, log);
-  links_.push_back(link);
+  std::unique_ptr<bpf_link, DestroyLink> link(bpf_program__attach(program_));
+  if (!link) throw bpf_error("attaching " + std::string(to_string(options_.attach)) + "/sched_switch failed", errno, &log);
+  links_.push_back(std::move(link));
   attached_cpus_ = static_cast<size_t>(possible_cpus_);
 }
 
 void CpuAccountProgram::attach_perf_events() {
   LibbpfMessageCapture log;
   const auto& cpus = online_cpus_;
-  if (cpus.empty()) throw std::runtime_error("cannot read /sys/devices/system/cpu/online");
+  if (cpus.empty()) throw bpf_error("cannot read /sys/devices/system/cpu/online", EINVAL);
   for (int cpu : cpus) {
-    const int fd = open_cpu_clock_event(cpu, sample_period_ns_);
-    if (fd < 0) {
-      throw std::runtime_error("perf_event_open(cpu-clock) on CPU " + std::to_string(cpu) +
-                               " failed: " + errno_text(errno));
-    }
-    bpf_link* link = bpf_program__attach_perf_event(program_, fd);
-    if (!link) {
-      const int err = errno;
-      ::close(fd);
-      throw load_error("attaching the sampling program to CPU " + std::to_string(cpu) + " failed", err, log);
-    }
-    links_.push_back(link);  // the link owns and closes the perf event fd
+    UniqueFd event = open_cpu_clock_event(cpu, sample_period_ns_);
+    if (!event) throw bpf_error("perf_event_open(cpu-clock) on CPU " + std::to_string(cpu) + " failed", errno);
+    std::unique_ptr<bpf_link, DestroyLink> link(bpf_program__attach_perf_event(program_, event.get()));
+    if (!link) throw bpf_error("attaching the sampling program to CPU " + std::to_string(cpu) + " failed", errno, &log);
+    event.release();  // the link closes the perf event when it is destroyed
+    links_.push_back(std::move(link));
   }
   attached_cpus_ = cpus.size();
 }
 
 void CpuAccountProgram::watch(uint64_t cgroup_id, uint32_t slot) {
   const int err = bpf_map_update_elem(bpf_map__fd(watched_map_), &cgroup_id, &slot, BPF_ANY);
-  if (err) throw std::runtime_error("updating the watched-cgroup map failed: " + errno_text(err));
+  if (err) throw bpf_error("updating the watched-cgroup map failed", err);
 }
 
 void CpuAccountProgram::unwatch(uint64_t cgroup_id) {
@@ -226,7 +213,7 @@ void CpuAccountProgram::publish_watched_changes() {
   const uint32_t zero = 0;
   const int err = bpf_map__update_elem(sched_skel_->maps.bss, &zero, sizeof(zero), sched_skel_->bss,
                                        bpf_map__value_size(sched_skel_->maps.bss), BPF_ANY);
-  if (err) throw std::runtime_error("publishing the watched-cgroup generation failed: " + errno_text(err));
+  if (err) throw bpf_error("publishing the watched-cgroup generation failed", err);
 }
 
 slot_usage CpuAccountProgram::read_slot(uint32_t slot) const {

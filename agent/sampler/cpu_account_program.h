@@ -4,6 +4,7 @@
 // loads, attaches, and gives typed access to the maps both objects share. One instance
 // per sampler; every instance has its own maps, so several can run side by side.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,7 +31,8 @@ struct CpuAccountOptions {
 
 class CpuAccountProgram {
  public:
-  // Loads and attaches. Throws std::runtime_error carrying libbpf's explanation.
+  // Loads and attaches. Throws std::runtime_error carrying libbpf's explanation; whatever
+  // was loaded or attached by then is released.
   explicit CpuAccountProgram(const CpuAccountOptions& options);
   ~CpuAccountProgram();
   CpuAccountProgram(const CpuAccountProgram&) = delete;
@@ -67,18 +69,28 @@ class CpuAccountProgram {
   std::optional<RunStats> run_stats() const;
 
  private:
+  // Owners of the generated skeletons and of links (defined where the skeletons are).
+  struct DestroySchedSkeleton {
+    void operator()(cpu_account* skel) const;
+  };
+  struct DestroySampleSkeleton {
+    void operator()(cpu_sample* skel) const;
+  };
+  struct DestroyLink {
+    void operator()(bpf_link* link) const;
+  };
+
   void open_and_load();
   // Opens the skeleton for options_.attach and points the handles below at it.
   void open_skeleton();
   int load_skeleton();
-  void destroy_skeleton();
+  void close_skeleton();
   void attach();
   void attach_perf_events();
-  void destroy();
 
   CpuAccountOptions options_;
-  cpu_account* sched_skel_ = nullptr;  // tp_btf / raw_tp
-  cpu_sample* sample_skel_ = nullptr;  // perf_event
+  std::unique_ptr<cpu_account, DestroySchedSkeleton> sched_skel_;  // tp_btf / raw_tp
+  std::unique_ptr<cpu_sample, DestroySampleSkeleton> sample_skel_;  // perf_event
   // Handles into whichever skeleton is open (cpu_state and bss: sched_switch only).
   bpf_map* watched_map_ = nullptr;
   bpf_map* usage_map_ = nullptr;
@@ -88,11 +100,12 @@ class CpuAccountProgram {
   bpf_program* running_program_ = nullptr;
   std::vector<int> online_cpus_;
   mutable bool run_on_cpu_supported_ = true;
-  std::vector<bpf_link*> links_;
   int possible_cpus_ = 0;
   mutable bool batch_supported_ = true;
   size_t attached_cpus_ = 0;
   uint64_t sample_period_ns_ = 0;
+  // Declared after the skeletons, so links are destroyed (programs detached) first.
+  std::vector<std::unique_ptr<bpf_link, DestroyLink>> links_;
 };
 
 // Parses a kernel CPU list such as "0-3,6,8-9" (sysfs .../cpu/online). Empty on error.
