@@ -158,6 +158,7 @@ std::unordered_map<std::string, std::string> BpfCpuSampler::stats() const {
   if (program_->options().attach == CpuAccountAttach::PerfEvent) {
     out["perf_hz"] = std::to_string(program_->options().perf_hz);
     out["sample_period_ns"] = std::to_string(program_->sample_period_ns());
+    out["perf_estimator"] = std::string(to_string(program_->options().perf_estimator));
   }
   if (auto run = program_->run_stats()) {
     out["bpf_run_cnt"] = std::to_string(run->run_cnt);
@@ -171,7 +172,7 @@ BpfSchedSwitchSampler::BpfSchedSwitchSampler(Attach attach, uint32_t max_cgroups
     : BpfCpuSampler(CpuAccountOptions{
           attach == Attach::TpBtf ? CpuAccountAttach::TpBtf : CpuAccountAttach::RawTp, max_cgroups, 0}) {}
 
-BpfPerfSampler::BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups)
-    : BpfCpuSampler(CpuAccountOptions{CpuAccountAttach::PerfEvent, max_cgroups, frequency_hz}) {}
+BpfPerfSampler::BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups, PerfEstimator estimator)
+    : BpfCpuSampler(CpuAccountOptions{CpuAccountAttach::PerfEvent, max_cgroups, frequency_hz, estimator}) {}
 
 }  // namespace antiphase::agent

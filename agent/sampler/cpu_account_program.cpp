@@ -5,6 +5,7 @@
 #include <linux/perf_event.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,6 +46,20 @@ std::vector<int> online_cpus() {
   return parse_cpu_list(text);
 }
 
+uint64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// A task younger than this that is missing from the harvest map was never in it: the map
+// gains at most hz x CPUs entries a second, so evicting an entry takes longer (half the
+// fill time, for margin; capped at a minute).
+uint64_t fresh_task_ns(uint32_t map_entries, uint32_t hz, size_t cpus) {
+  const double fill_s = double(map_entries) / (double(hz) * double(std::max<size_t>(cpus, 1)));
+  return static_cast<uint64_t>(std::min(fill_s / 2, 60.0) * 1e9);
+}
+
 UniqueFd open_cpu_clock_event(int cpu, uint64_t period_ns) {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
@@ -63,6 +78,14 @@ std::string_view to_string(CpuAccountAttach a) {
     case CpuAccountAttach::TpBtf: return "tp_btf";
     case CpuAccountAttach::RawTp: return "raw_tp";
     case CpuAccountAttach::PerfEvent: return "perf_event";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(PerfEstimator e) {
+  switch (e) {
+    case PerfEstimator::Harvest: return "harvest";
+    case PerfEstimator::Count: return "count";
   }
   return "unknown";
 }
@@ -118,34 +141,61 @@ void CpuAccountProgram::DestroyLink::operator()(bpf_link* link) const { bpf_link
 
 void CpuAccountProgram::close_skeleton() {
   watched_map_ = usage_map_ = cpu_state_map_ = running_map_ = nullptr;
-  program_ = running_program_ = nullptr;
+  program_ = running_program_ = free_program_ = nullptr;
   sched_skel_.reset();
   sample_skel_.reset();
 }
 
 void CpuAccountProgram::open_skeleton() {
-  if (options_.attach == CpuAccountAttach::PerfEvent) {
-    sample_skel_.reset(cpu_sample__open());
-    if (!sample_skel_) return;
-    sample_skel_->rodata->sample_period_ns = sample_period_ns_;
-    watched_map_ = sample_skel_->maps.watched;
-    usage_map_ = sample_skel_->maps.usage;
-    program_ = sample_skel_->progs.cpu_clock_sample;
-    return;
+  const bool count = options_.attach == CpuAccountAttach::PerfEvent && options_.perf_estimator == PerfEstimator::Count;
+  if (count) {
+    open_count_skeleton();
+  } else {
+    open_sched_skeleton();
   }
+}
+
+void CpuAccountProgram::open_count_skeleton() {
+  sample_skel_.reset(cpu_sample__open());
+  if (!sample_skel_) return;
+  sample_skel_->rodata->sample_period_ns = sample_period_ns_;
+  watched_map_ = sample_skel_->maps.watched;
+  usage_map_ = sample_skel_->maps.usage;
+  program_ = sample_skel_->progs.cpu_clock_sample;
+}
+
+// One CO-RE object serves tp_btf, raw_tp and perf harvesting: only the programs of the
+// chosen mode are loaded (a kernel without tp_btf never sees, and never rejects, that
+// program), and only their maps are created.
+void CpuAccountProgram::open_sched_skeleton() {
   sched_skel_.reset(cpu_account__open());
   if (!sched_skel_) return;
-  // One object serves both attach points: only the program we attach is loaded, so a
-  // kernel without tp_btf never sees (and never rejects) that program.
+  auto& progs = sched_skel_->progs;
+  auto& maps = sched_skel_->maps;
+  const bool harvest = options_.attach == CpuAccountAttach::PerfEvent;
   const bool btf = options_.attach == CpuAccountAttach::TpBtf;
-  bpf_program__set_autoload(sched_skel_->progs.sched_switch_btf, btf);
-  bpf_program__set_autoload(sched_skel_->progs.sched_switch_raw, !btf);
-  watched_map_ = sched_skel_->maps.watched;
-  usage_map_ = sched_skel_->maps.usage;
-  cpu_state_map_ = sched_skel_->maps.cpu_state;
-  running_map_ = sched_skel_->maps.running;
-  program_ = btf ? sched_skel_->progs.sched_switch_btf : sched_skel_->progs.sched_switch_raw;
-  running_program_ = sched_skel_->progs.running_task;
+  bpf_program__set_autoload(progs.sched_switch_btf, btf);
+  bpf_program__set_autoload(progs.sched_switch_raw, !harvest && !btf);
+  bpf_program__set_autoload(progs.running_task, !harvest);
+  bpf_program__set_autoload(progs.cpu_clock_harvest, harvest);
+  bpf_program__set_autoload(progs.task_free, harvest);
+  bpf_map__set_autocreate(maps.cpu_state, !harvest);
+  bpf_map__set_autocreate(maps.running, !harvest);
+  bpf_map__set_autocreate(maps.harvested, harvest);
+  watched_map_ = maps.watched;
+  usage_map_ = maps.usage;
+  if (harvest) {
+    sched_skel_->rodata->harvest_since_ns = monotonic_ns();
+    sched_skel_->rodata->fresh_task_ns =
+        fresh_task_ns(bpf_map__max_entries(maps.harvested), options_.perf_hz, online_cpus_.size());
+    program_ = progs.cpu_clock_harvest;
+    free_program_ = progs.task_free;
+    return;
+  }
+  cpu_state_map_ = maps.cpu_state;
+  running_map_ = maps.running;
+  program_ = btf ? progs.sched_switch_btf : progs.sched_switch_raw;
+  running_program_ = progs.running_task;
 }
 
 int CpuAccountProgram::load_skeleton() {
@@ -164,8 +214,7 @@ void CpuAccountProgram::open_and_load() {
     if (err == 0) return;
     close_skeleton();
     if (err == -EPERM && attempt == 0 && raise_memlock_limit()) continue;  // pre-5.11 memlock
-    throw bpf_error("loading the " + std::string(to_string(options_.attach)) + " CPU accounting program failed",
-                    err, &log);
+    throw bpf_error("loading the " + describe() + " CPU accounting program failed", err, &log);
   }
 }
 
@@ -183,6 +232,11 @@ void CpuAccountProgram::attach() {
 
 void CpuAccountProgram::attach_perf_events() {
   LibbpfMessageCapture log;
+  if (free_program_) {
+    std::unique_ptr<bpf_link, DestroyLink> link(bpf_program__attach(free_program_));
+    if (!link) throw bpf_error("attaching raw_tp/sched_process_free failed", errno, &log);
+    links_.push_back(std::move(link));
+  }
   const auto& cpus = online_cpus_;
   if (cpus.empty()) throw bpf_error("cannot read /sys/devices/system/cpu/online", EINVAL);
   for (int cpu : cpus) {
@@ -300,6 +354,12 @@ std::optional<std::vector<running_task>> CpuAccountProgram::read_running() const
     if (!ran[cpu]) per_cpu[cpu] = running_task{};
   }
   return per_cpu;
+}
+
+std::string CpuAccountProgram::describe() const {
+  std::string text(to_string(options_.attach));
+  if (options_.attach == CpuAccountAttach::PerfEvent) text += std::string(", ") + std::string(to_string(options_.perf_estimator));
+  return text;
 }
 
 std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::run_stats() const {

@@ -23,10 +23,20 @@ namespace antiphase::agent {
 enum class CpuAccountAttach { TpBtf, RawTp, PerfEvent };
 std::string_view to_string(CpuAccountAttach a);
 
+// What a perf_sample CPU-clock sample charges (PerfEvent only):
+//  - Harvest: the interrupted task's runtime since it was last charged, plus each task's
+//    last runtime when it is freed (cpu_account.bpf.c; needs kernel BTF). The kernel's own
+//    figure, late by about one sampling period of each task's CPU time.
+//  - Count: one sampling period per sample (cpu_sample.bpf.c; loads without BTF).
+//    Statistical, and biased when a tenant's run/sleep rhythm lines up with the timer.
+enum class PerfEstimator { Harvest, Count };
+std::string_view to_string(PerfEstimator e);
+
 struct CpuAccountOptions {
   CpuAccountAttach attach = CpuAccountAttach::TpBtf;
   uint32_t max_cgroups = CPU_ACCOUNT_DEFAULT_MAX_CGROUPS;
   uint32_t perf_hz = 49;  // PerfEvent only
+  PerfEstimator perf_estimator = PerfEstimator::Harvest;  // PerfEvent only
 };
 
 class CpuAccountProgram {
@@ -57,6 +67,8 @@ class CpuAccountProgram {
   std::optional<std::vector<running_task>> read_running() const;
 
   const CpuAccountOptions& options() const { return options_; }
+  // "tp_btf", "raw_tp", "perf_event, harvest" or "perf_event, count".
+  std::string describe() const;
   uint64_t sample_period_ns() const { return sample_period_ns_; }
   size_t attached_cpus() const { return attached_cpus_; }
 
@@ -81,8 +93,10 @@ class CpuAccountProgram {
   };
 
   void open_and_load();
-  // Opens the skeleton for options_.attach and points the handles below at it.
+  // Opens the skeleton for options_ and points the handles below at it.
   void open_skeleton();
+  void open_count_skeleton();
+  void open_sched_skeleton();
   int load_skeleton();
   void close_skeleton();
   void attach();
@@ -96,8 +110,9 @@ class CpuAccountProgram {
   bpf_map* usage_map_ = nullptr;
   bpf_map* cpu_state_map_ = nullptr;
   bpf_map* running_map_ = nullptr;
-  bpf_program* program_ = nullptr;
-  bpf_program* running_program_ = nullptr;
+  bpf_program* program_ = nullptr;          // the accounting program (sched_switch or perf_event)
+  bpf_program* running_program_ = nullptr;  // sched_switch only
+  bpf_program* free_program_ = nullptr;     // perf harvest only: sched_process_free
   std::vector<int> online_cpus_;
   mutable bool run_on_cpu_supported_ = true;
   int possible_cpus_ = 0;

@@ -55,8 +55,19 @@ std::unique_ptr<Sampler> try_perf(const SamplerOptions& o, const FeatureProbe& f
     attempts.fail("perf_sample: " + unavailable(f, "perf_event"));
     return nullptr;
   }
+  // Harvesting runtimes needs CO-RE (kernel BTF) and a raw tracepoint for freed tasks;
+  // counting samples needs neither.
+  if (!f.has("btf") || !f.has("raw_tp")) {
+    attempts.fail("perf_sample harvesting: " + unavailable(f, f.has("btf") ? "raw_tp" : "btf"));
+  } else {
+    try {
+      return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups, PerfEstimator::Harvest);
+    } catch (const std::exception& e) {
+      attempts.fail(std::string("perf_sample harvesting failed: ") + e.what());
+    }
+  }
   try {
-    return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups);
+    return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups, PerfEstimator::Count);
   } catch (const std::exception& e) {
     attempts.fail(std::string("perf_sample failed: ") + e.what());
   }
@@ -72,10 +83,8 @@ std::unique_ptr<Sampler> try_cgroup(const FeatureProbe& f, Attempts& attempts) {
 }
 
 std::string describe(const Sampler& s) {
-  const auto stats = s.stats();
-  auto it = stats.find("attach");
   std::string name(to_string(s.mode()));
-  if (it != stats.end()) name += " (" + it->second + ")";
+  if (const auto* bpf = dynamic_cast<const BpfCpuSampler*>(&s)) name += " (" + bpf->describe() + ")";
   return name;
 }
 

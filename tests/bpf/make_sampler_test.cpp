@@ -88,6 +88,24 @@ TEST_F(MakeSampler, WithoutBtfAutoPicksPerfSample) {
   EXPECT_NE(why.find("sched_switch: btf unavailable"), std::string::npos) << why;
 }
 
+// perf_sample harvests task runtimes where CO-RE works, and counts samples where it
+// cannot; the choice and its reason are in `why`.
+TEST_F(MakeSampler, PerfSampleHarvestsWithBtfAndCountsWithout) {
+  if (!features_.has("perf_event")) GTEST_SKIP() << "no perf events";
+  if (features_.has("btf") && features_.has("raw_tp")) {
+    std::string why;
+    auto s = make_sampler({SamplerMode::PerfSample}, features_, &why);
+    EXPECT_EQ(s->stats().at("perf_estimator"), "harvest");
+    EXPECT_NE(why.find("sampler forced to perf_sample (perf_event, harvest)"), std::string::npos) << why;
+  }
+  features_.override("btf", false);
+  std::string why;
+  auto s = make_sampler({SamplerMode::PerfSample}, features_, &why);
+  EXPECT_EQ(s->stats().at("perf_estimator"), "count");
+  EXPECT_NE(why.find("perf_sample (perf_event, count)"), std::string::npos) << why;
+  EXPECT_NE(why.find("perf_sample harvesting: btf unavailable"), std::string::npos) << why;
+}
+
 TEST_F(MakeSampler, WithoutPrivilegeAutoUsesCgroupAndSaysSo) {
   features_.override("cap_bpf", false);
   std::string why;
