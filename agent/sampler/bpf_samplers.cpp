@@ -165,6 +165,10 @@ std::unordered_map<std::string, std::string> BpfCpuSampler::stats() const {
     out["bpf_run_time_ns"] = std::to_string(run->run_time_ns);
     out["bpf_avg_ns_per_run"] = std::to_string(run->run_time_ns / run->run_cnt);
   }
+  if (auto run = program_->free_run_stats()) {
+    out["bpf_free_run_cnt"] = std::to_string(run->run_cnt);
+    out["bpf_free_avg_ns_per_run"] = std::to_string(run->run_time_ns / run->run_cnt);
+  }
   return out;
 }
 

@@ -362,12 +362,23 @@ std::string CpuAccountProgram::describe() const {
   return text;
 }
 
-std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::run_stats() const {
+namespace {
+
+std::optional<CpuAccountProgram::RunStats> run_stats_of(const bpf_program* program) {
+  if (!program) return std::nullopt;
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(bpf_program__fd(program_), &info, &len) != 0) return std::nullopt;
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) != 0) return std::nullopt;
   if (info.run_cnt == 0) return std::nullopt;
-  return RunStats{info.run_cnt, info.run_time_ns};
+  return CpuAccountProgram::RunStats{info.run_cnt, info.run_time_ns};
+}
+
+}  // namespace
+
+std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::run_stats() const { return run_stats_of(program_); }
+
+std::optional<CpuAccountProgram::RunStats> CpuAccountProgram::free_run_stats() const {
+  return run_stats_of(free_program_);
 }
 
 }  // namespace antiphase::agent

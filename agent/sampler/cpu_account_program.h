@@ -79,6 +79,8 @@ class CpuAccountProgram {
     uint64_t run_time_ns = 0;
   };
   std::optional<RunStats> run_stats() const;
+  // The same for the program that charges freed tasks (perf harvesting only).
+  std::optional<RunStats> free_run_stats() const;
 
  private:
   // Owners of the generated skeletons and of links (defined where the skeletons are).

@@ -1,8 +1,10 @@
 // Burns CPU in a regular duty cycle: ON_US of spinning, then OFF_US of sleep, for SECONDS.
 // perf_idle_experiment.sh runs it pinned to one CPU to see where CPU-clock samples land.
-// With LOG, writes each burst's CLOCK_MONOTONIC start and end (ns) there on exit.
+// With LOG, writes each burst's CLOCK_MONOTONIC start and end (ns) there on exit, also
+// when stopped early by SIGTERM or SIGINT.
 //
 //   bpf_duty_burner ON_US OFF_US SECONDS [LOG]
+#include <signal.h>
 #include <time.h>
 
 #include <cstdint>
@@ -12,6 +14,9 @@
 
 namespace {
 
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
 uint64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -20,7 +25,7 @@ uint64_t now_ns() {
 
 void spin_until(uint64_t deadline_ns) {
   volatile uint64_t sink = 0;
-  while (now_ns() < deadline_ns) {
+  while (now_ns() < deadline_ns && !g_stop) {
     for (int i = 0; i < 100; ++i) sink = sink + static_cast<uint64_t>(i);
   }
 }
@@ -37,7 +42,9 @@ int main(int argc, char** argv) {
   const uint64_t end = now_ns() + static_cast<uint64_t>(std::atof(argv[3]) * 1e9);
   std::vector<uint64_t> bursts;
   bursts.reserve(2 * (end - now_ns()) / (on_ns + off_ns + 1) + 16);
-  while (now_ns() < end) {
+  ::signal(SIGTERM, on_signal);
+  ::signal(SIGINT, on_signal);
+  while (now_ns() < end && !g_stop) {
     const uint64_t start = now_ns();
     spin_until(start + on_ns);
     bursts.push_back(start);

@@ -1,77 +1,93 @@
 #!/usr/bin/env bash
-# Where do CPU-clock samples land on a partly idle CPU? Run as root, on a quiet host:
+# Where do CPU-clock samples land when a duty-cycled tenant shares a host with idle time?
+# Run as root, on a quiet host:
 #
-#   tests/bench/bpf/perf_idle_experiment.sh [build-dir] [on_us] [off_us] [hz] [seconds] [cpu]
+#   tests/bench/bpf/perf_idle_experiment.sh [build-dir] [on_us] [off_us] [hz] [seconds]
 #
-# Pins a regular duty-cycle burner (bpf_duty_burner: on_us spinning, off_us asleep; it
-# logs each burst's CLOCK_MONOTONIC start and end) to one CPU and records, on that CPU,
-# the event perf_sample mode uses: software cpu-clock with a fixed period of 1e9/hz ns
-# (`perf record -k CLOCK_MONOTONIC`, so sample and burst times share a clock). Prints:
-#  - the burner's true share (its bursts) and the count estimate (samples x period);
-#  - how many samples fired while the CPU was idle, and how late samples were against
-#    their timer's grid (a timer that fell due in idle and fired when the CPU woke up
-#    would be late, and would land at the very start of a burst);
+# Starts a regular duty-cycle burner (bpf_duty_burner: on_us spinning, off_us asleep; it
+# logs each burst's CLOCK_MONOTONIC start and end) and, with BUSY=1 (default), a busy
+# loop next to it, as in issue 20. PIN=1 (default) pins the burner to CPU 1 and the busy
+# loop to CPU 0; PIN=0 lets the scheduler place both. Records on every CPU the event
+# perf_sample mode uses: software cpu-clock with a fixed period of 1e9/hz ns
+# (`perf record -a -k CLOCK_MONOTONIC`, so sample and burst times share a clock). Prints:
+#  - the burner's CPU time (its /proc/PID/schedstat runtime) and what counting samples
+#    makes of it (samples x period), i.e. the pre-fix perf_sample estimator;
+#  - how many samples the idle task got, and how late samples fired against their
+#    timer's grid (a timer that fell due in idle and fired when the CPU woke up would be
+#    late, and would land at the very start of a burst);
 #  - where in its bursts the burner was sampled (uniform if nothing is correlated);
-#  - how many grid points fell inside bursts versus how many the bursts' length predicts
-#    (different when the duty cycle aliases with the sampling period).
+#  - how often the burner ran on each CPU (from its samples).
 set -euo pipefail
 BUILD=${1:-build}
 ON=${2:-5000}
 OFF=${3:-5000}
 HZ_=${4:-49}
 SECS=${5:-10}
-CPU=${6:-1}
+BUSY=${BUSY:-1}
+PIN=${PIN:-1}
 BURNER=$BUILD/tests/bench/bpf/bpf_duty_burner
-[[ $(id -u) == 0 ]] || { echo "needs root (perf record -C)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "needs root (perf record -a)" >&2; exit 1; }
 [[ -x $BURNER ]] || { echo "$BURNER not built (cmake --build $BUILD --target bpf_duty_burner)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf not installed (Debian: linux-perf)" >&2; exit 1; }
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
 PERIOD=$((1000000000 / HZ_))
+# Run in the background as `on_cpu N cmd... &`: exec keeps $! the command's own pid.
+on_cpu() { if [[ $PIN == 1 ]]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+runtime_ns() { cut -d' ' -f1 "/proc/$1/schedstat"; }
+idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
+
 echo "# cpu-clock samples of a duty-cycled burner ($(date -u +%FT%TZ))"
 echo "host: $(uname -r), nproc=$(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "burner: ${ON} us on / ${OFF} us off, pinned to CPU $CPU; cpu-clock period $PERIOD ns (${HZ_} Hz), ${SECS} s"
-taskset -c "$CPU" "$BURNER" "$ON" "$OFF" $((SECS + 2)) "$TMP/bursts" &
+echo "burner ${ON}/${OFF} us, busy loop: $BUSY, pinned: $PIN; cpu-clock period $PERIOD ns (${HZ_} Hz), ${SECS} s"
+on_cpu 1 "$BURNER" "$ON" "$OFF" $((SECS + 60)) "$TMP/bursts" &
 BURNER_PID=$!
+PIDS+=("$BURNER_PID")
+if [[ $BUSY == 1 ]]; then
+  on_cpu 0 "$BURNER" 100000000 0 $((SECS + 60)) &
+  PIDS+=($!)
+fi
 sleep 0.5
-IDLE0=$(awk -v c="cpu$CPU" '$1 == c {print $5 + $6}' /proc/stat)
-perf record -q -k CLOCK_MONOTONIC -e cpu-clock -c "$PERIOD" -C "$CPU" -o "$TMP/perf.data" -- sleep "$SECS" \
-  >/dev/null 2>&1
-IDLE1=$(awk -v c="cpu$CPU" '$1 == c {print $5 + $6}' /proc/stat)
+R0=$(runtime_ns "$BURNER_PID"); I0=$(idle_ticks)
+perf record -q -a -k CLOCK_MONOTONIC -e cpu-clock -c "$PERIOD" -o "$TMP/perf.data" -- sleep "$SECS" >/dev/null 2>&1
+R1=$(runtime_ns "$BURNER_PID"); I1=$(idle_ticks)
+kill "$BURNER_PID"  # it writes its burst log on SIGTERM
 wait "$BURNER_PID" || true
-echo "CPU $CPU idle during the recording (/proc/stat): $(( (IDLE1 - IDLE0) * 100 / ($(getconf CLK_TCK) * SECS) )) %"
-perf script -i "$TMP/perf.data" -F time,pid 2>/dev/null | python3 -c '
+echo "host idle during the recording (/proc/stat): $(( (I1 - I0) * 100 / ($(getconf CLK_TCK) * SECS * $(nproc)) )) % of $(nproc) CPUs"
+perf script -i "$TMP/perf.data" -F time,pid,cpu 2>/dev/null | python3 -c '
 import bisect, sys
-burner, period, burst_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+burner, period, burst_file, runtime = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 bursts = [tuple(map(int, l.split())) for l in open(burst_file)]
-samples = []
+samples = []  # (time ns, pid, cpu)
 for line in sys.stdin:
-    pid, t = line.split()
-    samples.append((round(float(t.rstrip(":")) * 1e9), int(pid)))
-t0, t1 = samples[0][0], samples[-1][0]
+    pid, cpu, t = line.split()
+    samples.append((round(float(t.rstrip(":")) * 1e9), int(pid), int(cpu.strip("[]"))))
+t0, t1 = min(s[0] for s in samples), max(s[0] for s in samples)
 win = t1 - t0
 starts = [b[0] for b in bursts]
 def burst_at(t):
     i = bisect.bisect_right(starts, t) - 1
     return bursts[i] if i >= 0 and bursts[i][0] <= t < bursts[i][1] else None
-on = sum(max(0, min(e, t1) - max(s, t0)) for s, e in bursts)
-nb = sum(1 for t, p in samples if p == burner)
-n0 = sum(1 for t, p in samples if p == 0)
-print(f"window {win/1e9:.2f} s: burner bursts {on/1e9:.3f} s = {on/win:.3f} core (wall time of its bursts)")
-print(f"samples {len(samples)} of {win//period + 1} timer periods: burner {nb}, idle task {n0}, other tasks {len(samples)-nb-n0}")
-print(f"count estimate of the burner: {nb*period/1e9:.3f} s = {nb*period/win:.3f} core, error {100*(nb*period/on-1):+.1f} %")
-late = sorted(((t - t0) % period) for t, p in samples)
-late = [x if x < period - 500000 else x - period for x in late]
-print(f"lateness against the timer grid: median {sorted(map(abs, late))[len(late)//2]/1e3:.0f} us, over 200 us: {sum(1 for x in late if x > 200000)}")
+cpus = sorted({s[2] for s in samples})
+nb = sum(1 for s in samples if s[1] == burner)
+print(f"window {win/1e9:.2f} s: burner ran {runtime/1e9:.3f} s = {runtime/win:.3f} core (schedstat)")
+print(f"samples {len(samples)} of {len(cpus)} x {win//period + 1} timer periods; on the idle task: {sum(1 for s in samples if s[1] == 0)}")
+print(f"counting estimate of the burner: {nb} samples = {nb*period/1e9:.3f} s, error {100*(nb*period/runtime-1):+.1f} %")
+late = []
+for c in cpus:
+    ts = [s[0] for s in samples if s[2] == c]
+    for t in ts:
+        x = (t - ts[0]) % period
+        late.append(x if x < period - 500000 else x - period)
+late = sorted(map(abs, late))
+print(f"lateness against each CPU timer grid: median {late[len(late)//2]/1e3:.0f} us, over 200 us: {sum(1 for x in late if x > 200000)} of {len(late)}")
 bins = [0] * 5
-inside = 0
-for t, p in samples:
+for t, p, c in samples:
     b = burst_at(t)
-    if b and p == burner:
-        bins[min(4, 5 * (t - b[0]) // (b[1] - b[0]))] += 1
-        inside += 1
-print(f"burner samples by position in their burst (fifths): {bins}; outside any burst: {nb - inside}")
-grid_in = sum(1 for k in range(win // period + 1) if burst_at(t0 + k * period))
-print(f"grid points inside bursts {grid_in}, bursts/period predicts {on/period:.0f}")
-' "$BURNER_PID" "$PERIOD" "$TMP/bursts"
+    if b and p == burner: bins[min(4, 5 * (t - b[0]) // (b[1] - b[0]))] += 1
+print(f"burner samples by position in their burst (fifths): {bins}")
+print("burner samples per CPU: " + ", ".join(f"CPU {c}: {sum(1 for s in samples if s[1] == burner and s[2] == c)}" for c in cpus))
+' "$BURNER_PID" "$PERIOD" "$TMP/bursts" "$((R1 - R0))"
