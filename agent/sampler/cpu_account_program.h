@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpf/cpu_account.h"
+#include "common/config/defaults.h"
 
 struct cpu_account;  // generated skeletons
 struct cpu_sample;
@@ -35,7 +36,7 @@ std::string_view to_string(PerfEstimator e);
 struct CpuAccountOptions {
   CpuAccountAttach attach = CpuAccountAttach::TpBtf;
   uint32_t max_cgroups = CPU_ACCOUNT_DEFAULT_MAX_CGROUPS;
-  uint32_t perf_hz = 49;  // PerfEvent only
+  uint32_t perf_hz = defaults::kPerfFrequencyHz;  // PerfEvent only
   PerfEstimator perf_estimator = PerfEstimator::Harvest;  // PerfEvent only
 };
 

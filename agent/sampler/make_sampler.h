@@ -13,13 +13,14 @@
 
 #include "agent/features/feature_probe.h"
 #include "agent/sampler/sampler.h"
+#include "common/config/defaults.h"
 
 namespace antiphase::agent {
 
 struct SamplerOptions {
   SamplerMode mode = SamplerMode::Auto;
-  unsigned perf_hz = 49;
-  unsigned max_cgroups = 4096;
+  unsigned perf_hz = defaults::kPerfFrequencyHz;
+  unsigned max_cgroups = defaults::kMaxCgroups;
 };
 
 std::unique_ptr<Sampler> make_sampler(const SamplerOptions& options, const FeatureProbe& features,
