@@ -65,7 +65,8 @@ UniqueFd open_cpu_clock_event(int cpu, uint64_t period_ns) {
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_CPU_CLOCK;
-  // A fixed period (not freq mode) makes every sample worth exactly period_ns.
+  // A fixed period (not freq mode): counting charges exactly period_ns per sample, and
+  // harvesting's "young task" bound (fresh_task_ns) relies on at most hz samples a second.
   attr.sample_period = period_ns;
   attr.freq = 0;
   return UniqueFd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)));
@@ -260,7 +261,8 @@ void CpuAccountProgram::unwatch(uint64_t cgroup_id) {
 }
 
 void CpuAccountProgram::publish_watched_changes() {
-  if (!sched_skel_) return;  // only the sched_switch programs cache lookups
+  // Only the sched_switch programs cache lookups.
+  if (!sched_skel_ || options_.attach == CpuAccountAttach::PerfEvent) return;
   // Written through the map rather than only the mmap'ed .bss, so kernels without
   // mmap-able arrays (< 5.5, raw_tp fallback) see it too.
   __atomic_fetch_add(&sched_skel_->bss->watched_generation, 1, __ATOMIC_RELEASE);
@@ -358,7 +360,10 @@ std::optional<std::vector<running_task>> CpuAccountProgram::read_running() const
 
 std::string CpuAccountProgram::describe() const {
   std::string text(to_string(options_.attach));
-  if (options_.attach == CpuAccountAttach::PerfEvent) text += std::string(", ") + std::string(to_string(options_.perf_estimator));
+  if (options_.attach == CpuAccountAttach::PerfEvent) {
+    text += ", ";
+    text += to_string(options_.perf_estimator);
+  }
   return text;
 }
 
