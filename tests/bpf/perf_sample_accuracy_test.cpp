@@ -6,8 +6,10 @@
 //
 // The bound: the harvesting estimator charges each task's own runtime, late by what the
 // task ran since its last sample (about one sampling period of its CPU time, ~20 ms at
-// 49 Hz), at both ends of the window. Each window is long enough that twice that lag is
-// under a fifth of the bound; the mostly idle tenant needs 30 s for it.
+// 49 Hz), at both ends of the window: a difference with a standard deviation of ~30 ms
+// of CPU. Each window is long enough that 10 % of the tenant's nominal CPU is five of
+// those: 8 s for the 0.2-0.5-core tenants, 15 s for 0.1 core, 30 s for 0.05 core. (On a
+// busy host the tenants get less CPU; 18 busy windows stayed within 3.6 %.)
 //
 // The counting estimator (the no-BTF fallback, and every kernel's estimator before the
 // fix) runs side by side on the same window; its error is printed, not asserted.
