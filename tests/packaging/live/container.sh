@@ -42,40 +42,66 @@ live_debian_mirror() {
 }
 
 # live_base: prints the path of the cached base root, building it when missing.
-# Concurrent runs wait on a lock; a half-built root is never visible under its name.
-live_base() {
-  local base="$LIVE_CACHE/bookworm-minbase-r$LIVE_BASE_RECIPE"
+live_base() { live_image minbase ""; }
+
+# live_image NAME "PACKAGES": prints the path of a cached root: the base plus PACKAGES
+# (apt-get install --no-install-recommends in a chroot), built when missing. Concurrent
+# runs wait on a lock; a half-built root is never visible under its name.
+live_image() {
+  local flavor=$1 extra=$2
+  local image="$LIVE_CACHE/bookworm-$flavor-r$LIVE_BASE_RECIPE"
   mkdir -p "$LIVE_CACHE"
   exec {lock_fd}>"$LIVE_CACHE/.lock"
   flock -w 1200 "$lock_fd" || { echo "cannot lock $LIVE_CACHE/.lock" >&2; return 1; }
-  if [ ! -x "$base/lib/systemd/systemd" ]; then
-    local mirror tmp
-    mirror=$(live_debian_mirror) || { echo "no Debian mirror in the host's apt sources" >&2; exec {lock_fd}>&-; return 1; }
+  if [ ! -x "$image/lib/systemd/systemd" ]; then
+    local tmp
     tmp=$(mktemp -d "$LIVE_CACHE/.building.XXXXXX")
-    echo "      building the container base (debootstrap minbase $LIVE_BASE_PACKAGES), once" >&2
-    mkdir -p "$LIVE_CACHE/debs"
-    if ! debootstrap --variant=minbase --include="$LIVE_BASE_PACKAGES" --cache-dir="$LIVE_CACHE/debs" \
-        bookworm "$tmp/root" "$mirror" \
-        >"$tmp/debootstrap.log" 2>&1; then
-      tail -n 20 "$tmp/debootstrap.log" >&2
-      rm -rf "$tmp"; exec {lock_fd}>&-; return 1
+    if [ -z "$extra" ]; then
+      live_debootstrap "$tmp" || { rm -rf "$tmp"; exec {lock_fd}>&-; return 1; }
+    else
+      local base="$LIVE_CACHE/bookworm-minbase-r$LIVE_BASE_RECIPE"
+      if [ ! -x "$base/lib/systemd/systemd" ]; then
+        live_debootstrap "$tmp" || { rm -rf "$tmp"; exec {lock_fd}>&-; return 1; }
+        rm -rf "$base"; cp -a "$tmp/root" "$base"
+      else
+        cp -a "$base" "$tmp/root"
+      fi
+      echo "      adding $extra to the container image, once" >&2
+      if ! chroot "$tmp/root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $extra \
+          >>"$tmp/build.log" 2>&1; then
+        tail -n 20 "$tmp/build.log" >&2
+        rm -rf "$tmp"; exec {lock_fd}>&-; return 1
+      fi
     fi
-    # The host's apt sources (main archive, updates, security) and package lists, so
-    # `apt-get install ./antiphase.deb` resolves the same library versions offline-first.
-    rm -f "$tmp/root/etc/apt/sources.list"
-    cp /etc/apt/sources.list.d/debian.sources "$tmp/root/etc/apt/sources.list.d/" 2>/dev/null ||
-      cp /etc/apt/sources.list "$tmp/root/etc/apt/sources.list"
-    chroot "$tmp/root" apt-get update -qq >>"$tmp/debootstrap.log" 2>&1 || true
-    # The agent's run-time libraries and Recommends in apt's archive cache, so installing
-    # the .deb does not download them on every run (a new dependency is fetched then).
-    chroot "$tmp/root" apt-get install -y -qq --download-only $LIVE_BASE_PREFETCH >>"$tmp/debootstrap.log" 2>&1 || true
     # Older recipes stay: a run of an older tree may have one mounted.
-    rm -rf "$base"
-    mv "$tmp/root" "$base"
+    rm -rf "$image"
+    mv "$tmp/root" "$image"
     rm -rf "$tmp"
   fi
   exec {lock_fd}>&-
-  echo "$base"
+  echo "$image"
+}
+
+# Debootstraps the base into DIR/root.
+live_debootstrap() {
+  local tmp=$1 mirror
+  mirror=$(live_debian_mirror) || { echo "no Debian mirror in the host's apt sources" >&2; return 1; }
+  echo "      building the container base (debootstrap minbase $LIVE_BASE_PACKAGES), once" >&2
+  mkdir -p "$LIVE_CACHE/debs"
+  if ! debootstrap --variant=minbase --include="$LIVE_BASE_PACKAGES" --cache-dir="$LIVE_CACHE/debs" \
+      bookworm "$tmp/root" "$mirror" >"$tmp/build.log" 2>&1; then
+    tail -n 20 "$tmp/build.log" >&2
+    return 1
+  fi
+  # The host's apt sources (main archive, updates, security) and package lists, so
+  # `apt-get install ./antiphase.deb` resolves the same library versions as the host.
+  rm -f "$tmp/root/etc/apt/sources.list"
+  cp /etc/apt/sources.list.d/debian.sources "$tmp/root/etc/apt/sources.list.d/" 2>/dev/null ||
+    cp /etc/apt/sources.list "$tmp/root/etc/apt/sources.list"
+  chroot "$tmp/root" apt-get update -qq >>"$tmp/build.log" 2>&1 || true
+  # The agent's run-time libraries and Recommends in apt's archive cache, so installing
+  # the .deb does not download them on every run (a new dependency is fetched then).
+  chroot "$tmp/root" apt-get install -y -qq --download-only $LIVE_BASE_PREFETCH >>"$tmp/build.log" 2>&1 || true
 }
 
 # The cgroup2 mount and (hybrid hosts) the name=systemd v1 mount of the host.
@@ -92,7 +118,7 @@ declare -A LIVE_PID1 LIVE_ROOT LIVE_NSPAWN LIVE_CGROUP LIVE_DIR
 live_boot() {
   local name=$1 work=$2; shift 2
   local base dir
-  base=$(live_base) || return 1
+  base=${LIVE_BOOT_IMAGE:-$(live_base)} || return 1
   dir="$work/$name"
   mkdir -p "$dir/upper" "$dir/work" "$dir/root"
   mount -t overlay overlay -o "lowerdir=$base,upperdir=$dir/upper,workdir=$dir/work" "$dir/root" || return 1
