@@ -64,25 +64,24 @@ class PromWriter {
 
 json Agent::stats_json() const {
   const auto [rss, hwm] = resident_memory();
-  json features = json::array();
-  if (features_)
-    for (const auto& f : features_->report()) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
-  json sampler_stats = json::object();
-  if (sampler_)
-    for (const auto& [k, v] : sampler_->stats()) sampler_stats[k] = v;
   const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  json features = json::array();
+  for (const auto& f : feed_view_.features) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
+  json sampler_stats = json::object();
+  for (const auto& [k, v] : feed_view_.sampler_stats) sampler_stats[k] = v;
   return {{"version", ANTIPHASE_VERSION},
           {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
-          {"sampler", {{"mode", mode_name()}, {"reason", sampler_reason_}, {"stats", sampler_stats}}},
+          {"sampler", {{"mode", feed_view_.mode}, {"reason", feed_view_.reason}, {"stats", sampler_stats}}},
           {"features", features},
-          {"cgroup2_mount", cgroup2_mount_},
-          {"cgroup_roots", registry_ ? json(registry_->resolved_roots()) : json::array()},
-          {"missing_roots", registry_ ? json(registry_->missing_roots()) : json::array()},
-          {"watched_cgroups", registry_ ? registry_->watched().size() : 0},
+          {"cgroup2_mount", feed_view_.cgroup2_mount},
+          {"cgroup_roots", feed_view_.roots},
+          {"missing_roots", feed_view_.missing_roots},
+          {"watched_cgroups", feed_view_.watched_cgroups},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
-          {"functions", {{"running", usage_.functions().size()}, {"shapes", models_.size()}}},
+          {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
+                         {"heard", core_.functions_heard()}}},
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
           {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
           {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},
@@ -103,18 +102,18 @@ std::string Agent::metrics_text() const {
     w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
   const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
-  w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", capacity_cores());
-  w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", calibrator_.z());
+  w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", core_.capacity_cores());
+  w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", core_.calibrator().z());
   w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
-           config_.admission.target_overload_rate);
+           core_.calibrator().config().target_overload_rate);
   w.single("antiphase_admission_observed_overload_ratio", "gauge", "Observed fraction of ticks above the host's own prediction.",
-           calibrator_.observed_rate());
+           core_.calibrator().observed_rate());
   w.family("antiphase_admission_decisions_total", "counter", "Admission decisions by outcome.");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_accept), "decision=\"accept\"");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_reject), "decision=\"reject\"");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_error), "decision=\"error\"");
-  w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(models_.size()));
-  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(registry_ ? registry_->watched().size() : 0));
+  w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(core_.models().size()));
+  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(feed_view_.watched_cgroups));
   w.single("antiphase_ticks_total", "counter", "Sampler ticks.", static_cast<double>(counters_.ticks));
   w.single("antiphase_ticks_late_total", "counter", "Ticks that started more than half a tick late.", static_cast<double>(counters_.ticks_late));
   w.single("antiphase_tick_lag_seconds", "gauge", "How late the last tick started.", counters_.last_tick_lag_ms / 1000);

@@ -10,9 +10,17 @@ namespace antiphase::admission {
 MarginCalibrator::MarginCalibrator(CalibratorConfig config) : config_(config) {
   // Nonsense configuration must not produce a nonsense margin.
   if (!(config_.target_overload_rate > 0.0 && config_.target_overload_rate < 1.0))
-    config_.target_overload_rate = 0.001;
+    config_.target_overload_rate = defaults::kTargetOverloadRate;
   if (!(config_.z_max >= config_.z_min)) config_.z_max = config_.z_min;
   z_ = std::clamp(normal_upper_quantile(config_.target_overload_rate), config_.z_min, config_.z_max);
+}
+
+void MarginCalibrator::reset_config(const CalibratorConfig& config, double z) {
+  const uint64_t observations = observations_, exceedances = exceedances_;
+  *this = MarginCalibrator(config);
+  observations_ = observations;
+  exceedances_ = exceedances;
+  if (std::isfinite(z)) z_ = std::clamp(z, config_.z_min, config_.z_max);
 }
 
 void MarginCalibrator::observe_exceedance(double predicted_quantile, double measured) {

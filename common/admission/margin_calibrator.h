@@ -5,12 +5,13 @@
 // until predictions are exceeded at the target rate. Starts from the Gaussian z and
 // stays within [z_min, z_max] so one odd day cannot make the host admit recklessly.
 // Pure: the caller passes the observations; no clock, no I/O.
+#include "common/config/defaults.h"
 #include <cstdint>
 
 namespace antiphase::admission {
 
 struct CalibratorConfig {
-  double target_overload_rate = 0.001;  // fraction of ticks allowed above the prediction
+  double target_overload_rate = defaults::kTargetOverloadRate;  // fraction of ticks allowed above the prediction
   double z_min = 0.0;
   double z_max = 10.0;
   double gain = 0.5;       // size of the first steps, in units of z
@@ -29,6 +30,9 @@ class MarginCalibrator {
   // One tick of (μ, σ) vs measured: tracks the upper quantile of (measured − μ)/σ directly,
   // so the caller does not need to have used the current z for its prediction.
   void observe_residual(double mean, double spread, double measured);
+
+  // Reload with the same target rate: new bounds and gains, keeping what was learned.
+  void reset_config(const CalibratorConfig& config, double z);
 
   uint64_t observations() const { return observations_; }
   uint64_t exceedances() const { return exceedances_; }

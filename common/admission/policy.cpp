@@ -127,8 +127,9 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   d.function = candidate.function;
   d.instances = candidate.instances;
   d.capacity_cores = host.capacity_cores;
-  d.limit_cores = config_.target_utilisation * host.capacity_cores;
+  d.limit_cores = host.limit_cores > 0 ? host.limit_cores : config_.target_utilisation * host.capacity_cores;
   d.confidence = candidate.confidence;
+  d.sizing = candidate.sizing;
   d.z = std::isfinite(z) ? std::max(0.0, z) : 0.0;
   d.correlation = candidate.correlation.rho;
   d.correlation_bound = candidate.correlation.bound;
@@ -165,18 +166,17 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                            ", above the configured cap of " + cores(*config_.max_admitted_mean_cores) + ".");
   }
 
-  // Unknown or non-finite correlation means we know nothing: assume fully correlated.
-  Correlation corr = candidate.correlation;
-  if (!std::isfinite(corr.rho) || !std::isfinite(corr.bound)) corr = Correlation{};
-  const double used = config_.conservative_correlation ? corr.rho + std::abs(corr.bound) : corr.rho;
-  d.correlation_used = std::clamp(used, -1.0, 1.0);
+  // A non-finite co-movement means we know nothing: assume fully together.
+  const CoMovement co = std::isfinite(candidate.comovement.rho) ? candidate.comovement : CoMovement{};
+  d.comovement = std::clamp(co.rho, -1.0, 1.0);
+  d.comovement_source = co.source;
 
   const uint32_t k = config_.spread_neighbours;
   // Copies only when pooling is on: decide() runs per host per candidate in the replay.
-  const Projection p = k == 0 ? project(host.aggregate, *sized, candidate.instances, d.correlation_used, d.z)
+  const Projection p = k == 0 ? project(host.aggregate, *sized, candidate.instances, d.comovement, d.z)
                               : project(pool_spread_over_neighbours(host.aggregate, k),
                                         pool_spread_over_neighbours(*sized, k), candidate.instances,
-                                        d.correlation_used, d.z);
+                                        d.comovement, d.z);
   d.binding_slot = p.binding_slot;
   d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
   d.projected_peak_cores = p.peak;
@@ -198,9 +198,12 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
     d.reasons.push_back("Because host and candidate do not peak together, the projection is " +
                         cores(d.anticorrelation_saving_cores) + " below the sum of their peaks (" +
                         cores(d.peak_sum_cores) + ").");
-  d.reasons.push_back("Correlation with the host is " + number(corr.rho) + " ± " + number(std::abs(corr.bound)) +
-                      "; the projection assumed " + number(d.correlation_used) + " with margin z = " +
-                      number(d.z) + ".");
+  d.reasons.push_back("Shape correlation with the host is " + number(d.correlation) + " ± " +
+                      number(std::abs(d.correlation_bound)) + (d.correlation + std::abs(d.correlation_bound) < 0
+                                                                 ? " (it moves against the host)"
+                                                                 : "") +
+                      "; within a slot their deviations were assumed to move together at " + number(d.comovement) +
+                      " (" + d.comovement_source + "), with margin z = " + number(d.z) + ".");
   d.reasons.insert(d.reasons.end(), notes.begin(), notes.end());
   return d;
 }

@@ -175,6 +175,8 @@ const std::map<std::string, Apply>& schema() {
       {"admission.stale_after", duration(&C::admission, &AdmissionConfig::stale_after_s, 1, 86400)},
       {"admission.min_confidence", number(&C::admission, &AdmissionConfig::min_confidence, 0, 1)},
       {"admission.max_admitted_cores", number(&C::admission, &AdmissionConfig::max_admitted_cores, 0, 1e6)},
+      {"admission.comovement", one_of(&C::admission, &AdmissionConfig::comovement, {"learned", "host", "sketch", "fixed", "shape"})},
+      {"admission.comovement_prior", number(&C::admission, &AdmissionConfig::comovement_prior, 0, 1)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
       {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},
       {"gossip.bind", str(&C::gossip, &GossipConfigKeys::bind)},

@@ -36,6 +36,9 @@ struct Summary {
   // correlation bound of embedding_of().
   float mean_error_l2 = 0;
   std::vector<uint8_t> mean_q, spread_q;  // kSummarySlots each (or empty: no profile)
+  // Hourly residual sketch (see residual_sketch.h). Empty when the model has none yet,
+  // or when it did not fit in kMaxSummaryBytes.
+  SketchCodes sketch;
 };
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold

@@ -27,6 +27,7 @@ Candidate candidate(const std::string& name, shape::SlotProfile p, double rho) {
   c.function = name;
   c.profile = std::move(p);
   c.correlation = {rho, 0.05};
+  c.comovement = {std::min(1.0, rho + 0.05), "test"};
   return c;
 }
 
@@ -56,19 +57,23 @@ TEST(AdmissionPolicy, AnticorrelatedAcceptedWhereCorrelatedWithSameMeanAndPeakIs
   EXPECT_NEAR(yes.peak_sum_cores, (4.2 + 0.6) + (3.5 + 0.6), 1e-9);
 }
 
-TEST(AdmissionPolicy, UsesCorrelationPlusBoundClippedToOne) {
+TEST(AdmissionPolicy, CrossTermUsesTheCandidatesComovementClippedToRange) {
   const AdmissionPolicy policy(PolicyConfig{});
   const HostView host = busy_afternoon_host();
   Candidate c = candidate("c", flat(1.0, 0.5), 0.7);
-  c.correlation.bound = 0.2;
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 0.9, 1e-12);
-  c.correlation.bound = 0.6;
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 1.0, 1e-12);
-  c.correlation = {-0.9, 0.05};
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, -0.85, 1e-12);
-  PolicyConfig trusting;
-  trusting.conservative_correlation = false;
-  EXPECT_NEAR(AdmissionPolicy(trusting).decide(host, c, 3.0).correlation_used, -0.9, 1e-12);
+  c.comovement = {0.9, "measured"};
+  const Decision d = policy.decide(host, c, 3.0);
+  EXPECT_NEAR(d.comovement, 0.9, 1e-12);
+  EXPECT_EQ(d.comovement_source, "measured");
+  // Slot 57: 4.2 + 1.0 + 3·sqrt(0.2² + 0.5² + 2·0.9·0.2·0.5).
+  EXPECT_NEAR(d.projected_peak_cores, 5.2 + 3.0 * std::sqrt(0.04 + 0.25 + 2 * 0.9 * 0.1), 1e-9);
+  // The shape correlation explains; it does not enter the projection.
+  c.correlation = {-0.9, 0.0};
+  EXPECT_NEAR(policy.decide(host, c, 3.0).projected_peak_cores, d.projected_peak_cores, 1e-12);
+  c.comovement.rho = 1.6;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).comovement, 1.0, 1e-12);
+  c.comovement.rho = -1.6;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).comovement, -1.0, 1e-12);
 }
 
 TEST(AdmissionPolicy, InstancesScaleMeanAndSpread) {
@@ -78,6 +83,7 @@ TEST(AdmissionPolicy, InstancesScaleMeanAndSpread) {
   host.capacity_cores = 8.0;
   Candidate c = candidate("c", flat(1.0, 0.5), 0.0);
   c.correlation = {0.0, 0.0};
+  c.comovement = {0.0, "test"};
   c.instances = 3;
   const Decision three = policy.decide(host, c, 2.0);
   EXPECT_NEAR(three.projected_peak_cores, 2.0 + 3 * 1.0 + 2.0 * 3 * 0.5, 1e-9);  // = 8: exactly fits

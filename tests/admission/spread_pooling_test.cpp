@@ -49,6 +49,7 @@ TEST(SpreadPooling, UnderestimatedSlotSpreadNoLongerAdmitsACandidate) {
   c.profile = flat(1.5, 0.0);
   c.confidence = 1.0;
   c.correlation = {0.0, 0.0};
+  c.comovement = {0.0, "test"};
   HostView view;
   view.capacity_cores = 8.0;
   view.aggregate = host;
