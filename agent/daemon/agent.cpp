@@ -13,6 +13,7 @@
 
 #include "agent/daemon/agent_config.h"
 #include "agent/state/atomic_file.h"
+#include "agent/state/state_dir.h"
 #include "common/node/from_config.h"
 
 namespace antiphase::agent {
@@ -52,8 +53,7 @@ void Agent::start() {
   load_state();
   if (config_.gossip.enabled) {
     gossip_ = std::make_unique<GossipBridge>(config_);
-    gossip_->start();
-    spdlog::info("gossip: node {} on {} with {} seed(s)", gossip_->node_id(), config_.gossip.bind, config_.gossip.seeds.size());
+    gossip_->start();  // logs its node, generation, endpoints and seeds
   }
   HttpServerOptions api;
   api.unix_path = config_.api.socket;
@@ -108,6 +108,9 @@ int Agent::run() {
       std::lock_guard lock(mu_);
       counters_.last_tick_lag_ms = std::max(0.0, lag_ms);
       if (lag_ms > 500 * config_.sampler.tick_s) ++counters_.ticks_late;
+      spdlog::debug("tick {}: started {:.1f} ms late, took {:.2f} ms; {} function(s) running, {:.3f} cores",
+                    counters_.ticks, counters_.last_tick_lag_ms, counters_.last_tick_work_ms, usage_.functions().size(),
+                    usage_.total_cores());
     }
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
@@ -172,9 +175,10 @@ void Agent::load_state() {
   std::optional<std::string> bytes;
   try {
     bytes = read_whole_file(path);
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot read state {}: {}; starting fresh", path, e.what());
-    return;
+  } catch (const std::exception&) {
+    // Never start fresh over state we could not read: the first save would destroy it.
+    if (const auto problem = unreadable_state_file(path)) throw std::runtime_error(*problem);
+    throw;
   }
   if (!bytes) {
     spdlog::info("no saved state at {}; starting fresh", path);
@@ -199,7 +203,10 @@ void Agent::maybe_save_state(bool force) {
     bytes = core_.save_state();
   }
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     write_file_atomically(state_path(), bytes);
+    spdlog::debug("state saved to {}: {} bytes in {:.1f} ms", state_path(), bytes.size(),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     std::lock_guard lock(mu_);
     ++counters_.state_saves;
   } catch (const std::exception& e) {

@@ -177,6 +177,8 @@ const std::map<std::string, Apply>& schema() {
       {"admission.max_admitted_cores", number(&C::admission, &AdmissionConfig::max_admitted_cores, 0, 1e6)},
       {"admission.comovement", one_of(&C::admission, &AdmissionConfig::comovement, {"learned", "host", "sketch", "fixed", "shape"})},
       {"admission.comovement_prior", number(&C::admission, &AdmissionConfig::comovement_prior, 0, 1)},
+      {"admission.rule", one_of(&C::admission, &AdmissionConfig::rule, {"overload_rate", "slot_quantile"})},
+      {"admission.tail_prior", duration(&C::admission, &AdmissionConfig::tail_prior_s, 0, 365 * 86400.0)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
       {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},
       {"gossip.bind", str(&C::gossip, &GossipConfigKeys::bind)},

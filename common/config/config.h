@@ -73,6 +73,8 @@ struct AdmissionConfig {
   double max_admitted_cores = 0.0;  // optional cap on total admitted mean load; 0 = none
   // Cross-term co-movement: learned | host | sketch | shape | fixed (docs/admission.md).
   std::string comovement = "learned";
+  std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
+  double tail_prior_s = defaults::kTailPriorS;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;
 };
 

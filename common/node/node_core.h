@@ -79,8 +79,7 @@ class NodeCore {
  public:
   NodeCore(NodeConfig config, std::string node_id, std::string endpoint = {});
 
-  // Reload: new rules and capacity, same learned state. The calibrator keeps its z
-  // and follows the new target rate from here on.
+  // Reload: new rules and capacity, same learned state; z follows a new target rate at once.
   void reconfigure(const NodeConfig& config);
   const NodeConfig& config() const { return config_; }
 
@@ -104,8 +103,9 @@ class NodeCore {
   PlaceAnswer place(const AdmitRequest& request, double now_s) const;
 
   // --- what we tell peers ---
-  const std::string& advert_blob() const { return advert_blob_; }  // empty before the first tick
-  const HostAdvert& advert() const { return advert_; }              // as peers decode it
+  // Built on first use after a tick (the replay runs thousands of ticks between questions).
+  const std::string& advert_blob() const;  // empty before the first tick
+  const HostAdvert& advert() const;        // as peers decode it
   // Gossip summary of a function measured here.
   shape::Summary summary_of(const std::string& function, uint64_t version) const;
 
@@ -118,9 +118,9 @@ class NodeCore {
   const std::map<std::string, shape::ShapeModel>& models() const { return models_; }
   const shape::ShapeModel& host_model() const { return host_model_; }
   const admission::MarginCalibrator& calibrator() const { return calibrator_; }
-  CoMovementEstimate comovement() const { return comovement_.estimate(); }
-  // Instances of the functions in the last tick.
-  const std::map<std::string, uint32_t>& running() const { return running_; }
+  CoMovementEstimate comovement() const;
+  // Functions in the last tick, with their instances.
+  std::map<std::string, uint32_t> running() const;
   double capacity_cores() const { return config_.capacity_cores; }
   double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }
   std::optional<double> last_tick_s() const { return last_tick_s_; }
@@ -150,24 +150,34 @@ class NodeCore {
   admission::CoMovement comovement_for(const Target& target, const Candidate& candidate,
                                        const admission::Correlation& shape_corr) const;
   Target local_target(double now_s) const;
-  void calibrate(int64_t unix_s, double total_cores);
-  void learn_comovement(const Tick& tick, int64_t unix_s, double total_cores);
-  void refresh_advert();
+  void calibrate(int64_t unix_s, double total_cores, double dt_s);
+  bool busy_slot(int64_t unix_s) const;
+  void learn_tenants(const Tick& tick, int64_t unix_s, double host_residual);
+  void refresh_advert() const;
 
   NodeConfig config_;
   std::string node_id_, endpoint_;
   admission::AdmissionPolicy policy_;
   admission::MarginCalibrator calibrator_;
-  CoMovementTracker comovement_;
-  std::map<std::string, shape::ShapeModel> models_;
+  std::map<std::string, shape::ShapeModel> models_;  // every function measured here, running or not
   shape::ShapeModel host_model_;
-  std::map<std::string, uint32_t> running_;
-  std::map<std::string, int64_t> last_running_s_;  // for forgetting co-movement of tenants long gone
+  struct Tenant {  // a function that ran here lately
+    uint32_t instances = 1;
+    bool running = false;   // in the last tick
+    int64_t last_seen_s = 0;
+    CoMovementSums comovement;
+  };
+  std::map<std::string, Tenant> tenants_;
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
+  mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
+  mutable double busy_threshold_ = 0;
 
-  HostAdvert advert_;            // decoded from advert_blob_: what peers see and what we decide on
-  std::string advert_blob_;
-  shape::FoldEmbedding advert_embedding_;
+  // Decoded from advert_blob_: what peers see and what we decide on. A cache of the
+  // models above, rebuilt lazily when advert_stale_.
+  mutable HostAdvert advert_;
+  mutable std::string advert_blob_;
+  mutable shape::FoldEmbedding advert_embedding_;
+  mutable bool advert_stale_ = false;
 
   std::map<std::string, shape::Summary> heard_;
   std::map<std::string, Peer> peers_;
