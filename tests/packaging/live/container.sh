@@ -208,3 +208,12 @@ live_cleanup() {
   local name
   for name in "${LIVE_CONTAINERS[@]}"; do live_poweroff "$name"; done
 }
+
+# live_apt_install NAME LOG ARGS...: apt-get install in the container; when the cached
+# package lists have gone stale (the mirror moved on), refreshes them and tries again.
+live_apt_install() {
+  local name=$1 log=$2; shift 2
+  in_container "$name" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1 && return 0
+  in_container "$name" apt-get update -qq >>"$log" 2>&1
+  in_container "$name" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$log" 2>&1
+}
