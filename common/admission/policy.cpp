@@ -222,6 +222,8 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   if (config_.rule == Rule::OverloadRate) {
     size_t worst = p.binding_slot;
     d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
+    // Far under the limit no slot contributes anything: name the highest one.
+    if (!(d.projected_overload_rate > 0)) worst = p.binding_slot;
     d.binding_slot = worst;
     d.binding_window = slot_window(sized->period_s, sized->slots(), worst);
     d.projected_peak_cores = p.peak;
