@@ -168,13 +168,9 @@ void Agent::tick() {
 }
 
 void Agent::feed_core(const TickResult& r, double now_s) {
-  node::Tick t;
-  t.unix_ms = r.unix_ms;
-  t.dt_s = r.dt_s;
-  for (const auto& [name, cores] : r.cores_by_function) {
-    const auto fn = usage_.functions().find(name);
-    t.functions[name] = {cores, fn == usage_.functions().end() ? 1u : std::max<uint32_t>(1, fn->second.instances)};
-  }
+  const node::Tick t = tick_for_core(r, usage_);
+  // A function new here starts from its gossiped shape (NodeCore::new_model).
+  for (const auto& [name, f] : t.functions) hear_about(name);
   core_.observe(t, now_s);
   if (!gossip_) return;
   // Rate limits run on the wall clock, also when replaying an accelerated trace.

@@ -156,14 +156,22 @@ bool read_inline_profile(const json& p, shape::SlotProfile& prof, std::string& e
 }
 
 // Field checks of one admission request, then the request the core understands.
-bool request_from_json(const json& body, node::AdmitRequest& r, HttpResponse& err) {
+// `reserve`: where the caller may ask the host to count an accepted candidate at once
+// (/v1/admit only); it is set from the body's "reserve" field.
+bool request_from_json(const json& body, node::AdmitRequest& r, HttpResponse& err, bool* reserve = nullptr) {
   static const std::vector<std::string> fields = {"function", "instances", "mean_cores", "peak_cores", "profile"};
+  static const std::vector<std::string> admit_fields = {"function",   "instances", "mean_cores",
+                                                        "peak_cores", "profile",   "reserve"};
   auto bad = [&](const std::string& why) {
     err = json_error(400, "bad request", why);
     return false;
   };
   if (!body.is_object()) return bad("each candidate must be an object");
-  if (!reject_unknown_fields(body, fields, err)) return false;
+  if (!reject_unknown_fields(body, reserve ? admit_fields : fields, err)) return false;
+  if (reserve) {
+    if (body.contains("reserve") && !body["reserve"].is_boolean()) return bad("\"reserve\" must be true or false");
+    *reserve = body.value("reserve", false);
+  }
   if (!body.contains("function") || !body["function"].is_string() || body["function"].get<std::string>().empty())
     return bad("\"function\" (a non-empty string) is required");
   r.function = body["function"].get<std::string>();
@@ -196,13 +204,14 @@ HttpResponse Agent::admit(const HttpRequest& req) {
   HttpResponse err;
   if (!parse_json_body(req, body, err)) return err;
   node::AdmitRequest request;
+  bool reserve = false;
   std::lock_guard lock(mu_);
-  if (!request_from_json(body, request, err)) {
+  if (!request_from_json(body, request, err, &reserve)) {
     ++counters_.decisions_error;
     return err;
   }
   hear_about(request.function);
-  const node::Answer a = core_.admit(request, wall_now_s());
+  const node::Answer a = reserve ? core_.admit_and_reserve(request, wall_now_s()) : core_.admit(request, wall_now_s());
   if (!a.ok()) {
     ++counters_.decisions_error;
     return json_error(400, "bad request", a.error);

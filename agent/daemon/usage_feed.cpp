@@ -114,6 +114,17 @@ SamplerOptions sampler_options_from(const config::Config& c) {
   return options;
 }
 
+node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage) {
+  node::Tick t;
+  t.unix_ms = r.unix_ms;
+  t.dt_s = r.dt_s;
+  for (const auto& [name, cores] : r.cores_by_function) {
+    const auto fn = usage.functions().find(name);
+    t.functions[name] = {cores, fn == usage.functions().end() ? 1u : std::max<uint32_t>(1, fn->second.instances)};
+  }
+  return t;
+}
+
 std::unique_ptr<UsageFeed> make_usage_feed(const config::Config& config) {
   if (config.sampler.mode == "replay") return std::make_unique<TraceFeed>(config);
   return std::make_unique<KernelFeed>(config);

@@ -12,6 +12,7 @@
 #include "agent/sampler/make_sampler.h"
 #include "agent/usage/usage_tracker.h"
 #include "common/config/config.h"
+#include "common/node/node_core.h"
 
 namespace antiphase::agent {
 
@@ -43,6 +44,10 @@ class UsageFeed {
   // SIGHUP: takes what may change while running (functions.rescan).
   virtual void reload(const config::Config&) {}
 };
+
+// One tick as the node core takes it: the functions of the tick with their cores and
+// running instances.
+node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage);
 
 // Sampler mode "replay" gets a trace feed; every other mode the kernel feed. Throws
 // std::runtime_error with an operator-facing message (which key, which path).

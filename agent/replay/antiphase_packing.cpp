@@ -91,6 +91,7 @@ class AntiphasePolicy : public PackingPolicy {
   // The daemon's defaults, so the replay judges the rule /v1/admit runs.
   static admission::PolicyConfig config(std::optional<uint32_t> neighbours) {
     admission::PolicyConfig c;
+    c.rule = admission::Rule::SlotQuantile;  // the rule this what-if reproduces: max_w Q[w] at a fixed z
     if (neighbours) c.spread_neighbours = *neighbours;  // what-if override
     return c;
   }

@@ -323,6 +323,7 @@ class AntiphaseScheduler : public Scheduler {
   }
 
   bool admitted_on_new(size_t fn, size_t h, size_t step) override {
+    hear_about(*hosts_of_[h], t_.names[fn]);
     const node::Answer a = hosts_of_[h]->core.admit_and_reserve(request_for(fn), clock(step));
     ++counters.admits;
     ++(a.ok() && a.decision.accept ? counters.accepted : counters.rejected);

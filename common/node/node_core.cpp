@@ -198,7 +198,7 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
     if (tenant == tenants_.end() || tenant->first != name) tenant = tenants_.emplace_hint(tenant, name, Tenant{});
     while (model != models_.end() && model->first < name) ++model;
     if (model == models_.end() || model->first != name)
-      model = models_.emplace_hint(model, name, shape::ShapeModel(config_.shape));
+      model = models_.emplace_hint(model, name, new_model(name, std::max<uint32_t>(1, f.instances), unix_s));
     Tenant& t = tenant->second;
     const double r = model->second.residual(unix_s, f.cores);
     if (std::isfinite(r)) deviations.push_back({&t, r, model->second.day_slot_at(unix_s).spread});
@@ -235,6 +235,23 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
   });
   for (auto& [name, t] : tenants_)
     if (!t.running && t.confirmed) t.reserved.reset();
+}
+
+// A function new to this host starts from what its gossiped summary says, so that a
+// function that moves keeps its shape instead of learning it again from nothing.
+shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instances, int64_t unix_s) const {
+  shape::ShapeModel model(config_.shape);
+  const auto heard = heard_.find(name);
+  if (heard == heard_.end()) return model;
+  const shape::Summary& s = heard->second;
+  const uint32_t slots = config_.shape.day.slots;
+  const shape::SlotProfile grid{86400, std::vector<double>(slots), {}, {}};
+  shape::SlotProfile day = on_slots_of(grid, per_instance(shape::reconstruct_day(s), std::max<uint32_t>(1, s.instances)));
+  for (auto* v : {&day.mean, &day.spread, &day.peak})
+    for (double& x : *v) x *= instances;
+  const double history = s.history_s ? s.history_s : s.confidence * config_.shape.full_confidence_s;
+  model.seed(day, history, s.samples, shape::dequantise(s.sketch), unix_s);
+  return model;
 }
 
 void NodeCore::expire_reservations(double now_s) {

@@ -176,6 +176,7 @@ class NodeCore {
   bool busy_slot(int64_t unix_s, const SlotView& v) const;
   void learn_tenants(const Tick& tick, int64_t unix_s, double host_residual);
   void expire_reservations(double now_s);
+  shape::ShapeModel new_model(const std::string& name, uint32_t instances, int64_t unix_s) const;
   void refresh_advert() const;
 
   NodeConfig config_;

@@ -105,6 +105,26 @@ void FoldedProfile::add(int64_t unix_s, double cores, double weight_s) {
   update_coefficients(slot_index, old_mean, old_spread);
 }
 
+bool FoldedProfile::seed(const SlotProfile& p, double weight_s, int64_t unix_s) {
+  if (seen_any_ || p.period_s != spec_.period_s || p.slots() != spec_.slots || p.spread.size() != spec_.slots ||
+      p.peak.size() != spec_.slots || !(weight_s > 0) || !std::isfinite(weight_s))
+    return false;
+  for (uint32_t b = 0; b < spec_.slots; ++b)
+    if (!std::isfinite(p.mean[b]) || !std::isfinite(p.spread[b]) || !std::isfinite(p.peak[b]) || p.mean[b] < 0 ||
+        p.spread[b] < 0 || p.peak[b] < 0)
+      return false;
+  advance_to(floor_div(unix_s, spec_.period_s));
+  for (uint32_t b = 0; b < spec_.slots; ++b) {
+    Slot& slot = slots_[b];
+    slot.mean = static_cast<float>(p.mean[b]);
+    slot.m2 = static_cast<float>(p.spread[b] * p.spread[b] * weight_s);
+    slot.weight = static_cast<float>(weight_s);
+    slot.peak = static_cast<float>(std::max(p.peak[b], p.mean[b]));
+  }
+  recompute_coefficients();
+  return true;
+}
+
 // Weighted incremental mean/variance (West 1979) in inflated weights.
 void FoldedProfile::update_slot(Slot& slot, double cores, double weight_s) {
   const double weight = weight_s * growth_now_;

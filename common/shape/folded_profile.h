@@ -20,6 +20,10 @@ class FoldedProfile {
   FoldedProfile(FoldSpec spec, uint32_t k, double half_life_periods);
 
   void add(int64_t unix_s, double cores, double weight_s);
+  // Starts an empty fold from a known profile (mean, spread and peak per slot of this
+  // fold), as if each slot had seen `weight_s` seconds of samples by unix_s. False (and
+  // untouched) when the fold already has data or the profile does not fit.
+  bool seed(const SlotProfile& profile, double weight_s, int64_t unix_s);
 
   // The slot that holds unix_s, as profile() would report it (no allocation: the
   // tick loop asks this for every tenant).

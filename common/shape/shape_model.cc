@@ -39,6 +39,18 @@ bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   return true;
 }
 
+bool ShapeModel::seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch,
+                      int64_t unix_s) {
+  if (samples_ != 0 || !(history_s > 0)) return false;
+  const double held = std::min(history_s, config_.half_life_periods * config_.day.period_s);
+  if (!day_.seed(day, held / config_.day.slots, unix_s)) return false;
+  history_s_ = held;
+  samples_ = std::max<uint64_t>(1, samples);
+  first_unix_s_ = last_unix_s_ = unix_s;
+  sketch_ = sketch;
+  return true;
+}
+
 double ShapeModel::residual(int64_t unix_s, double cores) const {
   const auto slot = day_.slot_at(unix_s);
   if (confidence() < 1.0 || !slot.observed) return std::numeric_limits<double>::quiet_NaN();

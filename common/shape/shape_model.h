@@ -34,6 +34,13 @@ class ShapeModel {
   // Recent hourly residuals (see residual_sketch.h), fed by add_sample().
   const ResidualSketch& sketch() const { return sketch_; }
 
+  // Starts an empty model from what is known of the function elsewhere (e.g. a gossiped
+  // summary): its day profile (on this model's day fold), the history behind it and its
+  // recent residuals; then it keeps learning here. False when the model is not empty or
+  // the profile does not fit; the history counted is at most half_life_periods days,
+  // what an exponentially faded profile can hold.
+  bool seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch, int64_t unix_s);
+
   SlotProfile day_profile() const { return day_.profile(); }
   SlotProfile hour_profile() const { return hour_.profile(); }
   Embedding embedding() const { return {day_.embedding(), hour_.embedding()}; }

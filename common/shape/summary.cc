@@ -125,6 +125,7 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.instances = instances;
   summary.samples = model.samples();
   summary.confidence = static_cast<float>(model.confidence());
+  summary.history_s = static_cast<uint32_t>(std::min(model.history_s(), 4e9));
   summary.mean = static_cast<float>(model.mean());
   summary.peak = static_cast<float>(model.peak());
   summary.version = version;
@@ -141,6 +142,7 @@ std::string encode_checked(const Summary& summary, bool with_sketch) {
   message.set_instances(summary.instances);
   message.set_samples(summary.samples);
   message.set_confidence(summary.confidence);
+  message.set_history_s(summary.history_s);
   message.set_mean(summary.mean);
   message.set_peak(summary.peak);
   message.set_version(summary.version);
@@ -196,6 +198,7 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.instances = message.instances();
   s.samples = message.samples();
   s.confidence = message.confidence();
+  s.history_s = message.history_s();
   s.mean = message.mean();
   s.peak = message.peak();
   s.version = message.version();

@@ -27,6 +27,7 @@ struct Summary {
   uint32_t instances = 0;
   uint64_t samples = 0;
   float confidence = 0;
+  uint32_t history_s = 0;  // 0: unknown (a summary from an older agent)
   float mean = 0, peak = 0;  // cores
   uint64_t version = 0;
   // Per-slot day profile: mean[w] = mean_offset + mean_q[w] * mean_step,
