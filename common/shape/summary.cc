@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include <zlib.h>
 
@@ -111,6 +112,29 @@ void quantise_profile(const SlotProfile& day, Summary* summary) {
 
 bool finite_non_negative(float value) { return std::isfinite(value) && value >= 0; }
 
+// Bytes as a float no smaller (up) or no larger (down) than the count.
+float bytes_to_float(uint64_t bytes, bool round_up) {
+  const double exact = static_cast<double>(bytes);  // exact below 2^53
+  float f = static_cast<float>(exact);
+  if (round_up && static_cast<double>(f) < exact) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  if (!round_up && static_cast<double>(f) > exact) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+// nullopt for NaN, negative or absurd values (a corrupt or hostile summary).
+std::optional<uint64_t> float_to_bytes(float value) {
+  if (!finite_non_negative(value) || static_cast<double>(value) > static_cast<double>(kMaxSummaryMemoryBytes))
+    return std::nullopt;
+  return static_cast<uint64_t>(value);
+}
+
+bool moved(const std::optional<uint64_t>& before, const std::optional<uint64_t>& after, double threshold) {
+  if (before.has_value() != after.has_value()) return true;
+  if (!before) return false;
+  const double a = static_cast<double>(*before), b = static_cast<double>(*after);
+  return std::abs(a - b) > threshold * std::max({a, b, 1.0});
+}
+
 std::optional<std::string> check(const Summary& s) {
   if (s.function.empty()) return "function name is empty";
   if (s.function.size() > kMaxFunctionNameBytes)
@@ -128,6 +152,9 @@ std::optional<std::string> check(const Summary& s) {
     if (code > kMeanLevels) return "mean code out of range";
   for (uint8_t code : s.spread_q)
     if (code > kSpreadLevels) return "spread code out of range";
+  if (s.memory_peak_bytes && s.memory_free_bytes) return "both a memory peak and free memory";
+  for (const auto& bytes : {s.memory_peak_bytes, s.memory_free_bytes})
+    if (bytes && *bytes > kMaxSummaryMemoryBytes) return "memory figure above 1 EiB";
   return std::nullopt;
 }
 
@@ -154,7 +181,7 @@ std::string encode(const Summary& summary, std::string* error) {
   proto::ShapeSummary message;
   message.set_function(summary.function);
   message.set_instances(summary.instances);
-  message.set_samples(summary.samples);
+  message.set_samples(std::min(summary.samples, kMaxSummarySamples));
   message.set_confidence(summary.confidence);
   message.set_mean(summary.mean);
   message.set_peak(summary.peak);
@@ -164,6 +191,8 @@ std::string encode(const Summary& summary, std::string* error) {
   message.set_spread_step(summary.spread_step);
   message.set_mean_error_l2(summary.mean_error_l2);
   if (!summary.mean_q.empty()) message.set_profile(pack_codes(summary.mean_q, summary.spread_q));
+  if (summary.memory_peak_bytes) message.set_memory_peak_bytes(bytes_to_float(*summary.memory_peak_bytes, true));
+  if (summary.memory_free_bytes) message.set_memory_free_bytes(bytes_to_float(*summary.memory_free_bytes, false));
   std::string bytes(1, static_cast<char>(kSummaryFormat));
   bytes += message.SerializeAsString();
   put_crc(&bytes);
@@ -213,6 +242,15 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.spread_step = message.spread_step();
   s.mean_error_l2 = message.mean_error_l2();
   if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
+  for (auto [present, value, out] : {std::tuple{message.has_memory_peak_bytes(), message.memory_peak_bytes(), &s.memory_peak_bytes},
+                                     std::tuple{message.has_memory_free_bytes(), message.memory_free_bytes(), &s.memory_free_bytes}}) {
+    if (!present) continue;
+    *out = float_to_bytes(value);
+    if (!*out) {
+      set_error(error, "invalid summary: memory figure is negative, not a number or absurd");
+      return std::nullopt;
+    }
+  }
   if (auto problem = check(s)) {
     set_error(error, "invalid summary: " + *problem);
     return std::nullopt;
@@ -252,6 +290,9 @@ bool significantly_changed(const Summary& old_s, const Summary& new_s, double th
   const double scale = std::max({static_cast<double>(old_s.peak), static_cast<double>(new_s.peak), 1e-9});
   if (std::abs(old_s.mean - new_s.mean) > threshold * scale) return true;
   if (std::abs(old_s.peak - new_s.peak) > threshold * scale) return true;
+  if (moved(old_s.memory_peak_bytes, new_s.memory_peak_bytes, threshold) ||
+      moved(old_s.memory_free_bytes, new_s.memory_free_bytes, threshold))
+    return true;
   const SlotProfile before = reconstruct_day(old_s), after = reconstruct_day(new_s);
   for (uint32_t w = 0; w < kSummarySlots; ++w) {
     if (std::abs(before.mean[w] - after.mean[w]) > threshold * scale) return true;

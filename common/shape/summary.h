@@ -1,6 +1,6 @@
 #pragma once
 // Compact (<= 256 bytes) description of one function's shape for gossip: identity,
-// scale, confidence and the quantised per-slot day profile (mean and spread).
+// scale, confidence, the quantised per-slot day profile (mean and spread) and memory.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +21,11 @@ inline constexpr uint32_t kSummarySlots = 96;       // day fold, 15-minute slots
 // mean + 3 spread (what admission adds up) versus 6/4 bits (docs/shape-model.md).
 inline constexpr uint32_t kSummaryMeanBits = 5;
 inline constexpr uint32_t kSummarySpreadBits = 5;
+// encode() saturates `samples` here (1,000+ years of 1 s ticks): a varint of at most
+// 5 bytes, which pays for the memory field within kMaxSummaryBytes.
+inline constexpr uint64_t kMaxSummarySamples = (uint64_t{1} << 35) - 1;
+// Memory figures above this (1 EiB) are refused as corrupt.
+inline constexpr uint64_t kMaxSummaryMemoryBytes = uint64_t{1} << 60;
 
 struct Summary {
   std::string function;
@@ -36,6 +41,13 @@ struct Summary {
   // correlation bound of embedding_of().
   float mean_error_l2 = 0;
   std::vector<uint8_t> mean_q, spread_q;  // kSummarySlots each (or empty: no profile)
+  // Memory (nullopt: not known, e.g. from a peer that predates it). At most one is set:
+  // a function's summary carries the peak one instance needs (the caller sets it from
+  // FunctionMemory::instance_peak_bytes), the host summary the memory it has free for
+  // newcomers (admission::MemoryRoom::free_bytes). They travel as floats: the decoded
+  // peak is never below and the decoded free memory never above the encoded value.
+  std::optional<uint64_t> memory_peak_bytes;
+  std::optional<uint64_t> memory_free_bytes;
 };
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
@@ -59,7 +71,8 @@ Embedding embedding_of(const Summary& summary, uint32_t k = ShapeConfig{}.k);
 
 // True when republishing is worth it: the largest per-slot change of mean or spread,
 // or the change of mean/peak, relative to the larger peak, exceeds `threshold`; or the
-// instance count or the confidence (by more than threshold) changed.
+// instance count or the confidence (by more than threshold) changed; or a memory figure
+// appeared, vanished or moved by more than threshold relative to the larger value.
 bool significantly_changed(const Summary& old_s, const Summary& new_s, double threshold);
 
 }  // namespace antiphase::shape
