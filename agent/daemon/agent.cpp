@@ -87,6 +87,9 @@ void Agent::start_measuring() {
   sampler_reason_ = setup.reason;
   spdlog::info("sampler: {} ({})", to_string(sampler_->mode()), sampler_reason_);
   sampler_->set_watched(registry_->watched());
+  memory_ = std::make_unique<MemoryReader>(detect_memory_layout(cgroup2_mount_));
+  memory_->set_functions(registry_->functions());
+  spdlog::info("memory: {}", memory_->layout().reason);
   last_rescan_ = std::chrono::steady_clock::now();
 
 }
@@ -206,6 +209,7 @@ void Agent::tick() {
     last_rescan_ = t0;
     const bool changed = registry_->rescan();
     if (changed) sampler_->set_watched(registry_->watched());
+    memory_->set_functions(registry_->functions());  // also retries unopened files, re-reads limits
     std::lock_guard lock(mu_);
     ++counters_.rescans;
   }
@@ -218,10 +222,12 @@ void Agent::tick() {
     ++counters_.sampler_errors;
     return;
   }
+  const MemorySnapshot memory = memory_->read();
   const int64_t now_ms = unix_now_ms();
   {
     std::lock_guard lock(mu_);
     const TickResult r = usage_.apply(snapshot, now_ms, *registry_);
+    usage_.apply_memory(memory);
     if (!r.first) {
       feed_models(r);
       last_sample_unix_ms_ = now_ms;

@@ -14,6 +14,7 @@
 #include "agent/api/router.h"
 #include "agent/daemon/gossip_bridge.h"
 #include "agent/daemon/replay_feed.h"
+#include "agent/memory/memory_reader.h"
 #include "agent/registry/registry.h"
 #include "agent/sampler/sampler.h"
 #include "agent/usage/usage_tracker.h"
@@ -90,6 +91,7 @@ class Agent {
   std::unique_ptr<FeatureProbe> features_;
   std::unique_ptr<CgroupRegistry> registry_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<MemoryReader> memory_;  // per-function memory, read every tick
   std::string sampler_reason_;
   std::string cgroup2_mount_;
 

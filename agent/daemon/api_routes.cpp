@@ -41,6 +41,17 @@ shape::SlotProfile fill_unobserved(shape::SlotProfile p, const std::vector<bool>
   return p;
 }
 
+// A function's memory on this host (null when it could not be measured).
+json memory_json(const std::optional<FunctionMemory>& m) {
+  if (!m) return nullptr;
+  return {{"current_bytes", m->current_bytes},
+          {"peak_bytes", m->peak_bytes},
+          {"instance_peak_bytes", m->instance_peak_bytes},
+          {"limit_bytes", m->limit_bytes ? json(*m->limit_bytes) : json(nullptr)},
+          {"measured_instances", m->measured_instances},
+          {"peak_source", m->peak_from_kernel ? "kernel" : "observed"}};
+}
+
 }  // namespace
 
 json Agent::functions_json() const {
@@ -51,10 +62,12 @@ json Agent::functions_json() const {
                     {"cores", fn.last_tick_cores},
                     {"cores_10s", fn.mean_over(10.0, config_.sampler.tick_s)},
                     {"instances", fn.instances},
+                    {"memory", memory_json(fn.memory)},
                     {"cgroups", fn.cgroup_paths}});
   }
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["cores"] > b["cores"]; });
   return {{"sampler", mode_name()},
+          {"memory_source", memory_ ? to_string(memory_->layout().hierarchy) : "none"},
           {"tick_s", config_.sampler.tick_s},
           {"functions", list}};
 }
@@ -73,6 +86,7 @@ json Agent::function_json(const std::string& name, bool& found) const {
     out["cores"] = fn.last_tick_cores;
     out["cores_10s"] = fn.mean_over(10.0, config_.sampler.tick_s);
     out["instances"] = fn.instances;
+    out["memory"] = memory_json(fn.memory);
     out["cgroups"] = fn.cgroup_paths;
     out["history"] = history;
   }

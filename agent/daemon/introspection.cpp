@@ -1,5 +1,6 @@
 // /v1/stats (debug) and /metrics (Prometheus text format).
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "agent/daemon/agent.h"
@@ -48,7 +49,7 @@ class PromWriter {
   void sample(const std::string& name, double v, const std::string& labels = "") {
     out_ << name;
     if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << v << '\n';
+    out_ << ' ' << std::setprecision(15) << v << '\n';  // byte counts print exactly, 0.1 stays 0.1
   }
   void single(const std::string& name, const std::string& type, const std::string& help, double v) {
     family(name, type, help);
@@ -80,6 +81,8 @@ json Agent::stats_json() const {
           {"cgroup_roots", registry_ ? json(registry_->resolved_roots()) : json::array()},
           {"missing_roots", registry_ ? json(registry_->missing_roots()) : json::array()},
           {"watched_cgroups", registry_ ? registry_->watched().size() : 0},
+          {"memory_source", memory_ ? json{{"hierarchy", to_string(memory_->layout().hierarchy)}, {"reason", memory_->layout().reason}}
+                                    : json(nullptr)},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", models_.size()}}},
@@ -101,6 +104,16 @@ std::string Agent::metrics_text() const {
   w.family("antiphase_function_instances", "gauge", "Cgroups (instances) of a function on this host.");
   for (const auto& [name, fn] : usage_.functions())
     w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
+  w.family("antiphase_function_memory_bytes", "gauge", "Memory a function uses now, summed over its instances.");
+  w.family("antiphase_function_memory_peak_bytes", "gauge", "Sum of a function's instances' peak memory.");
+  w.family("antiphase_function_memory_limit_bytes", "gauge", "Sum of a function's instances' memory limits.");
+  for (const auto& [name, fn] : usage_.functions()) {
+    if (!fn.memory) continue;
+    const std::string label = "function=\"" + escape_label(name) + "\"";
+    w.sample("antiphase_function_memory_bytes", static_cast<double>(fn.memory->current_bytes), label);
+    w.sample("antiphase_function_memory_peak_bytes", static_cast<double>(fn.memory->peak_bytes), label);
+    if (fn.memory->limit_bytes) w.sample("antiphase_function_memory_limit_bytes", static_cast<double>(*fn.memory->limit_bytes), label);
+  }
   const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
   w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", capacity_cores());
