@@ -55,12 +55,15 @@ int cmd_functions(const Options& o) {
     return kExitOk;
   }
   std::cout << "sampler: " << (*r)["sampler"].get<std::string>() << "   functions: " << (*r)["functions"].size() << "\n";
-  std::printf("%-32s %8s %8s %5s  %s\n", "FUNCTION", "CORES", "10s", "INST", "CGROUPS");
+  std::printf("%-32s %8s %8s %5s %9s %9s  %s\n", "FUNCTION", "CORES", "10s", "INST", "MEM", "MEM-PEAK", "CGROUPS");
   for (const auto& f : (*r)["functions"]) {  // already sorted by CPU, like top
     std::string cgroups;
     for (const auto& c : f["cgroups"]) cgroups += (cgroups.empty() ? "" : ",") + c.get<std::string>();
-    std::printf("%-32s %8s %8s %5u  %s\n", f["name"].get<std::string>().c_str(), fixed(f["cores"].get<double>()).c_str(),
-                fixed(f["cores_10s"].get<double>()).c_str(), f["instances"].get<unsigned>(), cgroups.c_str());
+    const json memory = f.value("memory", json(nullptr));
+    const auto bytes = [&](const char* key) { return memory.is_object() ? memory_size(memory[key].get<uint64_t>()) : "-"; };
+    std::printf("%-32s %8s %8s %5u %9s %9s  %s\n", f["name"].get<std::string>().c_str(),
+                fixed(f["cores"].get<double>()).c_str(), fixed(f["cores_10s"].get<double>()).c_str(),
+                f["instances"].get<unsigned>(), bytes("current_bytes").c_str(), bytes("peak_bytes").c_str(), cgroups.c_str());
   }
   return kExitOk;
 }
