@@ -11,6 +11,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "agent/memory/memory_files.h"
+
 namespace antiphase::testing {
 
 namespace {
@@ -27,6 +29,22 @@ constexpr size_t kMiB = 1024 * 1024;
   if (peak > hold && ::munmap(bytes + hold, peak - hold) != 0) ::_exit(4);
   if (::write(ready, "r", 1) != 1) ::_exit(5);
   for (;;) ::pause();
+}
+
+uint64_t read_bytes(const std::string& file) {
+  std::ifstream in(file);
+  std::string text;
+  std::getline(in, text);
+  const auto v = agent::parse_memory_bytes(text);
+  if (!v) throw std::runtime_error("cannot read a byte count from " + file);
+  return *v;
+}
+
+void write_text(const std::string& file, const std::string& text) {
+  std::ofstream out(file);
+  out << text;
+  out.flush();
+  if (!out) throw std::runtime_error("cannot write " + text + " to " + file);
 }
 
 void join(const std::string& dir, pid_t pid) {
@@ -79,6 +97,40 @@ void MemoryHog::stop() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+using agent::MemoryHierarchy;
+
+LiveHogs::LiveHogs(const agent::MemoryLayout& layout) : layout_(layout) {
+  const std::string name = unique_cgroup_name("antiphase-memtest");
+  parent2_ = std::make_unique<ScopedCgroup>(layout.cgroup2_mount, name);
+  if (layout.hierarchy == MemoryHierarchy::V1) {
+    parent_mem_ = std::make_unique<ScopedCgroup>(layout.v1_mount, name);
+  } else {
+    write_text(parent2_->path() + "/cgroup.subtree_control", "+memory");
+  }
+  for (const char* instance : {"fn-hog-1.scope", "fn-hog-2.scope"}) {
+    unified_.push_back(std::make_unique<ScopedCgroup>(parent2_->path(), instance));
+    if (parent_mem_) memory_.push_back(std::make_unique<ScopedCgroup>(parent_mem_->path(), instance));
+  }
+  root_ = name;
+}
+
+std::vector<std::string> LiveHogs::dirs(size_t i) const {
+  std::vector<std::string> out{unified_[i]->path()};
+  if (!memory_.empty()) out.push_back(memory_[i]->path());
+  return out;
+}
+
+KernelFigures LiveHogs::kernel(size_t i) const {
+  const bool v1 = layout_.hierarchy == MemoryHierarchy::V1;
+  return {read_bytes(memory_dir(i) + (v1 ? "/memory.usage_in_bytes" : "/memory.current")),
+          read_bytes(memory_dir(i) + (v1 ? "/memory.max_usage_in_bytes" : "/memory.peak"))};
+}
+
+void LiveHogs::set_limit(size_t i, uint64_t bytes) const {
+  write_text(memory_dir(i) + (layout_.hierarchy == MemoryHierarchy::V1 ? "/memory.limit_in_bytes" : "/memory.max"),
+             std::to_string(bytes));
 }
 
 }  // namespace antiphase::testing

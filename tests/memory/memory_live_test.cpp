@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -21,74 +20,10 @@
 namespace antiphase::agent {
 namespace {
 
+using testing::KernelFigures;
+using testing::LiveHogs;
 using testing::MemoryHog;
-using testing::ScopedCgroup;
 constexpr uint64_t kMiB = 1024 * 1024;
-
-uint64_t read_bytes(const std::string& file) {
-  std::ifstream in(file);
-  std::string text;
-  std::getline(in, text);
-  const auto v = parse_memory_bytes(text);
-  if (!v) throw std::runtime_error("cannot read a byte count from " + file);
-  return *v;
-}
-
-void write_text(const std::string& file, const std::string& text) {
-  std::ofstream out(file);
-  out << text;
-  out.flush();
-  if (!out) throw std::runtime_error("cannot write " + text + " to " + file);
-}
-
-// The kernel's view of one instance, read right after the agent's.
-struct KernelFigures {
-  uint64_t current = 0, peak = 0;
-};
-
-// A function "hog" with two instances under a throw-away parent in the unified tree
-// and, on hybrid hosts, its mirror in the v1 memory hierarchy.
-class LiveHogs {
- public:
-  explicit LiveHogs(const MemoryLayout& layout) : layout_(layout) {
-    const std::string name = testing::unique_cgroup_name("antiphase-memtest");
-    parent2_ = std::make_unique<ScopedCgroup>(layout.cgroup2_mount, name);
-    if (layout.hierarchy == MemoryHierarchy::V1) {
-      parent_mem_ = std::make_unique<ScopedCgroup>(layout.v1_mount, name);
-    } else {
-      write_text(parent2_->path() + "/cgroup.subtree_control", "+memory");
-    }
-    for (const char* instance : {"fn-hog-1.scope", "fn-hog-2.scope"}) {
-      unified_.push_back(std::make_unique<ScopedCgroup>(parent2_->path(), instance));
-      if (parent_mem_) memory_.push_back(std::make_unique<ScopedCgroup>(parent_mem_->path(), instance));
-    }
-    root_ = name;
-  }
-  // The directories a hog of instance i joins.
-  std::vector<std::string> dirs(size_t i) const {
-    std::vector<std::string> out{unified_[i]->path()};
-    if (!memory_.empty()) out.push_back(memory_[i]->path());
-    return out;
-  }
-  std::string memory_dir(size_t i) const { return layout_.memory_dir(unified_[i]->path()); }
-  KernelFigures kernel(size_t i) const {
-    const bool v1 = layout_.hierarchy == MemoryHierarchy::V1;
-    return {read_bytes(memory_dir(i) + (v1 ? "/memory.usage_in_bytes" : "/memory.current")),
-            read_bytes(memory_dir(i) + (v1 ? "/memory.max_usage_in_bytes" : "/memory.peak"))};
-  }
-  void set_limit(size_t i, uint64_t bytes) const {
-    write_text(memory_dir(i) + (layout_.hierarchy == MemoryHierarchy::V1 ? "/memory.limit_in_bytes" : "/memory.max"),
-               std::to_string(bytes));
-  }
-  const std::string& root() const { return root_; }
-
- private:
-  MemoryLayout layout_;
-  std::string root_;
-  // Declared parents first: members are destroyed in reverse, children before parents.
-  std::unique_ptr<ScopedCgroup> parent2_, parent_mem_;
-  std::vector<std::unique_ptr<ScopedCgroup>> unified_, memory_;
-};
 
 void expect_within(double measured, double kernel, double fraction, const char* what) {
   EXPECT_LE(std::abs(measured - kernel), fraction * kernel)
