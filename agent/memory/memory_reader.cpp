@@ -6,7 +6,8 @@
 namespace antiphase::agent {
 
 MemoryReader::Instance MemoryReader::open_instance(const std::string& function, const std::string& path) const {
-  return Instance{function, path, CgroupMemoryFiles(layout_.memory_dir(path), layout_.hierarchy), std::nullopt};
+  return Instance{function, path, CgroupMemoryFiles(layout_.memory_dir(path), layout_.hierarchy), std::nullopt,
+                  std::nullopt};
 }
 
 void MemoryReader::set_functions(const std::map<std::string, FunctionCgroups>& functions) {
@@ -20,6 +21,7 @@ void MemoryReader::set_functions(const std::map<std::string, FunctionCgroups>& f
       instances_.push_back(reuse ? std::move(it->second) : open_instance(name, path));
       Instance& instance = instances_.back();
       instance.limit_bytes = instance.files.limit_bytes();
+      instance.kernel_peak_bytes = instance.files.peak_bytes();
     }
   }
 }
@@ -30,7 +32,7 @@ MemorySnapshot MemoryReader::read() const {
     const auto current = instance.files.current_bytes();
     if (!current) continue;  // not measurable, or removed since the last rescan
     snapshot.by_function[instance.function].push_back(
-        {instance.path, *current, instance.files.peak_bytes(), instance.limit_bytes});
+        {instance.path, *current, instance.kernel_peak_bytes, instance.limit_bytes});
   }
   return snapshot;
 }

@@ -13,7 +13,7 @@ namespace antiphase::agent {
 struct InstanceMemory {
   std::string path;                           // the instance's cgroup2 path (its identity)
   uint64_t current_bytes = 0;                 // memory.current / memory.usage_in_bytes
-  std::optional<uint64_t> kernel_peak_bytes;  // memory.peak / memory.max_usage_in_bytes, where the kernel has it
+  std::optional<uint64_t> kernel_peak_bytes;  // memory.peak / memory.max_usage_in_bytes, where the kernel has it (as of the last rescan)
   std::optional<uint64_t> limit_bytes;        // memory.max / memory.limit_in_bytes; nullopt: no limit
 };
 

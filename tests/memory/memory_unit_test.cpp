@@ -170,6 +170,21 @@ TEST_F(MemoryTree, WithoutAKernelPeakThePeakIsTheHighestUsageSeen) {
   EXPECT_FALSE(b.peak_from_kernel);
 }
 
+TEST_F(MemoryTree, KernelPeaksAreReadAtRescanAndNeverTrailTheUsageReadSince) {
+  set(MemoryHierarchy::V2, "fn-b.scope", 40 * kMiB, 50 * kMiB, "max");
+  MemoryReader reader(v2());
+  EXPECT_EQ(tick(reader).at("b").memory->peak_bytes, 50 * kMiB);
+  set(MemoryHierarchy::V2, "fn-b.scope", 70 * kMiB, 75 * kMiB, std::to_string(64 * kMiB));
+  tracker_.apply_memory(reader.read());  // a tick without a rescan: usage only
+  const FunctionMemory& between = *tracker_.functions().at("b").memory;
+  EXPECT_EQ(between.current_bytes, 70 * kMiB);
+  EXPECT_EQ(between.peak_bytes, 70 * kMiB) << "the stale kernel peak is raised to the usage read";
+  EXPECT_FALSE(between.limit_bytes.has_value()) << "limits too wait for the rescan";
+  const FunctionMemory& after = *tick(reader).at("b").memory;
+  EXPECT_EQ(after.peak_bytes, 75 * kMiB);
+  EXPECT_EQ(after.limit_bytes, 64 * kMiB);
+}
+
 TEST_F(MemoryTree, UnmeasurableFunctionsHaveNoMemoryAndAreRetriedAtRescan) {
   set(MemoryHierarchy::V1, "fn-a-1.scope", 10 * kMiB, 10 * kMiB, "max");
   fs::remove_all(root_ / "memory" / "fn-b.scope");  // e.g. the v1 cgroup is created a moment later
