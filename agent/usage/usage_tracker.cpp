@@ -4,33 +4,6 @@
 
 namespace antiphase::agent {
 
-namespace {
-
-// Sums one function's instances; updates the per-instance maxima the agent has seen.
-FunctionMemory sum_instances(const std::vector<InstanceMemory>& instances, std::map<std::string, uint64_t>& seen_peak) {
-  FunctionMemory m;
-  std::map<std::string, uint64_t> still_there;
-  bool all_limited = true;
-  uint64_t limits = 0;
-  for (const auto& i : instances) {
-    const uint64_t seen = std::max(seen_peak.count(i.path) ? seen_peak.at(i.path) : 0, i.current_bytes);
-    still_there[i.path] = seen;
-    const uint64_t peak = std::max(i.kernel_peak_bytes.value_or(0), seen);
-    m.current_bytes += i.current_bytes;
-    m.peak_bytes += peak;
-    m.instance_peak_bytes = std::max(m.instance_peak_bytes, peak);
-    m.peak_from_kernel = m.peak_from_kernel && i.kernel_peak_bytes.has_value();
-    all_limited = all_limited && i.limit_bytes.has_value();
-    limits += i.limit_bytes.value_or(0);
-    ++m.measured_instances;
-  }
-  if (all_limited && !instances.empty()) m.limit_bytes = limits;
-  seen_peak = std::move(still_there);
-  return m;
-}
-
-}  // namespace
-
 double FunctionUsage::mean_over(double seconds, double tick_s) const {
   const size_t n = std::min(history.size(), static_cast<size_t>(seconds / tick_s + 0.5));
   if (n == 0) return 0;
@@ -95,14 +68,12 @@ void UsageTracker::push_tick(TickResult& result, const std::function<double(cons
 }
 
 void UsageTracker::apply_memory(const MemorySnapshot& snapshot) {
+  const auto& measured = snapshot.functions;
   for (auto& [name, fn] : functions_) {
-    const auto it = snapshot.by_function.find(name);
-    if (it == snapshot.by_function.end() || it->second.empty()) {
-      fn.memory.reset();
-      fn.seen_peak_bytes.clear();
-      continue;
-    }
-    fn.memory = sum_instances(it->second, fn.seen_peak_bytes);
+    const auto it = std::lower_bound(measured.begin(), measured.end(), name,
+                                     [](const auto& entry, const std::string& n) { return entry.first < n; });
+    if (it != measured.end() && it->first == name) fn.memory = it->second;
+    else fn.memory.reset();
   }
 }
 

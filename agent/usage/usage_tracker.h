@@ -1,7 +1,7 @@
 #pragma once
 // Turns consecutive cumulative per-cgroup snapshots into per-function cores per tick,
 // rolled up through the registry, and keeps a ring buffer of recent ticks. Memory
-// figures, read separately (agent/memory), are summed over instances the same way.
+// figures, summed per function by agent/memory, are kept alongside.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,25 +22,12 @@ struct UsagePoint {
   double cores = 0;
 };
 
-// A function's memory on this host, summed over its measured instances.
-struct FunctionMemory {
-  uint64_t current_bytes = 0;
-  // Each instance's peak: the kernel's (memory.peak / max_usage_in_bytes, since the
-  // cgroup was created) or, where the kernel has none, the highest usage the agent saw.
-  uint64_t peak_bytes = 0;            // summed: instances need not peak together, so this over- rather than understates
-  uint64_t instance_peak_bytes = 0;   // the largest single instance's peak: what one more instance needs
-  std::optional<uint64_t> limit_bytes;  // summed limits; nullopt when any instance has no limit
-  uint32_t measured_instances = 0;    // instances whose memory could be read
-  bool peak_from_kernel = true;       // false when some peak is only the agent's own maximum
-};
-
 struct FunctionUsage {
   std::string name;
   double last_tick_cores = 0;
   uint32_t instances = 0;
   std::vector<std::string> cgroup_paths;  // function-root cgroups (instances)
   std::optional<FunctionMemory> memory;   // nullopt: no instance's memory could be read
-  std::map<std::string, uint64_t> seen_peak_bytes;  // per instance path: highest usage read
   util::RingBuffer<UsagePoint> history;
   explicit FunctionUsage(size_t history_ticks) : history(history_ticks) {}
   // Mean cores over the most recent `seconds` of history.
@@ -70,7 +57,7 @@ class UsageTracker {
 
   // Folds one memory read into the live functions (call after apply(), which keeps the
   // function set in step with the registry). Functions absent from the snapshot are
-  // marked unmeasured; instance maxima are forgotten when the instance goes.
+  // marked unmeasured.
   void apply_memory(const MemorySnapshot& snapshot);
 
   const std::map<std::string, FunctionUsage>& functions() const { return functions_; }

@@ -170,19 +170,26 @@ TEST_F(MemoryTree, WithoutAKernelPeakThePeakIsTheHighestUsageSeen) {
   EXPECT_FALSE(b.peak_from_kernel);
 }
 
-TEST_F(MemoryTree, KernelPeaksAreReadAtRescanAndNeverTrailTheUsageReadSince) {
-  set(MemoryHierarchy::V2, "fn-b.scope", 40 * kMiB, 50 * kMiB, "max");
+TEST_F(MemoryTree, WithAKernelPeakFiguresRefreshAtRescansWithoutOneUsageIsReadEveryTick) {
+  set(MemoryHierarchy::V2, "fn-a-1.scope", 40 * kMiB, 50 * kMiB, "max");  // the kernel keeps its peak
+  set(MemoryHierarchy::V2, "fn-b.scope", 40 * kMiB, std::nullopt, "max");  // no memory.peak (Linux < 5.19)
   MemoryReader reader(v2());
-  EXPECT_EQ(tick(reader).at("b").memory->peak_bytes, 50 * kMiB);
-  set(MemoryHierarchy::V2, "fn-b.scope", 70 * kMiB, 75 * kMiB, std::to_string(64 * kMiB));
-  tracker_.apply_memory(reader.read());  // a tick without a rescan: usage only
-  const FunctionMemory& between = *tracker_.functions().at("b").memory;
-  EXPECT_EQ(between.current_bytes, 70 * kMiB);
-  EXPECT_EQ(between.peak_bytes, 70 * kMiB) << "the stale kernel peak is raised to the usage read";
-  EXPECT_FALSE(between.limit_bytes.has_value()) << "limits too wait for the rescan";
-  const FunctionMemory& after = *tick(reader).at("b").memory;
-  EXPECT_EQ(after.peak_bytes, 75 * kMiB);
-  EXPECT_EQ(after.limit_bytes, 64 * kMiB);
+  tick(reader);
+  EXPECT_EQ(reader.per_tick_instances(), 1u);
+  set(MemoryHierarchy::V2, "fn-a-1.scope", 70 * kMiB, 75 * kMiB, std::to_string(64 * kMiB));
+  set(MemoryHierarchy::V2, "fn-b.scope", 70 * kMiB, std::nullopt, "max");
+  tracker_.apply_memory(reader.read());  // a tick without a rescan
+  const auto& between = tracker_.functions();
+  EXPECT_EQ(between.at("a").memory->current_bytes, 40 * kMiB) << "refreshes at the next rescan";
+  EXPECT_FALSE(between.at("a").memory->limit_bytes.has_value());
+  EXPECT_EQ(between.at("b").memory->current_bytes, 70 * kMiB) << "no kernel peak: read every tick";
+  EXPECT_EQ(between.at("b").memory->peak_bytes, 70 * kMiB);
+  set(MemoryHierarchy::V2, "fn-b.scope", 20 * kMiB, std::nullopt, "max");
+  const auto& after = tick(reader);
+  EXPECT_EQ(after.at("a").memory->current_bytes, 70 * kMiB);
+  EXPECT_EQ(after.at("a").memory->peak_bytes, 75 * kMiB);
+  EXPECT_EQ(after.at("a").memory->limit_bytes, 64 * kMiB);
+  EXPECT_EQ(after.at("b").memory->peak_bytes, 70 * kMiB) << "the highest usage read is b's peak";
 }
 
 TEST_F(MemoryTree, UnmeasurableFunctionsHaveNoMemoryAndAreRetriedAtRescan) {
