@@ -1,39 +1,23 @@
 #include "agent/daemon/gossip_bridge.h"
 
-#include <unistd.h>
+#include <set>
 
 #include <spdlog/spdlog.h>
+
+#include "agent/daemon/agent_config.h"
 
 namespace antiphase::agent {
 
 namespace {
-constexpr const char* kHostSummaryName = "host";
 // Unchanged summaries are still re-sent every this many republish intervals.
 constexpr double kRefreshIntervals = 10;
-}
+// The advert shares the republish gate with function summaries under a key no
+// function can have (function names come from cgroup directory names).
+constexpr const char* kAdvertKey = "/host advert";
+}  // namespace
 
-agent::gossip::GossipConfig gossip_config_from(const config::Config& c) {
-  agent::gossip::GossipConfig g;
-  g.node_id = c.gossip.node_id;
-  g.bind = c.gossip.bind;
-  g.advertise = c.gossip.advertise;
-  g.seeds = c.gossip.seeds;
-  g.fanout = c.gossip.fanout;
-  g.interval_s = c.gossip.interval_s;
-  g.suspect_after_s = c.gossip.suspect_after_s;
-  g.dead_after_s = c.gossip.dead_after_s;
-  g.purge_after_s = c.gossip.purge_after_s;
-  g.secret_key_file = c.gossip.secret_key_file;
-  g.public_key_file = c.gossip.public_key_file;
-  g.allowed_keys_dir = c.gossip.allowed_keys_dir;
-  g.insecure = c.gossip.insecure;
-  g.state_dir = c.state.dir;
-  return g;
-}
-
-GossipBridge::GossipBridge(const config::Config& config, double capacity_cores)
+GossipBridge::GossipBridge(const config::Config& config)
     : keys_(config.gossip),
-      capacity_cores_(capacity_cores),
       agent_(std::make_unique<agent::gossip::GossipAgent>(gossip_config_from(config))),
       gate_(/*threshold=*/0.5, config.gossip.republish_min_interval_s, kRefreshIntervals * config.gossip.republish_min_interval_s) {}
 
@@ -64,22 +48,23 @@ bool GossipBridge::should_publish(const std::string& key, const shape::Summary& 
   return true;
 }
 
-void GossipBridge::publish(const std::map<std::string, shape::ShapeModel>& models,
-                           const std::map<std::string, uint32_t>& instances, const shape::ShapeModel& host,
-                           double now_s) {
-  // The host's own state: capacity and aggregate shape, for peers' placement decisions.
-  if (!checked_recently(kHostSummaryName, now_s)) {
-    const auto host_summary = shape::summarize(kHostSummaryName, host, 1, next_version_);
-    if (should_publish(kHostSummaryName, host_summary, now_s)) {
-      agent_->set_node_state({"", "", capacity_cores_, shape::encode(host_summary)});
-      ++next_version_;
-    }
+void GossipBridge::publish(const node::NodeCore& core, double now_s) {
+  // The host's advert (capacity, limit, z, co-movement, aggregate) moves a little every
+  // tick; like a function summary it goes out when it changed significantly (at once
+  // when a reload changed the capacity or limit), else with the slow refresh.
+  const std::string& advert = core.advert_blob();
+  if (!advert.empty() && !checked_recently(kAdvertKey, now_s)) {
+    const bool moved = !published_advert_ ||
+                       node::significantly_changed(*published_advert_, core.advert(), keys_.republish_threshold);
+    if (gate_.admit(kAdvertKey, moved ? 1.0 : 0.0, now_s)) publish_advert(core);
+  } else if (!advert.empty() && published_advert_ &&
+             (published_advert_->capacity_cores != core.advert().capacity_cores ||
+              published_advert_->limit_cores != core.advert().limit_cores)) {
+    publish_advert(core);  // a reload must not wait for the republish interval
   }
-  for (const auto& [name, model] : models) {
-    const auto inst = instances.find(name);
-    if (inst == instances.end()) continue;  // only functions running here speak for themselves
+  for (const auto& [name, instances] : core.running()) {  // only functions running here speak for themselves
     if (checked_recently(name, now_s)) continue;
-    const auto summary = shape::summarize(name, model, inst->second, next_version_);
+    const auto summary = core.summary_of(name, next_version_);
     if (!should_publish(name, summary, now_s)) {
       ++suppressed_;
       continue;
@@ -91,29 +76,29 @@ void GossipBridge::publish(const std::map<std::string, shape::ShapeModel>& model
   }
 }
 
-std::optional<shape::Summary> GossipBridge::function_summary(const std::string& function) const {
-  const auto blob = agent_->function_summary(function);
-  if (!blob) return std::nullopt;
-  std::string error;
-  auto summary = shape::decode(*blob, &error);
-  if (!summary) spdlog::debug("gossiped summary of {} does not decode: {}", function, error);
-  return summary;
+void GossipBridge::publish_advert(const node::NodeCore& core) {
+  agent_->set_node_state({"", "", core.capacity_cores(), core.advert_blob()});
+  published_advert_ = core.advert();
+  ++adverts_published_;
 }
 
-std::vector<PeerHost> GossipBridge::peer_hosts() const {
-  std::vector<PeerHost> out;
+void GossipBridge::sync_peers(node::NodeCore& core, double now_s) {
+  std::set<std::string> present;
   for (const auto& [node, peer] : agent_->nodes()) {
-    if (peer.state != agent::gossip::PeerState::Alive || node.host_summary.empty()) continue;
-    const auto summary = shape::decode(node.host_summary);
-    if (!summary) continue;
-    PeerHost h{peer.node_id, peer.endpoint, {}};
-    h.view.aggregate = shape::reconstruct_day(*summary);
-    h.view.capacity_cores = node.capacity_cores;
-    h.view.telemetry_age_s = peer.last_heard_s_ago;
-    h.view.admitted_mean_cores = summary->mean;
-    out.push_back(std::move(h));
+    present.insert(peer.node_id);
+    node::PeerUpdate u{peer.node_id, peer.endpoint, peer.state == agent::gossip::PeerState::Alive,
+                       now_s - peer.last_heard_s_ago, node.host_summary};
+    std::string error;
+    if (!core.hear_peer(u, &error)) {
+      ++bad_adverts_;
+      spdlog::debug("advert of peer {} does not decode: {}", peer.node_id, error);
+    }
   }
-  return out;
+  core.retain_peers(present);
+}
+
+std::optional<std::string> GossipBridge::function_blob(const std::string& function) const {
+  return agent_->function_summary(function);
 }
 
 nlohmann::json GossipBridge::peers_json() const {
@@ -142,7 +127,9 @@ nlohmann::json GossipBridge::stats_json() const {
           {"peers", {{"alive", s.peers_alive}, {"suspect", s.peers_suspect}, {"dead", s.peers_dead}, {"left", s.peers_left}}},
           {"functions_known", s.functions},
           {"summaries_published", republished_},
-          {"summaries_suppressed", suppressed_}};
+          {"summaries_suppressed", suppressed_},
+          {"adverts_published", adverts_published_},
+          {"adverts_undecodable", bad_adverts_}};
 }
 
 }  // namespace antiphase::agent

@@ -1,9 +1,9 @@
 // /v1/stats (debug) and /metrics (Prometheus text format).
 #include <fstream>
-#include <iomanip>
 #include <sstream>
 
 #include "agent/daemon/agent.h"
+#include "agent/daemon/prometheus_number.h"
 #include "agent/features/feature_probe.h"
 
 namespace antiphase::agent {
@@ -49,7 +49,7 @@ class PromWriter {
   void sample(const std::string& name, double v, const std::string& labels = "") {
     out_ << name;
     if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << std::setprecision(15) << v << '\n';  // byte counts print exactly, 0.1 stays 0.1
+    out_ << ' ' << prometheus_number(v) << '\n';
   }
   void single(const std::string& name, const std::string& type, const std::string& help, double v) {
     family(name, type, help);
@@ -63,29 +63,31 @@ class PromWriter {
 
 }  // namespace
 
+// Reads that threw, plus single cgroups the sampler could not read although they exist.
+uint64_t Agent::sampler_errors() const {
+  return counters_.sampler_errors + feed_view_.sampler_read_errors;
+}
+
 json Agent::stats_json() const {
   const auto [rss, hwm] = resident_memory();
-  json features = json::array();
-  if (features_)
-    for (const auto& f : features_->report()) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
-  json sampler_stats = json::object();
-  if (sampler_)
-    for (const auto& [k, v] : sampler_->stats()) sampler_stats[k] = v;
   const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  json features = json::array();
+  for (const auto& f : feed_view_.features) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
+  json sampler_stats = json::object();
+  for (const auto& [k, v] : feed_view_.sampler_stats) sampler_stats[k] = v;
   return {{"version", ANTIPHASE_VERSION},
           {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
-          {"sampler", {{"mode", mode_name()}, {"reason", sampler_reason_}, {"stats", sampler_stats}}},
+          {"sampler", {{"mode", feed_view_.mode}, {"reason", feed_view_.reason}, {"stats", sampler_stats}}},
           {"features", features},
-          {"cgroup2_mount", cgroup2_mount_},
-          {"cgroup_roots", registry_ ? json(registry_->resolved_roots()) : json::array()},
-          {"missing_roots", registry_ ? json(registry_->missing_roots()) : json::array()},
-          {"watched_cgroups", registry_ ? registry_->watched().size() : 0},
-          {"memory_source", memory_ ? json{{"hierarchy", to_string(memory_->layout().hierarchy)}, {"reason", memory_->layout().reason}}
-                                    : json(nullptr)},
+          {"cgroup2_mount", feed_view_.cgroup2_mount},
+          {"cgroup_roots", feed_view_.roots},
+          {"missing_roots", feed_view_.missing_roots},
+          {"watched_cgroups", feed_view_.watched_cgroups},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
-                     {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
-          {"functions", {{"running", usage_.functions().size()}, {"shapes", models_.size()}}},
+                     {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", sampler_errors()}}},
+          {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
+                         {"heard", core_.functions_heard()}}},
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
           {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
           {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},
@@ -104,35 +106,25 @@ std::string Agent::metrics_text() const {
   w.family("antiphase_function_instances", "gauge", "Cgroups (instances) of a function on this host.");
   for (const auto& [name, fn] : usage_.functions())
     w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
-  w.family("antiphase_function_memory_bytes", "gauge", "Memory a function uses now, summed over its instances.");
-  w.family("antiphase_function_memory_peak_bytes", "gauge", "Sum of a function's instances' peak memory.");
-  w.family("antiphase_function_memory_limit_bytes", "gauge", "Sum of a function's instances' memory limits.");
-  for (const auto& [name, fn] : usage_.functions()) {
-    if (!fn.memory) continue;
-    const std::string label = "function=\"" + escape_label(name) + "\"";
-    w.sample("antiphase_function_memory_bytes", static_cast<double>(fn.memory->current_bytes), label);
-    w.sample("antiphase_function_memory_peak_bytes", static_cast<double>(fn.memory->peak_bytes), label);
-    if (fn.memory->limit_bytes) w.sample("antiphase_function_memory_limit_bytes", static_cast<double>(*fn.memory->limit_bytes), label);
-  }
   const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
-  w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", capacity_cores());
-  w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", calibrator_.z());
+  w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", core_.capacity_cores());
+  w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", core_.calibrator().z());
   w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
-           config_.admission.target_overload_rate);
+           core_.calibrator().config().target_overload_rate);
   w.single("antiphase_admission_observed_overload_ratio", "gauge", "Observed fraction of ticks above the host's own prediction.",
-           calibrator_.observed_rate());
+           core_.calibrator().observed_rate());
   w.family("antiphase_admission_decisions_total", "counter", "Admission decisions by outcome.");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_accept), "decision=\"accept\"");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_reject), "decision=\"reject\"");
   w.sample("antiphase_admission_decisions_total", static_cast<double>(counters_.decisions_error), "decision=\"error\"");
-  w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(models_.size()));
-  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(registry_ ? registry_->watched().size() : 0));
+  w.single("antiphase_functions_tracked", "gauge", "Functions with a learned shape.", static_cast<double>(core_.models().size()));
+  w.single("antiphase_watched_cgroups", "gauge", "Cgroups measured.", static_cast<double>(feed_view_.watched_cgroups));
   w.single("antiphase_ticks_total", "counter", "Sampler ticks.", static_cast<double>(counters_.ticks));
   w.single("antiphase_ticks_late_total", "counter", "Ticks that started more than half a tick late.", static_cast<double>(counters_.ticks_late));
   w.single("antiphase_tick_lag_seconds", "gauge", "How late the last tick started.", counters_.last_tick_lag_ms / 1000);
   w.single("antiphase_tick_duration_seconds", "gauge", "Time the last tick took.", counters_.last_tick_work_ms / 1000);
-  w.single("antiphase_sampler_errors_total", "counter", "Failed sampler reads.", static_cast<double>(counters_.sampler_errors));
+  w.single("antiphase_sampler_errors_total", "counter", "Failed sampler reads.", static_cast<double>(sampler_errors()));
   w.single("antiphase_state_saves_total", "counter", "Successful state saves.", static_cast<double>(counters_.state_saves));
   w.single("antiphase_state_save_errors_total", "counter", "Failed state saves.", static_cast<double>(counters_.state_save_errors));
   w.single("antiphase_api_requests_total", "counter", "API requests served.", static_cast<double>(api.requests));

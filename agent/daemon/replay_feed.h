@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/replay/series_matrix.h"
+#include "agent/trace/series_matrix.h"
 
 namespace antiphase::agent {
 

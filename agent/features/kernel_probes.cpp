@@ -5,11 +5,13 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -51,6 +53,21 @@ std::string read_first_line(const char* path) {
   return line;
 }
 
+// The Seccomp: field of /proc/self/status (0 none, 1 strict, 2 filter), -1 if unknown.
+int seccomp_mode() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Seccomp:", 0) == 0) return std::atoi(line.c_str() + 8);
+  return -1;
+}
+
+// Why a bpf()/perf_event_open() call failed, with the hint that tells capability,
+// bounding set and seccomp apart.
+std::string failure(const std::string& what, int err) {
+  const BpfCapabilities caps = BpfCapabilities::of_this_process();
+  return what + ": " + errno_text(err) + denied_hint(err, caps.sys_admin || (caps.bpf && caps.perfmon), seccomp_mode());
+}
+
 }  // namespace
 
 ProbeResult btf() {
@@ -68,20 +85,49 @@ ProbeResult btf() {
   return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(types) + " types)"};
 }
 
-ProbeResult cap_bpf() {
+BpfCapabilities BpfCapabilities::of_this_process() {
+  BpfCapabilities caps;
+  caps.euid = ::geteuid();
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &header, data) != 0) {
-    return {false, "capget failed: " + errno_text(errno)};
+  if (::syscall(SYS_capget, &header, data) == 0) {
+    caps.bpf = has_effective_cap(data, kCapBpf);
+    caps.perfmon = has_effective_cap(data, kCapPerfmon);
+    caps.sys_admin = has_effective_cap(data, kCapSysAdmin);
   }
-  const bool bpf = has_effective_cap(data, kCapBpf);
-  const bool admin = has_effective_cap(data, kCapSysAdmin);
-  const bool perfmon = has_effective_cap(data, kCapPerfmon);
-  if (admin) return {true, "CAP_SYS_ADMIN in effective set (euid " + std::to_string(::geteuid()) + ")"};
-  if (bpf && perfmon) return {true, "CAP_BPF and CAP_PERFMON in effective set"};
-  if (bpf) return {true, "CAP_BPF in effective set (tracing programs also need CAP_PERFMON)"};
-  return {false, "neither CAP_BPF nor CAP_SYS_ADMIN in effective set (euid " +
-                     std::to_string(::geteuid()) + "); run as root or grant CAP_BPF+CAP_PERFMON"};
+  caps.bpf_bounding = ::prctl(PR_CAPBSET_READ, kCapBpf, 0, 0, 0) == 1;
+  caps.perfmon_bounding = ::prctl(PR_CAPBSET_READ, kCapPerfmon, 0, 0, 0) == 1;
+  caps.sys_admin_bounding = ::prctl(PR_CAPBSET_READ, kCapSysAdmin, 0, 0, 0) == 1;
+  return caps;
+}
+
+ProbeResult judge_bpf_capabilities(const BpfCapabilities& c) {
+  const std::string euid = "euid " + std::to_string(c.euid);
+  if (c.sys_admin) return {true, "CAP_SYS_ADMIN in effective set (" + euid + ")"};
+  if (c.bpf && c.perfmon) return {true, "CAP_BPF and CAP_PERFMON in effective set"};
+  if (c.bpf)
+    return {true, std::string("CAP_BPF in effective set (tracing programs also need CAP_PERFMON, ") +
+                      (c.perfmon_bounding ? "which the process lacks: grant it)"
+                                          : "which the bounding set forbids: the container or a CapabilityBoundingSet= "
+                                            "drop-in must allow it)")};
+  if (!c.bpf_bounding && !c.sys_admin_bounding)
+    return {false, "CAP_BPF is not in the capability bounding set (" + euid +
+                       "): the container or a CapabilityBoundingSet= drop-in forbids it, so AmbientCapabilities= "
+                       "cannot grant it; allow CAP_BPF and CAP_PERFMON there (e.g. systemd-nspawn "
+                       "--capability=CAP_BPF,CAP_PERFMON, docker run --cap-add BPF --cap-add PERFMON)"};
+  return {false, "the process lacks CAP_BPF (" + euid +
+                     "; the bounding set allows it): run as root or grant CAP_BPF and CAP_PERFMON "
+                     "(the packaged unit's AmbientCapabilities= does)"};
+}
+
+ProbeResult cap_bpf() { return judge_bpf_capabilities(BpfCapabilities::of_this_process()); }
+
+std::string denied_hint(int err, bool has_capabilities, int seccomp_mode) {
+  if (err != EPERM && err != EACCES) return {};
+  if (!has_capabilities) return " (the process lacks CAP_BPF/CAP_PERFMON: see cap_bpf)";
+  std::string hint = " (the process has the capabilities, so a seccomp filter, an LSM or the container refuses the call";
+  if (seccomp_mode == 2) hint += "; this process runs under a seccomp filter (Seccomp: 2 in /proc/self/status)";
+  return hint + ")";
 }
 
 ProbeResult tp_btf() {
@@ -96,7 +142,7 @@ ProbeResult tp_btf() {
               .attach_btf_id = static_cast<__u32>(type_id));
   const int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
                                kReturnZeroLen, &opts);
-  if (fd < 0) return {false, "loading a tp_btf/sched_switch program failed: " + errno_text(-fd)};
+  if (fd < 0) return {false, failure("loading a tp_btf/sched_switch program failed", -fd)};
   ::close(fd);
   return {true, "tp_btf/sched_switch program loads (BTF type id " + std::to_string(type_id) + ")"};
 }
@@ -105,12 +151,12 @@ ProbeResult raw_tp() {
   QuietLibbpf quiet;
   const int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
                                kReturnZero, kReturnZeroLen, nullptr);
-  if (fd < 0) return {false, "loading a raw_tp program failed: " + errno_text(-fd)};
+  if (fd < 0) return {false, failure("loading a raw_tp program failed", -fd)};
   const int link = bpf_raw_tracepoint_open("sched_switch", fd);
   const int err = link < 0 ? -link : 0;
   if (link >= 0) ::close(link);
   ::close(fd);
-  if (err) return {false, "attaching raw_tp/sched_switch failed: " + errno_text(err)};
+  if (err) return {false, failure("attaching raw_tp/sched_switch failed", err)};
   return {true, "raw_tp/sched_switch attaches"};
 }
 
@@ -122,11 +168,10 @@ ProbeResult perf_event() {
   attr.sample_period = 1000000000ULL;
   attr.disabled = 1;
   const long fd = ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  const int err = errno;
   const std::string paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
-  if (fd < 0) {
-    return {false, "perf_event_open(cpu-clock, cpu 0) failed: " + errno_text(errno) +
-                       " (perf_event_paranoid=" + paranoid + ")"};
-  }
+  if (fd < 0)
+    return {false, failure("perf_event_open(cpu-clock, cpu 0) failed", err) + " (perf_event_paranoid=" + paranoid + ")"};
   ::close(static_cast<int>(fd));
   return {true, "software cpu-clock events open (perf_event_paranoid=" + paranoid + ")"};
 }

@@ -25,7 +25,7 @@ class AntiphasePolicy : public PackingPolicy {
       admission::Candidate c;
       c.function = p_.w_.names[fn];
       c.profile = p_.sizing_[fn];
-      c.correlation = {within_slot_correlation(fn), 0.0};
+      c.comovement = {within_slot_correlation(fn), "measured residual correlation (what-if)"};
       const admission::Decision d = p_.policy_.decide(view_, c, p_.z_);
       return d.accept ? std::optional<double>(d.headroom_cores) : std::nullopt;
     }
@@ -92,7 +92,6 @@ class AntiphasePolicy : public PackingPolicy {
   static admission::PolicyConfig config(std::optional<uint32_t> neighbours) {
     admission::PolicyConfig c;
     if (neighbours) c.spread_neighbours = *neighbours;  // what-if override
-    c.conservative_correlation = true;  // bound is 0 here: ρ is measured, not estimated
     return c;
   }
 

@@ -25,6 +25,7 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& v
 int main(int argc, char** argv) {
   using namespace antiphase::replay;
   CLI::App app{"antiphase-replay: measure admission decision quality on a CPU trace (timestamp,function,cpu)"};
+  app.set_version_flag("-V,--version", "antiphase-replay " ANTIPHASE_VERSION);
   ReplayOptions o;
   std::string train_start, train_end, test_start, test_end, val_fit_start, val_fit_end, fit = "first";
   std::vector<std::string> policies;
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   app.add_option("--val-fit-start", val_fit_start, "for short training windows: earlier window to fit on in validation");
   app.add_option("--val-fit-end", val_fit_end, "end of that earlier window");
   app.add_option("--target-overload", o.target_overload_rate, "target overloaded host-step rate")->capture_default_str();
-  app.add_option("--policy", policies, "policies to run (antiphase, peak-sum, pXX-sum, slot-pXX-sum, mean-sum, oracle); default all")
+  app.add_option("--policy", policies, "policies to run (antiphase, peak-sum, pXX-sum, slot-pXX-sum, mean-sum, oracle, antiphase-measured-rho, x-train-quantile); default the first six")
       ->delimiter(',');
   app.add_option("--fit", fit, "first|best")->check(CLI::IsMember({"first", "best"}))->capture_default_str();
   app.add_option("--seed", o.seed, "placement-order seed")->capture_default_str();
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--profiles", profiles, "antiphase profiles from the shared shape model or direct per-slot statistics")
       ->check(CLI::IsMember({"shape-model", "direct"}))
       ->capture_default_str();
+  app.add_option("--config", o.config_path,
+                 "antiphase: an antiphased config file whose admission rules the hosts follow (default: built-in)");
   app.add_flag("--json", json, "print the full report as JSON");
   app.add_option("--plot-dir", o.plot_dir, "write tradeoff.svg and host-<policy>.svg here");
   try {
@@ -94,7 +97,7 @@ int main(int argc, char** argv) {
       o.val_pairs.push_back(t);
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // usage errors exit 2; --help and --version 0
   }
   if (train_days > 0) o.train_days = train_days;
   if (test_days > 0) o.test_days = test_days;

@@ -12,6 +12,8 @@
 #include "agent/replay/svg_plot.h"
 #include "agent/replay/time_arg.h"
 #include "common/admission/decision.h"
+#include "common/config/config.h"
+#include "common/node/from_config.h"
 
 namespace antiphase::replay {
 namespace {
@@ -95,6 +97,7 @@ nlohmann::json report_json(const PolicyReport& r) {
   nlohmann::json sweep = nlohmann::json::array();
   for (const KnobResult& k : r.sweep) sweep.push_back(knob_json(k));
   nlohmann::json j = {{"policy", to_string(r.kind)},
+                      {"path", decision_path(r.kind)},
                       {"knob_name", knob_name(r.kind)},
                       {"chosen_knob", r.chosen_knob},
                       {"met_target_in_validation", r.met_target_in_validation},
@@ -128,6 +131,20 @@ void write_plots(const ReplayOptions& o, const std::vector<PolicyReport>& report
 }
 
 }  // namespace
+
+node::NodeConfig replay_node_config(const ReplayOptions& o) {
+  config::Config c;
+  if (!o.config_path.empty()) {
+    std::ifstream in(o.config_path);
+    if (!in) throw std::runtime_error(o.config_path + ": cannot open config file");
+    std::stringstream text;
+    text << in.rdbuf();
+    c = config::parse(text.str(), o.config_path);
+  }
+  node::NodeConfig n = node::node_config_from(c, 1);
+  n.capacity_cores = o.capacity;
+  return n;
+}
 
 ReplayResult run_replay(const ReplayOptions& o) {
   using Clock = std::chrono::steady_clock;
@@ -175,6 +192,7 @@ ReplayResult run_replay(const ReplayOptions& o) {
   po.drift = o.drift;
   po.spread_neighbours = o.spread_neighbours;
   po.fixed_knob = o.fixed_knob;
+  po.node = replay_node_config(o);
   std::vector<PolicyReport> reports;
   for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
   const auto t_done = Clock::now();

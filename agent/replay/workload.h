@@ -22,7 +22,7 @@ struct Workload {
 
 }  // namespace antiphase::replay
 
-#include "agent/replay/series_matrix.h"
+#include "agent/trace/series_matrix.h"
 
 namespace antiphase::replay {
 

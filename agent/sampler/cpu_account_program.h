@@ -3,6 +3,7 @@
 // raw_tp) or bpf/cpu_sample.bpf.c (perf CPU-clock sampling). Opens it, sizes the maps,
 // loads, attaches, and gives typed access to the maps both objects share. One instance
 // per sampler; every instance has its own maps, so several can run side by side.
+#include "common/config/defaults.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@ std::string_view to_string(CpuAccountAttach a);
 struct CpuAccountOptions {
   CpuAccountAttach attach = CpuAccountAttach::TpBtf;
   uint32_t max_cgroups = CPU_ACCOUNT_DEFAULT_MAX_CGROUPS;
-  uint32_t perf_hz = 49;  // PerfEvent only
+  uint32_t perf_hz = defaults::kPerfFrequencyHz;  // PerfEvent only
 };
 
 class CpuAccountProgram {

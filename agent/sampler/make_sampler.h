@@ -4,6 +4,7 @@
 // auto: sched_switch (tp_btf, else raw_tp) -> perf_sample -> cgroup cpu.stat, and `why`
 // gets one human sentence on the choice and on every failure on the way (libbpf's text,
 // missing capability, ...). A forced mode that cannot work throws std::runtime_error.
+#include "common/config/defaults.h"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,8 +16,8 @@ namespace antiphase::agent {
 
 struct SamplerOptions {
   SamplerMode mode = SamplerMode::Auto;
-  unsigned perf_hz = 49;
-  unsigned max_cgroups = 4096;
+  unsigned perf_hz = defaults::kPerfFrequencyHz;
+  unsigned max_cgroups = defaults::kMaxCgroups;
 };
 
 std::unique_ptr<Sampler> make_sampler(const SamplerOptions& options, const FeatureProbe& features,

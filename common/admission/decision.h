@@ -1,6 +1,8 @@
 #pragma once
 // Inputs and outputs of one admission decision, as plain structs so the daemon can
 // turn them into JSON (see explanation_json.h) and tests can assert on numbers.
+#include "common/admission/tail_model.h"
+#include "common/config/defaults.h"
 #include <cstddef>  // slot_profile.h uses size_t without including it
 #include <cstdint>
 #include <optional>
@@ -11,19 +13,33 @@
 
 namespace antiphase::admission {
 
-// Correlation between the host aggregate and the candidate, as estimated from
-// truncated embeddings: the true value lies within rho ± bound.
+// Correlation of the host's and the candidate's *mean shapes* (day profiles), as
+// estimated from truncated embeddings: the true value lies within rho ± bound. It
+// explains and ranks (who moves against whom); the per-slot means already add the
+// shapes exactly, so it does not enter the projection.
 struct Correlation {
   double rho = 0.0;
-  double bound = 1.0;  // unknown correlation: assume the worst
+  double bound = 1.0;
+};
+
+// The ρ of the projection's cross term: how the candidate's and the host's
+// deviations from their slot means move together within a slot. Unknown: assume
+// they move fully together.
+struct CoMovement {
+  double rho = 1.0;
+  std::string source = "unknown: assumed fully together";
 };
 
 // What the host knows about itself.
 struct HostView {
   shape::SlotProfile aggregate;        // measured sum of current tenants per tick
   double capacity_cores = 0.0;
+  // What the host admits against; 0 = the policy's target_utilisation × capacity. A
+  // peer's view carries the peer's own limit, so it is judged as it judges itself.
+  double limit_cores = 0.0;
   double telemetry_age_s = 0.0;        // age of the newest sample behind `aggregate`
   double admitted_mean_cores = 0.0;    // sum of admitted tenants' mean load (for the optional cap)
+  TailModel tail = TailModel::gaussian();  // its measured tail of normalised residuals
 };
 
 // The function asking to join. `profile` is per instance.
@@ -32,7 +48,9 @@ struct Candidate {
   std::optional<shape::SlotProfile> profile;  // absent: the host has never seen it
   uint32_t instances = 1;
   double confidence = 1.0;                    // 0..1 from the shape model (history length)
+  std::string sizing = "learned shape";       // where the profile came from, for the explanation
   Correlation correlation;
+  CoMovement comovement;
   // Sizing supplied inline by the requester for functions without a profile.
   std::optional<double> request_mean_cores;
   std::optional<double> request_peak_cores;
@@ -40,14 +58,19 @@ struct Candidate {
 
 enum class UnknownFunction { SizeFromRequest, Reject };
 
+enum class Rule {
+  OverloadRate,  // projected fraction of host-time above the limit ≤ target (default)
+  SlotQuantile,  // every slot's projected quantile at margin z ≤ limit (the rule before 2026-11)
+};
+
 struct PolicyConfig {
-  double target_utilisation = 1.0;     // accept while the projected quantile stays below this × capacity
-  double target_overload_rate = 0.001; // risk: fraction of host-time above capacity
-  double max_telemetry_age_s = 30.0;   // older host data → refuse (we would be deciding blind)
-  double min_confidence = 0.5;         // below → candidate sized by its observed peak, flat
+  double target_utilisation = defaults::kTargetUtilisation;  // accept while the projected quantile stays below this × capacity
+  double target_overload_rate = defaults::kTargetOverloadRate;  // risk: fraction of host-time above capacity
+  double max_telemetry_age_s = defaults::kStaleAfterS;  // older host data → refuse (we would be deciding blind)
+  double min_confidence = defaults::kMinConfidence;  // below → candidate sized by its observed peak, flat
   UnknownFunction unknown = UnknownFunction::SizeFromRequest;
+  Rule rule = Rule::OverloadRate;
   std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
-  bool conservative_correlation = true;           // use rho + bound rather than rho
   // σ of host and candidate pooled over ±k neighbouring slots (see spread_pooling.h).
   uint32_t spread_neighbours = 0;
 };
@@ -63,13 +86,17 @@ struct Decision {
   double capacity_cores = 0.0;
   double limit_cores = 0.0;            // target_utilisation × capacity
   double headroom_cores = 0.0;         // limit − projected peak (negative when rejected on load)
-  double correlation = 0.0;            // estimate from embeddings
+  double correlation = 0.0;            // shape correlation, estimated from embeddings
   double correlation_bound = 0.0;      // its truncation bound
-  double correlation_used = 0.0;       // the (conservative) value in the formula
+  double comovement = 0.0;             // the cross term's ρ in the formula
+  std::string comovement_source;       // where that ρ came from
+  std::string sizing;                  // where the candidate's profile came from
   double peak_sum_cores = 0.0;         // host peak + n × candidate peak: the "add peaks" answer
   double anticorrelation_saving_cores = 0.0;  // peak_sum − projected peak
   double confidence = 0.0;
-  double z = 0.0;                      // margin used
+  double z = 0.0;                      // margin: the host's tail quantile at the target rate
+  double projected_overload_rate = 0.0;  // fraction of host-time above the limit, as projected
+  double target_overload_rate = 0.0;
   std::vector<std::string> reasons;    // human sentences, most important first
 };
 

@@ -13,7 +13,10 @@ nlohmann::json to_json(const Decision& d) {
       {"capacity_cores", d.capacity_cores},
       {"limit_cores", d.limit_cores},
       {"headroom_cores", d.headroom_cores},
-      {"correlation", {{"rho", d.correlation}, {"bound", d.correlation_bound}, {"used", d.correlation_used}}},
+      // "used" kept for clients written before "comovement" existed: the cross term's ρ.
+      {"correlation", {{"rho", d.correlation}, {"bound", d.correlation_bound}, {"used", d.comovement}}},
+      {"comovement", {{"rho", d.comovement}, {"source", d.comovement_source}}},
+      {"sizing", d.sizing},
       {"peak_sum_cores", d.peak_sum_cores},
       {"anticorrelation_saving_cores", d.anticorrelation_saving_cores},
       {"confidence", d.confidence},

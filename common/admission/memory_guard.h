@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/admission/decision.h"
+#include "common/config/defaults.h"
 
 namespace antiphase::admission {
 
@@ -33,7 +34,7 @@ std::optional<CommittedMemoryMode> parse_committed_memory_mode(std::string_view 
 struct MemoryGuardConfig {
   CommittedMemoryMode mode = CommittedMemoryMode::Limits;
   // Observed peaks are what was seen, not what may come: they are scaled by this.
-  double peak_margin = 1.25;
+  double peak_margin = defaults::kMemoryPeakMargin;
 };
 
 // One tenant's memory on this host, summed over its instances (agent/usage FunctionMemory).

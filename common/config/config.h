@@ -1,6 +1,7 @@
 #pragma once
 // The agent's configuration: every key, its type and its default in one place.
 // Parsing is pure (text in, Config or a located error out); the agent reads the file.
+#include "common/config/defaults.h"
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -12,9 +13,9 @@ namespace antiphase::config {
 
 struct SamplerConfig {
   std::string mode = "auto";   // auto | sched_switch | perf_sample | cgroup | replay
-  double tick_s = 1.0;         // how often usage is read and fed to the model
-  uint32_t perf_frequency_hz = 49;  // perf_sample mode; a prime avoids locking to timers
-  uint32_t max_cgroups = 4096;      // size of the in-kernel cgroup table
+  double tick_s = defaults::kTickS;         // how often usage is read and fed to the model
+  uint32_t perf_frequency_hz = defaults::kPerfFrequencyHz;  // perf_sample mode; a prime avoids locking to timers
+  uint32_t max_cgroups = defaults::kMaxCgroups;      // size of the in-kernel cgroup table
   std::string replay_file;          // replay mode: trace CSV (plain or gzip)
   double replay_speed = 1.0;        // replay mode: trace seconds per wall second
 };
@@ -47,27 +48,32 @@ struct StateConfig {
 };
 
 struct ShapeConfigKeys {
-  uint32_t day_slots = 96;
-  uint32_t hour_slots = 60;
-  uint32_t k = 48;
-  uint32_t hour_k = 16;
-  double half_life_periods = 7.0;
-  double full_confidence_s = 86400.0;
+  uint32_t day_slots = defaults::kDaySlots;
+  uint32_t hour_slots = defaults::kHourSlots;
+  uint32_t k = defaults::kDayK;
+  uint32_t hour_k = defaults::kHourK;
+  double half_life_periods = defaults::kHalfLifePeriods;
+  double full_confidence_s = defaults::kFullConfidenceS;
 };
 
 struct AdmissionConfig {
   double capacity_cores = 0.0;      // 0 = online CPUs minus reserve_cores
-  double reserve_cores = 0.5;       // kept for the system when capacity is derived
-  double target_utilisation = 0.9;  // fraction of capacity projected peaks may reach
-  double target_overload_rate = 0.001;  // fraction of host-time above capacity we accept
+  double reserve_cores = defaults::kReserveCores;       // kept for the system when capacity is derived
+  double target_utilisation = defaults::kTargetUtilisation;  // fraction of capacity projected peaks may reach
+  double target_overload_rate = defaults::kTargetOverloadRate;  // fraction of host-time above capacity we accept
   std::string unknown_function = "size_from_request";  // or "reject"
-  double stale_after_s = 30.0;      // refuse when telemetry is older than this
-  double min_confidence = 0.5;      // below: use the function's observed peak
+  double stale_after_s = defaults::kStaleAfterS;      // refuse when telemetry is older than this
+  double min_confidence = defaults::kMinConfidence;      // below: use the function's observed peak
   double max_admitted_cores = 0.0;  // optional cap on total admitted mean load; 0 = none
   uint64_t memory_capacity_bytes = 0;            // 0 = MemTotal from /proc/meminfo
-  uint64_t memory_reserve_bytes = 1ull << 30;    // kept for everything that is not a tenant
+  uint64_t memory_reserve_bytes = defaults::kMemoryReserveBytes;  // kept for everything that is not a tenant
   std::string committed_memory = "limits";       // limits | peaks | off (see common/admission/memory_guard.h)
-  double memory_peak_margin = 1.25;              // observed memory peaks are multiplied by this
+  double memory_peak_margin = defaults::kMemoryPeakMargin;        // observed memory peaks are multiplied by this
+  // Cross-term co-movement: learned | host | sketch | shape | fixed (docs/admission.md).
+  std::string comovement = "learned";
+  std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
+  double tail_prior_s = defaults::kTailPriorS;  // weight of the Gaussian in the calibrated tail
+  double comovement_prior = defaults::kComovementPrior;
 };
 
 struct GossipConfigKeys {

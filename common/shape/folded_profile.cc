@@ -82,10 +82,20 @@ void FoldedProfile::recompute_coefficients() {
   updates_since_refresh_ = 0;
 }
 
-void FoldedProfile::add(int64_t unix_s, double cores, double weight_s) {
+uint32_t FoldedProfile::slot_index_of(int64_t unix_s) const {
   const int64_t period_s = spec_.period_s;
   const int64_t period = floor_div(unix_s, period_s);
-  const auto slot_index = static_cast<uint32_t>((unix_s - period * period_s) / (period_s / spec_.slots));
+  return static_cast<uint32_t>((unix_s - period * period_s) / (period_s / spec_.slots));
+}
+
+FoldedProfile::SlotStats FoldedProfile::slot_at(int64_t unix_s) const {
+  const Slot& slot = slots_[slot_index_of(unix_s)];
+  return {slot.mean, spread_of(slot), slot.weight > 0};
+}
+
+void FoldedProfile::add(int64_t unix_s, double cores, double weight_s) {
+  const int64_t period = floor_div(unix_s, spec_.period_s);
+  const uint32_t slot_index = slot_index_of(unix_s);
   // A step back in wall-clock time is folded into the newest period, so the decay
   // bookkeeping only ever moves forward.
   advance_to(seen_any_ ? std::max(period, latest_period_) : period);

@@ -21,6 +21,14 @@ class FoldedProfile {
 
   void add(int64_t unix_s, double cores, double weight_s);
 
+  // The slot that holds unix_s, as profile() would report it (no allocation: the
+  // tick loop asks this for every tenant).
+  struct SlotStats {
+    double mean = 0, spread = 0;
+    bool observed = false;
+  };
+  SlotStats slot_at(int64_t unix_s) const;
+
   SlotProfile profile() const;
   FoldEmbedding embedding() const;
   const FoldSpec& spec() const { return spec_; }
@@ -50,6 +58,7 @@ class FoldedProfile {
   };
 
   double growth(int64_t period) const;
+  uint32_t slot_index_of(int64_t unix_s) const;
   void advance_to(int64_t period);
   void renormalise();
   void recompute_coefficients();

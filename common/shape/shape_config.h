@@ -1,6 +1,7 @@
 #pragma once
 // Tuning of the shape model: which folds it keeps, how many DCT coefficients the
 // embedding carries, and how fast old periods are forgotten.
+#include "common/config/defaults.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,18 +15,18 @@ struct FoldSpec {
 };
 
 struct ShapeConfig {
-  FoldSpec day{96, 86400};   // 15-minute slots over a UTC day
-  FoldSpec hour{60, 3600};   // 1-minute slots over a UTC hour
+  FoldSpec day{defaults::kDaySlots, 86400};   // 15-minute slots over a UTC day
+  FoldSpec hour{defaults::kHourSlots, 3600};   // 1-minute slots over a UTC hour
   // DCT coefficients per profile (DC included) of the day fold. 48 was chosen by
   // measurement on the shared traces (docs/shape-model.md): mean |error| of the
   // correlation estimate 0.050 (PlanetLab) / 0.035 (Bitbrains), versus 0.057 / 0.047
   // at 32 and 0.065 / 0.063 at 16. A fold with fewer slots keeps all of them (exact).
-  uint32_t k = 48;
+  uint32_t k = defaults::kDayK;
   // Same for the hour fold. Smaller so that a model stays under 4 KB; the shared
   // traces (5-minute steps) cannot tell how much the hour fold needs.
-  uint32_t hour_k = 16;
-  double half_life_periods = 7;      // a period's weight halves after this many periods
-  double full_confidence_s = 86400;  // observed seconds after which confidence is 1
+  uint32_t hour_k = defaults::kHourK;
+  double half_life_periods = defaults::kHalfLifePeriods;      // a period's weight halves after this many periods
+  double full_confidence_s = defaults::kFullConfidenceS;  // observed seconds after which confidence is 1
 };
 
 inline constexpr uint32_t kMaxCoefficients = 1024;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace antiphase::shape {
@@ -27,6 +28,7 @@ ShapeModel::ShapeModel(const ShapeConfig& config)
 bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   if (!std::isfinite(cores) || cores < 0 || cores > kMaxCores) return false;
   if (!std::isfinite(weight_s) || weight_s <= 0 || weight_s > kMaxWeightSeconds) return false;
+  if (const double r = residual(unix_s, cores); std::isfinite(r)) sketch_.add(unix_s, r, weight_s);
   day_.add(unix_s, cores, weight_s);
   hour_.add(unix_s, cores, weight_s);
   if (samples_ == 0) first_unix_s_ = last_unix_s_ = unix_s;
@@ -35,6 +37,12 @@ bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   ++samples_;
   history_s_ += weight_s;
   return true;
+}
+
+double ShapeModel::residual(int64_t unix_s, double cores) const {
+  const auto slot = day_.slot_at(unix_s);
+  if (confidence() < 1.0 || !slot.observed) return std::numeric_limits<double>::quiet_NaN();
+  return cores - slot.mean;
 }
 
 double ShapeModel::confidence() const {
@@ -49,14 +57,16 @@ size_t ShapeModel::memory_bytes() const {
 }
 
 ShapeModel::Raw ShapeModel::raw() const {
-  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw()};
+  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw(), sketch_.raw()};
 }
 
 bool ShapeModel::restore(const Raw& raw) {
   if (!std::isfinite(raw.history_s) || raw.history_s < 0) return false;
   if (raw.samples > 0 && raw.first_unix_s > raw.last_unix_s) return false;
   FoldedProfile day = day_, hour = hour_;
-  if (!day.restore(raw.day) || !hour.restore(raw.hour)) return false;
+  ResidualSketch sketch;
+  if (!day.restore(raw.day) || !hour.restore(raw.hour) || !sketch.restore(raw.sketch)) return false;
+  sketch_ = sketch;
   day_ = std::move(day);
   hour_ = std::move(hour);
   samples_ = raw.samples;

@@ -8,6 +8,7 @@
 
 #include "common/shape/embedding.h"
 #include "common/shape/folded_profile.h"
+#include "common/shape/residual_sketch.h"
 #include "common/shape/shape_config.h"
 #include "common/shape/slot_profile.h"
 
@@ -24,6 +25,14 @@ class ShapeModel {
   // non-positive, non-finite or > 1e7 s weights. Samples older than the newest period seen are
   // folded as if they were current (wall-clock steps backwards must not corrupt).
   bool add_sample(int64_t unix_s, double cores, double weight_s = 1.0);
+
+  // The day slot holding unix_s as the model knows it *before* a sample there.
+  FoldedProfile::SlotStats day_slot_at(int64_t unix_s) const { return day_.slot_at(unix_s); }
+  // cores − the day slot's mean, once the model has a full day behind it (before
+  // that a slot mean is one period's guess and its residuals say nothing); NaN otherwise.
+  double residual(int64_t unix_s, double cores) const;
+  // Recent hourly residuals (see residual_sketch.h), fed by add_sample().
+  const ResidualSketch& sketch() const { return sketch_; }
 
   SlotProfile day_profile() const { return day_.profile(); }
   SlotProfile hour_profile() const { return hour_.profile(); }
@@ -52,6 +61,7 @@ class ShapeModel {
     double history_s = 0;
     int64_t first_unix_s = 0, last_unix_s = 0;
     FoldedProfile::Raw day, hour;
+    ResidualSketch::Raw sketch;
   };
   Raw raw() const;
   bool restore(const Raw& raw);
@@ -60,6 +70,7 @@ class ShapeModel {
   ShapeConfig config_;
   FoldedProfile day_;
   FoldedProfile hour_;
+  ResidualSketch sketch_;
   uint64_t samples_ = 0;
   double history_s_ = 0;
   int64_t first_unix_s_ = 0, last_unix_s_ = 0;

@@ -52,6 +52,11 @@ void to_proto(const ShapeModel& model, proto::ModelState* out) {
   out->set_last_unix_s(raw.last_unix_s);
   to_proto(config.day, raw.day, out->mutable_day());
   to_proto(config.hour, raw.hour, out->mutable_hour());
+  if (raw.sketch.newest_hour >= 0) {
+    out->mutable_sketch()->set_newest_hour_plus_one(raw.sketch.newest_hour + 1);
+    out->mutable_sketch()->mutable_sum()->Add(raw.sketch.sum.begin(), raw.sketch.sum.end());
+    out->mutable_sketch()->mutable_weight()->Add(raw.sketch.weight.begin(), raw.sketch.weight.end());
+  }
 }
 
 FoldedProfile::Raw from_proto(const proto::FoldState& in) {
@@ -80,7 +85,12 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, std::string* e
   }
   ShapeModel model(config);
   ShapeModel::Raw raw{in.samples(),         in.history_s(),         in.first_unix_s(),
-                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour())};
+                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour()), {}};
+  if (in.has_sketch() && in.sketch().newest_hour_plus_one() > 0) {
+    raw.sketch.newest_hour = in.sketch().newest_hour_plus_one() - 1;
+    raw.sketch.sum.assign(in.sketch().sum().begin(), in.sketch().sum().end());
+    raw.sketch.weight.assign(in.sketch().weight().begin(), in.sketch().weight().end());
+  }
   if (!model.restore(raw)) {
     *error = "inconsistent model state (slot counts, negative or non-finite values)";
     return std::nullopt;

@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <tuple>
 
-#include <zlib.h>
 
 #include "common/shape/resample.h"
 #include "common/shape/shape_summary.pb.h"
+#include "common/util/checked_frame.h"
 
 namespace antiphase::shape {
 namespace {
@@ -18,26 +17,6 @@ constexpr uint32_t kSpreadLevels = (1u << kSummarySpreadBits) - 1;
 constexpr size_t kProfileBytes = (kSummarySlots * (kSummaryMeanBits + kSummarySpreadBits) + 7) / 8;
 // Per-slot reconstruction of the peak when only mean and spread travel.
 constexpr double kPeakSpreads = 3.0;
-
-// Framing: 1 format byte, protobuf, CRC32 (LE) of everything before it. Protobuf
-// alone cannot tell a message truncated at a field boundary from a shorter one.
-constexpr size_t kFramingBytes = 5;
-
-uint32_t crc_of(std::string_view bytes) {
-  return static_cast<uint32_t>(
-      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<z_size_t>(bytes.size())));
-}
-
-void put_crc(std::string* bytes) {
-  const uint32_t crc = crc_of(*bytes);
-  for (int i = 0; i < 4; ++i) bytes->push_back(static_cast<char>(crc >> (8 * i) & 0xff));
-}
-
-uint32_t read_crc(std::string_view four) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<uint8_t>(four[i])) << (8 * i);
-  return value;
-}
 
 void set_error(std::string* error, std::string message) {
   if (error) *error = std::move(message);
@@ -112,12 +91,11 @@ void quantise_profile(const SlotProfile& day, Summary* summary) {
 
 bool finite_non_negative(float value) { return std::isfinite(value) && value >= 0; }
 
-// Bytes as a float no smaller (up) or no larger (down) than the count.
-float bytes_to_float(uint64_t bytes, bool round_up) {
+// Bytes as a float no smaller than the count.
+float bytes_rounded_up(uint64_t bytes) {
   const double exact = static_cast<double>(bytes);  // exact below 2^53
   float f = static_cast<float>(exact);
-  if (round_up && static_cast<double>(f) < exact) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-  if (!round_up && static_cast<double>(f) > exact) f = std::nextafter(f, 0.0f);
+  if (static_cast<double>(f) < exact) f = std::nextafter(f, std::numeric_limits<float>::infinity());
   return f;
 }
 
@@ -152,9 +130,13 @@ std::optional<std::string> check(const Summary& s) {
     if (code > kMeanLevels) return "mean code out of range";
   for (uint8_t code : s.spread_q)
     if (code > kSpreadLevels) return "spread code out of range";
-  if (s.memory_peak_bytes && s.memory_free_bytes) return "both a memory peak and free memory";
-  for (const auto& bytes : {s.memory_peak_bytes, s.memory_free_bytes})
-    if (bytes && *bytes > kMaxSummaryMemoryBytes) return "memory figure above 1 EiB";
+  if (s.memory_peak_bytes && *s.memory_peak_bytes > kMaxSummaryMemoryBytes) return "memory peak above 1 EiB";
+  if (!s.sketch.empty()) {
+    if (s.sketch.codes.size() >= kSketchHours) return "residual sketch longer than " + std::to_string(kSketchHours - 1) + " hours";
+    if (!finite_non_negative(s.sketch.step) || s.sketch.first_hour < 0) return "residual sketch scale out of range";
+    for (int8_t code : s.sketch.codes)
+      if (code < kSketchMissing || code > kSketchLevels) return "residual sketch code out of range";
+  }
   return std::nullopt;
 }
 
@@ -170,14 +152,13 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.peak = static_cast<float>(model.peak());
   summary.version = version;
   if (const auto day = summary_day_profile(model)) quantise_profile(*day, &summary);
+  summary.sketch = quantise(model.sketch());
   return summary;
 }
 
-std::string encode(const Summary& summary, std::string* error) {
-  if (auto problem = check(summary)) {
-    set_error(error, "cannot encode summary: " + *problem);
-    return {};
-  }
+namespace {
+
+std::string encode_checked(const Summary& summary, bool with_sketch) {
   proto::ShapeSummary message;
   message.set_function(summary.function);
   message.set_instances(summary.instances);
@@ -191,11 +172,25 @@ std::string encode(const Summary& summary, std::string* error) {
   message.set_spread_step(summary.spread_step);
   message.set_mean_error_l2(summary.mean_error_l2);
   if (!summary.mean_q.empty()) message.set_profile(pack_codes(summary.mean_q, summary.spread_q));
-  if (summary.memory_peak_bytes) message.set_memory_peak_bytes(bytes_to_float(*summary.memory_peak_bytes, true));
-  if (summary.memory_free_bytes) message.set_memory_free_bytes(bytes_to_float(*summary.memory_free_bytes, false));
-  std::string bytes(1, static_cast<char>(kSummaryFormat));
-  bytes += message.SerializeAsString();
-  put_crc(&bytes);
+  if (summary.memory_peak_bytes) message.set_memory_peak_bytes(bytes_rounded_up(*summary.memory_peak_bytes));
+  if (with_sketch && !summary.sketch.empty()) {
+    message.set_sketch_first_hour(summary.sketch.first_hour);
+    message.set_sketch_step(summary.sketch.step);
+    message.set_sketch(pack_sketch(summary.sketch));
+  }
+  return util::frame(kSummaryFormat, message.SerializeAsString());
+}
+
+}  // namespace
+
+std::string encode(const Summary& summary, std::string* error) {
+  if (auto problem = check(summary)) {
+    set_error(error, "cannot encode summary: " + *problem);
+    return {};
+  }
+  std::string bytes = encode_checked(summary, true);
+  // The sketch is the optional part: a long name may leave no room for it.
+  if (bytes.size() > kMaxSummaryBytes) bytes = encode_checked(summary, false);
   if (bytes.size() > kMaxSummaryBytes) {  // cannot happen with the caps above; guard anyway
     set_error(error, "encoded summary is " + std::to_string(bytes.size()) + " bytes");
     return {};
@@ -204,23 +199,14 @@ std::string encode(const Summary& summary, std::string* error) {
 }
 
 std::optional<Summary> decode(std::string_view bytes, std::string* error) {
-  if (bytes.size() < kFramingBytes || bytes.size() > kMaxSummaryBytes) {
-    set_error(error, "summary length " + std::to_string(bytes.size()) + " outside " +
-                         std::to_string(kFramingBytes) + ".." + std::to_string(kMaxSummaryBytes));
-    return std::nullopt;
-  }
-  if (const auto format = static_cast<uint8_t>(bytes[0]); format != kSummaryFormat) {
-    set_error(error, "unsupported summary format " + std::to_string(format) + " (expected " +
-                         std::to_string(kSummaryFormat) + ")");
-    return std::nullopt;
-  }
-  const std::string_view covered = bytes.substr(0, bytes.size() - 4);
-  if (crc_of(covered) != read_crc(bytes.substr(bytes.size() - 4))) {
-    set_error(error, "summary checksum mismatch (truncated or corrupt)");
+  std::string_view payload;
+  std::string why;
+  if (!util::unframe(bytes, kSummaryFormat, kMaxSummaryBytes, &payload, &why)) {
+    set_error(error, "summary " + why);
     return std::nullopt;
   }
   proto::ShapeSummary message;
-  if (!message.ParseFromArray(covered.data() + 1, static_cast<int>(covered.size() - 1))) {
+  if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     set_error(error, "summary is not a valid protobuf message");
     return std::nullopt;
   }
@@ -242,15 +228,19 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.spread_step = message.spread_step();
   s.mean_error_l2 = message.mean_error_l2();
   if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
-  for (auto [present, value, out] : {std::tuple{message.has_memory_peak_bytes(), message.memory_peak_bytes(), &s.memory_peak_bytes},
-                                     std::tuple{message.has_memory_free_bytes(), message.memory_free_bytes(), &s.memory_free_bytes}}) {
-    if (!present) continue;
-    *out = float_to_bytes(value);
-    if (!*out) {
-      set_error(error, "invalid summary: memory figure is negative, not a number or absurd");
+  if (message.has_memory_peak_bytes()) {
+    s.memory_peak_bytes = float_to_bytes(message.memory_peak_bytes());
+    if (!s.memory_peak_bytes) {
+      set_error(error, "invalid summary: memory peak is negative, not a number or absurd");
       return std::nullopt;
     }
   }
+  const auto sketch = unpack_sketch(message.sketch_first_hour(), message.sketch_step(), message.sketch());
+  if (!sketch) {
+    set_error(error, "summary residual sketch is malformed");
+    return std::nullopt;
+  }
+  s.sketch = *sketch;
   if (auto problem = check(s)) {
     set_error(error, "invalid summary: " + *problem);
     return std::nullopt;
@@ -290,9 +280,7 @@ bool significantly_changed(const Summary& old_s, const Summary& new_s, double th
   const double scale = std::max({static_cast<double>(old_s.peak), static_cast<double>(new_s.peak), 1e-9});
   if (std::abs(old_s.mean - new_s.mean) > threshold * scale) return true;
   if (std::abs(old_s.peak - new_s.peak) > threshold * scale) return true;
-  if (moved(old_s.memory_peak_bytes, new_s.memory_peak_bytes, threshold) ||
-      moved(old_s.memory_free_bytes, new_s.memory_free_bytes, threshold))
-    return true;
+  if (moved(old_s.memory_peak_bytes, new_s.memory_peak_bytes, threshold)) return true;
   const SlotProfile before = reconstruct_day(old_s), after = reconstruct_day(new_s);
   for (uint32_t w = 0; w < kSummarySlots; ++w) {
     if (std::abs(before.mean[w] - after.mean[w]) > threshold * scale) return true;

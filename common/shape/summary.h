@@ -24,7 +24,7 @@ inline constexpr uint32_t kSummarySpreadBits = 5;
 // encode() saturates `samples` here (1,000+ years of 1 s ticks): a varint of at most
 // 5 bytes, which pays for the memory field within kMaxSummaryBytes.
 inline constexpr uint64_t kMaxSummarySamples = (uint64_t{1} << 35) - 1;
-// Memory figures above this (1 EiB) are refused as corrupt.
+// Memory peaks above this (1 EiB) are refused as corrupt.
 inline constexpr uint64_t kMaxSummaryMemoryBytes = uint64_t{1} << 60;
 
 struct Summary {
@@ -41,13 +41,14 @@ struct Summary {
   // correlation bound of embedding_of().
   float mean_error_l2 = 0;
   std::vector<uint8_t> mean_q, spread_q;  // kSummarySlots each (or empty: no profile)
-  // Memory (nullopt: not known, e.g. from a peer that predates it). At most one is set:
-  // a function's summary carries the peak one instance needs (the caller sets it from
-  // FunctionMemory::instance_peak_bytes), the host summary the memory it has free for
-  // newcomers (admission::MemoryRoom::free_bytes). They travel as floats: the decoded
-  // peak is never below and the decoded free memory never above the encoded value.
+  // Hourly residual sketch (see residual_sketch.h). Empty when the model has none yet,
+  // or when it did not fit in kMaxSummaryBytes.
+  SketchCodes sketch;
+  // The memory one instance needs (its largest instance's peak on the publishing host,
+  // FunctionMemory::instance_peak_bytes; the caller sets it). nullopt: not known, e.g.
+  // from a peer that predates it. It travels as a float rounded up: the decoded peak is
+  // never below the encoded one.
   std::optional<uint64_t> memory_peak_bytes;
-  std::optional<uint64_t> memory_free_bytes;
 };
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
@@ -71,7 +72,7 @@ Embedding embedding_of(const Summary& summary, uint32_t k = ShapeConfig{}.k);
 
 // True when republishing is worth it: the largest per-slot change of mean or spread,
 // or the change of mean/peak, relative to the larger peak, exceeds `threshold`; or the
-// instance count or the confidence (by more than threshold) changed; or a memory figure
+// instance count or the confidence (by more than threshold) changed; or the memory peak
 // appeared, vanished or moved by more than threshold relative to the larger value.
 bool significantly_changed(const Summary& old_s, const Summary& new_s, double threshold);
 

@@ -78,6 +78,7 @@ TEST(Guards, LowConfidenceUsesObservedPeakFlat) {
   c.function = "young";
   c.profile = day_profile(0.2, 3.0, 10, 12, 0.0);  // peak 3 only at night
   c.correlation = {0.0, 0.0};
+  c.comovement = {0.0, "test"};
   c.confidence = 0.2;
   const Decision young = AdmissionPolicy(cfg).decide(quiet_host(), c, 3.0);
   // Flat 3 cores everywhere: 1 + 3 + 3·0.1 in every slot.
@@ -136,9 +137,9 @@ TEST(Guards, BadInputGetsClearRejectionNotACrash) {
   EXPECT_TRUE(mentions(policy.decide(quiet_host(), hourly, 3.0), "cannot be added"));
 
   Candidate nan_rho = c;
-  nan_rho.correlation = {NAN, 0.1};
+  nan_rho.comovement = {NAN, "broken estimator"};
   const Decision d = policy.decide(quiet_host(), nan_rho, 3.0);
-  EXPECT_DOUBLE_EQ(d.correlation_used, 1.0);  // unknown correlation: assume the worst
+  EXPECT_DOUBLE_EQ(d.comovement, 1.0);  // unknown co-movement: assume they move together
 }
 
 }  // namespace

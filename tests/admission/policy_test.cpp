@@ -27,6 +27,7 @@ Candidate candidate(const std::string& name, shape::SlotProfile p, double rho) {
   c.function = name;
   c.profile = std::move(p);
   c.correlation = {rho, 0.05};
+  c.comovement = {std::min(1.0, rho + 0.05), "test"};
   return c;
 }
 
@@ -56,28 +57,39 @@ TEST(AdmissionPolicy, AnticorrelatedAcceptedWhereCorrelatedWithSameMeanAndPeakIs
   EXPECT_NEAR(yes.peak_sum_cores, (4.2 + 0.6) + (3.5 + 0.6), 1e-9);
 }
 
-TEST(AdmissionPolicy, UsesCorrelationPlusBoundClippedToOne) {
+TEST(AdmissionPolicy, CrossTermUsesTheCandidatesComovementClippedToRange) {
   const AdmissionPolicy policy(PolicyConfig{});
   const HostView host = busy_afternoon_host();
   Candidate c = candidate("c", flat(1.0, 0.5), 0.7);
-  c.correlation.bound = 0.2;
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 0.9, 1e-12);
-  c.correlation.bound = 0.6;
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, 1.0, 1e-12);
-  c.correlation = {-0.9, 0.05};
-  EXPECT_NEAR(policy.decide(host, c, 3.0).correlation_used, -0.85, 1e-12);
-  PolicyConfig trusting;
-  trusting.conservative_correlation = false;
-  EXPECT_NEAR(AdmissionPolicy(trusting).decide(host, c, 3.0).correlation_used, -0.9, 1e-12);
+  c.comovement = {0.9, "measured"};
+  const Decision d = policy.decide(host, c, 3.0);
+  EXPECT_NEAR(d.comovement, 0.9, 1e-12);
+  EXPECT_EQ(d.comovement_source, "measured");
+  // Slot 57: 4.2 + 1.0 + 3·sqrt(0.2² + 0.5² + 2·0.9·0.2·0.5).
+  EXPECT_NEAR(d.projected_peak_cores, 5.2 + 3.0 * std::sqrt(0.04 + 0.25 + 2 * 0.9 * 0.1), 1e-9);
+  // The shape correlation explains; it does not enter the projection.
+  c.correlation = {-0.9, 0.0};
+  EXPECT_NEAR(policy.decide(host, c, 3.0).projected_peak_cores, d.projected_peak_cores, 1e-12);
+  c.comovement.rho = 1.6;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).comovement, 1.0, 1e-12);
+  c.comovement.rho = -1.6;
+  EXPECT_NEAR(policy.decide(host, c, 3.0).comovement, -1.0, 1e-12);
+}
+
+PolicyConfig slot_quantile_rule() {
+  PolicyConfig c;
+  c.rule = Rule::SlotQuantile;
+  return c;
 }
 
 TEST(AdmissionPolicy, InstancesScaleMeanAndSpread) {
-  const AdmissionPolicy policy(PolicyConfig{});
+  const AdmissionPolicy policy(slot_quantile_rule());
   HostView host;
   host.aggregate = flat(2.0, 0.0);
   host.capacity_cores = 8.0;
   Candidate c = candidate("c", flat(1.0, 0.5), 0.0);
   c.correlation = {0.0, 0.0};
+  c.comovement = {0.0, "test"};
   c.instances = 3;
   const Decision three = policy.decide(host, c, 2.0);
   EXPECT_NEAR(three.projected_peak_cores, 2.0 + 3 * 1.0 + 2.0 * 3 * 0.5, 1e-9);  // = 8: exactly fits
@@ -134,6 +146,54 @@ TEST(NormalQuantile, MatchesTables) {
   EXPECT_NEAR(normal_upper_quantile(0.05), 1.6449, 1e-4);
   EXPECT_NEAR(normal_upper_quantile(0.5), 0.0, 1e-9);
   EXPECT_TRUE(std::isfinite(normal_upper_quantile(0.0)));
+}
+
+TEST(AdmissionPolicy, OverloadRateRuleProjectsTheShareOfTimeAboveTheLimit) {
+  // Host flat at 6 ± 1 cores, limit 8, candidate flat 1 core without spread: every slot
+  // has (8 - 7) / 1 = 1σ of room, so with Gaussian residuals the load is above the
+  // limit P(u > 1) = 15.9 % of the time; meeting 0.1 % needs 3.09σ, i.e. 2.09 cores less.
+  HostView host;
+  host.aggregate = flat(6.0, 1.0);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(1.0, 0.0), 0.0);
+  c.comovement = {0.0, "test"};
+  const Decision d = AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.09);
+  EXPECT_FALSE(d.accept);
+  // The tail travels as 9 points; between them it is log-linear (15.0 % here, not 15.9 %).
+  EXPECT_NEAR(d.projected_overload_rate, 0.1587, 0.01);
+  EXPECT_NEAR(d.target_overload_rate, 0.001, 1e-12);
+  EXPECT_NEAR(d.headroom_cores, -2.09, 0.05);
+  EXPECT_NE(d.reasons.front().find("of the time (target 0.10 %)"), std::string::npos) << d.reasons.front();
+}
+
+TEST(AdmissionPolicy, OverloadRateRuleSpendsTheBudgetWhereTheHostIsBusy) {
+  // One busy slot of 96 at 7 ± 0.5 with a candidate of 0.5: the slot alone is above 8
+  // P(u > 1) = 15.9 % of its time, 0.17 % of the day: over a 0.1 % target, within 0.5 %.
+  HostView host;
+  host.aggregate = day_profile(1.0, 7.0, 40, 41, 0.5);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(0.5, 0.0), 0.0);
+  c.comovement = {0.0, "test"};
+  EXPECT_FALSE(AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.09).accept);
+  PolicyConfig relaxed;
+  relaxed.target_overload_rate = 0.005;
+  const Decision d = AdmissionPolicy(relaxed).decide(host, c, 2.58);
+  EXPECT_TRUE(d.accept);
+  EXPECT_NEAR(d.projected_overload_rate, 0.1587 / 96, 0.0002);
+  ASSERT_TRUE(d.binding_slot.has_value());
+  EXPECT_EQ(*d.binding_slot, 40u);
+  // The slot-quantile rule would have refused it at the same margin: 7.5 + 2.58 · 0.5 > 8.
+  relaxed.rule = Rule::SlotQuantile;
+  EXPECT_FALSE(AdmissionPolicy(relaxed).decide(host, c, 2.58).accept);
+}
+
+TEST(TailModel, GaussianTailAndQuantileInvertEachOther) {
+  const TailModel g = TailModel::gaussian();
+  EXPECT_NEAR(g.exceedance(1.0), 0.1587, 0.01);   // log-linear between 10^-0.5 and 10^-1 points
+  EXPECT_NEAR(g.quantile(0.001), 3.09, 0.01);
+  for (double p : {0.3, 0.05, 0.001, 1e-4, 1e-6}) EXPECT_NEAR(g.exceedance(g.quantile(p)), p, p * 1e-6);
+  EXPECT_DOUBLE_EQ(g.exceedance(-1.0), 1.0);
+  EXPECT_LT(g.exceedance(8.0), 1e-7);  // past the last point it keeps decaying
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ Candidate make(const std::string& name, shape::SlotProfile p, double rho) {
   c.function = name;
   c.profile = std::move(p);
   c.correlation = {rho, 0.0};
+  c.comovement = {rho, "test"};
   return c;
 }
 

@@ -1,11 +1,9 @@
 // libFuzzer target: the local API's request handling behind the HTTP server.
 //
-// The agent's router is private and filled in Agent::start(), which needs cgroups, a
-// sampler and a socket, so this target wires a Router exactly like
-// Agent::register_routes() to a constructed-but-not-started Agent and calls its real
-// public handlers (admit, rank, place, host, function, peers). /v1/functions, /v1/stats
-// and /metrics read the sampler and registry that only start() creates; they are stubbed.
-// The generic body helpers (parse_json_body, reject_unknown_fields) are also fed directly.
+// The agent builds its routes in its constructor (no I/O), so this target dispatches to
+// the real route table of a constructed, never started Agent: every endpoint, with no
+// sampler, cgroups or socket behind it. The generic body helpers (parse_json_body,
+// reject_unknown_fields) are also fed directly.
 //
 // Input layout: byte 0 picks the method, bytes up to the first '\n' are the path, the
 // rest is the body. Every answer must be a well-formed HTTP status with a JSON body; a
@@ -39,27 +37,6 @@ capacity_cores = 4.0
 Agent& agent() {
   static Agent instance(antiphase::config::parse(kAgentConfig, "fuzz"), "fuzz.toml");
   return instance;
-}
-
-Router make_router(Agent& a) {
-  Router r;
-  auto stub = [](const HttpRequest&, const PathParams&) { return json_response(200, {{"stub", true}}); };
-  r.add("GET", "/healthz", stub);
-  r.add("GET", "/v1/functions", stub);
-  r.add("GET", "/v1/functions/{name}", [&a](const HttpRequest&, const PathParams& p) {
-    bool found = false;
-    auto body = a.function_json(p.at("name"), found);
-    if (!found) return json_error(404, "unknown function", "no function named \"" + p.at("name") + "\"");
-    return json_response(200, body);
-  });
-  r.add("GET", "/v1/host", [&a](const HttpRequest&, const PathParams&) { return json_response(200, a.host_json()); });
-  r.add("GET", "/v1/stats", stub);
-  r.add("GET", "/metrics", stub);
-  r.add("POST", "/v1/admit", [&a](const HttpRequest& req, const PathParams&) { return a.admit(req); });
-  r.add("POST", "/v1/rank", [&a](const HttpRequest& req, const PathParams&) { return a.rank(req); });
-  r.add("POST", "/v1/place", [&a](const HttpRequest& req, const PathParams&) { return a.place(req); });
-  r.add("GET", "/v1/peers", [&a](const HttpRequest&, const PathParams&) { return a.peers(); });
-  return r;
 }
 
 HttpRequest request_from(std::string_view in) {
@@ -100,7 +77,7 @@ void check_response(const HttpResponse& resp) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const Router router = make_router(agent());
+  static const Router& router = agent().router();
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const HttpRequest req = request_from(in);
   check_response(dispatch_like_the_server(router, req));

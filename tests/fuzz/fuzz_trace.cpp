@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/replay/trace_reader.h"
+#include "agent/trace/trace_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace antiphase::replay;

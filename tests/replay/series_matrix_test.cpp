@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/replay/profile_fit.h"
-#include "agent/replay/series_matrix.h"
+#include "agent/trace/series_matrix.h"
 #include "agent/replay/time_arg.h"
 
 namespace antiphase::replay {

@@ -210,7 +210,8 @@ TEST(ShapeModel, FullKEmbeddingIsExact) {
 TEST(ShapeModel, MemoryPerFunctionIsSmall) {
   ShapeModel model;
   feed(model, flat(1.0), 1);
-  EXPECT_LE(model.memory_bytes(), 4096u);
+  // 3.9 KB of folds and embeddings plus the 48-hour residual sketch (384 B).
+  EXPECT_LE(model.memory_bytes(), 4352u);
 }
 
 }  // namespace

@@ -48,6 +48,12 @@ TempDirs& temp_dirs() {
   static TempDirs dirs;
   return dirs;
 }
+
+void write_config(const AgentDirs& dirs, const std::string& extra_toml) {
+  std::ofstream cfg(dirs.config());
+  cfg << with_key(with_key(extra_toml, "api", "socket = \"" + dirs.socket() + "\""), "state",
+                  "dir = \"" + dirs.state() + "\"");
+}
 }  // namespace
 
 AgentDirs make_agent_dirs(const std::string& tag) {
@@ -59,11 +65,7 @@ AgentDirs make_agent_dirs(const std::string& tag) {
 }
 
 AgentProcess::AgentProcess(const AgentDirs& dirs, const std::string& extra_toml) : dirs_(dirs) {
-  {
-    std::ofstream cfg(dirs.config());
-    cfg << with_key(with_key(extra_toml, "api", "socket = \"" + dirs.socket() + "\""), "state",
-                    "dir = \"" + dirs.state() + "\"");
-  }
+  write_config(dirs, extra_toml);
   log_path_ = dirs.dir + "/agent.log";
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -90,6 +92,11 @@ AgentProcess::AgentProcess(const AgentDirs& dirs, const std::string& extra_toml)
 }
 
 AgentProcess::~AgentProcess() { terminate(5000); }
+
+void AgentProcess::reload(const std::string& extra_toml) {
+  write_config(dirs_, extra_toml);
+  if (pid_ > 0) ::kill(pid_, SIGHUP);
+}
 
 ctl::ApiReply AgentProcess::call(const std::string& method, const std::string& path, const std::string& body) const {
   return ctl::api_call(dirs_.socket(), method, path, body);

@@ -33,6 +33,9 @@ class AgentProcess {
 
   ctl::ApiReply call(const std::string& method, const std::string& path, const std::string& body = "") const;
   nlohmann::json get_json(const std::string& path) const;
+  // Rewrites the config file from `extra_toml` (as the constructor does) and sends
+  // SIGHUP. Returns at once; wait on what the reload should change.
+  void reload(const std::string& extra_toml);
   // Sends SIGTERM and waits; returns the exit status (or -1 on timeout -> SIGKILL).
   int terminate(int timeout_ms = 10000);
   std::string log() const;

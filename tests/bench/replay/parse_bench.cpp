@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "agent/replay/trace_reader.h"
+#include "agent/trace/trace_reader.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/replay/trace_reader.h"
+#include "agent/trace/trace_reader.h"
 
 namespace antiphase::replay {
 namespace {

@@ -1,4 +1,4 @@
-#include "agent/replay/trace_reader.h"
+#include "agent/trace/trace_reader.h"
 
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-#include "agent/replay/series_matrix.h"
+#include "agent/trace/series_matrix.h"
 
 #include <algorithm>
 #include <stdexcept>

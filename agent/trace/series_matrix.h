@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "agent/replay/trace_reader.h"
+#include "agent/trace/trace_reader.h"
 
 namespace antiphase::replay {
 

@@ -1,0 +1,40 @@
+#pragma once
+// The one place a default lives. config.h's keys and the domain structs they map to
+// (shape::ShapeConfig, admission::PolicyConfig, CalibratorConfig, node::NodeConfig,
+// the sampler options) all start from these, so the daemon, the replay and the tests
+// cannot disagree about what "default" means. Header-only, no dependencies.
+#include <cstdint>
+
+namespace antiphase::defaults {
+
+// [sampler]
+inline constexpr double kTickS = 1.0;
+inline constexpr uint32_t kPerfFrequencyHz = 49;  // a prime avoids locking to timers
+inline constexpr uint32_t kMaxCgroups = 4096;
+
+// [shape]
+inline constexpr uint32_t kDaySlots = 96;
+inline constexpr uint32_t kHourSlots = 60;
+inline constexpr uint32_t kDayK = 48;
+inline constexpr uint32_t kHourK = 16;
+inline constexpr double kHalfLifePeriods = 7.0;
+inline constexpr double kFullConfidenceS = 86400.0;
+
+// [admission]
+// The risk is the target overload rate, which the calibrated margin z enforces; a
+// utilisation target below 1 is an extra cushion an operator may add on top.
+inline constexpr double kTargetUtilisation = 1.0;
+inline constexpr double kTargetOverloadRate = 0.001;
+inline constexpr double kStaleAfterS = 30.0;
+inline constexpr double kMinConfidence = 0.5;
+inline constexpr double kReserveCores = 0.5;
+// Weight of the Gaussian tail in the calibrated one, in host-time (docs/admission.md).
+inline constexpr double kTailPriorS = 12 * 3600.0;
+// Cross-term co-movement before a host has evidence of its own (docs/admission.md).
+inline constexpr double kComovementPrior = 0.2;
+// Memory kept for everything that is not a tenant, and the factor on observed memory
+// peaks (common/admission/memory_guard.h, docs/configuration.md).
+inline constexpr uint64_t kMemoryReserveBytes = uint64_t{1} << 30;
+inline constexpr double kMemoryPeakMargin = 1.25;
+
+}  // namespace antiphase::defaults

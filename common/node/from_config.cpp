@@ -1,0 +1,65 @@
+#include "common/node/from_config.h"
+
+#include <algorithm>
+
+namespace antiphase::node {
+
+shape::ShapeConfig shape_config_from(const config::Config& c) {
+  shape::ShapeConfig s;
+  s.day = {c.shape.day_slots, 86400};
+  s.hour = {c.shape.hour_slots, 3600};
+  s.k = c.shape.k;
+  s.hour_k = c.shape.hour_k;
+  s.half_life_periods = c.shape.half_life_periods;
+  s.full_confidence_s = c.shape.full_confidence_s;
+  return s;
+}
+
+admission::PolicyConfig policy_config_from(const config::Config& c) {
+  admission::PolicyConfig p;
+  p.target_utilisation = c.admission.target_utilisation;
+  p.target_overload_rate = c.admission.target_overload_rate;
+  p.max_telemetry_age_s = c.admission.stale_after_s;
+  p.min_confidence = c.admission.min_confidence;
+  p.unknown = c.admission.unknown_function == "reject" ? admission::UnknownFunction::Reject
+                                                       : admission::UnknownFunction::SizeFromRequest;
+  if (c.admission.max_admitted_cores > 0) p.max_admitted_mean_cores = c.admission.max_admitted_cores;
+  p.rule = c.admission.rule == "slot_quantile" ? admission::Rule::SlotQuantile : admission::Rule::OverloadRate;
+  return p;
+}
+
+admission::CalibratorConfig calibrator_config_from(const config::Config& c) {
+  admission::CalibratorConfig k;
+  k.target_overload_rate = c.admission.target_overload_rate;
+  k.prior_s = c.admission.tail_prior_s;
+  return k;
+}
+
+CoMovementConfig comovement_config_from(const config::Config& c) {
+  CoMovementConfig m;
+  const std::string& mode = c.admission.comovement;
+  m.mode = mode == "host"     ? CoMovementMode::Host
+           : mode == "sketch" ? CoMovementMode::Sketch
+           : mode == "fixed"  ? CoMovementMode::Fixed
+           : mode == "shape"  ? CoMovementMode::Shape
+                              : CoMovementMode::Learned;
+  m.prior = c.admission.comovement_prior;
+  return m;
+}
+
+double capacity_cores_from(const config::Config& c, long online_cpus) {
+  if (c.admission.capacity_cores > 0) return c.admission.capacity_cores;
+  return std::max(0.1, static_cast<double>(online_cpus) - c.admission.reserve_cores);
+}
+
+NodeConfig node_config_from(const config::Config& c, long online_cpus) {
+  NodeConfig n;
+  n.shape = shape_config_from(c);
+  n.policy = policy_config_from(c);
+  n.calibrator = calibrator_config_from(c);
+  n.comovement = comovement_config_from(c);
+  n.capacity_cores = capacity_cores_from(c, online_cpus);
+  return n;
+}
+
+}  // namespace antiphase::node

@@ -1,0 +1,44 @@
+#pragma once
+// Everything one node core needs to know about its host and its rules. Built from the
+// agent's config file by agent/config_map (the one mapping the daemon, the replay and
+// the tests share); defaults come from common/config/defaults.h.
+#include "common/config/defaults.h"
+#include <cstdint>
+#include <string>
+
+#include "common/admission/decision.h"
+#include "common/admission/margin_calibrator.h"
+#include "common/shape/shape_config.h"
+
+namespace antiphase::node {
+
+// How the projection's cross term ρ (co-movement of host and candidate within a slot)
+// is estimated; see docs/admission.md "Co-movement" for the measurements behind it.
+enum class CoMovementMode {
+  Learned,  // max(prior, host's leave-one-out estimate, candidate↔host residual sketches)
+  Host,     // the host's leave-one-out estimate only (prior without evidence)
+  Sketch,   // max(prior, residual sketches)
+  Fixed,    // always `prior`
+  Shape,    // shape correlation + its bound (the rule before 2026-11; what-if only)
+};
+
+struct CoMovementConfig {
+  CoMovementMode mode = CoMovementMode::Learned;
+  // The least co-movement ever assumed (Learned, Sketch), the host's figure while it
+  // has no tenant with a day of history (Host), and the value of Fixed.
+  double prior = defaults::kComovementPrior;
+  // Sketches must share at least this many complete hours to be correlated.
+  uint32_t min_sketch_hours = 24;
+  // Leave-one-out evidence fades with this half-life, so it follows drift.
+  double half_life_s = 7 * 86400.0;
+};
+
+struct NodeConfig {
+  shape::ShapeConfig shape;
+  admission::PolicyConfig policy;
+  admission::CalibratorConfig calibrator;
+  CoMovementConfig comovement;
+  double capacity_cores = 1.0;
+};
+
+}  // namespace antiphase::node

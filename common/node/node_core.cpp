@@ -1,0 +1,444 @@
+#include "common/node/node_core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/admission/rank.h"
+#include "common/shape/embedding.h"
+#include "common/shape/resample.h"
+#include "common/shape/state_file.h"
+
+namespace antiphase::node {
+
+// What the host knows about the function asking to join, wherever that came from.
+struct NodeCore::Candidate {
+  admission::Candidate base;   // profile per instance, confidence, sizing, request sizes
+  shape::Embedding embedding;  // empty when nothing is known about its shape
+  shape::ResidualSketch sketch;
+};
+
+namespace {
+
+// Tenants whose co-movement figure is older than this no longer describe the host.
+constexpr int64_t kForgetTenantAfterS = 86400;
+constexpr double kBusySpreads = 2.0;
+constexpr double kBusyShare = 0.9;
+
+std::string fixed(double v, const char* format = "%.2f") {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// A function's learned profile covers all its instances on the host that learned it;
+// a candidate is sized per instance. Dividing the spread by n too assumes the
+// instances move together, which overstates rather than understates the risk.
+shape::SlotProfile per_instance(shape::SlotProfile p, uint32_t instances) {
+  if (instances <= 1) return p;
+  const double n = instances;
+  for (auto* v : {&p.mean, &p.spread, &p.peak})
+    for (double& x : *v) x /= n;
+  return p;
+}
+
+// Profiles learned or declared with another slot count are brought to the host's.
+shape::SlotProfile on_slots_of(const shape::SlotProfile& host, const shape::SlotProfile& candidate) {
+  if (host.slots() == 0 || candidate.slots() == host.slots() || candidate.period_s != host.period_s) return candidate;
+  shape::SlotProfile r = shape::resample(candidate, static_cast<uint32_t>(host.slots()));
+  return r.slots() == host.slots() ? r : candidate;
+}
+
+std::string profile_problem(const shape::SlotProfile& p) {
+  if (p.period_s != 86400) return "must describe a day (86400 s)";
+  if (p.slots() == 0 || 86400 % p.slots() != 0) return "must have a number of slots that divides the day";
+  if (p.spread.size() != p.slots()) return "must have as many spread values as mean values";
+  for (size_t w = 0; w < p.slots(); ++w)
+    if (!(p.mean[w] >= 0) || !(p.spread[w] >= 0) || !std::isfinite(p.mean[w] + p.spread[w]))
+      return "values must be finite and non-negative (slot " + std::to_string(w) + ")";
+  return {};
+}
+
+}  // namespace
+
+shape::SlotProfile fill_unobserved(shape::SlotProfile p, const std::vector<bool>& observed, double peak) {
+  for (size_t w = 0; w < p.slots() && w < observed.size(); ++w) {
+    if (observed[w]) continue;
+    p.mean[w] = peak;
+    p.peak[w] = peak;
+  }
+  return p;
+}
+
+NodeCore::NodeCore(NodeConfig config, std::string node_id, std::string endpoint)
+    : config_(std::move(config)),
+      node_id_(std::move(node_id)),
+      endpoint_(std::move(endpoint)),
+      policy_(config_.policy),
+      calibrator_(config_.calibrator),
+      host_model_(config_.shape) {}
+
+void NodeCore::reconfigure(const NodeConfig& config) {
+  config_.policy = config.policy;
+  config_.calibrator = config.calibrator;
+  config_.comovement = config.comovement;
+  config_.capacity_cores = config.capacity_cores;
+  policy_ = admission::AdmissionPolicy(config_.policy);
+  // The calibrator keeps what it measured; z follows a new target at once.
+  calibrator_.reset_config(config_.calibrator);
+  if (last_tick_s_) advert_stale_ = true;
+}
+
+// ---------------------------------------------------------------- measurement
+
+// Overload happens where the host is busy, so that is where its tail is measured:
+// in quiet slots a small spread turns harmless bumps into huge normalised residuals
+// (on Bitbrains hosts of 15 VMs the all-slot tail at 2.5σ was 3.5× the busy-slot one).
+// A slot is busy when its mean + 2σ is within 10 % of the day's highest.
+bool NodeCore::busy_slot(int64_t unix_s) const {
+  const auto slot = host_model_.day_slot_at(unix_s);
+  const int64_t day_s = ((unix_s % 86400) + 86400) % 86400;
+  const int64_t slot_index = day_s / (86400 / config_.shape.day.slots);
+  if (slot_index != busy_slot_index_) {  // once per slot: a day profile costs microseconds
+    busy_slot_index_ = slot_index;
+    const auto day = host_model_.day_profile();
+    double top = 0;
+    for (size_t w = 0; w < day.slots(); ++w) top = std::max(top, day.mean[w] + kBusySpreads * day.spread[w]);
+    busy_threshold_ = kBusyShare * top;
+  }
+  return slot.mean + kBusySpreads * slot.spread >= busy_threshold_;
+}
+
+void NodeCore::calibrate(int64_t unix_s, double total_cores, double dt_s) {
+  // Was the host's own prediction for this slot exceeded by what was just measured?
+  // Only once a full day is folded in: before that many slots hold one period's
+  // samples and their spread says nothing yet.
+  if (host_model_.confidence() < 1.0) return;
+  const auto slot = host_model_.day_slot_at(unix_s);
+  if (!slot.observed || !(slot.spread > 0) || !busy_slot(unix_s)) return;
+  calibrator_.observe_residual(slot.mean, slot.spread, total_cores, static_cast<double>(unix_s), dt_s);
+}
+
+// One pass over the tick and the tenants, both sorted by name (the replay calls this
+// for millions of tenant-ticks): co-movement from residuals taken *before* the models
+// learn this tick, then the models learn.
+void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double host_residual) {
+  const double fade = config_.comovement.half_life_s > 0 ? std::pow(0.5, tick.dt_s / config_.comovement.half_life_s) : 1.0;
+  auto model = models_.begin();
+  auto tenant = tenants_.begin();
+  for (const auto& [name, f] : tick.functions) {
+    while (tenant != tenants_.end() && tenant->first < name) (tenant++)->second.running = false;
+    if (tenant == tenants_.end() || tenant->first != name) tenant = tenants_.emplace_hint(tenant, name, Tenant{});
+    while (model != models_.end() && model->first < name) ++model;
+    if (model == models_.end() || model->first != name)
+      model = models_.emplace_hint(model, name, shape::ShapeModel(config_.shape));
+    Tenant& t = tenant->second;
+    t.comovement.add(model->second.residual(unix_s, f.cores), host_residual, tick.dt_s, fade);
+    model->second.add_sample(unix_s, f.cores, tick.dt_s);
+    t.instances = std::max<uint32_t>(1, f.instances);
+    t.running = true;
+    t.last_seen_s = unix_s;
+    ++tenant;
+    ++model;
+  }
+  for (; tenant != tenants_.end(); ++tenant) tenant->second.running = false;
+  // A tenant gone for a day no longer describes how this host's tenants move together.
+  std::erase_if(tenants_, [&](const auto& t) { return unix_s - t.second.last_seen_s > kForgetTenantAfterS; });
+}
+
+void NodeCore::observe(const Tick& tick, double now_s) {
+  if (!(tick.dt_s > 0)) return;
+  const int64_t unix_s = tick.unix_ms / 1000;
+  double total = 0;
+  for (const auto& [name, f] : tick.functions) total += f.cores;
+  // Calibrate and estimate co-movement from predictions made *before* this tick is learned.
+  calibrate(unix_s, total, tick.dt_s);
+  learn_tenants(tick, unix_s, host_model_.residual(unix_s, total));
+  host_model_.add_sample(unix_s, total, tick.dt_s);
+  last_tick_s_ = now_s;
+  advert_stale_ = true;
+}
+
+CoMovementEstimate NodeCore::comovement() const {
+  CoMovementAverage average;
+  for (const auto& [name, t] : tenants_) average.include(t.comovement);
+  return average.estimate();
+}
+
+std::map<std::string, uint32_t> NodeCore::running() const {
+  std::map<std::string, uint32_t> out;
+  for (const auto& [name, t] : tenants_)
+    if (t.running) out.emplace_hint(out.end(), name, t.instances);
+  return out;
+}
+
+const std::string& NodeCore::advert_blob() const {
+  if (advert_stale_) refresh_advert();
+  return advert_blob_;
+}
+
+const HostAdvert& NodeCore::advert() const {
+  if (advert_stale_) refresh_advert();
+  return advert_;
+}
+
+void NodeCore::refresh_advert() const {
+  advert_stale_ = false;
+  HostAdvert a;
+  a.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.day_observed(), host_model_.peak());
+  a.capacity_cores = config_.capacity_cores;
+  a.limit_cores = limit_cores();
+  a.z = calibrator_.z();
+  a.tail = calibrator_.tail();
+  const CoMovementEstimate co = comovement();
+  a.comovement = co.tenants ? co.rho : config_.comovement.prior;
+  a.comovement_tenants = co.tenants;
+  a.admitted_mean_cores = host_model_.mean();
+  a.confidence = host_model_.confidence();
+  a.sketch = host_model_.sketch();
+  std::string error;
+  std::string blob = encode(a, &error);
+  auto decoded = blob.empty() ? std::nullopt : decode_advert(blob);
+  if (!decoded) return;  // keeps the previous advert; cannot happen for a model's own numbers
+  advert_blob_ = std::move(blob);
+  advert_ = std::move(*decoded);
+  advert_embedding_ = shape::embed_profile(advert_.aggregate, config_.shape.k);
+}
+
+// ---------------------------------------------------------------- peers
+
+bool NodeCore::hear_function(const std::string& name, std::string_view blob, std::string* error) {
+  auto summary = shape::decode(blob, error);
+  if (!summary) return false;
+  if (summary->function != name) {
+    if (error) *error = "summary names '" + summary->function + "', gossiped as '" + name + "'";
+    return false;
+  }
+  heard_[name] = std::move(*summary);
+  return true;
+}
+
+bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {
+  Peer& peer = peers_[update.node_id];
+  peer.endpoint = update.endpoint;
+  peer.alive = update.alive;
+  peer.heard_at_s = update.heard_at_s;
+  if (update.advert == peer.blob) return true;
+  peer.blob = update.advert;
+  peer.target.reset();
+  if (update.advert.empty()) return true;
+  auto advert = decode_advert(update.advert, error);
+  if (!advert) return false;
+  Target t;
+  t.embedding = shape::embed_profile(advert->aggregate, config_.shape.k);
+  t.advert = std::move(*advert);
+  peer.target = std::move(t);
+  return true;
+}
+
+void NodeCore::retain_peers(const std::set<std::string>& ids) {
+  std::erase_if(peers_, [&](const auto& p) { return !ids.count(p.first); });
+}
+
+// ---------------------------------------------------------------- decisions
+
+Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
+  Answer a;
+  if (r.function.empty()) {
+    a.error = "\"function\" (a non-empty string) is required";
+    return a;
+  }
+  if (r.instances < 1) {
+    a.error = "\"instances\" must be at least 1";
+    return a;
+  }
+  admission::Candidate& c = out->base;
+  c.function = r.function;
+  c.instances = r.instances;
+  c.request_mean_cores = r.mean_cores;
+  c.request_peak_cores = r.peak_cores;
+  if (const auto model = models_.find(r.function); model != models_.end()) {
+    const auto live = tenants_.find(r.function);
+    const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
+    c.profile = per_instance(model->second.day_profile(), running);
+    c.confidence = model->second.confidence();
+    c.sizing = "learned here over " + fixed(model->second.history_s() / 3600.0, "%.1f") + " h";
+    out->embedding = model->second.embedding();
+    out->sketch = model->second.sketch();
+  } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
+    const shape::Summary& s = heard->second;
+    c.profile = per_instance(shape::reconstruct_day(s), std::max<uint32_t>(1, s.instances));
+    c.confidence = s.confidence;
+    c.sizing = "gossiped summary (" + std::to_string(s.samples) + " samples on another host)";
+    out->embedding = shape::embedding_of(s, config_.shape.k);
+    out->sketch = shape::dequantise(s.sketch);
+  } else if (r.profile) {
+    if (std::string problem = profile_problem(*r.profile); !problem.empty()) {
+      a.error = "\"profile\" " + problem;
+      return a;
+    }
+    shape::SlotProfile p = *r.profile;
+    p.peak.resize(p.slots());
+    for (size_t w = 0; w < p.slots(); ++w) p.peak[w] = p.mean[w] + 3 * p.spread[w];
+    out->embedding = shape::Embedding{shape::embed_profile(p, config_.shape.k), {}};
+    c.profile = std::move(p);
+    c.confidence = 1.0;
+    c.sizing = "profile given in the request";
+  } else {
+    c.confidence = 0.0;  // nothing measured: the policy sizes it from the request or refuses it
+    c.sizing = r.peak_cores   ? "requested peak (never measured)"
+               : r.mean_cores ? "requested mean (never measured)"
+                              : "unknown";
+  }
+  return a;
+}
+
+admission::CoMovement NodeCore::comovement_for(const Target& target, const Candidate& candidate,
+                                               const admission::Correlation& shape_corr) const {
+  const CoMovementConfig& cfg = config_.comovement;
+  const HostAdvert& h = target.advert;
+  const std::string host_part = h.comovement_tenants
+                                    ? "host estimate " + fixed(h.comovement) + " from " +
+                                          std::to_string(h.comovement_tenants) + " tenant(s)"
+                                    : "prior " + fixed(h.comovement) + " (no tenant history yet)";
+  switch (cfg.mode) {
+    case CoMovementMode::Fixed:
+      return {cfg.prior, "fixed " + fixed(cfg.prior)};
+    case CoMovementMode::Shape:
+      return {std::clamp(shape_corr.rho + std::abs(shape_corr.bound), -1.0, 1.0), "shape correlation + bound"};
+    case CoMovementMode::Host:
+      return {std::clamp(h.comovement, 0.0, 1.0), host_part};
+    case CoMovementMode::Sketch:
+    case CoMovementMode::Learned: {
+      // Learned: the floor, raised by what the host measured among its tenants and by
+      // the candidate's recent deviations against the host's, whichever says more.
+      const shape::SketchCorrelation s = shape::ResidualSketch::correlate(h.sketch, candidate.sketch);
+      const bool have_sketch = s.hours >= cfg.min_sketch_hours;
+      double rho = cfg.prior;
+      std::string why = "floor " + fixed(cfg.prior);
+      if (cfg.mode == CoMovementMode::Learned && h.comovement_tenants) {
+        rho = std::max(rho, h.comovement);
+        why += "; " + host_part;
+      }
+      if (have_sketch) {
+        rho = std::max(rho, s.rho);
+        why += "; recent hourly deviations " + fixed(s.rho) + " over " + std::to_string(s.hours) + " h";
+      }
+      return {std::clamp(rho, 0.0, 1.0), why};
+    }
+  }
+  return {};
+}
+
+admission::Decision NodeCore::decide_on(const Target& target, const Candidate& candidate) const {
+  admission::Candidate c = candidate.base;
+  if (c.profile) c.profile = on_slots_of(target.advert.aggregate, *c.profile);
+  if (!candidate.embedding.day.empty()) {
+    const auto corr = shape::correlate(target.embedding, candidate.embedding.day);
+    c.correlation = {corr.rho, corr.bound};
+  }
+  c.comovement = comovement_for(target, candidate, c.correlation);
+  return policy_.decide(view_of(target.advert, target.telemetry_age_s), c, target.advert.z);
+}
+
+NodeCore::Target NodeCore::local_target(double now_s) const {
+  if (advert_stale_) refresh_advert();
+  Target t;
+  t.advert = advert_;
+  t.embedding = advert_embedding_;
+  // Never measured: as stale as it gets.
+  t.telemetry_age_s = last_tick_s_ ? std::max(0.0, now_s - *last_tick_s_) : 1e9;
+  if (advert_blob_.empty()) {  // before the first tick: an empty host of our capacity
+    t.advert.capacity_cores = config_.capacity_cores;
+    t.advert.limit_cores = limit_cores();
+    t.advert.z = calibrator_.z();
+    t.advert.tail = calibrator_.tail();
+    t.advert.comovement = config_.comovement.prior;
+  }
+  return t;
+}
+
+Answer NodeCore::admit(const AdmitRequest& request, double now_s) const {
+  Candidate c;
+  Answer a = candidate_for(request, &c);
+  if (!a.ok()) return a;
+  a.decision = decide_on(local_target(now_s), c);
+  return a;
+}
+
+RankAnswer NodeCore::rank(const std::vector<AdmitRequest>& requests, double now_s) const {
+  RankAnswer out;
+  const Target here = local_target(now_s);
+  std::vector<admission::Decision> decisions;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Candidate c;
+    const Answer a = candidate_for(requests[i], &c);
+    if (!a.ok()) {
+      out.error = "candidate " + std::to_string(i) + ": " + a.error;
+      return out;
+    }
+    decisions.push_back(decide_on(here, c));
+  }
+  for (auto& r : admission::rank_decisions(std::move(decisions))) out.ranking.push_back(std::move(r.decision));
+  return out;
+}
+
+PlaceAnswer NodeCore::place(const AdmitRequest& request, double now_s) const {
+  PlaceAnswer out;
+  Candidate c;
+  const Answer a = candidate_for(request, &c);
+  if (!a.ok()) {
+    out.error = a.error;
+    return out;
+  }
+  std::vector<PlaceOption> options{{node_id_, endpoint_, true, {}}};
+  std::vector<admission::Decision> decisions{decide_on(local_target(now_s), c)};
+  for (const auto& [id, peer] : peers_) {
+    if (!peer.alive || !peer.target) continue;
+    Target t = *peer.target;
+    t.telemetry_age_s = std::max(0.0, now_s - peer.heard_at_s);
+    decisions.push_back(decide_on(t, c));
+    options.push_back({id, peer.endpoint, false, {}});
+  }
+  for (auto& r : admission::rank_decisions(std::move(decisions))) {
+    PlaceOption o = options[r.index];
+    o.decision = std::move(r.decision);
+    out.hosts.push_back(std::move(o));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- gossip, state, introspection
+
+shape::Summary NodeCore::summary_of(const std::string& function, uint64_t version) const {
+  const auto model = models_.find(function);
+  if (model == models_.end()) return {};
+  const auto live = tenants_.find(function);
+  return shape::summarize(function, model->second, live == tenants_.end() ? 1 : live->second.instances, version);
+}
+
+std::string NodeCore::save_state() const { return shape::serialize_state(models_, host_model_); }
+
+bool NodeCore::load_state(std::string_view bytes, std::string* error) {
+  std::map<std::string, shape::ShapeModel> models;
+  shape::ShapeModel host(config_.shape);
+  if (!shape::deserialize_state(bytes, &models, &host, error)) return false;
+  models_ = std::move(models);
+  host_model_ = std::move(host);
+  return true;
+}
+
+std::optional<shape::CorrelationEstimate> NodeCore::shape_correlation(const std::string& a, const std::string& b) const {
+  const auto ma = models_.find(a), mb = models_.find(b);
+  if (ma == models_.end() || mb == models_.end()) return std::nullopt;
+  return shape::correlate(ma->second.embedding(), mb->second.embedding());
+}
+
+std::optional<shape::CorrelationEstimate> NodeCore::shape_correlation_with_host(const std::string& function) const {
+  const auto m = models_.find(function);
+  if (m == models_.end() || advert_blob().empty()) return std::nullopt;
+  return shape::correlate(advert_embedding_, m->second.embedding().day);
+}
+
+}  // namespace antiphase::node

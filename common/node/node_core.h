@@ -1,0 +1,190 @@
+#pragma once
+// The node core: everything one host knows and decides, as a sans-IO object (no
+// sockets, clock or threads; callers pass `now`). It owns
+//   - the host aggregate's shape, learned tick by tick from the measured sum of its tenants;
+//   - each tenant's shape model;
+//   - the margin calibrator (z) and the co-movement estimate of the cross term;
+//   - what peers said: their host adverts and the function summaries they gossiped;
+// and answers admit, rank and place with explanations. antiphased wraps it with the
+// sampler, registry, HTTP and ZeroMQ; antiphase-replay and the fleet simulator run one
+// per simulated host. The rule lives here and in common/admission, nowhere else.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/admission/decision.h"
+#include "common/admission/margin_calibrator.h"
+#include "common/admission/policy.h"
+#include "common/node/comovement.h"
+#include "common/node/host_advert.h"
+#include "common/node/node_config.h"
+#include "common/shape/shape_model.h"
+#include "common/shape/summary.h"
+
+namespace antiphase::node {
+
+// One measurement tick of this host: cores per running function over dt_s seconds
+// ending at unix_ms (UTC wall clock of the sample, trace time when replaying).
+struct FunctionTick {
+  double cores = 0;
+  uint32_t instances = 1;
+};
+struct Tick {
+  int64_t unix_ms = 0;
+  double dt_s = 0;
+  std::map<std::string, FunctionTick> functions;
+};
+
+// "May n instances of this function join?" Sizes are per instance.
+struct AdmitRequest {
+  std::string function;
+  uint32_t instances = 1;
+  std::optional<double> mean_cores, peak_cores;  // for functions nobody has measured
+  std::optional<shape::SlotProfile> profile;     // a declared day profile (any slot count)
+};
+
+struct Answer {
+  std::string error;  // non-empty: the request itself is unusable (a client error)
+  admission::Decision decision;
+  bool ok() const { return error.empty(); }
+};
+
+struct PlaceOption {
+  std::string node_id, endpoint;
+  bool local = false;
+  admission::Decision decision;
+};
+struct PlaceAnswer {
+  std::string error;
+  std::vector<PlaceOption> hosts;  // best first (see admission::rank_decisions)
+};
+struct RankAnswer {
+  std::string error;
+  std::vector<admission::Decision> ranking;  // best first
+};
+
+// What gossip says about one peer right now.
+struct PeerUpdate {
+  std::string node_id, endpoint;
+  bool alive = true;
+  double heard_at_s = 0;  // when we last heard from it, in the caller's `now` clock
+  std::string advert;     // its encoded HostAdvert (may be empty: not published yet)
+};
+
+class NodeCore {
+ public:
+  NodeCore(NodeConfig config, std::string node_id, std::string endpoint = {});
+
+  // Reload: new rules and capacity, same learned state; z follows a new target rate at once.
+  void reconfigure(const NodeConfig& config);
+  const NodeConfig& config() const { return config_; }
+
+  // --- measurement ---
+  void observe(const Tick& tick, double now_s);
+
+  // --- what peers said ---
+  // False (and nothing stored) when the blob does not decode; `error` says why.
+  bool hear_function(const std::string& name, std::string_view summary_blob, std::string* error = nullptr);
+  void forget_function(const std::string& name) { heard_.erase(name); }
+  bool hear_peer(const PeerUpdate& peer, std::string* error = nullptr);
+  void forget_peer(const std::string& node_id) { peers_.erase(node_id); }
+  // Forgets every peer not in `ids` (gossip purged it).
+  void retain_peers(const std::set<std::string>& ids);
+
+  // --- questions ---
+  Answer admit(const AdmitRequest& request, double now_s) const;
+  RankAnswer rank(const std::vector<AdmitRequest>& candidates, double now_s) const;
+  // This host and every live peer that published an advert, each judged as it judges
+  // itself (its own aggregate, limit, z and co-movement).
+  PlaceAnswer place(const AdmitRequest& request, double now_s) const;
+
+  // --- what we tell peers ---
+  // Built on first use after a tick (the replay runs thousands of ticks between questions).
+  const std::string& advert_blob() const;  // empty before the first tick
+  const HostAdvert& advert() const;        // as peers decode it
+  // Gossip summary of a function measured here.
+  shape::Summary summary_of(const std::string& function, uint64_t version) const;
+
+  // --- state ---
+  std::string save_state() const;
+  bool load_state(std::string_view bytes, std::string* error);
+
+  // --- introspection (read-only) ---
+  const std::string& node_id() const { return node_id_; }
+  const std::map<std::string, shape::ShapeModel>& models() const { return models_; }
+  const shape::ShapeModel& host_model() const { return host_model_; }
+  const admission::MarginCalibrator& calibrator() const { return calibrator_; }
+  CoMovementEstimate comovement() const;
+  // Functions in the last tick, with their instances.
+  std::map<std::string, uint32_t> running() const;
+  double capacity_cores() const { return config_.capacity_cores; }
+  double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }
+  std::optional<double> last_tick_s() const { return last_tick_s_; }
+  size_t peers_known() const { return peers_.size(); }
+  size_t functions_heard() const { return heard_.size(); }
+  // Correlation of two local functions' mean shapes (nullopt if either is unknown here).
+  std::optional<shape::CorrelationEstimate> shape_correlation(const std::string& a, const std::string& b) const;
+  std::optional<shape::CorrelationEstimate> shape_correlation_with_host(const std::string& function) const;
+
+ private:
+  struct Candidate;
+  struct Target {  // a host to judge a candidate on
+    HostAdvert advert;
+    shape::FoldEmbedding embedding;
+    double telemetry_age_s = 0;
+  };
+  struct Peer {
+    std::string endpoint;
+    bool alive = true;
+    double heard_at_s = 0;
+    std::string blob;
+    std::optional<Target> target;
+  };
+
+  Answer candidate_for(const AdmitRequest& request, Candidate* out) const;
+  admission::Decision decide_on(const Target& target, const Candidate& candidate) const;
+  admission::CoMovement comovement_for(const Target& target, const Candidate& candidate,
+                                       const admission::Correlation& shape_corr) const;
+  Target local_target(double now_s) const;
+  void calibrate(int64_t unix_s, double total_cores, double dt_s);
+  bool busy_slot(int64_t unix_s) const;
+  void learn_tenants(const Tick& tick, int64_t unix_s, double host_residual);
+  void refresh_advert() const;
+
+  NodeConfig config_;
+  std::string node_id_, endpoint_;
+  admission::AdmissionPolicy policy_;
+  admission::MarginCalibrator calibrator_;
+  std::map<std::string, shape::ShapeModel> models_;  // every function measured here, running or not
+  shape::ShapeModel host_model_;
+  struct Tenant {  // a function that ran here lately
+    uint32_t instances = 1;
+    bool running = false;   // in the last tick
+    int64_t last_seen_s = 0;
+    CoMovementSums comovement;
+  };
+  std::map<std::string, Tenant> tenants_;
+  std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
+  mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
+  mutable double busy_threshold_ = 0;
+
+  // Decoded from advert_blob_: what peers see and what we decide on. A cache of the
+  // models above, rebuilt lazily when advert_stale_.
+  mutable HostAdvert advert_;
+  mutable std::string advert_blob_;
+  mutable shape::FoldEmbedding advert_embedding_;
+  mutable bool advert_stale_ = false;
+
+  std::map<std::string, shape::Summary> heard_;
+  std::map<std::string, Peer> peers_;
+};
+
+// Fills a host's never-observed day slots with its observed peak: an empty slot must
+// not promise headroom nobody measured. Local decisions and adverts both use it.
+shape::SlotProfile fill_unobserved(shape::SlotProfile profile, const std::vector<bool>& observed, double peak);
+
+}  // namespace antiphase::node

@@ -1,0 +1,110 @@
+// The tick loop against the API threads, on the cgroup sampler without root: the
+// "cgroup tree" is a temp directory of fn-*.scope directories holding cpu.stat files,
+// which the registry walks like any cgroup2 subtree (functions.cgroup_roots may be any
+// absolute path). Meant for the ThreadSanitizer build (.ci/tsan), where an unguarded
+// access makes the agent exit with status 66.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "tests/daemon/daemon_support.h"
+
+using namespace antiphase::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+void make_fake_cgroup(const fs::path& dir, uint64_t usage_usec) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "cpu.stat") << "usage_usec " << usage_usec << "\nuser_usec 0\nsystem_usec 0\n";
+}
+
+// Issue 18, finding 3: Agent::tick ran registry_->rescan() without the agent mutex,
+// and a rescan rewrites the watched set and the missing roots, which /v1/stats and
+// /metrics read under the mutex. With a rescan every 20 ms, a directory that comes and
+// goes, and two clients reading both endpoints, TSan reported the race before the node
+// core (commit 3c77527: write in CgroupRegistry::rescan, registry.cpp:114, from
+// Agent::tick; read in Agent::metrics_text, introspection.cpp:117) and the agent exited
+// 66. Without TSan this test cannot fail on the race.
+TEST(DaemonRace, RescanWhileStatsAndMetricsAreRead) {
+  const auto dirs = make_agent_dirs("daemon-race");
+  const fs::path tree = fs::path(dirs.dir) / "tree";
+  make_fake_cgroup(tree / "fn-a.scope", 1000);
+  make_fake_cgroup(tree / "fn-b.scope", 2000);
+  AgentToml config;
+  config.set("sampler", "mode", toml_string("cgroup"))
+      .set("sampler", "tick", toml_string("20ms"))
+      .set("functions", "cgroup_roots", "[" + toml_string(tree.string()) + "]")
+      .set("functions", "depth", "1")
+      .set("functions", "rescan", toml_string("20ms"))
+      .set("admission", "capacity_cores", "8.0");
+  AgentProcess agent(dirs, config.str());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad_answers{0}, answers{0};
+  std::vector<std::thread> readers;
+  for (const char* path : {"/v1/stats", "/metrics"}) {
+    readers.emplace_back([&, path] {
+      while (!stop) {
+        const auto reply = agent.call("GET", path);
+        ++answers;
+        if (reply.status != 200) ++bad_answers;
+      }
+    });
+  }
+  // The tree changes under the rescans: fn-c appears and disappears.
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  for (uint64_t round = 0; std::chrono::steady_clock::now() < until; ++round) {
+    if (round % 2 == 0)
+      make_fake_cgroup(tree / "fn-c.scope", 3000 + round);
+    else
+      fs::remove_all(tree / "fn-c.scope");
+    std::this_thread::sleep_for(30ms);
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+
+  EXPECT_EQ(bad_answers.load(), 0);
+  EXPECT_GT(answers.load(), 20);
+  const json stats = agent.get_json("/v1/stats");
+  EXPECT_GT(stats["ticks"]["rescans"].get<uint64_t>(), 20u) << stats.dump(1);
+  const auto watched = stats["watched_cgroups"].get<uint64_t>();
+  EXPECT_TRUE(watched == 2 || watched == 3) << stats.dump(1);
+  expect_clean_exit(agent);
+}
+
+// Found by .ci/tsan (not in issue 18's list; next to finding 4), still there with the
+// node core: Agent::start() assigns api_ (agent.cpp:67, `api_ = std::make_unique<
+// HttpServer>(...)`) after the HttpServer's worker threads already serve, and /v1/stats
+// and /metrics read api_ for the request counters before taking the agent mutex
+// (introspection.cpp:67 and :94); at shutdown run() resets api_ (agent.cpp:116) while
+// the workers still serve, so a handler can read api_ during the reset (and use the
+// server it points to while it is destroyed). Nothing orders the write before a
+// worker's read, so TSan reports it on the first /v1/stats a worker serves without
+// having taken the agent mutex since; with several connections one of the pool's
+// workers does (3 of 3 runs). Replay mode: no registry, no rescan.
+// .ci/tsan.supp hides this race (race_top:unique_ptr.h) until it is fixed; delete that
+// line when enabling this test (RescanWhileStatsAndMetricsAreRead then shows the
+// shutdown half too).
+TEST(DaemonRace, DISABLED_StatsFromEveryApiWorkerRightAfterStart) {
+  const auto dirs = make_agent_dirs("daemon-race-start");
+  write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
+  AgentProcess agent(dirs, replay_config(dirs.dir + "/trace.csv", "^(r-.+)$", 8.0).str());
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < 4; ++c)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) ok += agent.call("GET", "/v1/stats").status == 200;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 20);
+  expect_clean_exit(agent);
+}
+
+}  // namespace
