@@ -40,7 +40,14 @@ Agent::Agent(config::Config config, std::string config_path)
   register_routes();
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  // Also on a failed start(): the API goes first, taken out under the lock its handlers use.
+  std::unique_ptr<HttpServer> api;
+  {
+    std::lock_guard lock(mu_);
+    api = std::move(api_);
+  }
+}
 
 std::string Agent::state_path() const { return config_.state.dir + "/shapes.bin"; }
 
@@ -64,8 +71,14 @@ void Agent::start() {
   // Members of the socket's group may talk to it, as its mode promises.
   if (!config_.api.socket_group.empty())
     if (const struct group* gr = ::getgrnam(config_.api.socket_group.c_str())) api.peers.allowed_gids.push_back(gr->gr_gid);
-  api_ = std::make_unique<HttpServer>(api, [this](const HttpRequest& r) { return router_.dispatch(r); });
-  spdlog::info("API listening on {} (try: antiphasectl --socket {} functions)", api_->where(), api_->where());
+  // Its workers serve as soon as it exists; handlers read api_ under mu_, so it is
+  // published under mu_ too.
+  auto server = std::make_unique<HttpServer>(api, [this](const HttpRequest& r) { return router_.dispatch(r); });
+  spdlog::info("API listening on {} (try: antiphasectl --socket {} functions)", server->where(), server->where());
+  {
+    std::lock_guard lock(mu_);
+    api_ = std::move(server);
+  }
   if (!config_.api.metrics_listen.empty()) {
     HttpServerOptions m;
     m.tcp_listen = config_.api.metrics_listen;
@@ -115,8 +128,15 @@ int Agent::run() {
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
   sd_notify(0, "STOPPING=1");
-  // The API first: its threads read the core and gossip, which go next.
-  api_.reset();
+  // The API first: its threads read the core and gossip, which go next. Taken out under
+  // mu_ (handlers read api_ under it), destroyed outside it (destruction waits for the
+  // handlers, which need mu_).
+  std::unique_ptr<HttpServer> api;
+  {
+    std::lock_guard lock(mu_);
+    api = std::move(api_);
+  }
+  api.reset();
   metrics_server_.reset();
   if (gossip_) gossip_->stop();  // graceful leave: peers mark us "left", not dead
   maybe_save_state(/*force=*/true);

@@ -70,8 +70,8 @@ uint64_t Agent::sampler_errors() const {
 
 json Agent::stats_json() const {
   const auto [rss, hwm] = resident_memory();
-  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   json features = json::array();
   for (const auto& f : feed_view_.features) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
   json sampler_stats = json::object();
@@ -98,8 +98,8 @@ json Agent::stats_json() const {
 
 std::string Agent::metrics_text() const {
   const auto [rss, hwm] = resident_memory();
-  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   PromWriter w;
   w.family("antiphase_function_cpu_cores", "gauge", "CPU used by a function over the last tick, in cores.");
   for (const auto& [name, fn] : usage_.functions())

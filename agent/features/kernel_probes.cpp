@@ -12,10 +12,10 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <string>
 
+#include "agent/features/handles.h"
 #include "agent/registry/cgroup_fs.h"
 
 namespace antiphase::agent::probes {
@@ -26,7 +26,7 @@ constexpr int kCapSysAdmin = 21;
 constexpr int kCapPerfmon = 38;
 constexpr int kCapBpf = 39;
 
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
+using BtfPtr = LibbpfPtr<struct btf, btf__free>;
 
 bool has_effective_cap(const __user_cap_data_struct (&data)[2], int cap) {
   return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
@@ -65,7 +65,7 @@ int seccomp_mode() {
 // bounding set and seccomp apart.
 std::string failure(const std::string& what, int err) {
   const BpfCapabilities caps = BpfCapabilities::of_this_process();
-  return what + ": " + errno_text(err) + denied_hint(err, caps.sys_admin || (caps.bpf && caps.perfmon), seccomp_mode());
+  return what + ": " + os_error_text(err) + denied_hint(err, caps.sys_admin || (caps.bpf && caps.perfmon), seccomp_mode());
 }
 
 }  // namespace
@@ -73,15 +73,14 @@ std::string failure(const std::string& what, int err) {
 ProbeResult btf() {
   struct stat st {};
   if (::stat(kVmlinuxBtf, &st) != 0) {
-    return {false, std::string(kVmlinuxBtf) + ": " + errno_text(errno) +
+    return {false, std::string(kVmlinuxBtf) + ": " + os_error_text(errno) +
                        " (kernel built without CONFIG_DEBUG_INFO_BTF)"};
   }
   // Parse it, as libbpf will for CO-RE: an unreadable or corrupt file is no BTF at all.
   QuietLibbpf quiet;
-  struct btf* parsed = btf__parse(kVmlinuxBtf, nullptr);
-  if (!parsed) return {false, std::string(kVmlinuxBtf) + " is not valid BTF: " + errno_text(errno)};
-  const unsigned types = btf__type_cnt(parsed);
-  btf__free(parsed);
+  const BtfPtr parsed(btf__parse(kVmlinuxBtf, nullptr));
+  if (!parsed) return {false, std::string(kVmlinuxBtf) + " is not valid BTF: " + os_error_text(errno)};
+  const unsigned types = btf__type_cnt(parsed.get());
   return {true, std::string(kVmlinuxBtf) + " (" + std::to_string(types) + " types)"};
 }
 
@@ -132,31 +131,26 @@ std::string denied_hint(int err, bool has_capabilities, int seccomp_mode) {
 
 ProbeResult tp_btf() {
   QuietLibbpf quiet;
-  struct btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) return {false, "cannot load vmlinux BTF: " + errno_text(errno)};
-  const int type_id = btf__find_by_name_kind(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
-  btf__free(vmlinux);
+  const BtfPtr vmlinux(btf__load_vmlinux_btf());
+  if (!vmlinux) return {false, "cannot load vmlinux BTF: " + os_error_text(errno)};
+  const int type_id = btf__find_by_name_kind(vmlinux.get(), "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
   if (type_id <= 0) return {false, "vmlinux BTF has no btf_trace_sched_switch"};
 
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
               .attach_btf_id = static_cast<__u32>(type_id));
-  const int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
-                               kReturnZeroLen, &opts);
-  if (fd < 0) return {false, failure("loading a tp_btf/sched_switch program failed", -fd)};
-  ::close(fd);
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "ap_probe_tpbtf", "GPL", kReturnZero,
+                                    kReturnZeroLen, &opts));
+  if (!prog) return {false, failure("loading a tp_btf/sched_switch program failed", errno)};
   return {true, "tp_btf/sched_switch program loads (BTF type id " + std::to_string(type_id) + ")"};
 }
 
 ProbeResult raw_tp() {
   QuietLibbpf quiet;
-  const int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
-                               kReturnZero, kReturnZeroLen, nullptr);
-  if (fd < 0) return {false, failure("loading a raw_tp program failed", -fd)};
-  const int link = bpf_raw_tracepoint_open("sched_switch", fd);
-  const int err = link < 0 ? -link : 0;
-  if (link >= 0) ::close(link);
-  ::close(fd);
-  if (err) return {false, failure("attaching raw_tp/sched_switch failed", err)};
+  const UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ap_probe_rawtp", "GPL",
+                                    kReturnZero, kReturnZeroLen, nullptr));
+  if (!prog) return {false, failure("loading a raw_tp program failed", errno)};
+  const UniqueFd link(bpf_raw_tracepoint_open("sched_switch", prog.get()));
+  if (!link) return {false, failure("attaching raw_tp/sched_switch failed", errno)};
   return {true, "raw_tp/sched_switch attaches"};
 }
 
@@ -167,12 +161,11 @@ ProbeResult perf_event() {
   attr.config = PERF_COUNT_SW_CPU_CLOCK;
   attr.sample_period = 1000000000ULL;
   attr.disabled = 1;
-  const long fd = ::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  const UniqueFd fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
   const int err = errno;
   const std::string paranoid = read_first_line("/proc/sys/kernel/perf_event_paranoid");
-  if (fd < 0)
+  if (!fd)
     return {false, failure("perf_event_open(cpu-clock, cpu 0) failed", err) + " (perf_event_paranoid=" + paranoid + ")"};
-  ::close(static_cast<int>(fd));
   return {true, "software cpu-clock events open (perf_event_paranoid=" + paranoid + ")"};
 }
 

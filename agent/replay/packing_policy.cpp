@@ -12,6 +12,8 @@ namespace {
 
 constexpr double kSlack = 1e-9;  // rounding must not decide a placement
 
+}  // namespace
+
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
@@ -20,6 +22,8 @@ double quantile(std::vector<double> v, double q) {
   const size_t hi = std::min(lo + 1, v.size() - 1);
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
+
+namespace {
 
 // Sum of one scalar size per function against a limit (peak-, percentile-, mean-sum).
 class ScalarSumPolicy : public PackingPolicy {

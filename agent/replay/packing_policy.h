@@ -66,6 +66,9 @@ struct PolicyParams {
   const node::NodeConfig* node = nullptr;
 };
 
+// The q-quantile (0..1) of v, interpolated; 0 for an empty v. Shared by the baselines.
+double quantile(std::vector<double> v, double q);
+
 // Which code decides for this policy, for the report.
 std::string decision_path(PolicyKind kind);
 

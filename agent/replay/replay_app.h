@@ -42,6 +42,14 @@ struct ReplayOptions {
   // antiphase: an antiphased config file whose rules the replayed hosts follow (empty:
   // the defaults); --capacity replaces its capacity, the protocol its target rate.
   std::string config_path;
+  // --fleet: the fleet replay with churn instead of the train/test protocol (fleet.h).
+  bool fleet = false;
+  std::string fleet_policies = "antiphase,peak-sum,pXX-sum:95,pXX-sum:99,slot-pXX-sum:95,slot-pXX-sum:99,oracle";
+  double declared_cores = 1.0;
+  double instance_lifetime_s = 0;
+  double gossip_speed = 0;
+  int warmup_days = 7;
+  std::optional<double> fleet_days;
 };
 
 // The node config the replay's antiphase hosts run: the one mapping the daemon uses

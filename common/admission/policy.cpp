@@ -161,6 +161,15 @@ double rate_headroom(const Projection& p, double limit, const TailModel& tail, d
   return lo;
 }
 
+std::optional<shape::SlotProfile> AdmissionPolicy::size(const Candidate& candidate, const shape::SlotProfile& host_shape,
+                                                       std::string* why) const {
+  std::string reason;
+  std::vector<std::string> notes;
+  auto sized = sizing_profile(candidate, config_, host_shape, reason, notes);
+  if (!sized && why) *why = reason;
+  return sized;
+}
+
 Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidate, double z) const {
   Decision d;
   d.function = candidate.function;
@@ -222,6 +231,8 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   if (config_.rule == Rule::OverloadRate) {
     size_t worst = p.binding_slot;
     d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
+    // Far under the limit no slot contributes anything: name the highest one.
+    if (!(d.projected_overload_rate > 0)) worst = p.binding_slot;
     d.binding_slot = worst;
     d.binding_window = slot_window(sized->period_s, sized->slots(), worst);
     d.projected_peak_cores = p.peak;

@@ -9,6 +9,8 @@
 //     projected fraction of host-time above the limit, which is what the target promises;
 //   slot quantile: accept iff max_w M[w] + z·S[w] ≤ L (z = T's quantile at the target).
 // Pure: no clock, no I/O; the caller passes telemetry age, the tail and z.
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,11 @@ class AdmissionPolicy {
 
   // Decides whether the candidate may join, with z from the caller's calibrator.
   Decision decide(const HostView& host, const Candidate& candidate, double z) const;
+  // The per-instance profile decide() would size the candidate with on a host whose
+  // aggregate has `host_shape`'s fold (unknown and low-confidence rules applied), or
+  // nullopt with the reason in *why.
+  std::optional<shape::SlotProfile> size(const Candidate& candidate, const shape::SlotProfile& host_shape,
+                                         std::string* why) const;
 
  private:
   PolicyConfig config_;

@@ -8,17 +8,36 @@
 namespace antiphase::admission {
 namespace {
 
-// Past the last point the tail keeps decaying at the last segment's rate, but at
-// least this fast (decades of probability per unit of u): a tail that looked flat in
-// the data must not promise that huge margins are still exceeded, nor that they are
-// never exceeded. 0.5 decades per σ is far heavier than Gaussian past 4σ.
-constexpr double kMinDecadesPerUnit = 0.5;
+// Points are interpolated in Gaussian-score space: g(P) = Φ⁻¹(1 − P) is linear in u
+// (slope 1) for a Gaussian tail, so the Gaussian model is exact everywhere, and a
+// heavier tail is a flatter line. Past the ends the nearest segment's slope continues,
+// but at least kMinSlope: margins far beyond what was measured must still make an
+// exceedance rarer, just more slowly than for a Gaussian.
+constexpr double kMinSlope = 0.25;
 
-double log_level(size_t k) { return -0.5 * static_cast<double>(k + 1); }
+double score_of_level(size_t k) { return normal_upper_quantile(TailModel::level(k)); }
+
+double slope(const TailModel& t, size_t k) {  // of segment k-1 .. k, in score per unit of u
+  const double du = t.u[k] - t.u[k - 1];
+  return std::max(kMinSlope, du > 0 ? (score_of_level(k) - score_of_level(k - 1)) / du : kMinSlope);
+}
+
+// The score at margin m: piecewise linear through (u[k], g_k).
+double score(const TailModel& t, double m) {
+  constexpr size_t last = TailModel::kLevels - 1;
+  if (m <= t.u[0]) return score_of_level(0) - slope(t, 1) * (t.u[0] - m);
+  for (size_t k = 1; k <= last; ++k)
+    if (m <= t.u[k]) {
+      const double du = t.u[k] - t.u[k - 1];
+      const double f = du > 0 ? (m - t.u[k - 1]) / du : 1.0;
+      return score_of_level(k - 1) + f * (score_of_level(k) - score_of_level(k - 1));
+    }
+  return score_of_level(last) + slope(t, last) * (m - t.u[last]);
+}
 
 }  // namespace
 
-double TailModel::level(size_t k) { return std::pow(10.0, log_level(k)); }
+double TailModel::level(size_t k) { return std::pow(10.0, -0.5 * static_cast<double>(k + 1)); }
 
 TailModel TailModel::gaussian() {
   TailModel t;
@@ -28,31 +47,21 @@ TailModel TailModel::gaussian() {
 
 double TailModel::exceedance(double m) const {
   if (std::isnan(m)) return 1.0;
-  if (m <= u[0]) return 1.0;
-  for (size_t k = 1; k < kLevels; ++k) {
-    if (m <= u[k]) {
-      const double span = u[k] - u[k - 1];
-      const double f = span > 0 ? (m - u[k - 1]) / span : 1.0;
-      return std::pow(10.0, log_level(k - 1) + f * (log_level(k) - log_level(k - 1)));
-    }
-  }
-  const double span = u[kLevels - 1] - u[kLevels - 2];
-  const double decades_per_unit = std::max(kMinDecadesPerUnit, span > 0 ? 0.5 / span : kMinDecadesPerUnit);
-  return std::pow(10.0, log_level(kLevels - 1) - decades_per_unit * (m - u[kLevels - 1]));
+  return normal_upper_tail(score(*this, m));
 }
 
 double TailModel::quantile(double p) const {
   if (!(p > 0)) return INFINITY;
-  const double lp = std::log10(std::min(p, level(0)));
-  for (size_t k = 1; k < kLevels; ++k) {
-    if (lp >= log_level(k)) {
-      const double f = (lp - log_level(k - 1)) / (log_level(k) - log_level(k - 1));
+  if (!(p < 1)) return -INFINITY;
+  const double g = normal_upper_quantile(p);
+  constexpr size_t last = kLevels - 1;
+  if (g <= score_of_level(0)) return u[0] - (score_of_level(0) - g) / slope(*this, 1);
+  for (size_t k = 1; k <= last; ++k)
+    if (g <= score_of_level(k)) {
+      const double f = (g - score_of_level(k - 1)) / (score_of_level(k) - score_of_level(k - 1));
       return u[k - 1] + f * (u[k] - u[k - 1]);
     }
-  }
-  const double span = u[kLevels - 1] - u[kLevels - 2];
-  const double decades_per_unit = std::max(kMinDecadesPerUnit, span > 0 ? 0.5 / span : kMinDecadesPerUnit);
-  return u[kLevels - 1] + (log_level(kLevels - 1) - lp) / decades_per_unit;
+  return u[last] + (g - score_of_level(last)) / slope(*this, last);
 }
 
 TailModel TailModel::at_least(const TailModel& floor) const {

@@ -18,8 +18,9 @@ struct TailModel {
 
   // Gaussian residuals: the tail a host assumes before it has measured its own.
   static TailModel gaussian();
-  // P(u > m): log-linear between the points; beyond the last, the last segment's decay
-  // continues (never slower than half a decade per unit of u); below the first, 1.
+  // P(u > m): between the points linear in Gaussian score (exact for a Gaussian tail);
+  // past the ends the nearest segment continues, never flatter than a quarter of a
+  // Gaussian's slope.
   double exceedance(double m) const;
   // The margin exceeded with probability p (inverse of exceedance).
   double quantile(double p) const;

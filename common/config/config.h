@@ -21,6 +21,9 @@ struct SamplerConfig {
 };
 
 struct FunctionsConfig {
+  // A named cgroup layout ("kubernetes", "containerd", ...; see functions_preset_names):
+  // it replaces cgroup_roots, depth and pattern where they keep their defaults.
+  std::string preset;
   // Relative to the cgroup2 mount (found from /proc/self/mountinfo) or absolute.
   std::vector<std::string> cgroup_roots{""};
   // Regex with one capture group naming the function. Several cgroups that capture
@@ -32,6 +35,9 @@ struct FunctionsConfig {
   double rescan_s = 5.0;  // how often the cgroup tree is walked (the walk dominates agent CPU)
   uint32_t history_ticks = 600;  // ring buffer of recent per-function usage
 };
+
+// Presets for functions.preset, in the order docs list them.
+std::vector<std::string> functions_preset_names();
 
 struct ApiConfig {
   std::string socket = "/run/antiphase/api.sock";

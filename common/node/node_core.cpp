@@ -90,41 +90,107 @@ void NodeCore::reconfigure(const NodeConfig& config) {
   if (last_tick_s_) advert_stale_ = true;
 }
 
+// ---------------------------------------------------------------- the host view
+
+// A tenant as the host counts it, on the host's day fold: its own measurements once
+// they are trusted (confidence ≥ min_confidence; never-observed slots at its observed
+// peak), else what it was admitted as (its reservation), else what a candidate of that
+// name would be sized as (a gossiped summary), else its observed peak, flat.
+shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenant& t) const {
+  const uint32_t slots = config_.shape.day.slots;
+  const auto model = models_.find(name);
+  if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+    shape::SlotProfile p = fill_unobserved(model->second.day_profile(), model->second.day_observed(), model->second.peak());
+    if (t.extra)
+      for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
+        p.mean[w] += t.extra->mean[w];
+        p.spread[w] += t.extra->spread[w];  // the new instances move with the old ones
+      }
+    return p;
+  }
+  if (t.reserved) return *t.reserved;
+  shape::SlotProfile grid{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
+                          std::vector<double>(slots, 0.0)};
+  if (const auto heard = heard_.find(name); heard != heard_.end()) {
+    shape::SlotProfile p = per_instance(shape::reconstruct_day(heard->second), std::max<uint32_t>(1, heard->second.instances));
+    for (auto* v : {&p.mean, &p.spread, &p.peak})
+      for (double& x : *v) x *= t.instances;
+    return on_slots_of(grid, p);
+  }
+  const double peak = model == models_.end() ? 0.0 : model->second.peak();
+  std::fill(grid.mean.begin(), grid.mean.end(), peak);
+  std::fill(grid.peak.begin(), grid.peak.end(), peak);
+  return grid;
+}
+
+// Tenants the view counts: those in the last tick and reservations still waiting.
+static bool counted(const auto& tenant) { return tenant.running || (tenant.reserved && !tenant.confirmed); }
+
+NodeCore::SlotView NodeCore::slot_view(int64_t unix_s) const {
+  double mean = 0, own = 0, sum_sd = 0;
+  for (const auto& [name, t] : tenants_) {
+    if (!counted(t)) continue;
+    double m = 0, sd = 0;
+    const auto model = models_.find(name);
+    if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+      const auto slot = model->second.day_slot_at(unix_s);
+      m = slot.observed ? slot.mean : model->second.peak();
+      sd = slot.observed ? slot.spread : 0.0;
+    } else {
+      const shape::SlotProfile p = tenant_profile(name, t);
+      const size_t w = p.slot_of(unix_s);
+      m = p.mean[w];
+      sd = p.spread[w];
+    }
+    mean += m;
+    own += sd * sd;
+    sum_sd += sd;
+  }
+  const double rho = pairwise_comovement().rho;
+  return {mean, std::sqrt(std::max(0.0, own + rho * (sum_sd * sum_sd - own)))};
+}
+
 // ---------------------------------------------------------------- measurement
 
 // Overload happens where the host is busy, so that is where its tail is measured:
 // in quiet slots a small spread turns harmless bumps into huge normalised residuals
 // (on Bitbrains hosts of 15 VMs the all-slot tail at 2.5σ was 3.5× the busy-slot one).
-// A slot is busy when its mean + 2σ is within 10 % of the day's highest.
-bool NodeCore::busy_slot(int64_t unix_s) const {
-  const auto slot = host_model_.day_slot_at(unix_s);
+// A slot is busy when the view's mean + 2σ there is within 10 % of the day's highest.
+bool NodeCore::busy_slot(int64_t unix_s, const SlotView& v) const {
   const int64_t day_s = ((unix_s % 86400) + 86400) % 86400;
   const int64_t slot_index = day_s / (86400 / config_.shape.day.slots);
-  if (slot_index != busy_slot_index_) {  // once per slot: a day profile costs microseconds
+  if (slot_index != busy_slot_index_) {  // once per slot: the whole view costs tenants × slots
     busy_slot_index_ = slot_index;
-    const auto day = host_model_.day_profile();
+    const auto& day = advert().aggregate;
     double top = 0;
     for (size_t w = 0; w < day.slots(); ++w) top = std::max(top, day.mean[w] + kBusySpreads * day.spread[w]);
     busy_threshold_ = kBusyShare * top;
   }
-  return slot.mean + kBusySpreads * slot.spread >= busy_threshold_;
+  return v.mean + kBusySpreads * v.spread >= busy_threshold_;
 }
 
 void NodeCore::calibrate(int64_t unix_s, double total_cores, double dt_s) {
-  // Was the host's own prediction for this slot exceeded by what was just measured?
-  // Only once a full day is folded in: before that many slots hold one period's
-  // samples and their spread says nothing yet.
+  // Was the view's prediction for this slot exceeded by what was just measured? Only
+  // once the host has a day of measurements, and where the view has a spread (a host
+  // of newcomers sized flat predicts no deviation at all).
   if (host_model_.confidence() < 1.0) return;
-  const auto slot = host_model_.day_slot_at(unix_s);
-  if (!slot.observed || !(slot.spread > 0) || !busy_slot(unix_s)) return;
-  calibrator_.observe_residual(slot.mean, slot.spread, total_cores, static_cast<double>(unix_s), dt_s);
+  const SlotView v = slot_view(unix_s);
+  if (!(v.spread > 0) || !busy_slot(unix_s, v)) return;
+  calibrator_.observe_residual(v.mean, v.spread, total_cores, static_cast<double>(unix_s), dt_s);
 }
 
 // One pass over the tick and the tenants, both sorted by name (the replay calls this
 // for millions of tenant-ticks): co-movement from residuals taken *before* the models
 // learn this tick, then the models learn.
-void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double host_residual) {
+void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
   const double fade = config_.comovement.half_life_s > 0 ? std::pow(0.5, tick.dt_s / config_.comovement.half_life_s) : 1.0;
+  // Residuals of tenants whose models have a day behind them, and their slot spreads.
+  struct Deviation {
+    Tenant* tenant;
+    double residual, spread;
+  };
+  std::vector<Deviation> deviations;
+  deviations.reserve(tick.functions.size());
   auto model = models_.begin();
   auto tenant = tenants_.begin();
   for (const auto& [name, f] : tick.functions) {
@@ -134,17 +200,54 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double host_resid
     if (model == models_.end() || model->first != name)
       model = models_.emplace_hint(model, name, shape::ShapeModel(config_.shape));
     Tenant& t = tenant->second;
-    t.comovement.add(model->second.residual(unix_s, f.cores), host_residual, tick.dt_s, fade);
+    const double r = model->second.residual(unix_s, f.cores);
+    if (std::isfinite(r)) deviations.push_back({&t, r, model->second.day_slot_at(unix_s).spread});
     model->second.add_sample(unix_s, f.cores, tick.dt_s);
     t.instances = std::max<uint32_t>(1, f.instances);
     t.running = true;
+    t.confirmed = true;
     t.last_seen_s = unix_s;
+    // Once its own measurements are trusted, the tenant no longer needs its reservation.
+    if (t.reserved && model->second.confidence() >= config_.policy.min_confidence) t.reserved.reset();
     ++tenant;
     ++model;
   }
   for (; tenant != tenants_.end(); ++tenant) tenant->second.running = false;
-  // A tenant gone for a day no longer describes how this host's tenants move together.
-  std::erase_if(tenants_, [&](const auto& t) { return unix_s - t.second.last_seen_s > kForgetTenantAfterS; });
+  // Leave-one-out (each tenant against the rest) and pairwise (all pairs) co-movement.
+  double sum = 0, own = 0, sum_sd = 0, own_sd = 0;
+  for (const Deviation& d : deviations) {
+    sum += d.residual;
+    own += d.residual * d.residual;
+    sum_sd += d.spread;
+    own_sd += d.spread * d.spread;
+  }
+  for (const Deviation& d : deviations) d.tenant->comovement.add(d.residual, sum, tick.dt_s, fade);
+  if (deviations.size() >= 2) {
+    pair_total_ = pair_total_ * fade + sum * sum * tick.dt_s;
+    pair_own_ = pair_own_ * fade + own * tick.dt_s;
+    pair_norm_ = pair_norm_ * fade + (sum_sd * sum_sd - own_sd) * tick.dt_s;
+    pair_weight_s_ = pair_weight_s_ * fade + tick.dt_s;
+  }
+  // A tenant gone for a day no longer describes how this host's tenants move together;
+  // a departed one's reservation went with it.
+  std::erase_if(tenants_, [&](const auto& t) {
+    return !t.second.running && t.second.confirmed && unix_s - t.second.last_seen_s > kForgetTenantAfterS;
+  });
+  for (auto& [name, t] : tenants_)
+    if (!t.running && t.confirmed) t.reserved.reset();
+}
+
+void NodeCore::expire_reservations(double now_s) {
+  for (auto it = tenants_.begin(); it != tenants_.end();) {
+    Tenant& t = it->second;
+    if (t.reserved && !t.confirmed && now_s - t.reserved_at_s > kReservationTimeoutS) t.reserved.reset();
+    if (t.extra && now_s - t.extra_at_s > kReservationTimeoutS) t.extra.reset();
+    if (!t.reserved && !t.confirmed) {
+      it = tenants_.erase(it);
+      continue;
+    }
+    ++it;
+  }
 }
 
 void NodeCore::observe(const Tick& tick, double now_s) {
@@ -152,9 +255,10 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   const int64_t unix_s = tick.unix_ms / 1000;
   double total = 0;
   for (const auto& [name, f] : tick.functions) total += f.cores;
+  expire_reservations(now_s);
   // Calibrate and estimate co-movement from predictions made *before* this tick is learned.
   calibrate(unix_s, total, tick.dt_s);
-  learn_tenants(tick, unix_s, host_model_.residual(unix_s, total));
+  learn_tenants(tick, unix_s, 0.0);
   host_model_.add_sample(unix_s, total, tick.dt_s);
   last_tick_s_ = now_s;
   advert_stale_ = true;
@@ -164,6 +268,20 @@ CoMovementEstimate NodeCore::comovement() const {
   CoMovementAverage average;
   for (const auto& [name, t] : tenants_) average.include(t.comovement);
   return average.estimate();
+}
+
+CoMovementEstimate NodeCore::pairwise_comovement() const {
+  if (pair_weight_s_ < 86400.0 || !(pair_norm_ > 0)) return {config_.comovement.prior, 0};
+  uint32_t tenants = 0;
+  for (const auto& [name, t] : tenants_) tenants += t.running;
+  // Negative co-movement among tenants is measured, but not relied on.
+  return {std::clamp((pair_total_ - pair_own_) / pair_norm_, 0.0, 1.0), tenants};
+}
+
+size_t NodeCore::reservations() const {
+  size_t n = 0;
+  for (const auto& [name, t] : tenants_) n += t.reserved.has_value();
+  return n;
 }
 
 std::map<std::string, uint32_t> NodeCore::running() const {
@@ -186,7 +304,26 @@ const HostAdvert& NodeCore::advert() const {
 void NodeCore::refresh_advert() const {
   advert_stale_ = false;
   HostAdvert a;
-  a.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.day_observed(), host_model_.peak());
+  // The view: per slot, the tenants' means added up, and a spread whose cross terms use
+  // their measured pairwise co-movement.
+  const uint32_t slots = config_.shape.day.slots;
+  std::vector<double> own(slots, 0.0), sum_sd(slots, 0.0);
+  a.aggregate = shape::SlotProfile{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
+                                   std::vector<double>(slots, host_model_.peak())};
+  double admitted = 0;
+  for (const auto& [name, t] : tenants_) {
+    if (!counted(t)) continue;
+    const shape::SlotProfile p = tenant_profile(name, t);
+    for (size_t w = 0; w < slots; ++w) {
+      a.aggregate.mean[w] += p.mean[w];
+      own[w] += p.spread[w] * p.spread[w];
+      sum_sd[w] += p.spread[w];
+      admitted += p.mean[w] / slots;
+    }
+  }
+  const double rho = pairwise_comovement().rho;
+  for (size_t w = 0; w < slots; ++w)
+    a.aggregate.spread[w] = std::sqrt(std::max(0.0, own[w] + rho * (sum_sd[w] * sum_sd[w] - own[w])));
   a.capacity_cores = config_.capacity_cores;
   a.limit_cores = limit_cores();
   a.z = calibrator_.z();
@@ -194,7 +331,7 @@ void NodeCore::refresh_advert() const {
   const CoMovementEstimate co = comovement();
   a.comovement = co.tenants ? co.rho : config_.comovement.prior;
   a.comovement_tenants = co.tenants;
-  a.admitted_mean_cores = host_model_.mean();
+  a.admitted_mean_cores = admitted;
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
   std::string error;
@@ -364,6 +501,33 @@ Answer NodeCore::admit(const AdmitRequest& request, double now_s) const {
   Answer a = candidate_for(request, &c);
   if (!a.ok()) return a;
   a.decision = decide_on(local_target(now_s), c);
+  return a;
+}
+
+Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
+  Candidate c;
+  Answer a = candidate_for(request, &c);
+  if (!a.ok()) return a;
+  const Target here = local_target(now_s);
+  a.decision = decide_on(here, c);
+  if (!a.decision.accept) return a;
+  admission::Candidate sized = c.base;
+  if (sized.profile) sized.profile = on_slots_of(here.advert.aggregate, *sized.profile);
+  std::optional<shape::SlotProfile> p = policy_.size(sized, here.advert.aggregate, nullptr);
+  if (!p) return a;
+  for (auto* v : {&p->mean, &p->spread, &p->peak})
+    for (double& x : *v) x *= request.instances;
+  Tenant& t = tenants_[request.function];
+  const auto model = models_.find(request.function);
+  if (t.running && model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+    t.extra = std::move(p);
+    t.extra_at_s = now_s;
+  } else {
+    t.reserved = std::move(p);
+    t.reserved_at_s = now_s;
+    t.confirmed = t.running;
+  }
+  advert_stale_ = true;
   return a;
 }
 

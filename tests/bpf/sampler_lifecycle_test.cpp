@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "agent/features/feature_probe.h"
 #include "agent/sampler/bpf_samplers.h"
@@ -190,6 +191,35 @@ TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchTpBtf) {
 TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchRawTp) {
   if (!features_.has("raw_tp")) GTEST_SKIP() << "kernel lacks raw_tp";
   expect_running_slice_counted(mount_, BpfSchedSwitchSampler::Attach::RawTp);
+}
+
+size_t open_descriptors() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// Every sampler owns its skeleton, links and perf event descriptors: building and
+// destroying them leaves nothing open (one perf event per CPU would be easy to leak).
+TEST_F(SamplerLifecycle, SamplersReleaseEveryDescriptorWhenDestroyed) {
+  const size_t before = open_descriptors();
+  for (int round = 0; round < 3; ++round) {
+    {
+      BpfSchedSwitchSampler sampler(best_attach(), 8);
+      sampler.read();
+      EXPECT_GT(open_descriptors(), before);
+    }
+    if (features_.has("perf_event")) {
+      agent::BpfPerfSampler sampler(49, 8);
+      sampler.read();
+      EXPECT_GT(open_descriptors(), before + 1) << "maps, program and one event per CPU";
+    }
+  }
+  EXPECT_EQ(open_descriptors(), before);
 }
 
 TEST_F(SamplerLifecycle, CountersAreMonotonicAcrossReads) {
