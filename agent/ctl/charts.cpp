@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 namespace antiphase::ctl {
 
@@ -33,6 +34,20 @@ std::string time_axis(size_t slots, unsigned period_s) {
     if (pos < slots && label[0] != ':') axis[pos] = label[0];
   }
   return axis;
+}
+
+std::string memory_size(uint64_t bytes) {
+  static const char* units[] = {"B", "K", "M", "G", "T", "P"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1000 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char out[16];
+  const char* format = unit == 0 || value >= 100 ? "%.0f%s" : value >= 10 ? "%.1f%s" : "%.2f%s";
+  std::snprintf(out, sizeof out, format, value, units[unit]);
+  return out;
 }
 
 }  // namespace antiphase::ctl

@@ -1,5 +1,7 @@
 #include "agent/ctl/tables.h"
 
+#include "agent/ctl/charts.h"
+
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
@@ -15,6 +17,14 @@ std::string left(const std::string& text, size_t width) {
 
 std::string right(const std::string& text, size_t width) {
   return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
+}
+
+// A memory figure of a function ("-" when the agent could not measure it).
+std::string memory_cell(const nlohmann::json& function, const char* key) {
+  const auto memory = function.find("memory");
+  if (memory == function.end() || !memory->is_object() || !(*memory)[key].is_number()) return "-";
+  const double bytes = (*memory)[key].get<double>();
+  return bytes >= 0 ? memory_size(static_cast<uint64_t>(bytes)) : "-";
 }
 }  // namespace
 
@@ -37,13 +47,15 @@ std::string functions_table(const nlohmann::json& reply) {
   const size_t w = column_width(names, kMinNameWidth);
   std::ostringstream out;
   out << "sampler: " << reply["sampler"].get<std::string>() << "   functions: " << functions.size() << "\n";
-  out << left("FUNCTION", w) << ' ' << right("CORES", 8) << ' ' << right("10s", 8) << ' ' << right("INST", 5) << "  CGROUPS\n";
+  out << left("FUNCTION", w) << ' ' << right("CORES", 8) << ' ' << right("10s", 8) << ' ' << right("INST", 5) << ' '
+      << right("MEM", 9) << ' ' << right("MEM-PEAK", 9) << "  CGROUPS\n";
   for (const auto& f : functions) {  // already sorted by CPU, like top
     std::string cgroups;
     for (const auto& c : f["cgroups"]) cgroups += (cgroups.empty() ? "" : ",") + c.get<std::string>();
     out << left(f["name"].get<std::string>(), w) << ' ' << right(fixed(f["cores"].get<double>()), 8) << ' '
         << right(fixed(f["cores_10s"].get<double>()), 8) << ' ' << right(std::to_string(f["instances"].get<unsigned>()), 5)
-        << "  " << cgroups << "\n";
+        << ' ' << right(memory_cell(f, "current_bytes"), 9) << ' ' << right(memory_cell(f, "peak_bytes"), 9) << "  "
+        << cgroups << "\n";
   }
   return out.str();
 }

@@ -29,6 +29,17 @@ json coefficients_json(const shape::FoldEmbedding& e) {
           {"mean_residual_energy", e.mean_residual_energy()}};
 }
 
+// A function's memory on this host (null when it could not be measured).
+json memory_json(const std::optional<FunctionMemory>& m) {
+  if (!m) return nullptr;
+  return {{"current_bytes", m->current_bytes},
+          {"peak_bytes", m->peak_bytes},
+          {"instance_peak_bytes", m->instance_peak_bytes},
+          {"limit_bytes", m->limit_bytes ? json(*m->limit_bytes) : json(nullptr)},
+          {"measured_instances", m->measured_instances},
+          {"peak_source", m->peak_from_kernel ? "kernel" : "observed"}};
+}
+
 }  // namespace
 
 json Agent::functions_json() const {
@@ -39,10 +50,12 @@ json Agent::functions_json() const {
                     {"cores", fn.last_tick_cores},
                     {"cores_10s", fn.mean_over(10.0, config_.sampler.tick_s)},
                     {"instances", fn.instances},
+                    {"memory", memory_json(fn.memory)},
                     {"cgroups", fn.cgroup_paths}});
   }
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["cores"] > b["cores"]; });
   return {{"sampler", feed_view_.mode},
+          {"memory_source", feed_view_.memory_source},
           {"tick_s", config_.sampler.tick_s},
           {"functions", list}};
 }
@@ -62,6 +75,7 @@ json Agent::function_json(const std::string& name, bool& found) const {
     out["cores"] = fn.last_tick_cores;
     out["cores_10s"] = fn.mean_over(10.0, config_.sampler.tick_s);
     out["instances"] = fn.instances;
+    out["memory"] = memory_json(fn.memory);
     out["cgroups"] = fn.cgroup_paths;
     out["history"] = history;
   }

@@ -84,6 +84,7 @@ json Agent::stats_json() const {
           {"cgroup_roots", feed_view_.roots},
           {"missing_roots", feed_view_.missing_roots},
           {"watched_cgroups", feed_view_.watched_cgroups},
+          {"memory_source", {{"hierarchy", feed_view_.memory_source}, {"reason", feed_view_.memory_reason}}},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", sampler_errors()}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
@@ -106,6 +107,16 @@ std::string Agent::metrics_text() const {
   w.family("antiphase_function_instances", "gauge", "Cgroups (instances) of a function on this host.");
   for (const auto& [name, fn] : usage_.functions())
     w.sample("antiphase_function_instances", fn.instances, "function=\"" + escape_label(name) + "\"");
+  w.family("antiphase_function_memory_bytes", "gauge", "Memory a function uses now, summed over its instances.");
+  w.family("antiphase_function_memory_peak_bytes", "gauge", "Sum of a function's instances' peak memory.");
+  w.family("antiphase_function_memory_limit_bytes", "gauge", "Sum of a function's instances' memory limits.");
+  for (const auto& [name, fn] : usage_.functions()) {
+    if (!fn.memory) continue;
+    const std::string label = "function=\"" + escape_label(name) + "\"";
+    w.sample("antiphase_function_memory_bytes", static_cast<double>(fn.memory->current_bytes), label);
+    w.sample("antiphase_function_memory_peak_bytes", static_cast<double>(fn.memory->peak_bytes), label);
+    if (fn.memory->limit_bytes) w.sample("antiphase_function_memory_limit_bytes", static_cast<double>(*fn.memory->limit_bytes), label);
+  }
   const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
   w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", core_.capacity_cores());

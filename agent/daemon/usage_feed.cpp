@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/replay_feed.h"
+#include "agent/memory/memory_reader.h"
 #include "agent/registry/cgroup_fs.h"
 #include "agent/registry/registry.h"
 #include "agent/sampler/make_sampler.h"
@@ -31,6 +32,9 @@ class KernelFeed : public UsageFeed {
     sampler_ = make_sampler(sampler_options_from(c), features_, &reason_);
     spdlog::info("sampler: {} ({})", to_string(sampler_->mode()), reason_);
     sampler_->set_watched(registry_->watched());
+    memory_ = std::make_unique<MemoryReader>(detect_memory_layout(mount_));
+    memory_->set_functions(registry_->functions());
+    spdlog::info("memory: {}", memory_->layout().reason);
     last_rescan_ = std::chrono::steady_clock::now();
   }
 
@@ -41,17 +45,23 @@ class KernelFeed : public UsageFeed {
       last_rescan_ = now;
       const bool changed = registry_->rescan();
       if (changed) sampler_->set_watched(registry_->watched());
+      memory_->set_functions(registry_->functions());  // also retries unopened files, refreshes figures
       spdlog::debug("rescan: {} cgroup(s) watched{}, took {:.2f} ms", registry_->watched().size(),
                     changed ? " (changed)" : "",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - now).count());
       rescanned = true;
     }
     snapshot_ = sampler_->read();
+    memory_snapshot_ = memory_->read();
     read_ms_ = unix_now_ms();
     return rescanned;
   }
 
-  TickResult apply(UsageTracker& usage) override { return usage.apply(snapshot_, read_ms_, *registry_); }
+  TickResult apply(UsageTracker& usage) override {
+    TickResult result = usage.apply(snapshot_, read_ms_, *registry_);
+    usage.apply_memory(memory_snapshot_);
+    return result;
+  }
   void reload(const config::Config& c) override { rescan_s_ = c.functions.rescan_s; }
 
   FeedView view() const override {
@@ -65,6 +75,8 @@ class KernelFeed : public UsageFeed {
     v.sampler_stats = sampler_->stats();
     v.sampler_read_errors = sampler_->read_errors();
     v.features = features_.report();
+    v.memory_source = to_string(memory_->layout().hierarchy);
+    v.memory_reason = memory_->layout().reason;
     return v;
   }
 
@@ -74,8 +86,10 @@ class KernelFeed : public UsageFeed {
   FeatureProbe features_;
   std::unique_ptr<CgroupRegistry> registry_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<MemoryReader> memory_;
   std::chrono::steady_clock::time_point last_rescan_;
   UsageSnapshot snapshot_;
+  MemorySnapshot memory_snapshot_;
   int64_t read_ms_ = 0;
 };
 

@@ -28,6 +28,8 @@ struct FeedView {
   std::unordered_map<std::string, std::string> sampler_stats;
   uint64_t sampler_read_errors = 0;  // Sampler::read_errors(): reads of cgroups that exist
   std::vector<FeatureStatus> features;
+  std::string memory_source = "none";  // where function memory is read: cgroup2 | cgroup1 | none
+  std::string memory_reason;
 };
 
 class UsageFeed {

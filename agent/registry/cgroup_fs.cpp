@@ -25,7 +25,19 @@ std::string unescape_mountinfo(const std::string& s) {
 }
 }  // namespace
 
-std::optional<std::string> find_cgroup2_mount_in(const std::string& text) {
+namespace {
+
+bool has_option(const std::string& comma_separated, const std::string& option) {
+  std::istringstream options(comma_separated);
+  for (std::string o; std::getline(options, o, ',');)
+    if (o == option) return true;
+  return false;
+}
+
+// The first mount point whose filesystem type is `fstype` and, if `super_option` is
+// not empty, whose super options include it (a v1 hierarchy names its controllers there).
+std::optional<std::string> find_mount_in(const std::string& text, const std::string& fstype,
+                                         const std::string& super_option) {
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
@@ -33,9 +45,10 @@ std::optional<std::string> find_cgroup2_mount_in(const std::string& text) {
     const auto sep = line.find(" - ");
     if (sep == std::string::npos) continue;
     std::istringstream tail(line.substr(sep + 3));
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
+    std::string type, source, super_options;
+    tail >> type >> source >> super_options;
+    if (type != fstype) continue;
+    if (!super_option.empty() && !has_option(super_options, super_option)) continue;
     std::istringstream head(line.substr(0, sep));
     std::string id, parent, dev, root, mountpoint;
     head >> id >> parent >> dev >> root >> mountpoint;
@@ -44,12 +57,30 @@ std::optional<std::string> find_cgroup2_mount_in(const std::string& text) {
   return std::nullopt;
 }
 
-std::optional<std::string> find_cgroup2_mount() {
+std::optional<std::string> read_mountinfo() {
   std::ifstream in("/proc/self/mountinfo");
   if (!in) return std::nullopt;
   std::stringstream buf;
   buf << in.rdbuf();
-  return find_cgroup2_mount_in(buf.str());
+  return buf.str();
+}
+
+}  // namespace
+
+std::optional<std::string> find_cgroup2_mount_in(const std::string& text) { return find_mount_in(text, "cgroup2", ""); }
+
+std::optional<std::string> find_cgroup1_mount_in(const std::string& text, const std::string& controller) {
+  return find_mount_in(text, "cgroup", controller);
+}
+
+std::optional<std::string> find_cgroup2_mount() {
+  const auto text = read_mountinfo();
+  return text ? find_cgroup2_mount_in(*text) : std::nullopt;
+}
+
+std::optional<std::string> find_cgroup1_mount(const std::string& controller) {
+  const auto text = read_mountinfo();
+  return text ? find_cgroup1_mount_in(*text, controller) : std::nullopt;
 }
 
 std::optional<uint64_t> cgroup_id_of(const std::string& path) {

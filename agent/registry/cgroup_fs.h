@@ -12,6 +12,10 @@ namespace antiphase::agent {
 std::optional<std::string> find_cgroup2_mount_in(const std::string& mountinfo_text);
 // Reads /proc/self/mountinfo. Never hard-code the mount point.
 std::optional<std::string> find_cgroup2_mount();
+// The mount point of the cgroup v1 hierarchy that carries `controller` (e.g. "memory"
+// on hybrid hosts, where the unified hierarchy lacks it), from mountinfo text / the file.
+std::optional<std::string> find_cgroup1_mount_in(const std::string& mountinfo_text, const std::string& controller);
+std::optional<std::string> find_cgroup1_mount(const std::string& controller);
 
 // The cgroup2 id of a cgroup directory: its inode number, which is what
 // bpf_get_current_cgroup_id() reports. nullopt if the path cannot be stat'ed.

@@ -1,5 +1,7 @@
 #include "agent/usage/usage_tracker.h"
 
+#include <algorithm>
+
 namespace antiphase::agent {
 
 double FunctionUsage::mean_over(double seconds, double tick_s) const {
@@ -62,6 +64,16 @@ void UsageTracker::push_tick(TickResult& result, const std::function<double(cons
     fn.history.push({result.unix_ms, cores});
     result.cores_by_function[name] = cores;
     result.total_cores += cores;
+  }
+}
+
+void UsageTracker::apply_memory(const MemorySnapshot& snapshot) {
+  const auto& measured = snapshot.functions;
+  for (auto& [name, fn] : functions_) {
+    const auto it = std::lower_bound(measured.begin(), measured.end(), name,
+                                     [](const auto& entry, const std::string& n) { return entry.first < n; });
+    if (it != measured.end() && it->first == name) fn.memory = it->second;
+    else fn.memory.reset();
   }
 }
 

@@ -1,13 +1,16 @@
 #pragma once
 // Turns consecutive cumulative per-cgroup snapshots into per-function cores per tick,
-// rolled up through the registry, and keeps a ring buffer of recent ticks.
+// rolled up through the registry, and keeps a ring buffer of recent ticks. Memory
+// figures, summed per function by agent/memory, are kept alongside.
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "agent/memory/memory_sample.h"
 #include "agent/registry/registry.h"
 #include "agent/sampler/sampler.h"
 #include "common/util/ring_buffer.h"
@@ -24,6 +27,7 @@ struct FunctionUsage {
   double last_tick_cores = 0;
   uint32_t instances = 0;
   std::vector<std::string> cgroup_paths;  // function-root cgroups (instances)
+  std::optional<FunctionMemory> memory;   // nullopt: no instance's memory could be read
   util::RingBuffer<UsagePoint> history;
   explicit FunctionUsage(size_t history_ticks) : history(history_ticks) {}
   // Mean cores over the most recent `seconds` of history.
@@ -50,6 +54,11 @@ class UsageTracker {
   // For sources that already know cores per function (trace replay): the function set
   // is exactly `cores`, one instance each.
   TickResult record(const std::map<std::string, double>& cores, int64_t unix_ms, double dt_s);
+
+  // Folds one memory read into the live functions (call after apply(), which keeps the
+  // function set in step with the registry). Functions absent from the snapshot are
+  // marked unmeasured.
+  void apply_memory(const MemorySnapshot& snapshot);
 
   const std::map<std::string, FunctionUsage>& functions() const { return functions_; }
   // Sum over functions of the last tick's cores: the host's tenant load now.

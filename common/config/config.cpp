@@ -84,6 +84,18 @@ Apply duration(Section Config::*section, double Section::*field, double lo_s, do
   };
 }
 
+// Byte sizes accept an integer number of bytes or a string with a unit ("512MiB").
+template <typename Section>
+Apply byte_size(Section Config::*section, uint64_t Section::*field) {
+  return [=](Config& c, const toml::node& n, const std::string& src, const std::string& key) {
+    std::optional<uint64_t> v;
+    if (n.is_integer() && *n.value<int64_t>() >= 0) v = static_cast<uint64_t>(*n.value<int64_t>());
+    else if (n.is_string()) v = parse_byte_size(*n.value<std::string>());
+    if (!v) fail(src, key, line_of(n), "expected a size such as \"512MiB\", \"16GiB\" or a number of bytes");
+    c.*section.*field = *v;
+  };
+}
+
 template <typename Section>
 Apply one_of(Section Config::*section, std::string Section::*field, std::vector<std::string> allowed) {
   return [=](Config& c, const toml::node& n, const std::string& src, const std::string& key) {
@@ -175,6 +187,10 @@ const std::map<std::string, Apply>& schema() {
       {"admission.stale_after", duration(&C::admission, &AdmissionConfig::stale_after_s, 1, 86400)},
       {"admission.min_confidence", number(&C::admission, &AdmissionConfig::min_confidence, 0, 1)},
       {"admission.max_admitted_cores", number(&C::admission, &AdmissionConfig::max_admitted_cores, 0, 1e6)},
+      {"admission.memory_capacity_bytes", byte_size(&C::admission, &AdmissionConfig::memory_capacity_bytes)},
+      {"admission.memory_reserve_bytes", byte_size(&C::admission, &AdmissionConfig::memory_reserve_bytes)},
+      {"admission.committed_memory", one_of(&C::admission, &AdmissionConfig::committed_memory, {"limits", "peaks", "off"})},
+      {"admission.memory_peak_margin", number(&C::admission, &AdmissionConfig::memory_peak_margin, 1.0, 10.0)},
       {"admission.comovement", one_of(&C::admission, &AdmissionConfig::comovement, {"learned", "host", "sketch", "fixed", "shape"})},
       {"admission.comovement_prior", number(&C::admission, &AdmissionConfig::comovement_prior, 0, 1)},
       {"admission.rule", one_of(&C::admission, &AdmissionConfig::rule, {"overload_rate", "slot_quantile"})},
@@ -299,6 +315,18 @@ std::optional<double> parse_duration_s(std::string_view text) {
   const auto it = units.find(unit);
   if (it == units.end()) return std::nullopt;
   return value * it->second;
+}
+
+std::optional<uint64_t> parse_byte_size(std::string_view text) {
+  double value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || !(value >= 0)) return std::nullopt;
+  const std::string_view unit(p, text.data() + text.size() - p);
+  static const std::map<std::string_view, double> units = {
+      {"", 1}, {"B", 1}, {"KiB", 0x1p10}, {"MiB", 0x1p20}, {"GiB", 0x1p30}, {"TiB", 0x1p40}};
+  const auto it = units.find(unit);
+  if (it == units.end() || value * it->second >= 0x1p63) return std::nullopt;
+  return static_cast<uint64_t>(value * it->second);
 }
 
 Config parse(std::string_view toml_text, const std::string& source_name) {

@@ -71,6 +71,10 @@ struct AdmissionConfig {
   double stale_after_s = defaults::kStaleAfterS;      // refuse when telemetry is older than this
   double min_confidence = defaults::kMinConfidence;      // below: use the function's observed peak
   double max_admitted_cores = 0.0;  // optional cap on total admitted mean load; 0 = none
+  uint64_t memory_capacity_bytes = 0;            // 0 = MemTotal from /proc/meminfo
+  uint64_t memory_reserve_bytes = defaults::kMemoryReserveBytes;  // kept for everything that is not a tenant
+  std::string committed_memory = "limits";       // limits | peaks | off (see common/admission/memory_guard.h)
+  double memory_peak_margin = defaults::kMemoryPeakMargin;        // observed memory peaks are multiplied by this
   // Cross-term co-movement: learned | host | sketch | shape | fixed (docs/admission.md).
   std::string comovement = "learned";
   std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
@@ -126,6 +130,9 @@ Config parse(std::string_view toml_text, const std::string& source_name = "confi
 
 // Parses "250ms", "1s", "5m", "2h", "1d" or a bare number of seconds.
 std::optional<double> parse_duration_s(std::string_view text);
+
+// Parses "512MiB", "16GiB", "1.5GiB" (B, KiB, MiB, GiB, TiB) or a bare number of bytes.
+std::optional<uint64_t> parse_byte_size(std::string_view text);
 
 // The defaults as a fully commented TOML document (what `antiphased --print-default-config` prints).
 std::string default_config_toml();

@@ -32,5 +32,9 @@ inline constexpr double kReserveCores = 0.5;
 inline constexpr double kTailPriorS = 12 * 3600.0;
 // Cross-term co-movement before a host has evidence of its own (docs/admission.md).
 inline constexpr double kComovementPrior = 0.2;
+// Memory kept for everything that is not a tenant, and the factor on observed memory
+// peaks (common/admission/memory_guard.h, docs/configuration.md).
+inline constexpr uint64_t kMemoryReserveBytes = uint64_t{1} << 30;
+inline constexpr double kMemoryPeakMargin = 1.25;
 
 }  // namespace antiphase::defaults

@@ -91,6 +91,28 @@ void quantise_profile(const SlotProfile& day, Summary* summary) {
 
 bool finite_non_negative(float value) { return std::isfinite(value) && value >= 0; }
 
+// Bytes as a float no smaller than the count.
+float bytes_rounded_up(uint64_t bytes) {
+  const double exact = static_cast<double>(bytes);  // exact below 2^53
+  float f = static_cast<float>(exact);
+  if (static_cast<double>(f) < exact) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
+}
+
+// nullopt for NaN, negative or absurd values (a corrupt or hostile summary).
+std::optional<uint64_t> float_to_bytes(float value) {
+  if (!finite_non_negative(value) || static_cast<double>(value) > static_cast<double>(kMaxSummaryMemoryBytes))
+    return std::nullopt;
+  return static_cast<uint64_t>(value);
+}
+
+bool moved(const std::optional<uint64_t>& before, const std::optional<uint64_t>& after, double threshold) {
+  if (before.has_value() != after.has_value()) return true;
+  if (!before) return false;
+  const double a = static_cast<double>(*before), b = static_cast<double>(*after);
+  return std::abs(a - b) > threshold * std::max({a, b, 1.0});
+}
+
 std::optional<std::string> check(const Summary& s) {
   if (s.function.empty()) return "function name is empty";
   if (s.function.size() > kMaxFunctionNameBytes)
@@ -108,6 +130,7 @@ std::optional<std::string> check(const Summary& s) {
     if (code > kMeanLevels) return "mean code out of range";
   for (uint8_t code : s.spread_q)
     if (code > kSpreadLevels) return "spread code out of range";
+  if (s.memory_peak_bytes && *s.memory_peak_bytes > kMaxSummaryMemoryBytes) return "memory peak above 1 EiB";
   if (!s.sketch.empty()) {
     if (s.sketch.codes.size() >= kSketchHours) return "residual sketch longer than " + std::to_string(kSketchHours - 1) + " hours";
     if (!finite_non_negative(s.sketch.step) || s.sketch.first_hour < 0) return "residual sketch scale out of range";
@@ -136,13 +159,19 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
 
 namespace {
 
-std::string encode_checked(const Summary& summary, bool with_sketch) {
+// What is left out when a summary does not fit, most expendable first: the residual
+// sketch (the receiver then uses the host's co-movement only), then the history (the
+// receiver then counts confidence × a day).
+enum class Optional { All, NoSketch, Neither };
+
+std::string encode_checked(const Summary& summary, Optional keep) {
+  const bool with_sketch = keep == Optional::All;
   proto::ShapeSummary message;
   message.set_function(summary.function);
   message.set_instances(summary.instances);
-  message.set_samples(summary.samples);
+  message.set_samples(std::min(summary.samples, kMaxSummarySamples));
   message.set_confidence(summary.confidence);
-  message.set_history_s(summary.history_s);
+  if (keep != Optional::Neither && summary.history_s) message.set_history_hours((summary.history_s + 3599) / 3600);
   message.set_mean(summary.mean);
   message.set_peak(summary.peak);
   message.set_version(summary.version);
@@ -151,6 +180,7 @@ std::string encode_checked(const Summary& summary, bool with_sketch) {
   message.set_spread_step(summary.spread_step);
   message.set_mean_error_l2(summary.mean_error_l2);
   if (!summary.mean_q.empty()) message.set_profile(pack_codes(summary.mean_q, summary.spread_q));
+  if (summary.memory_peak_bytes) message.set_memory_peak_bytes(bytes_rounded_up(*summary.memory_peak_bytes));
   if (with_sketch && !summary.sketch.empty()) {
     message.set_sketch_first_hour(summary.sketch.first_hour);
     message.set_sketch_step(summary.sketch.step);
@@ -166,9 +196,10 @@ std::string encode(const Summary& summary, std::string* error) {
     set_error(error, "cannot encode summary: " + *problem);
     return {};
   }
-  std::string bytes = encode_checked(summary, true);
-  // The sketch is the optional part: a long name may leave no room for it.
-  if (bytes.size() > kMaxSummaryBytes) bytes = encode_checked(summary, false);
+  std::string bytes = encode_checked(summary, Optional::All);
+  // A long name may leave no room for the optional parts (see Optional).
+  if (bytes.size() > kMaxSummaryBytes) bytes = encode_checked(summary, Optional::NoSketch);
+  if (bytes.size() > kMaxSummaryBytes) bytes = encode_checked(summary, Optional::Neither);
   if (bytes.size() > kMaxSummaryBytes) {  // cannot happen with the caps above; guard anyway
     set_error(error, "encoded summary is " + std::to_string(bytes.size()) + " bytes");
     return {};
@@ -198,7 +229,7 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.instances = message.instances();
   s.samples = message.samples();
   s.confidence = message.confidence();
-  s.history_s = message.history_s();
+  s.history_s = message.history_hours() > 1200000 ? 0 : message.history_hours() * 3600;  // > 136 years: garbage
   s.mean = message.mean();
   s.peak = message.peak();
   s.version = message.version();
@@ -207,6 +238,13 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.spread_step = message.spread_step();
   s.mean_error_l2 = message.mean_error_l2();
   if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
+  if (message.has_memory_peak_bytes()) {
+    s.memory_peak_bytes = float_to_bytes(message.memory_peak_bytes());
+    if (!s.memory_peak_bytes) {
+      set_error(error, "invalid summary: memory peak is negative, not a number or absurd");
+      return std::nullopt;
+    }
+  }
   const auto sketch = unpack_sketch(message.sketch_first_hour(), message.sketch_step(), message.sketch());
   if (!sketch) {
     set_error(error, "summary residual sketch is malformed");
@@ -252,6 +290,7 @@ bool significantly_changed(const Summary& old_s, const Summary& new_s, double th
   const double scale = std::max({static_cast<double>(old_s.peak), static_cast<double>(new_s.peak), 1e-9});
   if (std::abs(old_s.mean - new_s.mean) > threshold * scale) return true;
   if (std::abs(old_s.peak - new_s.peak) > threshold * scale) return true;
+  if (moved(old_s.memory_peak_bytes, new_s.memory_peak_bytes, threshold)) return true;
   const SlotProfile before = reconstruct_day(old_s), after = reconstruct_day(new_s);
   for (uint32_t w = 0; w < kSummarySlots; ++w) {
     if (std::abs(before.mean[w] - after.mean[w]) > threshold * scale) return true;

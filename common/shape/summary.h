@@ -1,6 +1,6 @@
 #pragma once
 // Compact (<= 256 bytes) description of one function's shape for gossip: identity,
-// scale, confidence and the quantised per-slot day profile (mean and spread).
+// scale, confidence, the quantised per-slot day profile (mean and spread) and memory.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,13 +21,18 @@ inline constexpr uint32_t kSummarySlots = 96;       // day fold, 15-minute slots
 // mean + 3 spread (what admission adds up) versus 6/4 bits (docs/shape-model.md).
 inline constexpr uint32_t kSummaryMeanBits = 5;
 inline constexpr uint32_t kSummarySpreadBits = 5;
+// encode() saturates `samples` here (1,000+ years of 1 s ticks): a varint of at most
+// 5 bytes, which pays for the memory field within kMaxSummaryBytes.
+inline constexpr uint64_t kMaxSummarySamples = (uint64_t{1} << 35) - 1;
+// Memory peaks above this (1 EiB) are refused as corrupt.
+inline constexpr uint64_t kMaxSummaryMemoryBytes = uint64_t{1} << 60;
 
 struct Summary {
   std::string function;
   uint32_t instances = 0;
   uint64_t samples = 0;
   float confidence = 0;
-  uint32_t history_s = 0;  // 0: unknown (a summary from an older agent)
+  uint32_t history_s = 0;  // 0: unknown (an older agent, or it did not fit); travels in hours
   float mean = 0, peak = 0;  // cores
   uint64_t version = 0;
   // Per-slot day profile: mean[w] = mean_offset + mean_q[w] * mean_step,
@@ -40,6 +45,11 @@ struct Summary {
   // Hourly residual sketch (see residual_sketch.h). Empty when the model has none yet,
   // or when it did not fit in kMaxSummaryBytes.
   SketchCodes sketch;
+  // The memory one instance needs (its largest instance's peak on the publishing host,
+  // FunctionMemory::instance_peak_bytes; the caller sets it). nullopt: not known, e.g.
+  // from a peer that predates it. It travels as a float rounded up: the decoded peak is
+  // never below the encoded one.
+  std::optional<uint64_t> memory_peak_bytes;
 };
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
@@ -63,7 +73,8 @@ Embedding embedding_of(const Summary& summary, uint32_t k = ShapeConfig{}.k);
 
 // True when republishing is worth it: the largest per-slot change of mean or spread,
 // or the change of mean/peak, relative to the larger peak, exceeds `threshold`; or the
-// instance count or the confidence (by more than threshold) changed.
+// instance count or the confidence (by more than threshold) changed; or the memory peak
+// appeared, vanished or moved by more than threshold relative to the larger value.
 bool significantly_changed(const Summary& old_s, const Summary& new_s, double threshold);
 
 }  // namespace antiphase::shape

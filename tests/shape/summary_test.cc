@@ -1,6 +1,7 @@
 // Gossip summaries: round trip, size cap, reconstruction accuracy, and a decoder
 // that rejects every truncation and corruption with a message.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <limits>
 #include <random>
@@ -60,14 +61,93 @@ TEST(Summary, ReconstructsPerSlotMeanAndSpreadWithinHalfAStep) {
 TEST(Summary, WorstCaseFitsIn256Bytes) {
   ShapeModel model = diurnal_model();
   Summary summary = summarize(std::string(kMaxFunctionNameBytes, 'x'), model, UINT32_MAX, UINT64_MAX);
-  summary.samples = UINT64_MAX;
+  summary.samples = UINT64_MAX;  // saturated to kMaxSummarySamples on the wire
   summary.mean_offset = 1e30f;  // every float field non-zero (5 bytes each)
+  summary.memory_peak_bytes = kMaxSummaryMemoryBytes;
   std::string error;
   const std::string bytes = encode(summary, &error);
   ASSERT_FALSE(bytes.empty()) << error;
   EXPECT_LE(bytes.size(), kMaxSummaryBytes);
   EXPECT_GE(bytes.size(), kMaxSummaryBytes - 2);  // really the worst case
-  EXPECT_TRUE(decode(bytes, &error)) << error;
+  const auto decoded = decode(bytes, &error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(decoded->samples, kMaxSummarySamples);
+  EXPECT_EQ(decoded->memory_peak_bytes, kMaxSummaryMemoryBytes) << "memory is not the optional part";
+}
+
+TEST(Summary, MemoryPeakRoundTripsRoundedUp) {
+  Summary summary = summarize("checkout-api", diurnal_model(), 3, 17);
+  EXPECT_FALSE(decode(encode(summary))->memory_peak_bytes.has_value()) << "not set, not sent";
+  for (const uint64_t bytes : {uint64_t{0}, uint64_t{4096}, uint64_t{268435457}, uint64_t{3221237757},
+                               uint64_t{35184372088832}}) {
+    summary.memory_peak_bytes = bytes;
+    const auto peak = decode(encode(summary))->memory_peak_bytes;
+    ASSERT_TRUE(peak.has_value());
+    EXPECT_GE(*peak, bytes) << "a peak never shrinks on the wire";
+    EXPECT_LE(static_cast<double>(*peak - bytes), static_cast<double>(bytes) * 1.2e-7) << bytes;
+  }
+}
+
+// Encoded by the format-1 code before summaries carried memory (committed with it).
+const std::string kSummaryWithoutMemory(
+    "\x01\x12\x0c\x63\x68\x65\x63\x6b\x6f\x75\x74\x2d\x61\x70\x69\x18"
+    "\x03\x20\x80\xc6\x0a\x2d\x00\x00\x80\x3f\x35\x00\x00\x40\x40\x3d"
+    "\x00\x00\xb0\x40\x40\x11\x4d\x00\x00\x80\x3f\x55\x00\x00\x00\x3e"
+    "\x5d\x00\x00\x80\x3d\x65\x00\x00\x80\x3e\x6a\x78\xe0\xb8\xca\x87"
+    "\x8a\xf8\x9b\x46\xb7\x48\xf0\xfa\xc2\xa6\x0e\xe8\xd9\x4e\x96\xcc"
+    "\xe0\xb8\xca\x87\x8a\xf8\x9b\x46\xb7\x48\xf0\xfa\xc2\xa6\x0e\xe8"
+    "\xd9\x4e\x96\xcc\xe0\xb8\xca\x87\x8a\xf8\x9b\x46\xb7\x48\xf0\xfa"
+    "\xc2\xa6\x0e\xe8\xd9\x4e\x96\xcc\x03\x35\x79\x79\x30\x0b\x56\xfd"
+    "\x49\x72\x13\x77\x71\x58\xb4\x1b\x14\xf5\x68\xf6\x03\x35\x79\x79"
+    "\x30\x0b\x56\xfd\x49\x72\x13\x77\x71\x58\xb4\x1b\x14\xf5\x68\xf6"
+    "\x03\x35\x79\x79\x30\x0b\x56\xfd\x49\x72\x13\x77\x71\x58\xb4\x1b"
+    "\x14\xf5\x68\xf6\x8e\x7c\x48\x4c",
+    184);
+
+TEST(Summary, OldPeersSummariesWithoutMemoryStillDecode) {
+  std::string error;
+  const auto s = decode(kSummaryWithoutMemory, &error);
+  ASSERT_TRUE(s) << error;
+  EXPECT_EQ(s->function, "checkout-api");
+  EXPECT_EQ(s->instances, 3u);
+  EXPECT_EQ(s->samples, 172800u);
+  EXPECT_EQ(s->version, 17u);
+  EXPECT_FLOAT_EQ(s->peak, 5.5f);
+  ASSERT_EQ(s->mean_q.size(), 96u);
+  EXPECT_EQ(s->mean_q[5], 35 % 32);
+  EXPECT_EQ(s->spread_q[5], 28);
+  EXPECT_FALSE(s->memory_peak_bytes.has_value()) << "unknown, not zero";
+  // Re-encoded by this code it is byte for byte what the old code sent: old peers
+  // reading our summaries see the same fields, and skip the memory field they do not know.
+  EXPECT_EQ(encode(*s), kSummaryWithoutMemory);
+}
+
+// A correctly framed summary whose body is `body` (so the CRC does not hide the parser).
+std::string framed(const std::string& body) {
+  std::string bytes(1, static_cast<char>(kSummaryFormat));
+  bytes += body;
+  const auto crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(crc >> (8 * i)));
+  return bytes;
+}
+
+TEST(Summary, HostileMemoryFiguresAreRefused) {
+  const std::string body = encode(summarize("f", diurnal_model(), 1, 1)).substr(1);
+  const std::string valid = body.substr(0, body.size() - 4);
+  auto with_float = [&](uint8_t field, float value) {
+    std::string b = valid;
+    b.push_back(static_cast<char>(field << 3 | 5));  // fixed32
+    b.append(reinterpret_cast<const char*>(&value), 4);
+    return framed(b);
+  };
+  std::string error;
+  ASSERT_TRUE(decode(with_float(14, 1e9f), &error)) << error;
+  EXPECT_EQ(decode(with_float(14, 1e9f))->memory_peak_bytes, 1000000000u);
+  for (const float bad : {-1.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 1e30f}) {
+    error.clear();
+    EXPECT_FALSE(decode(with_float(14, bad), &error)) << bad;
+    EXPECT_NE(error.find("memory"), std::string::npos) << error;
+  }
 }
 
 TEST(Summary, LongNamesAreRefusedWithAReason) {
@@ -170,6 +250,18 @@ TEST(Summary, SignificantChange) {
   // A week of the opposite phase: republish.
   feed(model, diurnal(21, 3.0, 2.0), 7, 300, kStart + 3 * kDay);
   EXPECT_TRUE(significantly_changed(before, summarize("f", model, 1, 3), 0.1));
+}
+
+TEST(Summary, MemoryChangesAreSignificantBeyondTheThreshold) {
+  Summary before = summarize("f", diurnal_model(), 1, 1);
+  Summary after = before;
+  after.memory_peak_bytes = 1000 * 1024 * 1024;
+  EXPECT_TRUE(significantly_changed(before, after, 0.05)) << "memory became known";
+  before.memory_peak_bytes = 1000 * 1024 * 1024;
+  after.memory_peak_bytes = 1030 * 1024 * 1024;
+  EXPECT_FALSE(significantly_changed(before, after, 0.05)) << "3 %";
+  after.memory_peak_bytes = 1100 * 1024 * 1024;
+  EXPECT_TRUE(significantly_changed(before, after, 0.05)) << "10 %";
 }
 
 }  // namespace

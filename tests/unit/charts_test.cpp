@@ -19,3 +19,12 @@ TEST(Charts, DayAxisLabelsEveryThreeHours) {
   const auto hour = time_axis(60, 3600);
   EXPECT_EQ(hour.substr(15, 3), ":15");
 }
+
+TEST(Charts, MemorySizesUseBinaryUnitsAndThreeDigits) {
+  EXPECT_EQ(antiphase::ctl::memory_size(0), "0B");
+  EXPECT_EQ(antiphase::ctl::memory_size(999), "999B");
+  EXPECT_EQ(antiphase::ctl::memory_size(512ull << 20), "512M");
+  EXPECT_EQ(antiphase::ctl::memory_size(1536ull << 20), "1.50G");
+  EXPECT_EQ(antiphase::ctl::memory_size(72ull << 20), "72.0M");
+  EXPECT_EQ(antiphase::ctl::memory_size(1000ull << 20), "0.98G") << "4 digits would not fit the column";
+}

@@ -40,6 +40,10 @@ TEST(Config, ShippedDefaultFileEqualsBuiltInDefaults) {
   EXPECT_EQ(file.shape.k, builtin.shape.k);
   EXPECT_EQ(file.admission.target_overload_rate, builtin.admission.target_overload_rate);
   EXPECT_EQ(file.admission.stale_after_s, builtin.admission.stale_after_s);
+  EXPECT_EQ(file.admission.memory_capacity_bytes, builtin.admission.memory_capacity_bytes);
+  EXPECT_EQ(file.admission.memory_reserve_bytes, builtin.admission.memory_reserve_bytes);
+  EXPECT_EQ(file.admission.committed_memory, builtin.admission.committed_memory);
+  EXPECT_EQ(file.admission.memory_peak_margin, builtin.admission.memory_peak_margin);
   EXPECT_EQ(file.gossip.dead_after_s, builtin.gossip.dead_after_s);
   EXPECT_EQ(file.gossip.bind, builtin.gossip.bind);
   EXPECT_EQ(file.log.level, builtin.log.level);
@@ -104,6 +108,23 @@ TEST(Config, BadValuesAreRejectedWithTheirKey) {
   EXPECT_EQ(parse_error("[admission]\ntarget_overload_rate = 2.0\n").key, "admission.target_overload_rate");
   EXPECT_EQ(parse_error("[gossip]\nsuspect_after = \"20s\"\ndead_after = \"10s\"\n").key, "gossip.dead_after");
   EXPECT_EQ(parse_error("[shape]\nday_slots = 7\nk = 4\n").key, "shape.day_slots");
+}
+
+TEST(Config, MemorySizesTakeBytesOrAUnit) {
+  const Config c = parse("[admission]\nmemory_capacity_bytes = \"16GiB\"\nmemory_reserve_bytes = 536870912\n"
+                         "committed_memory = \"peaks\"\nmemory_peak_margin = 1.5\n");
+  EXPECT_EQ(c.admission.memory_capacity_bytes, 16ull << 30);
+  EXPECT_EQ(c.admission.memory_reserve_bytes, 512ull << 20);
+  EXPECT_EQ(c.admission.committed_memory, "peaks");
+  EXPECT_EQ(*parse_byte_size("1.5GiB"), 3ull << 29);
+  EXPECT_EQ(*parse_byte_size("4096"), 4096u);
+  EXPECT_FALSE(parse_byte_size("16GB")) << "decimal units are ambiguous: refused";
+  EXPECT_FALSE(parse_byte_size("-1MiB"));
+  EXPECT_FALSE(parse_byte_size("9000000TiB"));
+  EXPECT_EQ(parse_error("[admission]\nmemory_reserve_bytes = -1\n").key, "admission.memory_reserve_bytes");
+  EXPECT_EQ(parse_error("[admission]\nmemory_capacity_bytes = \"lots\"\n").key, "admission.memory_capacity_bytes");
+  EXPECT_EQ(parse_error("[admission]\ncommitted_memory = \"sum\"\n").key, "admission.committed_memory");
+  EXPECT_EQ(parse_error("[admission]\nmemory_peak_margin = 0.5\n").key, "admission.memory_peak_margin");
 }
 
 TEST(Config, SyntaxErrorCarriesLine) {

@@ -37,6 +37,22 @@ TEST(CtlTables, FunctionsTableAlignsWithPodUids) {
   EXPECT_EQ(lines[3].substr(0, 7), "resize ");
 }
 
+TEST(CtlTables, FunctionsTableShowsMemoryOrADash) {
+  const json reply = {{"sampler", "cgroup"},
+                      {"functions",
+                       {{{"name", "hog"}, {"cores", 0.1}, {"cores_10s", 0.1}, {"instances", 2},
+                         {"memory", {{"current_bytes", 76021760}, {"peak_bytes", 151519232}}}, {"cgroups", {"/a"}}},
+                        {{"name", "blind"}, {"cores", 0.0}, {"cores_10s", 0.0}, {"instances", 1}, {"memory", nullptr},
+                         {"cgroups", {"/b"}}}}}};
+  const auto lines = lines_of(functions_table(reply));
+  ASSERT_EQ(lines.size(), 4u);
+  const size_t mem_end = lines[1].find("MEM ") + 3, peak_end = lines[1].find("MEM-PEAK") + 8;
+  EXPECT_EQ(lines[2].find("72.5M") + 5, mem_end) << lines[2];
+  EXPECT_EQ(lines[2].find("144M") + 4, peak_end) << lines[2];
+  EXPECT_EQ(lines[3].substr(mem_end - 1, 1), "-") << lines[3];
+  EXPECT_EQ(lines[3].substr(peak_end - 1, 1), "-") << lines[3];
+}
+
 TEST(CtlTables, ShortNamesKeepTheUsualWidth) {
   EXPECT_EQ(column_width({"a", "bb"}, 32), 32u);
   EXPECT_EQ(column_width({std::string(40, 'x')}, 32), 40u);

@@ -9,13 +9,28 @@ cgroup2_mount() {
     /proc/self/mountinfo
 }
 
+# On a hybrid host (memory controller mounted as cgroup v1, none in the unified root)
+# prints the v1 memory mount: there, as systemd does for every unit, the bench mirrors
+# each function cgroup in the v1 memory hierarchy so the agent measures its memory.
+memory_v1_mirror_mount() {
+  grep -qw memory "$(cgroup2_mount)/cgroup.controllers" 2>/dev/null && return 0
+  awk '{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)memory(,|$)/) { print $5; exit } break }}' \
+    /proc/self/mountinfo
+}
+
+# mirror_of CGROUP: its v1 memory mirror ("" when not mirroring). Needs MOUNT, MEMORY_V1.
+mirror_of() { [[ -n ${MEMORY_V1:-} ]] && echo "$MEMORY_V1${1#"$MOUNT"}" || true; }
+
 # make_fn_cgroups PARENT N SLEEPER_EVERY: creates PARENT/fn-f0.scope .. fn-f<N-1>.scope;
 # every SLEEPER_EVERY-th gets a sleeping process (0 = none).
 make_fn_cgroups() {
-  local parent=$1 n=$2 every=$3 i
+  local parent=$1 n=$2 every=$3 i mirror
+  mirror=$(mirror_of "$parent")
   mkdir -p "$parent"
+  [[ -z $mirror ]] || mkdir -p "$mirror"
   for ((i = 0; i < n; i++)); do
     mkdir "$parent/fn-f$i.scope"
+    [[ -z $mirror ]] || mkdir "$mirror/fn-f$i.scope"
     if ((every > 0 && i % every == 0)); then
       start_in_cgroup "$parent/fn-f$i.scope" sleep infinity
     fi
@@ -25,9 +40,11 @@ make_fn_cgroups() {
 # start_in_cgroup CGROUP CMD...: the process joins the cgroup before exec, so all of its
 # CPU time is charged there.
 start_in_cgroup() {
-  local cg=$1
+  local cg=$1 mirror
   shift
-  sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" >/dev/null 2>&1 &
+  mirror=$(mirror_of "$cg")
+  sh -c 'echo $$ > "$0/cgroup.procs" && { [ -z "$1" ] || echo $$ > "$1/cgroup.procs"; } && shift && exec "$@"' \
+    "$cg" "$mirror" "$@" >/dev/null 2>&1 &
   disown
 }
 
@@ -40,9 +57,13 @@ remove_fn_cgroups() {
     if [[ -e $cg/cgroup.kill ]]; then echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
     else xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null || true; fi
   done
+  local mirror
+  mirror=$(mirror_of "$parent")
   for tries in 1 2 3 4 5 6 7 8 9 10; do
+    [[ -z $mirror || ! -d $mirror ]] || find "$mirror" -mindepth 0 -depth -type d -exec rmdir {} + 2>/dev/null || true
     find "$parent" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-    rmdir "$parent" 2>/dev/null && return 0
+    rmdir "$parent" 2>/dev/null || true
+    [[ ! -d $parent && ( -z $mirror || ! -d $mirror ) ]] && return 0
     sleep 0.2
   done
   echo "warning: could not remove $parent" >&2
@@ -61,6 +82,8 @@ setup_bench_cgroups() {
   local tag=$1 count=$2 sleeper_every=$3 burners=$4 burner_bin=$5 fraction=$6
   MOUNT=$(cgroup2_mount)
   [[ -n $MOUNT ]] || die "no cgroup2 mount in /proc/self/mountinfo"
+  MEMORY_V1=$(memory_v1_mirror_mount)
+  [[ -z $MEMORY_V1 ]] || echo "== hybrid host: mirroring the function cgroups in the v1 memory hierarchy at $MEMORY_V1"
   NAME=antiphase-$tag-$$  # the cgroup root, relative to the mount, for the agent's config
   PARENT=$MOUNT/$NAME
   TMP=$(mktemp -d "/tmp/antiphase-$tag.XXXXXX")

@@ -99,6 +99,12 @@ d = json.load(sys.stdin)
 print("agent /v1/stats: watched_cgroups", d.get("watched_cgroups"), "functions", d.get("functions"),
       "ticks", d.get("ticks"), "sampler", d.get("sampler", {}).get("mode"), d.get("sampler", {}).get("reason", ""))') ||
     stats="(GET /v1/stats failed)"
+  memory=$(api_get "$dir/api.sock" /v1/functions | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+fns = d["functions"]
+print("memory measured for", sum(1 for f in fns if f.get("memory")), "of", len(fns), "functions, source", d.get("memory_source", "(agent without memory)"))') ||
+    memory="(GET /v1/functions failed)"
   stop_agent
   line=$(python3 - "$mode" "$HZ" "$start_ticks" "$t0_ticks" "$t1_ticks" "$t0" "$t1" "$rss" "$hwm" "$threads" $seen <<'PY'
 import sys
@@ -112,6 +118,7 @@ PY
 )
   echo "   $line"
   echo "   $stats"
+  echo "   $memory"
   [[ $PERF == 0 ]] || print_profile "$dir/perf.data" || true
   RESULTS+=("$line")
 done
