@@ -155,10 +155,11 @@ void Agent::tick() {
     return;
   }
   const double now_s = wall_now_s();
+  const std::optional<HostMeminfo> meminfo = read_meminfo();
   {
     std::lock_guard lock(mu_);
     const TickResult r = feed_->apply(usage_);
-    if (!r.first) feed_core(r, now_s);
+    if (!r.first) feed_core(r, meminfo, now_s);
     feed_view_ = feed_->view();
     if (rescanned) ++counters_.rescans;
     ++counters_.ticks;
@@ -167,8 +168,8 @@ void Agent::tick() {
   maybe_save_state(false);
 }
 
-void Agent::feed_core(const TickResult& r, double now_s) {
-  const node::Tick t = tick_for_core(r, usage_);
+void Agent::feed_core(const TickResult& r, const std::optional<HostMeminfo>& meminfo, double now_s) {
+  const node::Tick t = tick_for_core(r, usage_, meminfo);
   // A function new here starts from its gossiped shape (NodeCore::new_model).
   for (const auto& [name, f] : t.functions) hear_about(name);
   core_.observe(t, now_s);

@@ -64,7 +64,7 @@ class Agent {
   HttpResponse peers() const;
 
  private:
-  void feed_core(const TickResult& r, double now_s);  // with mu_ held
+  void feed_core(const TickResult& r, const std::optional<HostMeminfo>& meminfo, double now_s);  // with mu_ held
   void maybe_save_state(bool force);
   void load_state();
   void reload_config();

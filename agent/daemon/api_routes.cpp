@@ -7,6 +7,7 @@
 #include "agent/daemon/agent.h"
 #include "agent/features/feature_probe.h"
 #include "common/admission/explanation_json.h"
+#include "common/admission/memory_guard_json.h"
 #include "common/shape/embedding.h"
 #include "common/shape/summary.h"
 
@@ -173,9 +174,10 @@ bool read_inline_profile(const json& p, shape::SlotProfile& prof, std::string& e
 // `reserve`: where the caller may ask the host to count an accepted candidate at once
 // (/v1/admit only); it is set from the body's "reserve" field.
 bool request_from_json(const json& body, node::AdmitRequest& r, HttpResponse& err, bool* reserve = nullptr) {
-  static const std::vector<std::string> fields = {"function", "instances", "mean_cores", "peak_cores", "profile"};
-  static const std::vector<std::string> admit_fields = {"function",   "instances", "mean_cores",
-                                                        "peak_cores", "profile",   "reserve"};
+  static const std::vector<std::string> fields = {"function", "instances", "mean_cores", "peak_cores", "profile",
+                                                  "memory_bytes"};
+  static const std::vector<std::string> admit_fields = {"function", "instances",    "mean_cores", "peak_cores",
+                                                        "profile",  "memory_bytes", "reserve"};
   auto bad = [&](const std::string& why) {
     err = json_error(400, "bad request", why);
     return false;
@@ -202,6 +204,8 @@ bool request_from_json(const json& body, node::AdmitRequest& r, HttpResponse& er
   }
   if (body.contains("mean_cores")) r.mean_cores = body["mean_cores"].get<double>();
   if (body.contains("peak_cores")) r.peak_cores = body["peak_cores"].get<double>();
+  std::string memory_error;
+  if (!admission::read_memory_bytes(body, r.memory_bytes, memory_error)) return bad(memory_error);
   if (body.contains("profile")) {
     shape::SlotProfile prof;
     std::string error;
@@ -231,7 +235,7 @@ HttpResponse Agent::admit(const HttpRequest& req) {
     return json_error(400, "bad request", a.error);
   }
   ++(a.decision.accept ? counters_.decisions_accept : counters_.decisions_reject);
-  return json_response(200, admission::to_json(a.decision));
+  return json_response(200, admission::to_json(a.decision, a.memory));
 }
 
 HttpResponse Agent::rank(const HttpRequest& req) {
@@ -252,7 +256,7 @@ HttpResponse Agent::rank(const HttpRequest& req) {
   const node::RankAnswer a = core_.rank(requests, wall_now_s());
   if (!a.error.empty()) return json_error(400, "bad request", a.error);
   json out = json::array();
-  for (const auto& d : a.ranking) out.push_back(admission::to_json(d));
+  for (const auto& [d, memory] : a.ranking) out.push_back(admission::to_json(d, memory));
   return json_response(200, {{"ranking", out}});
 }
 
@@ -270,7 +274,7 @@ HttpResponse Agent::place(const HttpRequest& req) {
   json out = json::array();
   for (const auto& o : a.hosts)
     out.push_back({{"node_id", o.node_id}, {"endpoint", o.endpoint}, {"local", o.local},
-                   {"decision", admission::to_json(o.decision)}});
+                   {"decision", admission::to_json(o.decision, o.memory)}});
   return json_response(200, {{"function", request.function}, {"hosts", out}});
 }
 

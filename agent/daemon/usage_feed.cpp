@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/replay_feed.h"
+#include "agent/memory/meminfo.h"
 #include "agent/memory/memory_reader.h"
 #include "agent/registry/cgroup_fs.h"
 #include "agent/registry/registry.h"
@@ -128,13 +129,25 @@ SamplerOptions sampler_options_from(const config::Config& c) {
   return options;
 }
 
-node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage) {
+node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage, const std::optional<HostMeminfo>& meminfo) {
   node::Tick t;
   t.unix_ms = r.unix_ms;
   t.dt_s = r.dt_s;
   for (const auto& [name, cores] : r.cores_by_function) {
     const auto fn = usage.functions().find(name);
-    t.functions[name] = {cores, fn == usage.functions().end() ? 1u : std::max<uint32_t>(1, fn->second.instances)};
+    node::FunctionTick& f = t.functions[name];
+    f.cores = cores;
+    if (fn == usage.functions().end()) continue;
+    f.instances = std::max<uint32_t>(1, fn->second.instances);
+    if (const auto& m = fn->second.memory) {
+      f.memory_peak_bytes = m->peak_bytes;
+      f.memory_limit_bytes = m->limit_bytes;
+      f.memory_instance_peak_bytes = m->instance_peak_bytes;
+    }
+  }
+  if (meminfo) {
+    t.memory_total_bytes = meminfo->total_bytes;
+    t.memory_available_bytes = meminfo->available_bytes;
   }
   return t;
 }

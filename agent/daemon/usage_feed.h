@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/features/feature_probe.h"
+#include "agent/memory/meminfo.h"
 #include "agent/sampler/make_sampler.h"
 #include "agent/usage/usage_tracker.h"
 #include "common/config/config.h"
@@ -47,9 +48,9 @@ class UsageFeed {
   virtual void reload(const config::Config&) {}
 };
 
-// One tick as the node core takes it: the functions of the tick with their cores and
-// running instances.
-node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage);
+// One tick as the node core takes it: the functions of the tick with their cores,
+// running instances and memory, and the host's memory (read outside the agent lock).
+node::Tick tick_for_core(const TickResult& r, const UsageTracker& usage, const std::optional<HostMeminfo>& meminfo);
 
 // Sampler mode "replay" gets a trace feed; every other mode the kernel feed. Throws
 // std::runtime_error with an operator-facing message (which key, which path).

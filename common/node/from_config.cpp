@@ -52,12 +52,22 @@ double capacity_cores_from(const config::Config& c, long online_cpus) {
   return std::max(0.1, static_cast<double>(online_cpus) - c.admission.reserve_cores);
 }
 
+MemoryConfig memory_config_from(const config::Config& c) {
+  MemoryConfig m;
+  m.guard.mode = admission::parse_committed_memory_mode(c.admission.committed_memory).value_or(admission::CommittedMemoryMode::Limits);
+  m.guard.peak_margin = c.admission.memory_peak_margin;
+  m.capacity_bytes = c.admission.memory_capacity_bytes;
+  m.reserve_bytes = c.admission.memory_reserve_bytes;
+  return m;
+}
+
 NodeConfig node_config_from(const config::Config& c, long online_cpus) {
   NodeConfig n;
   n.shape = shape_config_from(c);
   n.policy = policy_config_from(c);
   n.calibrator = calibrator_config_from(c);
   n.comovement = comovement_config_from(c);
+  n.memory = memory_config_from(c);
   n.capacity_cores = capacity_cores_from(c, online_cpus);
   return n;
 }

@@ -11,6 +11,7 @@ shape::ShapeConfig shape_config_from(const config::Config& c);
 admission::PolicyConfig policy_config_from(const config::Config& c);
 admission::CalibratorConfig calibrator_config_from(const config::Config& c);
 CoMovementConfig comovement_config_from(const config::Config& c);
+MemoryConfig memory_config_from(const config::Config& c);
 // admission.capacity_cores, or the online CPUs minus admission.reserve_cores (≥ 0.1).
 double capacity_cores_from(const config::Config& c, long online_cpus);
 NodeConfig node_config_from(const config::Config& c, long online_cpus);

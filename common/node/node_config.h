@@ -8,6 +8,7 @@
 
 #include "common/admission/decision.h"
 #include "common/admission/margin_calibrator.h"
+#include "common/admission/memory_guard.h"
 #include "common/shape/shape_config.h"
 
 namespace antiphase::node {
@@ -33,11 +34,20 @@ struct CoMovementConfig {
   double half_life_s = 7 * 86400.0;
 };
 
+// Memory is not overcommitted the way CPU is: a candidate must fit next to what the
+// tenants hold (common/admission/memory_guard.h).
+struct MemoryConfig {
+  admission::MemoryGuardConfig guard;
+  uint64_t capacity_bytes = 0;  // 0: the host's MemTotal (Tick::memory_total_bytes)
+  uint64_t reserve_bytes = defaults::kMemoryReserveBytes;
+};
+
 struct NodeConfig {
   shape::ShapeConfig shape;
   admission::PolicyConfig policy;
   admission::CalibratorConfig calibrator;
   CoMovementConfig comovement;
+  MemoryConfig memory;
   double capacity_cores = 1.0;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 #include <cstdlib>
 
 #include "common/admission/rank.h"
@@ -17,6 +18,7 @@ struct NodeCore::Candidate {
   admission::Candidate base;   // profile per instance, confidence, sizing, request sizes
   shape::Embedding embedding;  // empty when nothing is known about its shape
   shape::ResidualSketch sketch;
+  admission::MemoryNeed memory;
 };
 
 namespace {
@@ -206,6 +208,9 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
     t.instances = std::max<uint32_t>(1, f.instances);
     t.running = true;
     t.confirmed = true;
+    t.memory = {f.memory_peak_bytes, f.memory_limit_bytes};
+    if (f.memory_instance_peak_bytes) t.instance_peak_bytes = f.memory_instance_peak_bytes;
+    if (f.memory_peak_bytes) t.reserved_memory_bytes.reset();  // measured now
     t.last_seen_s = unix_s;
     // Once its own measurements are trusted, the tenant no longer needs its reservation.
     if (t.reserved && model->second.confidence() >= config_.policy.min_confidence) t.reserved.reset();
@@ -273,6 +278,8 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   double total = 0;
   for (const auto& [name, f] : tick.functions) total += f.cores;
   expire_reservations(now_s);
+  if (tick.memory_total_bytes) memory_total_bytes_ = tick.memory_total_bytes;
+  memory_available_bytes_ = tick.memory_available_bytes;
   // Calibrate and estimate co-movement from predictions made *before* this tick is learned.
   calibrate(unix_s, total, tick.dt_s);
   learn_tenants(tick, unix_s, 0.0);
@@ -293,6 +300,23 @@ CoMovementEstimate NodeCore::pairwise_comovement() const {
   for (const auto& [name, t] : tenants_) tenants += t.running;
   // Negative co-movement among tenants is measured, but not relied on.
   return {std::clamp((pair_total_ - pair_own_) / pair_norm_, 0.0, 1.0), tenants};
+}
+
+admission::HostMemory NodeCore::host_memory() const {
+  const MemoryConfig& m = config_.memory;
+  std::vector<admission::TenantMemory> tenants;
+  for (const auto& [name, t] : tenants_) {
+    if (!counted(t)) continue;
+    // Admitted but not measured yet: it counts with what it was admitted as, a limit.
+    if (t.running) tenants.push_back(t.memory);
+    if (t.reserved_memory_bytes) tenants.push_back({std::nullopt, t.reserved_memory_bytes});
+  }
+  admission::HostMemory h;
+  h.capacity_bytes = m.capacity_bytes ? m.capacity_bytes : memory_total_bytes_.value_or(0);
+  h.reserve_bytes = m.reserve_bytes;
+  h.committed = admission::committed_memory(m.guard, tenants, h.capacity_bytes);
+  h.available_bytes = memory_available_bytes_;
+  return h;
 }
 
 size_t NodeCore::reservations() const {
@@ -351,6 +375,11 @@ void NodeCore::refresh_advert() const {
   a.admitted_mean_cores = admitted;
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
+  if (config_.memory.guard.mode != admission::CommittedMemoryMode::Off) {
+    const admission::MemoryRoom room = admission::memory_room(host_memory());
+    a.memory_capacity_bytes = room.usable_bytes;
+    a.memory_committed_bytes = room.usable_bytes - room.free_bytes;
+  }
   std::string error;
   std::string blob = encode(a, &error);
   auto decoded = blob.empty() ? std::nullopt : decode_advert(blob);
@@ -409,6 +438,14 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   }
   admission::Candidate& c = out->base;
   c.function = r.function;
+  {
+    const auto here = tenants_.find(r.function);
+    const auto heard = heard_.find(r.function);
+    std::optional<uint64_t> gossiped;
+    if (heard != heard_.end() && heard->second.memory_peak_bytes) gossiped = *heard->second.memory_peak_bytes;
+    out->memory = admission::memory_need(config_.memory.guard, r.instances, r.memory_bytes,
+                                         here == tenants_.end() ? std::nullopt : here->second.instance_peak_bytes, gossiped);
+  }
   c.instances = r.instances;
   c.request_mean_cores = r.mean_cores;
   c.request_peak_cores = r.peak_cores;
@@ -485,7 +522,8 @@ admission::CoMovement NodeCore::comovement_for(const Target& target, const Candi
   return {};
 }
 
-admission::Decision NodeCore::decide_on(const Target& target, const Candidate& candidate) const {
+std::pair<admission::Decision, admission::MemoryVerdict> NodeCore::decide_on(const Target& target,
+                                                                             const Candidate& candidate) const {
   admission::Candidate c = candidate.base;
   if (c.profile) c.profile = on_slots_of(target.advert.aggregate, *c.profile);
   if (!candidate.embedding.day.empty()) {
@@ -493,12 +531,28 @@ admission::Decision NodeCore::decide_on(const Target& target, const Candidate& c
     c.correlation = {corr.rho, corr.bound};
   }
   c.comovement = comovement_for(target, candidate, c.correlation);
-  return policy_.decide(view_of(target.advert, target.telemetry_age_s), c, target.advert.z);
+  admission::Decision d = policy_.decide(view_of(target.advert, target.telemetry_age_s), c, target.advert.z);
+  const admission::MemoryGuardConfig& guard = config_.memory.guard;
+  admission::MemoryVerdict memory;
+  if (target.local) {
+    memory = admission::check_memory(guard, host_memory(), c.function, candidate.memory);
+  } else if (target.advert.memory_capacity_bytes > 0) {
+    const HostAdvert& a = target.advert;
+    const uint64_t free = a.memory_capacity_bytes > a.memory_committed_bytes ? a.memory_capacity_bytes - a.memory_committed_bytes : 0;
+    memory = admission::check_memory(guard, free, c.function, candidate.memory);
+  } else {
+    // A peer that reports no memory (an older agent, or its guard is off): CPU only.
+    memory.fits = true;
+    memory.function = c.function;
+  }
+  admission::merge_memory(d, memory);
+  return {std::move(d), std::move(memory)};
 }
 
 NodeCore::Target NodeCore::local_target(double now_s) const {
   if (advert_stale_) refresh_advert();
   Target t;
+  t.local = true;
   t.advert = advert_;
   t.embedding = advert_embedding_;
   // Never measured: as stale as it gets.
@@ -517,7 +571,7 @@ Answer NodeCore::admit(const AdmitRequest& request, double now_s) const {
   Candidate c;
   Answer a = candidate_for(request, &c);
   if (!a.ok()) return a;
-  a.decision = decide_on(local_target(now_s), c);
+  std::tie(a.decision, a.memory) = decide_on(local_target(now_s), c);
   return a;
 }
 
@@ -526,7 +580,7 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
   Answer a = candidate_for(request, &c);
   if (!a.ok()) return a;
   const Target here = local_target(now_s);
-  a.decision = decide_on(here, c);
+  std::tie(a.decision, a.memory) = decide_on(here, c);
   if (!a.decision.accept) return a;
   admission::Candidate sized = c.base;
   if (sized.profile) sized.profile = on_slots_of(here.advert.aggregate, *sized.profile);
@@ -535,6 +589,7 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
   for (auto* v : {&p->mean, &p->spread, &p->peak})
     for (double& x : *v) x *= request.instances;
   Tenant& t = tenants_[request.function];
+  if (a.memory.checked) t.reserved_memory_bytes = t.reserved_memory_bytes.value_or(0) + a.memory.need_bytes;
   const auto model = models_.find(request.function);
   if (t.running && model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
     t.extra = std::move(p);
@@ -548,10 +603,25 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
   return a;
 }
 
+namespace {
+
+// Accepted first, best fit first (admission::rank_decisions); among the rejected, those
+// that would not fit in memory last: a memory-full host must never lead a ranking.
+std::vector<size_t> ranked_order(const std::vector<std::pair<admission::Decision, admission::MemoryVerdict>>& judged) {
+  std::vector<admission::Decision> decisions;
+  for (const auto& j : judged) decisions.push_back(j.first);
+  std::vector<size_t> order;
+  for (const auto& r : admission::rank_decisions(std::move(decisions))) order.push_back(r.index);
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !judged[i].second.checked || judged[i].second.fits; });
+  return order;
+}
+
+}  // namespace
+
 RankAnswer NodeCore::rank(const std::vector<AdmitRequest>& requests, double now_s) const {
   RankAnswer out;
   const Target here = local_target(now_s);
-  std::vector<admission::Decision> decisions;
+  std::vector<std::pair<admission::Decision, admission::MemoryVerdict>> judged;
   for (size_t i = 0; i < requests.size(); ++i) {
     Candidate c;
     const Answer a = candidate_for(requests[i], &c);
@@ -559,9 +629,9 @@ RankAnswer NodeCore::rank(const std::vector<AdmitRequest>& requests, double now_
       out.error = "candidate " + std::to_string(i) + ": " + a.error;
       return out;
     }
-    decisions.push_back(decide_on(here, c));
+    judged.push_back(decide_on(here, c));
   }
-  for (auto& r : admission::rank_decisions(std::move(decisions))) out.ranking.push_back(std::move(r.decision));
+  for (size_t i : ranked_order(judged)) out.ranking.push_back(std::move(judged[i]));
   return out;
 }
 
@@ -573,18 +643,18 @@ PlaceAnswer NodeCore::place(const AdmitRequest& request, double now_s) const {
     out.error = a.error;
     return out;
   }
-  std::vector<PlaceOption> options{{node_id_, endpoint_, true, {}}};
-  std::vector<admission::Decision> decisions{decide_on(local_target(now_s), c)};
+  std::vector<PlaceOption> options{{node_id_, endpoint_, true, {}, {}}};
+  std::vector<std::pair<admission::Decision, admission::MemoryVerdict>> judged{decide_on(local_target(now_s), c)};
   for (const auto& [id, peer] : peers_) {
     if (!peer.alive || !peer.target) continue;
     Target t = *peer.target;
     t.telemetry_age_s = std::max(0.0, now_s - peer.heard_at_s);
-    decisions.push_back(decide_on(t, c));
-    options.push_back({id, peer.endpoint, false, {}});
+    judged.push_back(decide_on(t, c));
+    options.push_back({id, peer.endpoint, false, {}, {}});
   }
-  for (auto& r : admission::rank_decisions(std::move(decisions))) {
-    PlaceOption o = options[r.index];
-    o.decision = std::move(r.decision);
+  for (size_t i : ranked_order(judged)) {
+    PlaceOption o = options[i];
+    std::tie(o.decision, o.memory) = std::move(judged[i]);
     out.hosts.push_back(std::move(o));
   }
   return out;

@@ -38,11 +38,15 @@ inline constexpr double kReservationTimeoutS = 300.0;
 struct FunctionTick {
   double cores = 0;
   uint32_t instances = 1;
+  // Memory, summed over its instances; absent where it could not be measured.
+  std::optional<uint64_t> memory_peak_bytes, memory_limit_bytes;
+  std::optional<uint64_t> memory_instance_peak_bytes;  // the largest single instance's peak
 };
 struct Tick {
   int64_t unix_ms = 0;
   double dt_s = 0;
   std::map<std::string, FunctionTick> functions;
+  std::optional<uint64_t> memory_total_bytes, memory_available_bytes;  // the host's (/proc/meminfo)
 };
 
 // "May n instances of this function join?" Sizes are per instance.
@@ -51,11 +55,13 @@ struct AdmitRequest {
   uint32_t instances = 1;
   std::optional<double> mean_cores, peak_cores;  // for functions nobody has measured
   std::optional<shape::SlotProfile> profile;     // a declared day profile (any slot count)
+  std::optional<uint64_t> memory_bytes;          // declared memory per instance (its limit)
 };
 
 struct Answer {
   std::string error;  // non-empty: the request itself is unusable (a client error)
-  admission::Decision decision;
+  admission::Decision decision;  // memory already folded in (admission::merge_memory)
+  admission::MemoryVerdict memory;
   bool ok() const { return error.empty(); }
 };
 
@@ -63,6 +69,7 @@ struct PlaceOption {
   std::string node_id, endpoint;
   bool local = false;
   admission::Decision decision;
+  admission::MemoryVerdict memory;
 };
 struct PlaceAnswer {
   std::string error;
@@ -70,7 +77,7 @@ struct PlaceAnswer {
 };
 struct RankAnswer {
   std::string error;
-  std::vector<admission::Decision> ranking;  // best first
+  std::vector<std::pair<admission::Decision, admission::MemoryVerdict>> ranking;  // best first
 };
 
 // What gossip says about one peer right now.
@@ -158,6 +165,7 @@ class NodeCore {
     HostAdvert advert;
     shape::FoldEmbedding embedding;
     double telemetry_age_s = 0;
+    bool local = false;  // judged with this host's own memory figures, not a gossiped free figure
   };
   struct Peer {
     std::string endpoint;
@@ -168,7 +176,9 @@ class NodeCore {
   };
 
   Answer candidate_for(const AdmitRequest& request, Candidate* out) const;
-  admission::Decision decide_on(const Target& target, const Candidate& candidate) const;
+  // The CPU rule and the memory guard on one host, memory folded into the decision.
+  std::pair<admission::Decision, admission::MemoryVerdict> decide_on(const Target& target, const Candidate& candidate) const;
+  admission::HostMemory host_memory() const;
   admission::CoMovement comovement_for(const Target& target, const Candidate& candidate,
                                        const admission::Correlation& shape_corr) const;
   Target local_target(double now_s) const;
@@ -197,8 +207,12 @@ class NodeCore {
     // until kReservationTimeoutS has passed (the model then shows them, lagging).
     std::optional<shape::SlotProfile> extra;
     double extra_at_s = 0;
+    admission::TenantMemory memory;                // as last measured
+    std::optional<uint64_t> instance_peak_bytes;   // its largest instance's peak here
+    std::optional<uint64_t> reserved_memory_bytes; // what it was admitted with, until measured
   };
   std::map<std::string, Tenant> tenants_;
+  std::optional<uint64_t> memory_total_bytes_, memory_available_bytes_;
   // Pairwise co-movement sums: (Σ r)², Σ r², (Σ σ)² − Σ σ² over ticks, faded.
   double pair_total_ = 0, pair_own_ = 0, pair_norm_ = 0, pair_weight_s_ = 0;
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
