@@ -5,6 +5,11 @@
 // access makes the agent exit with status 66.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +17,7 @@
 #include <vector>
 
 #include "tests/daemon/daemon_support.h"
+#include "tests/system/free_ports.h"
 
 using namespace antiphase::testing;
 using namespace std::chrono_literals;
@@ -19,6 +25,24 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+// GET /metrics over TCP (HTTP/1.0); true on a 200 answer.
+bool scrape_metrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response.rfind("HTTP/1.0 200", 0) == 0 || response.rfind("HTTP/1.1 200", 0) == 0;
+}
 
 void make_fake_cgroup(const fs::path& dir, uint64_t usage_usec) {
   fs::create_directories(dir);
@@ -104,6 +128,30 @@ TEST(DaemonRace, DISABLED_StatsFromEveryApiWorkerRightAfterStart) {
     });
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 20);
+  expect_clean_exit(agent);
+}
+
+// Found by .ci/tsan in AgentMetricsListener.ServesPrometheusTextOverTcpAndNothingElse
+// (a root test whose exit status nobody checks), still there with the node core: the
+// metrics listener's handler calls api_->counters() (introspection.cpp:94 ->
+// http_server.cpp:270) while run() destroys the API server first (agent.cpp:116,
+// `api_.reset()`, deleting HttpServer::Impl) and the metrics listener only after it: a
+// scrape during shutdown reads freed memory. TSan reports it when nothing ordered the
+// last scrape before the delete, i.e. no tick took the agent mutex in between: here
+// ticks are 1 s apart and SIGTERM follows the scrapes at once.
+// .ci/tsan.supp hides this race (race:HttpServer::counters) until it is fixed; delete
+// that line when enabling this test.
+TEST(DaemonRace, DISABLED_MetricsScrapeRightBeforeShutdown) {
+  const auto dirs = make_agent_dirs("daemon-race-metrics");
+  write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
+  const int port = free_port_block(1);
+  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(r-.+)$", 8.0);
+  config.set("sampler", "tick", toml_string("1s"))
+      .set("api", "metrics_listen", toml_string("127.0.0.1:" + std::to_string(port)));
+  AgentProcess agent(dirs, config.str());
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) answered += scrape_metrics(port);
+  EXPECT_EQ(answered, 5);
   expect_clean_exit(agent);
 }
 
