@@ -15,8 +15,16 @@
 // space runs *on* each CPU (BPF_PROG_TEST_RUN + BPF_F_TEST_RUN_ON_CPU, an IPI), since a
 // lone busy loop may not be switched out for seconds.
 //
-// Needs kernel BTF (CO-RE relocations). perf_sample mode lives in cpu_sample.bpf.c,
-// a separate object without CO-RE, so it still loads on kernels without BTF.
+// perf_sample mode, harvesting (cpu_clock_harvest + task_free below): a CPU-clock sample
+// does not charge a fixed period to whoever it interrupts; it charges the interrupted
+// task's runtime growth since that task was last harvested, and a task's last runtime is
+// harvested when it is freed. Every nanosecond a task runs is charged once, so the result
+// is the kernel's own figure, late by at most what a task ran since its last sample; the
+// samples only decide *when* it is charged. Idle time is never charged, whatever the
+// timer does during idle.
+//
+// Needs kernel BTF (CO-RE relocations). Without BTF, perf_sample falls back to
+// cpu_sample.bpf.c, a separate object without CO-RE that counts samples.
 //
 // Slots: user space fills `watched` (cgroup id -> slot >= 1); slot 0 is "other".
 #include "bpf/cpu_account_maps.bpf.h"
@@ -48,6 +56,23 @@ struct {
   __type(key, __u32);
   __type(value, struct running_task);
 } running SEC(".maps");
+
+// perf_sample harvesting: each task's se.sum_exec_runtime when it was last charged, by
+// task_struct address (an identity, never dereferenced from here). task_free deletes
+// entries; an LRU entry evicted earlier is indistinguishable from a task never seen,
+// which harvest_from takes into account.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, CPU_ACCOUNT_DEFAULT_HARVEST_TASKS);
+  __type(key, __u64);
+  __type(value, __u64);
+} harvested SEC(".maps");
+
+// Set by user space before load (CLOCK_MONOTONIC ns): when the harvesting programs were
+// loaded, and the age below which a task not in `harvested` cannot have been evicted
+// from it (entries are added only by samples, at most hz x CPUs a second).
+const volatile __u64 harvest_since_ns = 0;
+const volatile __u64 fresh_task_ns = 1000000000ULL;
 
 static __always_inline struct cpu_state *this_cpu_state(void) {
   __u32 zero = 0;
@@ -146,5 +171,57 @@ int running_task(void *ctx) {
                                                     BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
   out->in_flight_ns = runtime > start ? runtime - start : 0;
   out->cgroup_id = bpf_get_current_cgroup_id();
+  return 0;
+}
+
+// The runtime from which a task not in `harvested` is charged: all of it for a task
+// forked since the sampler started and too young to have been evicted; otherwise its
+// runtime so far is a baseline (it predates the sampler, or it was charged before its
+// entry was evicted: charging it again would count it twice). The price: what an old
+// task ran before its first sample, about one sampling period of its CPU time.
+static __always_inline __u64 harvest_from(struct task_struct *task, __u64 runtime) {
+  __u64 start = BPF_CORE_READ(task, start_time);
+  return start >= harvest_since_ns && bpf_ktime_get_ns() - start < fresh_task_ns ? 0 : runtime;
+}
+
+// Charges `task` its runtime since it was last harvested; returns the map entry (NULL if
+// there was none, then `runtime` is stored by the caller if it wants to keep the task).
+static __always_inline __u64 *harvest(struct task_struct *task, __u64 cgroup_id, __u64 runtime) {
+  __u64 key = (__u64)task;
+  __u64 *seen = bpf_map_lookup_elem(&harvested, &key);
+  __u64 from = seen ? *seen : harvest_from(task, runtime);
+  if (runtime > from) charge(slot_of(cgroup_id), runtime - from);
+  return seen;
+}
+
+// perf_sample with BTF: `current` is whatever the CPU-clock timer interrupted (never the
+// idle task on kernels that skip idle samples; skipped here on the others). Its
+// sum_exec_runtime lags by at most one tick; the rest is charged at its next harvest.
+SEC("perf_event")
+int cpu_clock_harvest(void *ctx) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  if (!(__u32)bpf_get_current_pid_tgid()) return 0;  // idle
+  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+  __u64 *seen = harvest(task, bpf_get_current_cgroup_id(), runtime);
+  if (seen) {
+    *seen = runtime;
+  } else {
+    __u64 key = (__u64)task;
+    bpf_map_update_elem(&harvested, &key, &runtime, BPF_ANY);
+  }
+  return 0;
+}
+
+// A task's last runtime, when it is freed (an RCU callback after its final switch-out,
+// so sum_exec_runtime is final). task->cgroups still points at its css_set then: that
+// is released only when the task_struct itself is.
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(task_free, struct task_struct *task) {
+  if (!BPF_CORE_READ(task, pid)) return 0;
+  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+  if (harvest(task, BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id), runtime)) {
+    __u64 key = (__u64)task;
+    bpf_map_delete_elem(&harvested, &key);
+  }
   return 0;
 }

@@ -15,6 +15,8 @@ typedef uint32_t cpu_account_u32;
 #define CPU_ACCOUNT_OTHER_SLOT 0
 // Default number of watched cgroups; user space may resize the maps before load.
 #define CPU_ACCOUNT_DEFAULT_MAX_CGROUPS 4096
+// Tasks whose last harvested runtime perf_sample mode remembers (LRU beyond that).
+#define CPU_ACCOUNT_DEFAULT_HARVEST_TASKS 16384
 
 // Per-CPU accumulated CPU time of one slot.
 struct slot_usage {

@@ -28,6 +28,7 @@ enum bpf_map_type {
   BPF_MAP_TYPE_ARRAY = 2,
   BPF_MAP_TYPE_PERCPU_HASH = 5,
   BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+  BPF_MAP_TYPE_LRU_HASH = 9,
 };
 enum {
   BPF_ANY = 0,
@@ -78,6 +79,7 @@ struct task_struct {
   int prio;  // < 100: realtime or deadline; 100..139: the fair class
   struct sched_entity se;
   struct css_set *cgroups;
+  __u64 start_time;  // CLOCK_MONOTONIC ns at fork
 };
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX

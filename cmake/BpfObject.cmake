@@ -6,10 +6,16 @@
 # (included as "bpf/<name>.skel.h") and a custom target <name>_skel that builds them.
 # The program includes its kernel types from a committed minimal CO-RE header, so the
 # build never reads the build host's kernel BTF.
+#
+# The object embedded in the skeleton is stripped of DWARF (`llvm-strip -g`): libbpf needs
+# only the .BTF and .BTF.ext sections (CO-RE relocations, line info for verifier logs),
+# which are not debug sections and stay. <name>.debug.bpf.o keeps the DWARF, for
+# `llvm-objdump -S`.
 include_guard(GLOBAL)
 
 find_program(ANTIPHASE_BPF_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
 find_program(ANTIPHASE_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin /usr/local/sbin REQUIRED)
+find_program(ANTIPHASE_BPF_STRIP NAMES llvm-strip llvm-strip-14 llvm-strip-15 llvm-strip-16 REQUIRED)
 
 # __TARGET_ARCH_* selects bpf_tracing.h's register layout for the target CPU. Cached
 # (INTERNAL) because include_guard skips this file in later directories, whose scope
@@ -34,6 +40,7 @@ function(antiphase_add_bpf_skeleton name)
   endif()
   get_filename_component(src ${ARG_SOURCE} ABSOLUTE)
   set(out_dir ${CMAKE_BINARY_DIR}/bpf)
+  set(debug_obj ${out_dir}/${name}.debug.bpf.o)
   set(obj ${out_dir}/${name}.bpf.o)
   set(skel ${out_dir}/${name}.skel.h)
   set(include_flags -I${CMAKE_SOURCE_DIR})
@@ -42,13 +49,20 @@ function(antiphase_add_bpf_skeleton name)
   endforeach()
 
   add_custom_command(
-    OUTPUT ${obj}
+    OUTPUT ${debug_obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${ANTIPHASE_BPF_CLANG} -target bpf -O2 -g -D__TARGET_ARCH_${ANTIPHASE_BPF_ARCH}
-            -Wall -Werror ${include_flags} -MD -MF ${obj}.d -c ${src} -o ${obj}
+            -Wall -Werror ${include_flags} -MD -MF ${debug_obj}.d -c ${src} -o ${debug_obj}
     DEPENDS ${src} ${ARG_DEPENDS}
-    DEPFILE ${obj}.d
+    DEPFILE ${debug_obj}.d
     COMMENT "BPF: compiling ${name}.bpf.o"
+    VERBATIM)
+
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${ANTIPHASE_BPF_STRIP} -g ${debug_obj} -o ${obj}
+    DEPENDS ${debug_obj}
+    COMMENT "BPF: stripping DWARF from ${name}.bpf.o"
     VERBATIM)
 
   # Write to a temporary file first so a failed generation never leaves a truncated header.

@@ -45,21 +45,54 @@ struct RequestContext {
 
 }  // namespace
 
+UnixSocketPath inspect_unix_socket_path(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return UnixSocketPath::TooLong;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return UnixSocketPath::Free;
+  if (!S_ISSOCK(st.st_mode)) return UnixSocketPath::NotASocket;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return someone_listens_on(addr) ? UnixSocketPath::Served : UnixSocketPath::StaleSocket;
+}
+
+std::string unix_socket_path_problem(const std::string& path, UnixSocketPath state) {
+  switch (state) {
+    case UnixSocketPath::TooLong:
+      return "api.socket: path too long (at most " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes): " + path;
+    case UnixSocketPath::NotASocket:
+      return "api.socket: " + path + " exists and is not a socket";
+    case UnixSocketPath::Served:
+      return "api.socket: another agent already serves " + path + "; refusing to start a second instance";
+    case UnixSocketPath::Free:
+    case UnixSocketPath::StaleSocket:
+      break;
+  }
+  return {};
+}
+
+gid_t socket_group_id(const std::string& group) {
+  const struct group* gr = ::getgrnam(group.c_str());
+  if (!gr) throw std::runtime_error("api.socket_group: no such group \"" + group + "\"");
+  return gr->gr_gid;
+}
+
+std::string socket_group_membership_hint(const std::string& group) {
+  return "the agent runs without CAP_CHOWN, so it can only give the socket to a group it is a member of: add "
+         "SupplementaryGroups=" + group + " to the service (systemctl edit antiphase)";
+}
+
 int listen_unix_socket(const std::string& path, uint32_t mode, const std::string& group) {
+  const UnixSocketPath state = inspect_unix_socket_path(path);
+  if (const std::string problem = unix_socket_path_problem(path, state); !problem.empty()) throw std::runtime_error(problem);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("api.socket: path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) throw std::runtime_error("api.socket: " + path + " exists and is not a socket");
-    if (someone_listens_on(addr)) throw std::runtime_error("api.socket: another agent already serves " + path);
-    ::unlink(path.c_str());
-  }
+  if (state == UnixSocketPath::StaleSocket) ::unlink(path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno("api.socket: socket()");
   // Create the file with no permissions, then open it up to exactly `mode`, so there
@@ -72,14 +105,18 @@ int listen_unix_socket(const std::string& path, uint32_t mode, const std::string
     throw_errno("api.socket: bind " + path);
   }
   if (!group.empty()) {
-    const struct group* gr = ::getgrnam(group.c_str());
-    if (!gr) {
+    gid_t gid = 0;
+    try {
+      gid = socket_group_id(group);
+    } catch (...) {
       ::close(fd);
-      throw std::runtime_error("api.socket_group: no such group \"" + group + "\"");
+      throw;
     }
-    if (::chown(path.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+      const int err = errno;
       ::close(fd);
-      throw_errno("api.socket_group: chown " + path);
+      throw std::runtime_error("api.socket_group: chown " + path + " to group " + group + ": " + std::strerror(err) +
+                               (err == EPERM ? "; " + socket_group_membership_hint(group) : std::string()));
     }
   }
   if (::chmod(path.c_str(), mode) != 0 || ::listen(fd, 128) != 0) {
@@ -89,7 +126,7 @@ int listen_unix_socket(const std::string& path, uint32_t mode, const std::string
   return fd;
 }
 
-int listen_tcp_socket(const std::string& host_port) {
+sockaddr_in parse_metrics_listen(const std::string& host_port) {
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error("api.metrics_listen: expected host:port, got \"" + host_port + "\"");
   sockaddr_in addr{};
@@ -99,6 +136,11 @@ int listen_tcp_socket(const std::string& host_port) {
   if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
     throw std::runtime_error("api.metrics_listen: expected IPv4 host:port, got \"" + host_port + "\"");
   addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+int listen_tcp_socket(const std::string& host_port) {
+  const sockaddr_in addr = parse_metrics_listen(host_port);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno("api.metrics_listen: socket()");
   const int one = 1;

@@ -2,6 +2,7 @@
 // HTTP/1.1 over a Unix socket (and optionally TCP), served by libmicrohttpd on a
 // listen socket we create ourselves: Debian's libmicrohttpd has no AF_UNIX option of
 // its own but serves any externally created listening socket.
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -77,5 +78,19 @@ class HttpServer {
 // and group. Returns the fd.
 int listen_unix_socket(const std::string& path, uint32_t mode, const std::string& group);
 int listen_tcp_socket(const std::string& host_port);
+
+// What is at an api.socket path now. The listener and the agent's preflight share it.
+enum class UnixSocketPath { Free, StaleSocket, Served, NotASocket, TooLong };
+UnixSocketPath inspect_unix_socket_path(const std::string& path);
+// The message the listener throws for a path it cannot use (TooLong, NotASocket, Served).
+std::string unix_socket_path_problem(const std::string& path, UnixSocketPath state);
+
+// The gid of api.socket_group; throws std::runtime_error "no such group" otherwise.
+gid_t socket_group_id(const std::string& group);
+// Why a process without CAP_CHOWN cannot give the socket to `group`, and the fix.
+std::string socket_group_membership_hint(const std::string& group);
+
+// Parses api.metrics_listen ("127.0.0.1:9464"); throws std::runtime_error naming the key.
+sockaddr_in parse_metrics_listen(const std::string& host_port);
 
 }  // namespace antiphase::agent

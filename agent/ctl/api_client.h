@@ -9,8 +9,12 @@ struct ApiReply {
   std::string body;
 };
 
-// Throws std::runtime_error ("cannot reach the agent at PATH: ...") on transport errors.
+// Throws std::runtime_error with connect_failure_message() on transport errors.
 ApiReply api_call(const std::string& socket_path, const std::string& method, const std::string& path,
                   const std::string& body = "");
+
+// What went wrong reaching the socket, told apart by errno: EACCES is "permission
+// denied" (with the socket's mode, owner and group), not "is antiphased running?".
+std::string connect_failure_message(const std::string& socket_path, int os_errno, const std::string& transport_error);
 
 }  // namespace antiphase::ctl

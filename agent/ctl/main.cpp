@@ -9,6 +9,7 @@
 
 #include "agent/ctl/api_client.h"
 #include "agent/ctl/charts.h"
+#include "agent/ctl/tables.h"
 #include "agent/gossip/curve_keys.h"
 
 using nlohmann::json;
@@ -23,28 +24,29 @@ struct Options {
   bool json_out = false;
 };
 
+// Prints an error reply ({"error", "detail"} or raw text) on stderr.
+void print_error_reply(const ApiReply& reply) {
+  const json parsed = json::parse(reply.body, nullptr, false);
+  if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("error"))
+    std::cerr << "antiphasectl: " << parsed["error"].get<std::string>() << " (HTTP " << reply.status
+              << "): " << parsed.value("detail", "") << "\n";
+  else
+    std::cerr << "antiphasectl: HTTP " << reply.status << ": " << reply.body << "\n";
+}
+
 // Calls the agent; prints the error and returns nullopt on failure.
 std::optional<json> call(const Options& o, const std::string& method, const std::string& path, const std::string& body = "") {
   const ApiReply reply = api_call(o.socket, method, path, body);
-  json parsed = json::parse(reply.body, nullptr, false);
   if (reply.status >= 400) {
-    if (!parsed.is_discarded() && parsed.contains("error"))
-      std::cerr << "antiphasectl: " << parsed["error"].get<std::string>() << ": " << parsed.value("detail", "") << "\n";
-    else
-      std::cerr << "antiphasectl: HTTP " << reply.status << ": " << reply.body << "\n";
+    print_error_reply(reply);
     return std::nullopt;
   }
+  json parsed = json::parse(reply.body, nullptr, false);
   if (parsed.is_discarded()) {
     std::cerr << "antiphasectl: the agent sent something that is not JSON\n";
     return std::nullopt;
   }
   return parsed;
-}
-
-std::string fixed(double v, int digits = 2) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(digits) << v;
-  return os.str();
 }
 
 int cmd_functions(const Options& o) {
@@ -54,14 +56,7 @@ int cmd_functions(const Options& o) {
     std::cout << r->dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << "sampler: " << (*r)["sampler"].get<std::string>() << "   functions: " << (*r)["functions"].size() << "\n";
-  std::printf("%-32s %8s %8s %5s  %s\n", "FUNCTION", "CORES", "10s", "INST", "CGROUPS");
-  for (const auto& f : (*r)["functions"]) {  // already sorted by CPU, like top
-    std::string cgroups;
-    for (const auto& c : f["cgroups"]) cgroups += (cgroups.empty() ? "" : ",") + c.get<std::string>();
-    std::printf("%-32s %8s %8s %5u  %s\n", f["name"].get<std::string>().c_str(), fixed(f["cores"].get<double>()).c_str(),
-                fixed(f["cores_10s"].get<double>()).c_str(), f["instances"].get<unsigned>(), cgroups.c_str());
-  }
+  std::cout << functions_table(*r);
   return kExitOk;
 }
 
@@ -144,9 +139,12 @@ int cmd_rank(const Options& o, const std::vector<std::string>& fns, unsigned ins
     std::cout << r->dump(2) << "\n";
     return kExitOk;
   }
+  std::vector<std::string> names;
+  for (const auto& d : (*r)["ranking"]) names.push_back(d["function"].get<std::string>());
+  const int width = static_cast<int>(column_width(names, 32));
   int i = 1;
   for (const auto& d : (*r)["ranking"])
-    std::printf("%2d. %-32s %-6s headroom %8s cores\n", i++, d["function"].get<std::string>().c_str(),
+    std::printf("%2d. %-*s %-6s headroom %8s cores\n", i++, width, d["function"].get<std::string>().c_str(),
                 d["accept"].get<bool>() ? "fits" : "no", fixed(d["headroom_cores"].get<double>()).c_str());
   return kExitOk;
 }
@@ -174,9 +172,12 @@ int cmd_peers(const Options& o) {
     return kExitOk;
   }
   std::cout << "this node: " << (*r)["node_id"].get<std::string>() << "\n";
-  std::printf("%-24s %-8s %10s %6s %8s  %s\n", "NODE", "STATE", "HEARD", "GEN", "CORES", "ENDPOINT");
+  std::vector<std::string> names;
+  for (const auto& p : (*r)["peers"]) names.push_back(p["node_id"].get<std::string>());
+  const int width = static_cast<int>(column_width(names, 24));
+  std::printf("%-*s %-8s %10s %6s %8s  %s\n", width, "NODE", "STATE", "HEARD", "GEN", "CORES", "ENDPOINT");
   for (const auto& p : (*r)["peers"])
-    std::printf("%-24s %-8s %9ss %6llu %8s  %s\n", p["node_id"].get<std::string>().c_str(), p["state"].get<std::string>().c_str(),
+    std::printf("%-*s %-8s %9ss %6llu %8s  %s\n", width, p["node_id"].get<std::string>().c_str(), p["state"].get<std::string>().c_str(),
                 fixed(p["last_heard_s_ago"].get<double>(), 1).c_str(),
                 static_cast<unsigned long long>(p["generation"].get<uint64_t>()), fixed(p["capacity_cores"].get<double>(), 1).c_str(),
                 p["endpoint"].get<std::string>().c_str());
@@ -190,10 +191,13 @@ int cmd_place(const Options& o, const json& body) {
     std::cout << r->dump(2) << "\n";
     return kExitOk;
   }
+  std::vector<std::string> names;
+  for (const auto& h : (*r)["hosts"]) names.push_back(h["node_id"].get<std::string>());
+  const int width = static_cast<int>(column_width(names, 24));
   int i = 1;
   for (const auto& h : (*r)["hosts"]) {
     const auto& d = h["decision"];
-    std::printf("%2d. %-24s %-6s headroom %8s cores%s\n", i++, h["node_id"].get<std::string>().c_str(),
+    std::printf("%2d. %-*s %-6s headroom %8s cores%s\n", i++, width, h["node_id"].get<std::string>().c_str(),
                 d["accept"].get<bool>() ? "fits" : "no", fixed(d["headroom_cores"].get<double>()).c_str(),
                 h["local"].get<bool>() ? "  (this host)" : "");
   }
@@ -208,11 +212,23 @@ int cmd_keygen(const std::string& prefix) {
   return kExitOk;
 }
 
-int cmd_raw(const Options& o, const std::string& path, bool text) {
-  const ApiReply reply = api_call(o.socket, "GET", path);
+// /v1/stats, indented for people (pipe it to jq for a field).
+int cmd_stats(const Options& o) {
+  auto r = call(o, "GET", "/v1/stats");
+  if (!r) return kExitError;
+  std::cout << r->dump(2) << "\n";
+  return kExitOk;
+}
+
+// /metrics as the agent exports it; an error goes to stderr, never into a scrape file.
+int cmd_metrics(const Options& o) {
+  const ApiReply reply = api_call(o.socket, "GET", "/metrics");
+  if (reply.status >= 400) {
+    print_error_reply(reply);
+    return kExitError;
+  }
   std::cout << reply.body;
-  if (!text && !reply.body.empty() && reply.body.back() != '\n') std::cout << "\n";
-  return reply.status < 400 ? kExitOk : kExitError;
+  return kExitOk;
 }
 
 }  // namespace
@@ -220,6 +236,9 @@ int cmd_raw(const Options& o, const std::string& path, bool text) {
 int main(int argc, char** argv) {
   CLI::App app{"antiphasectl: query the local antiphase agent"};
   app.require_subcommand(1);
+  // --socket and --json also work after the subcommand (`antiphasectl functions --json`).
+  app.fallthrough();
+  app.set_version_flag("-V,--version", "antiphasectl " ANTIPHASE_VERSION);
   Options o;
   app.add_option("-s,--socket", o.socket, "Agent API socket")->envname("ANTIPHASE_SOCKET")->capture_default_str();
   app.add_flag("--json", o.json_out, "Print the agent's JSON instead of a table");
@@ -253,7 +272,13 @@ int main(int argc, char** argv) {
   auto* host = app.add_subcommand("host", "Capacity, aggregate profile and calibrated margin");
   auto* stats = app.add_subcommand("stats", "Debug statistics (sampler, feature probes, counters, memory)");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics as the agent exports them");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2 like every other error (1 means "rejected" for admit);
+    // --help and --version exit 0.
+    return app.exit(e) == 0 ? kExitOk : kExitError;
+  }
 
   try {
     if (*functions) return cmd_functions(o);
@@ -264,8 +289,8 @@ int main(int argc, char** argv) {
     if (*place) return cmd_place(o, admit_request(place_fn, instances, mean, peak));
     if (*peers) return cmd_peers(o);
     if (*keygen) return cmd_keygen(key_prefix);
-    if (*stats) return cmd_raw(o, "/v1/stats", false);
-    if (*metrics) return cmd_raw(o, "/metrics", true);
+    if (*stats) return cmd_stats(o);
+    if (*metrics) return cmd_metrics(o);
   } catch (const std::exception& e) {
     std::cerr << "antiphasectl: " << e.what() << "\n";
     return kExitError;

@@ -13,6 +13,7 @@
 
 #include "agent/daemon/agent_config.h"
 #include "agent/state/atomic_file.h"
+#include "agent/state/state_dir.h"
 #include "common/node/from_config.h"
 
 namespace antiphase::agent {
@@ -39,7 +40,14 @@ Agent::Agent(config::Config config, std::string config_path)
   register_routes();
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  // Also on a failed start(): the API goes first, taken out under the lock its handlers use.
+  std::unique_ptr<HttpServer> api;
+  {
+    std::lock_guard lock(mu_);
+    api = std::move(api_);
+  }
+}
 
 std::string Agent::state_path() const { return config_.state.dir + "/shapes.bin"; }
 
@@ -52,8 +60,7 @@ void Agent::start() {
   load_state();
   if (config_.gossip.enabled) {
     gossip_ = std::make_unique<GossipBridge>(config_);
-    gossip_->start();
-    spdlog::info("gossip: node {} on {} with {} seed(s)", gossip_->node_id(), config_.gossip.bind, config_.gossip.seeds.size());
+    gossip_->start();  // logs its node, generation, endpoints and seeds
   }
   HttpServerOptions api;
   api.unix_path = config_.api.socket;
@@ -64,8 +71,14 @@ void Agent::start() {
   // Members of the socket's group may talk to it, as its mode promises.
   if (!config_.api.socket_group.empty())
     if (const struct group* gr = ::getgrnam(config_.api.socket_group.c_str())) api.peers.allowed_gids.push_back(gr->gr_gid);
-  api_ = std::make_unique<HttpServer>(api, [this](const HttpRequest& r) { return router_.dispatch(r); });
-  spdlog::info("API listening on {} (try: antiphasectl --socket {} functions)", api_->where(), api_->where());
+  // Its workers serve as soon as it exists; handlers read api_ under mu_, so it is
+  // published under mu_ too.
+  auto server = std::make_unique<HttpServer>(api, [this](const HttpRequest& r) { return router_.dispatch(r); });
+  spdlog::info("API listening on {} (try: antiphasectl --socket {} functions)", server->where(), server->where());
+  {
+    std::lock_guard lock(mu_);
+    api_ = std::move(server);
+  }
   if (!config_.api.metrics_listen.empty()) {
     HttpServerOptions m;
     m.tcp_listen = config_.api.metrics_listen;
@@ -108,12 +121,22 @@ int Agent::run() {
       std::lock_guard lock(mu_);
       counters_.last_tick_lag_ms = std::max(0.0, lag_ms);
       if (lag_ms > 500 * config_.sampler.tick_s) ++counters_.ticks_late;
+      spdlog::debug("tick {}: started {:.1f} ms late, took {:.2f} ms; {} function(s) running, {:.3f} cores",
+                    counters_.ticks, counters_.last_tick_lag_ms, counters_.last_tick_work_ms, usage_.functions().size(),
+                    usage_.total_cores());
     }
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
   sd_notify(0, "STOPPING=1");
-  // The API first: its threads read the core and gossip, which go next.
-  api_.reset();
+  // The API first: its threads read the core and gossip, which go next. Taken out under
+  // mu_ (handlers read api_ under it), destroyed outside it (destruction waits for the
+  // handlers, which need mu_).
+  std::unique_ptr<HttpServer> api;
+  {
+    std::lock_guard lock(mu_);
+    api = std::move(api_);
+  }
+  api.reset();
   metrics_server_.reset();
   if (gossip_) gossip_->stop();  // graceful leave: peers mark us "left", not dead
   maybe_save_state(/*force=*/true);
@@ -172,9 +195,10 @@ void Agent::load_state() {
   std::optional<std::string> bytes;
   try {
     bytes = read_whole_file(path);
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot read state {}: {}; starting fresh", path, e.what());
-    return;
+  } catch (const std::exception&) {
+    // Never start fresh over state we could not read: the first save would destroy it.
+    if (const auto problem = unreadable_state_file(path)) throw std::runtime_error(*problem);
+    throw;
   }
   if (!bytes) {
     spdlog::info("no saved state at {}; starting fresh", path);
@@ -199,7 +223,10 @@ void Agent::maybe_save_state(bool force) {
     bytes = core_.save_state();
   }
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     write_file_atomically(state_path(), bytes);
+    spdlog::debug("state saved to {}: {} bytes in {:.1f} ms", state_path(), bytes.size(),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     std::lock_guard lock(mu_);
     ++counters_.state_saves;
   } catch (const std::exception& e) {

@@ -57,6 +57,7 @@ class Agent {
   nlohmann::json host_json() const;
   nlohmann::json stats_json() const;
   std::string metrics_text() const;
+  uint64_t sampler_errors() const;
   HttpResponse admit(const HttpRequest& req);
   HttpResponse rank(const HttpRequest& req);
   HttpResponse place(const HttpRequest& req);

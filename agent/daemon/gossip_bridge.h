@@ -11,8 +11,8 @@
 
 #include "agent/gossip/gossip_agent.h"
 #include "common/config/config.h"
-#include "common/gossip/republish_gate.h"
 #include "common/node/node_core.h"
+#include "common/node/publisher.h"
 #include "common/shape/summary.h"
 
 namespace antiphase::agent {
@@ -25,8 +25,7 @@ class GossipBridge {
   void start();
   void stop();
 
-  // Called once per tick under the agent's lock; cheap: a function is re-summarised
-  // only once per republish interval.
+  // Called once per tick under the agent's lock: what node::Publisher says is due.
   void publish(const node::NodeCore& core, double now_s);
   // Tells the core every peer's liveness and current advert (decoded only when it changed).
   void sync_peers(node::NodeCore& core, double now_s);
@@ -39,18 +38,9 @@ class GossipBridge {
   const std::string& node_id() const { return agent_->node_id(); }
 
  private:
-  bool checked_recently(const std::string& key, double now_s);
-  bool should_publish(const std::string& key, const shape::Summary& fresh, double now_s);
-  void publish_advert(const node::NodeCore& core);
-
-  config::GossipConfigKeys keys_;
   std::unique_ptr<agent::gossip::GossipAgent> agent_;
-  antiphase::gossip::RepublishGate gate_;
-  std::map<std::string, double> last_checked_s_;
-  std::map<std::string, shape::Summary> last_published_;
-  std::optional<node::HostAdvert> published_advert_;
-  uint64_t next_version_ = 1;
-  uint64_t republished_ = 0, suppressed_ = 0, adverts_published_ = 0, bad_adverts_ = 0;
+  node::Publisher publisher_;
+  uint64_t bad_adverts_ = 0;
 };
 
 }  // namespace antiphase::agent

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "agent/daemon/agent.h"
+#include "agent/daemon/prometheus_number.h"
 #include "agent/features/feature_probe.h"
 
 namespace antiphase::agent {
@@ -48,7 +49,7 @@ class PromWriter {
   void sample(const std::string& name, double v, const std::string& labels = "") {
     out_ << name;
     if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << v << '\n';
+    out_ << ' ' << prometheus_number(v) << '\n';
   }
   void single(const std::string& name, const std::string& type, const std::string& help, double v) {
     family(name, type, help);
@@ -62,10 +63,15 @@ class PromWriter {
 
 }  // namespace
 
+// Reads that threw, plus single cgroups the sampler could not read although they exist.
+uint64_t Agent::sampler_errors() const {
+  return counters_.sampler_errors + feed_view_.sampler_read_errors;
+}
+
 json Agent::stats_json() const {
   const auto [rss, hwm] = resident_memory();
-  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   json features = json::array();
   for (const auto& f : feed_view_.features) features.push_back({{"name", f.name}, {"available", f.available}, {"detail", f.detail}});
   json sampler_stats = json::object();
@@ -79,7 +85,7 @@ json Agent::stats_json() const {
           {"missing_roots", feed_view_.missing_roots},
           {"watched_cgroups", feed_view_.watched_cgroups},
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
-                     {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", counters_.sampler_errors}}},
+                     {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", sampler_errors()}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
                          {"heard", core_.functions_heard()}}},
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
@@ -91,8 +97,8 @@ json Agent::stats_json() const {
 
 std::string Agent::metrics_text() const {
   const auto [rss, hwm] = resident_memory();
-  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   std::lock_guard lock(mu_);
+  const auto api = api_ ? api_->counters() : HttpServerCounters{};
   PromWriter w;
   w.family("antiphase_function_cpu_cores", "gauge", "CPU used by a function over the last tick, in cores.");
   for (const auto& [name, fn] : usage_.functions())
@@ -118,7 +124,7 @@ std::string Agent::metrics_text() const {
   w.single("antiphase_ticks_late_total", "counter", "Ticks that started more than half a tick late.", static_cast<double>(counters_.ticks_late));
   w.single("antiphase_tick_lag_seconds", "gauge", "How late the last tick started.", counters_.last_tick_lag_ms / 1000);
   w.single("antiphase_tick_duration_seconds", "gauge", "Time the last tick took.", counters_.last_tick_work_ms / 1000);
-  w.single("antiphase_sampler_errors_total", "counter", "Failed sampler reads.", static_cast<double>(counters_.sampler_errors));
+  w.single("antiphase_sampler_errors_total", "counter", "Failed sampler reads.", static_cast<double>(sampler_errors()));
   w.single("antiphase_state_saves_total", "counter", "Successful state saves.", static_cast<double>(counters_.state_saves));
   w.single("antiphase_state_save_errors_total", "counter", "Failed state saves.", static_cast<double>(counters_.state_save_errors));
   w.single("antiphase_api_requests_total", "counter", "API requests served.", static_cast<double>(api.requests));

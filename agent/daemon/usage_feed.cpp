@@ -18,15 +18,6 @@ int64_t unix_now_ms() {
       .count();
 }
 
-SamplerOptions sampler_options_from(const config::Config& c) {
-  SamplerOptions options;
-  if (!parse_sampler_mode(c.sampler.mode, options.mode))
-    throw std::runtime_error("sampler.mode: unknown mode \"" + c.sampler.mode + "\"");
-  options.perf_hz = c.sampler.perf_frequency_hz;
-  options.max_cgroups = c.sampler.max_cgroups;
-  return options;
-}
-
 // The kernel: cgroup registry → sampler → per-cgroup CPU time.
 class KernelFeed : public UsageFeed {
  public:
@@ -48,7 +39,11 @@ class KernelFeed : public UsageFeed {
     const auto now = std::chrono::steady_clock::now();
     if (std::chrono::duration<double>(now - last_rescan_).count() >= rescan_s_) {
       last_rescan_ = now;
-      if (registry_->rescan()) sampler_->set_watched(registry_->watched());
+      const bool changed = registry_->rescan();
+      if (changed) sampler_->set_watched(registry_->watched());
+      spdlog::debug("rescan: {} cgroup(s) watched{}, took {:.2f} ms", registry_->watched().size(),
+                    changed ? " (changed)" : "",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - now).count());
       rescanned = true;
     }
     snapshot_ = sampler_->read();
@@ -68,6 +63,7 @@ class KernelFeed : public UsageFeed {
     v.missing_roots = registry_->missing_roots();
     v.watched_cgroups = registry_->watched().size();
     v.sampler_stats = sampler_->stats();
+    v.sampler_read_errors = sampler_->read_errors();
     v.features = features_.report();
     return v;
   }
@@ -108,6 +104,15 @@ class TraceFeed : public UsageFeed {
 };
 
 }  // namespace
+
+SamplerOptions sampler_options_from(const config::Config& c) {
+  SamplerOptions options;
+  if (!parse_sampler_mode(c.sampler.mode, options.mode))
+    throw std::runtime_error("sampler.mode: unknown mode \"" + c.sampler.mode + "\"");
+  options.perf_hz = c.sampler.perf_frequency_hz;
+  options.max_cgroups = c.sampler.max_cgroups;
+  return options;
+}
 
 std::unique_ptr<UsageFeed> make_usage_feed(const config::Config& config) {
   if (config.sampler.mode == "replay") return std::make_unique<TraceFeed>(config);

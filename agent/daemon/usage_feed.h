@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/features/feature_probe.h"
+#include "agent/sampler/make_sampler.h"
 #include "agent/usage/usage_tracker.h"
 #include "common/config/config.h"
 
@@ -24,6 +25,7 @@ struct FeedView {
   std::vector<std::string> roots, missing_roots;
   size_t watched_cgroups = 0;
   std::unordered_map<std::string, std::string> sampler_stats;
+  uint64_t sampler_read_errors = 0;  // Sampler::read_errors(): reads of cgroups that exist
   std::vector<FeatureStatus> features;
 };
 
@@ -45,5 +47,9 @@ class UsageFeed {
 // Sampler mode "replay" gets a trace feed; every other mode the kernel feed. Throws
 // std::runtime_error with an operator-facing message (which key, which path).
 std::unique_ptr<UsageFeed> make_usage_feed(const config::Config& config);
+
+// The sampler options the kernel feed builds its sampler with (the preflight builds the
+// same one to check it). Throws std::runtime_error for an unknown sampler.mode.
+SamplerOptions sampler_options_from(const config::Config& c);
 
 }  // namespace antiphase::agent

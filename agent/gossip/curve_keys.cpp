@@ -1,8 +1,12 @@
 #include "agent/gossip/curve_keys.h"
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -15,9 +19,23 @@ namespace {
 
 constexpr size_t kZ85KeyChars = 40;
 
-std::string read_text(const std::string& path) {
+std::string effective_user() {
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return "uid " + std::to_string(::geteuid());
+}
+
+// "cannot read key file P: Permission denied; ..." with the fix an operator needs.
+std::string unreadable_key_file(const std::string& what, const std::string& path, int err) {
+  std::string message = "cannot read " + what + " " + path + ": " + std::strerror(err);
+  if (err == EACCES || err == EPERM)
+    message += "; the agent runs as " + effective_user() + ": chown " + effective_user() + ": " + path +
+               " (secret keys stay mode 0600; public keys may be 0644)";
+  return message;
+}
+
+std::string read_text(const std::string& path, const std::string& what = "key file") {
   std::ifstream in(path);
-  if (!in) throw KeyError("cannot read key file " + path);
+  if (!in) throw KeyError(unreadable_key_file(what, path, errno));
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -93,10 +111,10 @@ CurveKeypair generate_keypair_files(const std::string& public_path, const std::s
 
 CurveKeypair load_secret_key_file(const std::string& path) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) throw KeyError("secret key file " + path + " does not exist");
+  if (::stat(path.c_str(), &info) != 0) throw KeyError(unreadable_key_file("secret key file", path, errno));
   if (info.st_mode & (S_IRWXG | S_IRWXO))
     throw KeyError("secret key file " + path + " is accessible by group/others; run: chmod 600 " + path);
-  const std::string text = read_text(path);
+  const std::string text = read_text(path, "secret key file");
   const auto secret_text = find_key_text(text, "secret-key");
   if (!secret_text) throw KeyError("no secret-key = \"...\" (40 Z85 chars) in " + path);
   const std::string secret = z85_decode_key(*secret_text);
@@ -124,7 +142,12 @@ std::set<std::string> load_allowlist_dir(const std::string& dir) {
     if (!entry.is_regular_file()) continue;
     const std::string name = entry.path().filename().string();
     if (name.starts_with('.') || name.ends_with("_secret") || name.ends_with(".secret")) continue;
-    keys.insert(load_public_key_file(entry.path().string()));
+    try {
+      keys.insert(load_public_key_file(entry.path().string()));
+    } catch (const KeyError& e) {
+      throw KeyError(std::string(e.what()) + " (every file in " + dir +
+                     " must be a peer's public key; names starting with '.' or ending in .secret are skipped)");
+    }
   }
   return keys;
 }

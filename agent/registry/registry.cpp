@@ -3,16 +3,17 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <stdexcept>
+
+#include <spdlog/spdlog.h>
 
 #include "agent/registry/cgroup_fs.h"
 
 namespace antiphase::agent {
 
-namespace {
-
-std::string resolve_root(const std::string& mount, const std::string& root) {
+std::string resolve_cgroup_root(const std::string& mount, const std::string& root) {
   if (!root.empty() && root.front() == '/') return root;
   std::string path = mount;
   if (!root.empty()) path += "/" + root;
@@ -20,16 +21,35 @@ std::string resolve_root(const std::string& mount, const std::string& root) {
   return path;
 }
 
-std::regex compile_pattern(const std::string& pattern) {
+std::regex compile_function_pattern(const std::string& pattern) {
+  std::regex re;
   try {
-    std::regex re(pattern, std::regex::ECMAScript);
-    if (re.mark_count() < 1)
-      throw std::invalid_argument("functions.pattern \"" + pattern + "\" needs a capture group naming the function");
-    return re;
+    re = std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
     throw std::invalid_argument("functions.pattern \"" + pattern + "\" is not a valid regex: " + e.what());
   }
+  if (re.mark_count() < 1)
+    throw std::invalid_argument("functions.pattern \"" + pattern +
+                                "\" has no capture group; put the function name in one, e.g. ^fn-(.+)\\.scope$");
+  return re;
 }
+
+std::string unescape_systemd_name(const std::string& name) {
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '\\' && i + 3 < name.size() && name[i + 1] == 'x' && std::isxdigit(static_cast<unsigned char>(name[i + 2])) &&
+        std::isxdigit(static_cast<unsigned char>(name[i + 3]))) {
+      out.push_back(static_cast<char>(std::stoi(name.substr(i + 2, 2), nullptr, 16)));
+      i += 3;
+    } else {
+      out.push_back(name[i]);
+    }
+  }
+  return out;
+}
+
+namespace {
 
 std::vector<std::string> subdirectories(const std::string& path) {
   std::vector<std::string> names;
@@ -50,14 +70,8 @@ std::vector<std::string> subdirectories(const std::string& path) {
 }  // namespace
 
 CgroupRegistry::CgroupRegistry(RegistryOptions options)
-    : options_(std::move(options)), pattern_(compile_pattern(options_.pattern)) {
-  for (const auto& root : options_.roots) {
-    const std::string path = resolve_root(options_.cgroup2_mount, root);
-    if (!std::filesystem::is_directory(path))
-      throw std::invalid_argument("functions.cgroup_roots: \"" + root + "\" resolves to " + path +
-                                  ", which is not a directory");
-    resolved_roots_.push_back(path);
-  }
+    : options_(std::move(options)), pattern_(compile_function_pattern(options_.pattern)) {
+  for (const auto& root : options_.roots) resolved_roots_.push_back(resolve_cgroup_root(options_.cgroup2_mount, root));
   rescan();
 }
 
@@ -67,7 +81,7 @@ const std::string* CgroupRegistry::match_function(const std::string& dir_name, u
   if (options_.depth != 0 && depth != options_.depth) return nullptr;
   std::smatch m;
   if (!std::regex_search(dir_name, m, pattern_) || !m[1].matched || m[1].length() == 0) return nullptr;
-  const std::string name = m[1].str();
+  const std::string name = unescape_systemd_name(m[1].str());
   auto& fn = fns[name];
   fn.name = name;
   fn.instance_paths.push_back(path);
@@ -99,14 +113,17 @@ void CgroupRegistry::walk(const std::string& path, uint32_t depth, const std::st
 bool CgroupRegistry::rescan() {
   std::vector<WatchedCgroup> watched;
   std::map<std::string, FunctionCgroups> fns;
-  missing_roots_.clear();
+  std::vector<std::string> missing;
   for (const auto& root : resolved_roots_) {
     if (!std::filesystem::is_directory(root)) {
-      missing_roots_.push_back(root);
+      missing.push_back(root);
       continue;
     }
     walk(root, 0, nullptr, watched, fns);
   }
+  if (scanned_once_) log_root_changes(missing);
+  scanned_once_ = true;
+  missing_roots_ = std::move(missing);
   std::sort(watched.begin(), watched.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   const bool changed = watched.size() != watched_.size() ||
                        !std::equal(watched.begin(), watched.end(), watched_.begin(),
@@ -119,6 +136,21 @@ bool CgroupRegistry::rescan() {
     for (uint64_t id : fn.cgroup_ids) owner_of_[id] = name;
   }
   return changed;
+}
+
+void CgroupRegistry::log_root_changes(const std::vector<std::string>& missing_now) const {
+  const auto was_missing = [this](const std::string& r) {
+    return std::find(missing_roots_.begin(), missing_roots_.end(), r) != missing_roots_.end();
+  };
+  const auto is_missing = [&](const std::string& r) {
+    return std::find(missing_now.begin(), missing_now.end(), r) != missing_now.end();
+  };
+  for (const auto& root : resolved_roots_) {
+    if (is_missing(root) && !was_missing(root))
+      spdlog::warn("functions.cgroup_roots: {} vanished; its functions are not measured until it comes back", root);
+    if (!is_missing(root) && was_missing(root))
+      spdlog::info("functions.cgroup_roots: {} appeared; measuring the functions below it", root);
+  }
 }
 
 const std::string* CgroupRegistry::function_of(uint64_t cgroup_id) const {

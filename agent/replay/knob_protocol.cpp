@@ -7,7 +7,7 @@ namespace {
 
 Outcome run_once(PolicyKind kind, double knob, const Workload& w, const ProtocolOptions& o, uint64_t seed,
                  Placement* placement_out = nullptr) {
-  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity, o.drift, o.spread_neighbours}, w);
+  const std::unique_ptr<PackingPolicy> policy = make_policy({kind, knob, o.capacity, o.drift, o.spread_neighbours, &o.node}, w);
   Placement p = place(*policy, placement_order(w.size(), seed), o.fit);
   Outcome out = evaluate(p, w, o.capacity);
   if (placement_out) *placement_out = std::move(p);
@@ -55,25 +55,27 @@ PolicyReport run_protocol(PolicyKind kind, const std::vector<Workload>& validati
   const std::vector<double> grid =
       options.fixed_knob && knob_grid(kind).size() > 1 ? std::vector<double>{*options.fixed_knob} : knob_grid(kind);
   const bool needs_choice = grid.size() > 1 && !validation.empty();
-  std::optional<size_t> chosen;
-  std::optional<size_t> safest;  // fallback when no knob meets the target
-  for (size_t i = 0; i < grid.size(); ++i) {
-    KnobResult k{grid[i], std::nullopt, std::nullopt, std::nullopt};
-    if (needs_choice) {
-      validate(kind, k, validation, options);
-      // <=: on a tie the later, more careful knob of the densest-first grid is the safer one.
-      if (!safest || judged_rate(k, options) <= judged_rate(report.sweep[*safest], options)) safest = i;
-    }
-    if (options.sweep_test) k.test = run_once(kind, grid[i], final_run, options, options.seed);
-    report.sweep.push_back(k);
-  }
+  for (double knob : grid) report.sweep.push_back({knob, std::nullopt, std::nullopt, std::nullopt});
   // The densest knob from which every more careful knob also meets the target: one
-  // aggressive knob that met it by luck between two that did not is not a choice.
+  // aggressive knob that met it by luck between two that did not is not a choice. So
+  // knobs are validated from the careful end of the (densest-first) grid, and the
+  // first one that fails ends the search: denser knobs cannot be chosen anyway.
+  std::optional<size_t> chosen;
   for (size_t i = grid.size(); needs_choice && i-- > 0;) {
+    validate(kind, report.sweep[i], validation, options);
     if (judged_rate(report.sweep[i], options) > options.target_overload_rate) break;
     chosen = i;
   }
   if (!needs_choice) chosen = 0;
+  std::optional<size_t> safest;  // fallback when no knob meets the target: validate them all
+  for (size_t i = grid.size(); needs_choice && !chosen && i-- > 0;) {
+    KnobResult& k = report.sweep[i];
+    if (!k.validation) validate(kind, k, validation, options);
+    // <: on a tie the more careful knob (later in the densest-first grid) stays.
+    if (!safest || judged_rate(k, options) < judged_rate(report.sweep[*safest], options)) safest = i;
+  }
+  if (options.sweep_test)
+    for (KnobResult& k : report.sweep) k.test = run_once(kind, k.knob, final_run, options, options.seed);
   report.met_target_in_validation = chosen.has_value();
   report.chosen_knob = grid[chosen ? *chosen : *safest];
   report.test = run_once(kind, report.chosen_knob, final_run, options, options.seed, &report.test_placement);

@@ -22,6 +22,7 @@ struct ProtocolOptions {
   bool worst_run = true;
   double drift = 0.0;              // antiphase day-to-day drift κ (see PolicyParams)
   std::optional<uint32_t> spread_neighbours;  // antiphase σ pooling override (see PolicyParams)
+  node::NodeConfig node;                      // antiphase: the daemon's node config (see PolicyParams)
   std::optional<double> fixed_knob;  // skip validation and use this knob (for what-if runs)
   bool sweep_test = false;        // also judge every knob on the test window (for plots only)
 };

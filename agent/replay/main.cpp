@@ -8,6 +8,7 @@
 
 #include "agent/replay/replay_app.h"
 #include "agent/replay/time_arg.h"
+#include "common/config/config.h"
 
 namespace {
 
@@ -25,6 +26,7 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& v
 int main(int argc, char** argv) {
   using namespace antiphase::replay;
   CLI::App app{"antiphase-replay: measure admission decision quality on a CPU trace (timestamp,function,cpu)"};
+  app.set_version_flag("-V,--version", "antiphase-replay " ANTIPHASE_VERSION);
   ReplayOptions o;
   std::string train_start, train_end, test_start, test_end, val_fit_start, val_fit_end, fit = "first";
   std::vector<std::string> policies;
@@ -45,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--val-fit-start", val_fit_start, "for short training windows: earlier window to fit on in validation");
   app.add_option("--val-fit-end", val_fit_end, "end of that earlier window");
   app.add_option("--target-overload", o.target_overload_rate, "target overloaded host-step rate")->capture_default_str();
-  app.add_option("--policy", policies, "policies to run (antiphase, peak-sum, pXX-sum, slot-pXX-sum, mean-sum, oracle); default all")
+  app.add_option("--policy", policies, "policies to run (antiphase, peak-sum, pXX-sum, slot-pXX-sum, mean-sum, oracle, antiphase-measured-rho, x-train-quantile); default the first six")
       ->delimiter(',');
   app.add_option("--fit", fit, "first|best")->check(CLI::IsMember({"first", "best"}))->capture_default_str();
   app.add_option("--seed", o.seed, "placement-order seed")->capture_default_str();
@@ -68,6 +70,21 @@ int main(int argc, char** argv) {
   app.add_option("--profiles", profiles, "antiphase profiles from the shared shape model or direct per-slot statistics")
       ->check(CLI::IsMember({"shape-model", "direct"}))
       ->capture_default_str();
+  app.add_option("--config", o.config_path,
+                 "antiphase: an antiphased config file whose admission rules the hosts follow (default: built-in)");
+  app.add_flag("--fleet", o.fleet,
+               "fleet replay with churn: functions arrive at their first sample, are placed online, leave after their last");
+  app.add_option("--fleet-policies", o.fleet_policies, "fleet: policies (antiphase, peak-sum, pXX-sum[:PCT], slot-pXX-sum[:PCT], oracle)")
+      ->capture_default_str();
+  app.add_option("--declared-cores", o.declared_cores, "fleet: size of a function nobody has measured yet")->capture_default_str();
+  std::string lifetime;
+  app.add_option("--instance-lifetime", lifetime,
+                 "fleet: re-place each instance after this long (e.g. 1d; default: never, it stays until its last sample)");
+  app.add_option("--gossip-speed", o.gossip_speed,
+                 "fleet: trace seconds per gossip-clock second (default: one gossip round per trace step)");
+  app.add_option("--warmup-days", o.warmup_days, "fleet: first days reported apart")->capture_default_str();
+  double fleet_days = 0;
+  app.add_option("--fleet-days", fleet_days, "fleet: replay only the first N days of the trace");
   app.add_flag("--json", json, "print the full report as JSON");
   app.add_option("--plot-dir", o.plot_dir, "write tradeoff.svg and host-<policy>.svg here");
   try {
@@ -94,12 +111,21 @@ int main(int argc, char** argv) {
       o.val_pairs.push_back(t);
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // usage errors exit 2; --help and --version 0
   }
   if (train_days > 0) o.train_days = train_days;
   if (test_days > 0) o.test_days = test_days;
   if (val_days > 0) o.val_days = val_days;
   if (std::isfinite(knob)) o.fixed_knob = knob;
+  if (fleet_days > 0) o.fleet_days = fleet_days;
+  if (!lifetime.empty()) {
+    const auto seconds = antiphase::config::parse_duration_s(lifetime);
+    if (!seconds) {
+      std::cerr << "antiphase-replay: --instance-lifetime: '" << lifetime << "' is not a duration such as 12h or 1d\n";
+      return 2;
+    }
+    o.instance_lifetime_s = *seconds;
+  }
   o.fit = fit == "best" ? Fit::Best : Fit::First;
   o.profiles = profiles == "direct" ? ProfileSource::Direct : ProfileSource::ShapeModel;
   o.val_worst_run = criterion == "worst-run";

@@ -4,12 +4,15 @@
 #include <cmath>
 
 #include "agent/replay/antiphase_packing.h"
+#include "agent/replay/node_core_packing.h"
 #include "agent/replay/train_quantile_packing.h"
 
 namespace antiphase::replay {
 namespace {
 
 constexpr double kSlack = 1e-9;  // rounding must not decide a placement
+
+}  // namespace
 
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0.0;
@@ -19,6 +22,8 @@ double quantile(std::vector<double> v, double q) {
   const size_t hi = std::min(lo + 1, v.size() - 1);
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
+
+namespace {
 
 // Sum of one scalar size per function against a limit (peak-, percentile-, mean-sum).
 class ScalarSumPolicy : public PackingPolicy {
@@ -111,6 +116,7 @@ std::vector<std::vector<float>> slot_percentiles(const Workload& w, double perce
 std::string to_string(PolicyKind kind) {
   switch (kind) {
     case PolicyKind::Antiphase: return "antiphase";
+    case PolicyKind::AntiphaseMeasuredRho: return "antiphase-measured-rho";
     case PolicyKind::PeakSum: return "peak-sum";
     case PolicyKind::PercentileSum: return "pXX-sum";
     case PolicyKind::SlotPercentileSum: return "slot-pXX-sum";
@@ -124,7 +130,7 @@ std::string to_string(PolicyKind kind) {
 std::optional<PolicyKind> parse_policy(const std::string& name) {
   for (PolicyKind k : all_policies())
     if (to_string(k) == name) return k;
-  for (PolicyKind k : {PolicyKind::TrainQuantile})
+  for (PolicyKind k : {PolicyKind::TrainQuantile, PolicyKind::AntiphaseMeasuredRho})
     if (to_string(k) == name) return k;
   return std::nullopt;
 }
@@ -136,7 +142,8 @@ std::vector<PolicyKind> all_policies() {
 
 std::vector<double> knob_grid(PolicyKind kind) {
   switch (kind) {
-    case PolicyKind::Antiphase: return {0, 0.5, 1, 1.5, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 4, 4.5, 5, 6, 7, 8};
+    case PolicyKind::Antiphase: return {0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005};
+    case PolicyKind::AntiphaseMeasuredRho: return {0, 0.5, 1, 1.5, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 4, 4.5, 5, 6, 7, 8};
     case PolicyKind::TrainQuantile: return {0.02, 0.01, 0.005, 0.003, 0.002, 0.001, 0.0005, 0.0002, 0};
     case PolicyKind::PercentileSum:
     case PolicyKind::SlotPercentileSum: return {50, 60, 70, 75, 80, 85, 90, 92.5, 95, 97, 98, 99, 99.5, 99.9, 100};
@@ -150,7 +157,8 @@ std::vector<double> knob_grid(PolicyKind kind) {
 
 std::string knob_name(PolicyKind kind) {
   switch (kind) {
-    case PolicyKind::Antiphase: return "z";
+    case PolicyKind::Antiphase: return "target_overload_rate";
+    case PolicyKind::AntiphaseMeasuredRho: return "z";
     case PolicyKind::TrainQuantile: return "train-overload";
     case PolicyKind::PercentileSum:
     case PolicyKind::SlotPercentileSum: return "percentile";
@@ -161,7 +169,10 @@ std::string knob_name(PolicyKind kind) {
 
 std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Workload& w) {
   switch (params.kind) {
-    case PolicyKind::Antiphase: return make_antiphase_packing(w, params.knob, params.capacity, params.drift, params.spread_neighbours);
+    case PolicyKind::Antiphase:
+      return make_node_core_packing(w, params.node ? *params.node : node::NodeConfig{}, params.capacity, params.knob);
+    case PolicyKind::AntiphaseMeasuredRho:
+      return make_antiphase_packing(w, params.knob, params.capacity, params.drift, params.spread_neighbours);
     case PolicyKind::PeakSum:
     case PolicyKind::PercentileSum: return std::make_unique<ScalarSumPolicy>(scalar_sizes(w, params.kind, params.knob), params.capacity);
     case PolicyKind::MeanSum:
@@ -172,6 +183,15 @@ std::unique_ptr<PackingPolicy> make_policy(const PolicyParams& params, const Wor
     case PolicyKind::TrainQuantile: return make_train_quantile_packing(w, params.knob, params.capacity);
   }
   return nullptr;
+}
+
+std::string decision_path(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::Antiphase: return "node-core (what antiphased runs)";
+    case PolicyKind::AntiphaseMeasuredRho: return "replay-only what-if (full training series, fixed z)";
+    case PolicyKind::Oracle: return "replay-only bound (sees the test window)";
+    default: return "replay baseline (scheduler-side rule)";
+  }
 }
 
 }  // namespace antiphase::replay

@@ -7,11 +7,18 @@
 #include <vector>
 
 #include "agent/replay/workload.h"
+#include "common/node/node_config.h"
 
 namespace antiphase::replay {
 
 enum class PolicyKind {
-  Antiphase,     // common/admission rule on the host's measured aggregate profile; knob z
+  // What antiphased runs: one node::NodeCore per host (learned aggregate, calibrated z,
+  // co-movement estimate, candidates from decoded gossip summaries); knob: the
+  // calibrator's target overload rate (admission.target_overload_rate).
+  Antiphase,
+  // Replay-only what-if (the replay's rule before 2026-11): the admission formula with a
+  // fixed z and ρ measured from both full training series, which no agent has.
+  AntiphaseMeasuredRho,
   PeakSum,       // sum of per-function peaks ≤ capacity; no knob
   PercentileSum, // sum of per-function scalar pXX ≤ capacity; knob XX
   SlotPercentileSum,  // per day slot, sum of per-function slot pXX ≤ capacity; knob XX
@@ -54,7 +61,16 @@ struct PolicyParams {
   // the spreads as independent per-tenant terms (κ·μ_i[w]); 0 = trust the profiles.
   double drift = 0.0;
   std::optional<uint32_t> spread_neighbours = std::nullopt;  // antiphase only: what-if override of the daemon default
+  // Antiphase: the daemon's node config (capacity and target rate are replaced by the
+  // fields above). Null: the built-in defaults.
+  const node::NodeConfig* node = nullptr;
 };
+
+// The q-quantile (0..1) of v, interpolated; 0 for an empty v. Shared by the baselines.
+double quantile(std::vector<double> v, double q);
+
+// Which code decides for this policy, for the report.
+std::string decision_path(PolicyKind kind);
 
 // Learns what the policy needs from `w.fit` (or `w.eval` for the oracle).
 // `w` must outlive the policy and its hosts.

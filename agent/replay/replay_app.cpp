@@ -9,9 +9,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "agent/replay/fleet.h"
 #include "agent/replay/svg_plot.h"
 #include "agent/replay/time_arg.h"
 #include "common/admission/decision.h"
+#include "common/config/config.h"
+#include "common/node/from_config.h"
 
 namespace antiphase::replay {
 namespace {
@@ -95,6 +98,7 @@ nlohmann::json report_json(const PolicyReport& r) {
   nlohmann::json sweep = nlohmann::json::array();
   for (const KnobResult& k : r.sweep) sweep.push_back(knob_json(k));
   nlohmann::json j = {{"policy", to_string(r.kind)},
+                      {"path", decision_path(r.kind)},
                       {"knob_name", knob_name(r.kind)},
                       {"chosen_knob", r.chosen_knob},
                       {"met_target_in_validation", r.met_target_in_validation},
@@ -129,7 +133,64 @@ void write_plots(const ReplayOptions& o, const std::vector<PolicyReport>& report
 
 }  // namespace
 
+node::NodeConfig replay_node_config(const ReplayOptions& o) {
+  config::Config c;
+  if (!o.config_path.empty()) {
+    std::ifstream in(o.config_path);
+    if (!in) throw std::runtime_error(o.config_path + ": cannot open config file");
+    std::stringstream text;
+    text << in.rdbuf();
+    c = config::parse(text.str(), o.config_path);
+  }
+  node::NodeConfig n = node::node_config_from(c, 1);
+  n.capacity_cores = o.capacity;
+  return n;
+}
+
+namespace {
+
+ReplayResult run_fleet_replay(const ReplayOptions& o) {
+  config::Config c;
+  if (!o.config_path.empty()) {
+    std::ifstream in(o.config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    c = config::parse(text.str(), o.config_path);
+  }
+  FleetOptions f;
+  f.capacity = o.capacity;
+  f.seed = o.seed;
+  f.best_fit = o.fit == Fit::Best;
+  f.declared_cores = o.declared_cores;
+  f.instance_lifetime_s = o.instance_lifetime_s;
+  f.gossip_speed = o.gossip_speed;
+  f.gossip_interval_s = c.gossip.interval_s;
+  f.warmup_days = o.warmup_days;
+  f.days = o.fleet_days;
+  const auto policies = parse_fleet_policies(o.fleet_policies);
+  if (!policies)
+    throw std::runtime_error("--fleet-policies: \"" + o.fleet_policies +
+                             "\" is not a list of antiphase, peak-sum, pXX-sum[:PCT], slot-pXX-sum[:PCT], oracle");
+  f.policies = *policies;
+  f.node = replay_node_config(o);
+  f.publisher.threshold = c.gossip.republish_threshold;
+  f.publisher.min_interval_s = c.gossip.republish_min_interval_s;
+  f.gossip.fanout = c.gossip.fanout;
+  f.gossip.suspect_after_s = c.gossip.suspect_after_s;
+  f.gossip.dead_after_s = c.gossip.dead_after_s;
+  f.gossip.purge_after_s = c.gossip.purge_after_s;
+  const Trace trace = read_trace(o.trace_path);
+  const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace);
+  if (step <= 0) throw std::runtime_error("cannot detect the sampling step; give --step");
+  FleetResult r = run_fleet(trace, step, f);
+  r.json["trace"] = {{"path", o.trace_path}, {"rows", trace.rows.size()}, {"functions", trace.functions.size()}, {"step_s", step}};
+  return {std::move(r.json), std::move(r.text)};
+}
+
+}  // namespace
+
 ReplayResult run_replay(const ReplayOptions& o) {
+  if (o.fleet) return run_fleet_replay(o);
   using Clock = std::chrono::steady_clock;
   if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
   if (!(o.target_overload_rate > 0 && o.target_overload_rate < 1)) throw std::runtime_error("--target-overload must be in (0, 1)");
@@ -175,6 +236,7 @@ ReplayResult run_replay(const ReplayOptions& o) {
   po.drift = o.drift;
   po.spread_neighbours = o.spread_neighbours;
   po.fixed_knob = o.fixed_knob;
+  po.node = replay_node_config(o);
   std::vector<PolicyReport> reports;
   for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
   const auto t_done = Clock::now();

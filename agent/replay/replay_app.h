@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/replay/knob_protocol.h"
+#include "common/node/node_config.h"
 
 namespace antiphase::replay {
 
@@ -38,7 +39,22 @@ struct ReplayOptions {
   std::optional<uint32_t> spread_neighbours;  // antiphase: override PolicyConfig::spread_neighbours
   ProfileSource profiles = ProfileSource::ShapeModel;
   std::optional<double> fixed_knob;  // what-if: every knobbed policy uses this knob, no validation
+  // antiphase: an antiphased config file whose rules the replayed hosts follow (empty:
+  // the defaults); --capacity replaces its capacity, the protocol its target rate.
+  std::string config_path;
+  // --fleet: the fleet replay with churn instead of the train/test protocol (fleet.h).
+  bool fleet = false;
+  std::string fleet_policies = "antiphase,peak-sum,pXX-sum:95,pXX-sum:99,slot-pXX-sum:95,slot-pXX-sum:99,oracle";
+  double declared_cores = 1.0;
+  double instance_lifetime_s = 0;
+  double gossip_speed = 0;
+  int warmup_days = 7;
+  std::optional<double> fleet_days;
 };
+
+// The node config the replay's antiphase hosts run: the one mapping the daemon uses
+// (node::node_config_from), from the given config file or the defaults.
+node::NodeConfig replay_node_config(const ReplayOptions& options);
 
 struct ReplayResult {
   nlohmann::json json;

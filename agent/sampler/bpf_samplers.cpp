@@ -158,11 +158,16 @@ std::unordered_map<std::string, std::string> BpfCpuSampler::stats() const {
   if (program_->options().attach == CpuAccountAttach::PerfEvent) {
     out["perf_hz"] = std::to_string(program_->options().perf_hz);
     out["sample_period_ns"] = std::to_string(program_->sample_period_ns());
+    out["perf_estimator"] = std::string(to_string(program_->options().perf_estimator));
   }
   if (auto run = program_->run_stats()) {
     out["bpf_run_cnt"] = std::to_string(run->run_cnt);
     out["bpf_run_time_ns"] = std::to_string(run->run_time_ns);
     out["bpf_avg_ns_per_run"] = std::to_string(run->run_time_ns / run->run_cnt);
+  }
+  if (auto run = program_->free_run_stats()) {
+    out["bpf_free_run_cnt"] = std::to_string(run->run_cnt);
+    out["bpf_free_avg_ns_per_run"] = std::to_string(run->run_time_ns / run->run_cnt);
   }
   return out;
 }
@@ -171,7 +176,7 @@ BpfSchedSwitchSampler::BpfSchedSwitchSampler(Attach attach, uint32_t max_cgroups
     : BpfCpuSampler(CpuAccountOptions{
           attach == Attach::TpBtf ? CpuAccountAttach::TpBtf : CpuAccountAttach::RawTp, max_cgroups, 0}) {}
 
-BpfPerfSampler::BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups)
-    : BpfCpuSampler(CpuAccountOptions{CpuAccountAttach::PerfEvent, max_cgroups, frequency_hz}) {}
+BpfPerfSampler::BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups, PerfEstimator estimator)
+    : BpfCpuSampler(CpuAccountOptions{CpuAccountAttach::PerfEvent, max_cgroups, frequency_hz, estimator}) {}
 
 }  // namespace antiphase::agent

@@ -6,8 +6,10 @@
 //    per-task runtime, as cpu.stat), plus the slice still running on each CPU at read
 //    time (a busy loop may run for seconds unswitched), read on each CPU by a BPF program
 //    run there (lags by at most one scheduler tick).
-//  - BpfPerfSampler: statistical; a CPU-clock sample every 1/hz s on each CPU charges one
-//    period to the interrupted task's cgroup. Cheaper on switch-heavy hosts.
+//  - BpfPerfSampler: a CPU-clock sample every 1/hz s on each CPU; its cost does not grow
+//    with the context-switch rate. With kernel BTF a sample charges the interrupted
+//    task's runtime since it was last charged (exact, late by about one period of each
+//    task's CPU time); without BTF it charges one period (statistical, see PerfEstimator).
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -28,6 +30,8 @@ class BpfCpuSampler : public Sampler {
   std::unordered_map<std::string, std::string> stats() const override;
 
   CpuAccountAttach attach() const { return program_->options().attach; }
+  // "tp_btf", "raw_tp", "perf_event, harvest" or "perf_event, count".
+  std::string describe() const { return program_->describe(); }
 
  protected:
   // Throws std::runtime_error (with libbpf's text) when the program cannot be loaded.
@@ -72,7 +76,7 @@ class BpfSchedSwitchSampler final : public BpfCpuSampler {
 
 class BpfPerfSampler final : public BpfCpuSampler {
  public:
-  BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups);
+  BpfPerfSampler(uint32_t frequency_hz, uint32_t max_cgroups, PerfEstimator estimator = PerfEstimator::Harvest);
   SamplerMode mode() const override { return SamplerMode::PerfSample; }
 };
 

@@ -1,6 +1,7 @@
 #include "agent/sampler/cgroup_stat_sampler.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -34,6 +35,7 @@ UsageSnapshot CgroupStatSampler::read() {
     if (!usec) usec = read_cpu_stat_usage_usec(root.cgroup.path);  // e.g. out of file descriptors
     if (!usec) {
       ++unreadable_;
+      if (::access(root.cgroup.path.c_str(), F_OK) == 0) ++read_errors_;
       continue;
     }
     uint64_t& reported = reported_ns_[root.cgroup.id];
@@ -46,11 +48,17 @@ UsageSnapshot CgroupStatSampler::read() {
   return snap;
 }
 
+uint64_t CgroupStatSampler::read_errors() const {
+  std::lock_guard lock(mutex_);
+  return read_errors_;
+}
+
 std::unordered_map<std::string, std::string> CgroupStatSampler::stats() const {
   std::lock_guard lock(mutex_);
   return {{"source", "cpu.stat usage_usec"},
           {"watched_cgroups", std::to_string(roots_.size())},
-          {"unreadable_reads", std::to_string(unreadable_)}};
+          {"unreadable_reads", std::to_string(unreadable_)},
+          {"read_errors", std::to_string(read_errors_)}};
 }
 
 }  // namespace antiphase::agent

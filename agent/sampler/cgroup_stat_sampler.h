@@ -16,9 +16,10 @@ class CgroupStatSampler final : public Sampler {
  public:
   SamplerMode mode() const override { return SamplerMode::Cgroup; }
   void set_watched(const std::vector<WatchedCgroup>& cgroups) override;
-  // Cgroups whose cpu.stat cannot be read (e.g. removed since the last rescan) are
-  // left out of the snapshot; that is not an error.
+  // Cgroups whose cpu.stat cannot be read are left out of the snapshot. One removed
+  // since the last rescan is ordinary churn; one that still exists is a read error.
   UsageSnapshot read() override;
+  uint64_t read_errors() const override;
   std::unordered_map<std::string, std::string> stats() const override;
 
  private:
@@ -29,7 +30,8 @@ class CgroupStatSampler final : public Sampler {
   };
   std::vector<Root> roots_;
   std::unordered_map<uint64_t, uint64_t> reported_ns_;
-  uint64_t unreadable_ = 0;
+  uint64_t unreadable_ = 0;   // every failed read
+  uint64_t read_errors_ = 0;  // failed reads of cgroups that still exist
 };
 
 }  // namespace antiphase::agent

@@ -3,14 +3,15 @@
 // raw_tp) or bpf/cpu_sample.bpf.c (perf CPU-clock sampling). Opens it, sizes the maps,
 // loads, attaches, and gives typed access to the maps both objects share. One instance
 // per sampler; every instance has its own maps, so several can run side by side.
-#include "common/config/defaults.h"
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bpf/cpu_account.h"
+#include "common/config/defaults.h"
 
 struct cpu_account;  // generated skeletons
 struct cpu_sample;
@@ -23,15 +24,26 @@ namespace antiphase::agent {
 enum class CpuAccountAttach { TpBtf, RawTp, PerfEvent };
 std::string_view to_string(CpuAccountAttach a);
 
+// What a perf_sample CPU-clock sample charges (PerfEvent only):
+//  - Harvest: the interrupted task's runtime since it was last charged, plus each task's
+//    last runtime when it is freed (cpu_account.bpf.c; needs kernel BTF). The kernel's own
+//    figure, late by about one sampling period of each task's CPU time.
+//  - Count: one sampling period per sample (cpu_sample.bpf.c; loads without BTF).
+//    Statistical, and biased when a tenant's run/sleep rhythm lines up with the timer.
+enum class PerfEstimator { Harvest, Count };
+std::string_view to_string(PerfEstimator e);
+
 struct CpuAccountOptions {
   CpuAccountAttach attach = CpuAccountAttach::TpBtf;
   uint32_t max_cgroups = CPU_ACCOUNT_DEFAULT_MAX_CGROUPS;
   uint32_t perf_hz = defaults::kPerfFrequencyHz;  // PerfEvent only
+  PerfEstimator perf_estimator = PerfEstimator::Harvest;  // PerfEvent only
 };
 
 class CpuAccountProgram {
  public:
-  // Loads and attaches. Throws std::runtime_error carrying libbpf's explanation.
+  // Loads and attaches. Throws std::runtime_error carrying libbpf's explanation; whatever
+  // was loaded or attached by then is released.
   explicit CpuAccountProgram(const CpuAccountOptions& options);
   ~CpuAccountProgram();
   CpuAccountProgram(const CpuAccountProgram&) = delete;
@@ -56,6 +68,8 @@ class CpuAccountProgram {
   std::optional<std::vector<running_task>> read_running() const;
 
   const CpuAccountOptions& options() const { return options_; }
+  // "tp_btf", "raw_tp", "perf_event, harvest" or "perf_event, count".
+  std::string describe() const;
   uint64_t sample_period_ns() const { return sample_period_ns_; }
   size_t attached_cpus() const { return attached_cpus_; }
 
@@ -66,34 +80,50 @@ class CpuAccountProgram {
     uint64_t run_time_ns = 0;
   };
   std::optional<RunStats> run_stats() const;
+  // The same for the program that charges freed tasks (perf harvesting only).
+  std::optional<RunStats> free_run_stats() const;
 
  private:
+  // Owners of the generated skeletons and of links (defined where the skeletons are).
+  struct DestroySchedSkeleton {
+    void operator()(cpu_account* skel) const;
+  };
+  struct DestroySampleSkeleton {
+    void operator()(cpu_sample* skel) const;
+  };
+  struct DestroyLink {
+    void operator()(bpf_link* link) const;
+  };
+
   void open_and_load();
-  // Opens the skeleton for options_.attach and points the handles below at it.
+  // Opens the skeleton for options_ and points the handles below at it.
   void open_skeleton();
+  void open_count_skeleton();
+  void open_sched_skeleton();
   int load_skeleton();
-  void destroy_skeleton();
+  void close_skeleton();
   void attach();
   void attach_perf_events();
-  void destroy();
 
   CpuAccountOptions options_;
-  cpu_account* sched_skel_ = nullptr;  // tp_btf / raw_tp
-  cpu_sample* sample_skel_ = nullptr;  // perf_event
+  std::unique_ptr<cpu_account, DestroySchedSkeleton> sched_skel_;  // tp_btf / raw_tp
+  std::unique_ptr<cpu_sample, DestroySampleSkeleton> sample_skel_;  // perf_event
   // Handles into whichever skeleton is open (cpu_state and bss: sched_switch only).
   bpf_map* watched_map_ = nullptr;
   bpf_map* usage_map_ = nullptr;
   bpf_map* cpu_state_map_ = nullptr;
   bpf_map* running_map_ = nullptr;
-  bpf_program* program_ = nullptr;
-  bpf_program* running_program_ = nullptr;
+  bpf_program* program_ = nullptr;          // the accounting program (sched_switch or perf_event)
+  bpf_program* running_program_ = nullptr;  // sched_switch only
+  bpf_program* free_program_ = nullptr;     // perf harvest only: sched_process_free
   std::vector<int> online_cpus_;
   mutable bool run_on_cpu_supported_ = true;
-  std::vector<bpf_link*> links_;
   int possible_cpus_ = 0;
   mutable bool batch_supported_ = true;
   size_t attached_cpus_ = 0;
   uint64_t sample_period_ns_ = 0;
+  // Declared after the skeletons, so links are destroyed (programs detached) first.
+  std::vector<std::unique_ptr<bpf_link, DestroyLink>> links_;
 };
 
 // Parses a kernel CPU list such as "0-3,6,8-9" (sysfs .../cpu/online). Empty on error.

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <string_view>
-#include <utility>
 
 #include "agent/registry/cgroup_fs.h"
 
@@ -13,25 +12,11 @@ namespace antiphase::agent {
 CpuStatFile::CpuStatFile(const std::string& cgroup_path)
     : fd_(::open((cgroup_path + "/cpu.stat").c_str(), O_RDONLY | O_CLOEXEC)) {}
 
-CpuStatFile::~CpuStatFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-CpuStatFile::CpuStatFile(CpuStatFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-CpuStatFile& CpuStatFile::operator=(CpuStatFile&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
 std::optional<uint64_t> CpuStatFile::usage_usec() const {
-  if (fd_ < 0) return std::nullopt;
+  if (!fd_) return std::nullopt;
   // usage_usec is the first line; the whole file is a few hundred bytes.
   char buf[1024];
-  const ssize_t n = ::pread(fd_, buf, sizeof(buf), 0);
+  const ssize_t n = ::pread(fd_.get(), buf, sizeof(buf), 0);
   if (n <= 0) return std::nullopt;
   return parse_cpu_stat_usage_usec(std::string_view(buf, static_cast<size_t>(n)));
 }

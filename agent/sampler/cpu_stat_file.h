@@ -6,22 +6,19 @@
 #include <optional>
 #include <string>
 
+#include "agent/features/handles.h"
+
 namespace antiphase::agent {
 
 class CpuStatFile {
  public:
   explicit CpuStatFile(const std::string& cgroup_path);
-  ~CpuStatFile();
-  CpuStatFile(CpuStatFile&& other) noexcept;
-  CpuStatFile& operator=(CpuStatFile&& other) noexcept;
-  CpuStatFile(const CpuStatFile&) = delete;
-  CpuStatFile& operator=(const CpuStatFile&) = delete;
 
   // nullopt once the cgroup is gone (reads of a removed cgroup's files fail).
   std::optional<uint64_t> usage_usec() const;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;  // empty if the open failed
 };
 
 }  // namespace antiphase::agent

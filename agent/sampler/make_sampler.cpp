@@ -1,5 +1,6 @@
 #include "agent/sampler/make_sampler.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -12,6 +13,7 @@ namespace {
 // Collects why each candidate was passed over, in order.
 struct Attempts {
   std::vector<std::string> failures;
+  bool counting_passed_over = false;  // perf events work, but only counting would
   void fail(const std::string& what) { failures.push_back(what); }
   std::string joined() const {
     std::string out;
@@ -46,21 +48,58 @@ std::unique_ptr<Sampler> try_sched_switch(const SamplerOptions& o, const Feature
   return nullptr;
 }
 
-std::unique_ptr<Sampler> try_perf(const SamplerOptions& o, const FeatureProbe& f, Attempts& attempts) {
-  if (!f.has("cap_bpf")) {
-    attempts.fail("perf_sample: " + unavailable(f, "cap_bpf"));
-    return nullptr;
+// What counting perf samples is good for, said wherever it is chosen or passed over: a
+// tenant using c cores collects about c x hz samples a second, so its relative error
+// over T seconds is about 1/sqrt(c x hz x T).
+std::string counting_caveat(unsigned hz) {
+  const auto percent = [hz](double seconds) {
+    return std::to_string(static_cast<int>(std::lround(100 / std::sqrt(0.1 * hz * seconds))));
+  };
+  return "counting samples is statistical: a tenant using c cores is off by about 1/sqrt(c x " +
+         std::to_string(hz) + " x seconds) (0.1 core: +-" + percent(900) + " % over a 15-minute profile slot, +-" +
+         percent(1) + " % per 1 s tick), and a regular run/sleep rhythm can bias it";
+}
+
+bool perf_events_usable(const FeatureProbe& f, Attempts& attempts) {
+  for (const char* feature : {"cap_bpf", "perf_event"}) {
+    if (!f.has(feature)) {
+      attempts.fail("perf_sample: " + unavailable(f, feature));
+      return false;
+    }
   }
-  if (!f.has("perf_event")) {
-    attempts.fail("perf_sample: " + unavailable(f, "perf_event"));
+  return true;
+}
+
+// Harvesting runtimes needs CO-RE (kernel BTF) and a raw tracepoint for freed tasks.
+std::unique_ptr<Sampler> try_perf_harvest(const SamplerOptions& o, const FeatureProbe& f, Attempts& attempts) {
+  if (!perf_events_usable(f, attempts)) return nullptr;
+  if (!f.has("btf") || !f.has("raw_tp")) {
+    attempts.fail("perf_sample harvesting: " + unavailable(f, f.has("btf") ? "raw_tp" : "btf"));
+    attempts.counting_passed_over = true;
     return nullptr;
   }
   try {
-    return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups);
+    return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups, PerfEstimator::Harvest);
+  } catch (const std::exception& e) {
+    attempts.fail(std::string("perf_sample harvesting failed: ") + e.what());
+  }
+  return nullptr;
+}
+
+// Counting samples needs neither BTF nor raw_tp.
+std::unique_ptr<Sampler> try_perf_count(const SamplerOptions& o, const FeatureProbe& f, Attempts& attempts) {
+  if (!perf_events_usable(f, attempts)) return nullptr;
+  try {
+    return std::make_unique<BpfPerfSampler>(o.perf_hz, o.max_cgroups, PerfEstimator::Count);
   } catch (const std::exception& e) {
     attempts.fail(std::string("perf_sample failed: ") + e.what());
   }
   return nullptr;
+}
+
+std::unique_ptr<Sampler> try_perf(const SamplerOptions& o, const FeatureProbe& f, Attempts& attempts) {
+  if (auto sampler = try_perf_harvest(o, f, attempts)) return sampler;
+  return try_perf_count(o, f, attempts);
 }
 
 std::unique_ptr<Sampler> try_cgroup(const FeatureProbe& f, Attempts& attempts) {
@@ -72,18 +111,29 @@ std::unique_ptr<Sampler> try_cgroup(const FeatureProbe& f, Attempts& attempts) {
 }
 
 std::string describe(const Sampler& s) {
-  const auto stats = s.stats();
-  auto it = stats.find("attach");
   std::string name(to_string(s.mode()));
-  if (it != stats.end()) name += " (" + it->second + ")";
+  if (const auto* bpf = dynamic_cast<const BpfCpuSampler*>(&s)) name += " (" + bpf->describe() + ")";
   return name;
 }
 
-void set_why(std::string* why, const Sampler& chosen, const Attempts& attempts, bool forced) {
+bool counts_samples(const Sampler& s) {
+  const auto stats = s.stats();
+  const auto it = stats.find("perf_estimator");
+  return it != stats.end() && it->second == std::string(to_string(PerfEstimator::Count));
+}
+
+void set_why(std::string* why, const Sampler& chosen, const Attempts& attempts, bool forced, unsigned hz) {
   if (!why) return;
   std::string text = std::string(forced ? "sampler forced to " : "sampler auto-selected ") + describe(chosen);
   if (!attempts.failures.empty()) text += " after: " + attempts.joined();
-  *why = text + ".";
+  text += ".";
+  if (counts_samples(chosen)) {
+    text += " Note: " + counting_caveat(hz) + ".";
+  } else if (!forced && attempts.counting_passed_over && chosen.mode() == SamplerMode::Cgroup) {
+    text += " perf_sample could only count samples here, and " + counting_caveat(hz) +
+            "; sampler.mode = \"perf_sample\" uses it anyway.";
+  }
+  *why = text;
 }
 
 [[noreturn]] void fail_forced(SamplerMode mode, const Attempts& attempts) {
@@ -115,15 +165,17 @@ std::unique_ptr<Sampler> make_sampler(const SamplerOptions& options, const Featu
         attempts.fail("eBPF samplers need root or CAP_BPF (" + features.status("cap_bpf").detail + ")");
       } else {
         sampler = try_sched_switch(options, features, attempts);
-        if (!sampler) sampler = try_perf(options, features, attempts);
+        if (!sampler) sampler = try_perf_harvest(options, features, attempts);
       }
+      // cpu.stat is exact; counting perf samples is only the last resort (see above).
       if (!sampler) sampler = try_cgroup(features, attempts);
+      if (!sampler && features.has("cap_bpf")) sampler = try_perf_count(options, features, attempts);
       if (!sampler) throw std::runtime_error("no CPU sampler works on this host: " + attempts.joined());
-      set_why(why, *sampler, attempts, false);
+      set_why(why, *sampler, attempts, false, options.perf_hz);
       return sampler;
   }
   if (!sampler) fail_forced(options.mode, attempts);
-  set_why(why, *sampler, attempts, true);
+  set_why(why, *sampler, attempts, true, options.perf_hz);
   return sampler;
 }
 

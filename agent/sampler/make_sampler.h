@@ -1,16 +1,19 @@
 #pragma once
 // Picks and builds the sampler for this host.
 //
-// auto: sched_switch (tp_btf, else raw_tp) -> perf_sample -> cgroup cpu.stat, and `why`
-// gets one human sentence on the choice and on every failure on the way (libbpf's text,
-// missing capability, ...). A forced mode that cannot work throws std::runtime_error.
-#include "common/config/defaults.h"
+// auto: sched_switch (tp_btf, else raw_tp) -> perf_sample harvesting task runtimes (needs
+// BTF) -> cgroup cpu.stat -> perf_sample counting samples (statistical: last resort), and
+// `why` gets one human sentence on the choice and on every failure on the way (libbpf's
+// text, missing capability, ...), and on what counting samples is good for when it is
+// chosen or passed over. A forced mode that cannot work throws std::runtime_error;
+// forced perf_sample harvests where it can and counts otherwise.
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "agent/features/feature_probe.h"
 #include "agent/sampler/sampler.h"
+#include "common/config/defaults.h"
 
 namespace antiphase::agent {
 

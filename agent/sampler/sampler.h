@@ -39,6 +39,10 @@ class Sampler {
   // before read()). BPF samplers update their in-kernel filter map here.
   virtual void set_watched(const std::vector<WatchedCgroup>& cgroups) = 0;
   virtual UsageSnapshot read() = 0;
+  // Reads that failed although the cgroup still exists, since the sampler started
+  // (read() itself still returns what it could read). Counted in
+  // antiphase_sampler_errors_total with the reads that threw.
+  virtual uint64_t read_errors() const { return 0; }
   // Extra key/values for /v1/stats (e.g. attach point, events seen, map fill).
   virtual std::unordered_map<std::string, std::string> stats() const { return {}; }
 };

@@ -1,6 +1,7 @@
 #pragma once
 // Inputs and outputs of one admission decision, as plain structs so the daemon can
 // turn them into JSON (see explanation_json.h) and tests can assert on numbers.
+#include "common/admission/tail_model.h"
 #include "common/config/defaults.h"
 #include <cstddef>  // slot_profile.h uses size_t without including it
 #include <cstdint>
@@ -38,6 +39,7 @@ struct HostView {
   double limit_cores = 0.0;
   double telemetry_age_s = 0.0;        // age of the newest sample behind `aggregate`
   double admitted_mean_cores = 0.0;    // sum of admitted tenants' mean load (for the optional cap)
+  TailModel tail = TailModel::gaussian();  // its measured tail of normalised residuals
 };
 
 // The function asking to join. `profile` is per instance.
@@ -56,12 +58,18 @@ struct Candidate {
 
 enum class UnknownFunction { SizeFromRequest, Reject };
 
+enum class Rule {
+  OverloadRate,  // projected fraction of host-time above the limit ≤ target (default)
+  SlotQuantile,  // every slot's projected quantile at margin z ≤ limit (the rule before 2026-11)
+};
+
 struct PolicyConfig {
   double target_utilisation = defaults::kTargetUtilisation;  // accept while the projected quantile stays below this × capacity
   double target_overload_rate = defaults::kTargetOverloadRate;  // risk: fraction of host-time above capacity
   double max_telemetry_age_s = defaults::kStaleAfterS;  // older host data → refuse (we would be deciding blind)
   double min_confidence = defaults::kMinConfidence;  // below → candidate sized by its observed peak, flat
   UnknownFunction unknown = UnknownFunction::SizeFromRequest;
+  Rule rule = Rule::OverloadRate;
   std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
   // σ of host and candidate pooled over ±k neighbouring slots (see spread_pooling.h).
   uint32_t spread_neighbours = 0;
@@ -86,7 +94,9 @@ struct Decision {
   double peak_sum_cores = 0.0;         // host peak + n × candidate peak: the "add peaks" answer
   double anticorrelation_saving_cores = 0.0;  // peak_sum − projected peak
   double confidence = 0.0;
-  double z = 0.0;                      // margin used
+  double z = 0.0;                      // margin: the host's tail quantile at the target rate
+  double projected_overload_rate = 0.0;  // fraction of host-time above the limit, as projected
+  double target_overload_rate = 0.0;
   std::vector<std::string> reasons;    // human sentences, most important first
 };
 

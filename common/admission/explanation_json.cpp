@@ -13,6 +13,8 @@ nlohmann::json to_json(const Decision& d) {
       {"capacity_cores", d.capacity_cores},
       {"limit_cores", d.limit_cores},
       {"headroom_cores", d.headroom_cores},
+      {"projected_overload_rate", d.projected_overload_rate},
+      {"target_overload_rate", d.target_overload_rate},
       // "used" kept for clients written before "comovement" existed: the cross term's ρ.
       {"correlation", {{"rho", d.correlation}, {"bound", d.correlation_bound}, {"used", d.comovement}}},
       {"comovement", {{"rho", d.comovement}, {"source", d.comovement_source}}},

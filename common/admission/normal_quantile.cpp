@@ -38,3 +38,7 @@ double normal_upper_quantile(double upper_tail) {
 }
 
 }  // namespace antiphase::admission
+
+namespace antiphase::admission {
+double normal_upper_tail(double x) { return 0.5 * std::erfc(x / std::sqrt(2.0)); }
+}  // namespace antiphase::admission

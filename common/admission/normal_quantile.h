@@ -6,5 +6,7 @@ namespace antiphase::admission {
 
 // z such that P(N(0,1) > z) = upper_tail; upper_tail is clipped to [1e-12, 1-1e-12].
 double normal_upper_quantile(double upper_tail);
+// P(X > x) for a standard normal X.
+double normal_upper_tail(double x);
 
 }  // namespace antiphase::admission

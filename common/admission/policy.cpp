@@ -17,6 +17,12 @@ std::string cores(double v) {
   return buf;
 }
 
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fraction < 0.001 ? "%.3f %%" : "%.2f %%", 100.0 * fraction);
+  return buf;
+}
+
 std::string number(double v, const char* format = "%.2f") {
   char buf[32];
   std::snprintf(buf, sizeof buf, format, v);
@@ -103,6 +109,8 @@ Projection project(const shape::SlotProfile& host, const shape::SlotProfile& can
   const bool host_empty = host.slots() == 0;
   const double n = instances;
   Projection p;
+  p.mean.resize(slots);
+  p.spread.resize(slots);
   p.quantile.resize(slots);
   p.peak = -INFINITY;
   for (size_t w = 0; w < slots; ++w) {
@@ -111,7 +119,9 @@ Projection project(const shape::SlotProfile& host, const shape::SlotProfile& can
     const double sd_c = n * candidate.spread[w];
     // rho ≥ -1 keeps the variance non-negative, but guard rounding anyway.
     const double variance = std::max(0.0, sd_h * sd_h + sd_c * sd_c + 2.0 * rho * sd_h * sd_c);
-    const double q = mu_h + n * candidate.mean[w] + z * std::sqrt(variance);
+    p.mean[w] = mu_h + n * candidate.mean[w];
+    p.spread[w] = std::sqrt(variance);
+    const double q = p.mean[w] + z * p.spread[w];
     p.quantile[w] = q;
     if (q > p.peak) {
       p.peak = q;
@@ -120,6 +130,44 @@ Projection project(const shape::SlotProfile& host, const shape::SlotProfile& can
   }
   if (slots == 0) p.peak = 0.0;
   return p;
+}
+
+double overload_rate(const Projection& p, double limit, const TailModel& tail, double delta, size_t* worst_slot) {
+  const size_t slots = p.mean.size();
+  if (slots == 0) return 0.0;
+  double sum = 0.0, worst = -1.0;
+  for (size_t w = 0; w < slots; ++w) {
+    const double room = limit - delta - p.mean[w];
+    // A slot without spread is over the limit all the time or never.
+    const double share = p.spread[w] > 0 ? tail.exceedance(room / p.spread[w]) : (room < 0 ? 1.0 : 0.0);
+    sum += share;
+    if (share > worst) {
+      worst = share;
+      if (worst_slot) *worst_slot = w;
+    }
+  }
+  return sum / static_cast<double>(slots);
+}
+
+double rate_headroom(const Projection& p, double limit, const TailModel& tail, double target) {
+  // overload_rate grows with delta: bisect between shedding and doubling the limit.
+  double lo = -limit, hi = limit;
+  if (overload_rate(p, limit, tail, lo) > target) return lo;
+  if (overload_rate(p, limit, tail, hi) <= target) return hi;
+  while (hi - lo > 0.005 * limit) {
+    const double mid = 0.5 * (lo + hi);
+    (overload_rate(p, limit, tail, mid) <= target ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+std::optional<shape::SlotProfile> AdmissionPolicy::size(const Candidate& candidate, const shape::SlotProfile& host_shape,
+                                                       std::string* why) const {
+  std::string reason;
+  std::vector<std::string> notes;
+  auto sized = sizing_profile(candidate, config_, host_shape, reason, notes);
+  if (!sized && why) *why = reason;
+  return sized;
 }
 
 Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidate, double z) const {
@@ -177,23 +225,44 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                               : project(pool_spread_over_neighbours(host.aggregate, k),
                                         pool_spread_over_neighbours(*sized, k), candidate.instances,
                                         d.comovement, d.z);
-  d.binding_slot = p.binding_slot;
-  d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
-  d.projected_peak_cores = p.peak;
-  d.headroom_cores = d.limit_cores - p.peak;
+  d.target_overload_rate = config_.target_overload_rate;
   d.peak_sum_cores = max_of(host.aggregate.peak) + n * max_of(sized->peak);
-  d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
-  d.accept = p.peak <= d.limit_cores;
-
   const std::string what = std::to_string(candidate.instances) + " instance(s) of '" + candidate.function + "'";
-  if (d.accept)
-    d.reasons.push_back("Accepted " + what + ": the projected load peaks at " + cores(p.peak) + " during " +
-                        d.binding_window + ", within the limit of " + cores(d.limit_cores) + " (" +
-                        cores(d.headroom_cores) + " to spare).");
-  else
-    d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
-                        d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
-                        cores(-d.headroom_cores) + ".");
+  if (config_.rule == Rule::OverloadRate) {
+    size_t worst = p.binding_slot;
+    d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
+    // Far under the limit no slot contributes anything: name the highest one.
+    if (!(d.projected_overload_rate > 0)) worst = p.binding_slot;
+    d.binding_slot = worst;
+    d.binding_window = slot_window(sized->period_s, sized->slots(), worst);
+    d.projected_peak_cores = p.peak;
+    d.headroom_cores = rate_headroom(p, d.limit_cores, host.tail, d.target_overload_rate);
+    d.accept = d.projected_overload_rate <= d.target_overload_rate;
+    const std::string rates = "the projected load is above the limit of " + cores(d.limit_cores) + " " +
+                              percent(d.projected_overload_rate) + " of the time (target " +
+                              percent(d.target_overload_rate) + "), most during " + d.binding_window;
+    if (d.accept)
+      d.reasons.push_back("Accepted " + what + ": " + rates + "; " + cores(d.headroom_cores) +
+                          " more would still meet the target.");
+    else
+      d.reasons.push_back("Rejected " + what + ": " + rates + "; it would need " + cores(-d.headroom_cores) +
+                          " less load to meet the target.");
+  } else {
+    d.binding_slot = p.binding_slot;
+    d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
+    d.projected_peak_cores = p.peak;
+    d.headroom_cores = d.limit_cores - p.peak;
+    d.accept = p.peak <= d.limit_cores;
+    if (d.accept)
+      d.reasons.push_back("Accepted " + what + ": the projected load peaks at " + cores(p.peak) + " during " +
+                          d.binding_window + ", within the limit of " + cores(d.limit_cores) + " (" +
+                          cores(d.headroom_cores) + " to spare).");
+    else
+      d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
+                          d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
+                          cores(-d.headroom_cores) + ".");
+  }
+  d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
   if (d.anticorrelation_saving_cores > 0.0)
     d.reasons.push_back("Because host and candidate do not peak together, the projection is " +
                         cores(d.anticorrelation_saving_cores) + " below the sum of their peaks (" +

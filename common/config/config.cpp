@@ -143,6 +143,11 @@ const std::map<std::string, Apply>& schema() {
       {"sampler.max_cgroups", integer(&C::sampler, &SamplerConfig::max_cgroups, 16, 1 << 20)},
       {"sampler.replay_file", str(&C::sampler, &SamplerConfig::replay_file)},
       {"sampler.replay_speed", number(&C::sampler, &SamplerConfig::replay_speed, 0.001, 1e7)},
+      {"functions.preset", one_of(&C::functions, &FunctionsConfig::preset, [] {
+         auto names = functions_preset_names();
+         names.insert(names.begin(), "");
+         return names;
+       }())},
       {"functions.cgroup_roots", string_list(&C::functions, &FunctionsConfig::cgroup_roots)},
       {"functions.pattern", str(&C::functions, &FunctionsConfig::pattern)},
       {"functions.depth", integer(&C::functions, &FunctionsConfig::depth, 0, 64)},
@@ -172,6 +177,8 @@ const std::map<std::string, Apply>& schema() {
       {"admission.max_admitted_cores", number(&C::admission, &AdmissionConfig::max_admitted_cores, 0, 1e6)},
       {"admission.comovement", one_of(&C::admission, &AdmissionConfig::comovement, {"learned", "host", "sketch", "fixed", "shape"})},
       {"admission.comovement_prior", number(&C::admission, &AdmissionConfig::comovement_prior, 0, 1)},
+      {"admission.rule", one_of(&C::admission, &AdmissionConfig::rule, {"overload_rate", "slot_quantile"})},
+      {"admission.tail_prior", duration(&C::admission, &AdmissionConfig::tail_prior_s, 0, 365 * 86400.0)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
       {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},
       {"gossip.bind", str(&C::gossip, &GossipConfigKeys::bind)},
@@ -217,6 +224,53 @@ void apply_table(Config& c, const toml::table& table, const std::string& prefix,
   }
 }
 
+// The cgroup layouts container runtimes and orchestrators create (docs/operations.md
+// shows each, checked against real runtimes by .ci/live-runtimes).
+struct FunctionsPreset {
+  std::string name;
+  std::vector<std::string> cgroup_roots;
+  uint32_t depth;
+  std::string pattern;
+};
+
+const std::vector<FunctionsPreset>& functions_presets() {
+  static const std::vector<FunctionsPreset> presets = {
+      // kubelet + containerd/CRI-O with the systemd cgroup driver: one function per pod
+      // (UID with '_' for '-'); Guaranteed pods sit one level above the QoS slices.
+      {"kubernetes", {"kubepods.slice"}, 0, R"(^kubepods-(?:burstable-|besteffort-)?pod([0-9a-f_]+)\.slice$)"},
+      // The cgroupfs driver: kubepods/[burstable|besteffort/]pod<uid>/<container>.
+      {"kubernetes-cgroupfs", {"kubepods"}, 0, R"(^pod([0-9a-f-]+)$)"},
+      // containerd without Kubernetes (ctr, nerdctl): <namespace>/<id>; "resize-2" is
+      // instance 2 of "resize".
+      {"containerd", {"default"}, 1, R"(^(.+?)(-[0-9]+)?$)"},
+      // Docker / podman with the systemd driver: one function per container, named by
+      // the first 12 hex digits of its ID.
+      {"docker", {"system.slice"}, 1, R"(^docker-([0-9a-f]{12})[0-9a-f]*\.scope$)"},
+      {"podman", {"machine.slice"}, 1, R"(^libpod-([0-9a-f]{12})[0-9a-f]*\.scope$)"},
+      // Containers of one workload under a shared parent slice, the layout that names a
+      // function: --cgroup-parent fn-NAME.slice (docker, podman, nerdctl) or
+      // cgroupsPath "fn-NAME.slice:...": fn.slice/fn-NAME.slice/<container scopes>.
+      {"slices", {"fn.slice"}, 1, R"(^fn-(.+)\.slice$)"},
+      // Firecracker's jailer: firecracker/<id>, "resize-3" or "resize-<uuid>" is "resize".
+      {"firecracker", {"firecracker"}, 1,
+       R"(^(.+?)(-[0-9]+|-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$)"},
+  };
+  return presets;
+}
+
+// A preset fills the layout keys still at their built-in defaults: a key the file sets
+// to another value (e.g. cgroup_roots = ["k8s.io"] with "containerd") wins.
+void apply_functions_preset(FunctionsConfig& f) {
+  if (f.preset.empty()) return;
+  const FunctionsConfig defaults;
+  for (const auto& p : functions_presets()) {
+    if (p.name != f.preset) continue;
+    if (f.cgroup_roots == defaults.cgroup_roots) f.cgroup_roots = p.cgroup_roots;
+    if (f.depth == defaults.depth) f.depth = p.depth;
+    if (f.pattern == defaults.pattern) f.pattern = p.pattern;
+  }
+}
+
 void check_consistency(const Config& c, const std::string& src) {
   if (c.functions.cgroup_roots.empty()) fail(src, "functions.cgroup_roots", 0, "needs at least one root");
   if (c.gossip.dead_after_s <= c.gossip.suspect_after_s)
@@ -228,6 +282,12 @@ void check_consistency(const Config& c, const std::string& src) {
 }
 
 }  // namespace
+
+std::vector<std::string> functions_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : functions_presets()) names.push_back(p.name);
+  return names;
+}
 
 std::optional<double> parse_duration_s(std::string_view text) {
   double value = 0;
@@ -252,6 +312,7 @@ Config parse(std::string_view toml_text, const std::string& source_name) {
   }
   Config c;
   apply_table(c, doc, "", source_name);
+  apply_functions_preset(c.functions);
   check_consistency(c, source_name);
   return c;
 }

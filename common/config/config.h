@@ -21,6 +21,9 @@ struct SamplerConfig {
 };
 
 struct FunctionsConfig {
+  // A named cgroup layout ("kubernetes", "containerd", ...; see functions_preset_names):
+  // it replaces cgroup_roots, depth and pattern where they keep their defaults.
+  std::string preset;
   // Relative to the cgroup2 mount (found from /proc/self/mountinfo) or absolute.
   std::vector<std::string> cgroup_roots{""};
   // Regex with one capture group naming the function. Several cgroups that capture
@@ -32,6 +35,9 @@ struct FunctionsConfig {
   double rescan_s = 5.0;  // how often the cgroup tree is walked (the walk dominates agent CPU)
   uint32_t history_ticks = 600;  // ring buffer of recent per-function usage
 };
+
+// Presets for functions.preset, in the order docs list them.
+std::vector<std::string> functions_preset_names();
 
 struct ApiConfig {
   std::string socket = "/run/antiphase/api.sock";
@@ -67,6 +73,8 @@ struct AdmissionConfig {
   double max_admitted_cores = 0.0;  // optional cap on total admitted mean load; 0 = none
   // Cross-term co-movement: learned | host | sketch | shape | fixed (docs/admission.md).
   std::string comovement = "learned";
+  std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
+  double tail_prior_s = defaults::kTailPriorS;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;
 };
 

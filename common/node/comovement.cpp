@@ -5,30 +5,25 @@
 
 namespace antiphase::node {
 
-void CoMovementTracker::observe(const std::vector<TenantResidual>& tenants, double host_residual, double dt_s) {
-  if (!std::isfinite(host_residual) || !(dt_s > 0)) return;
-  const double fade = half_life_s_ > 0 ? std::pow(0.5, dt_s / half_life_s_) : 1.0;
-  for (const TenantResidual& t : tenants) {
-    if (!std::isfinite(t.residual)) continue;
-    Sums& s = tenants_[*t.name];
-    const double rest = host_residual - t.residual;  // the rest of the host, without this tenant
-    s.xy = s.xy * fade + t.residual * rest * dt_s;
-    s.xx = s.xx * fade + t.residual * t.residual * dt_s;
-    s.yy = s.yy * fade + rest * rest * dt_s;
-    s.weight_s = s.weight_s * fade + dt_s;
-  }
+void CoMovementSums::add(double residual, double host_residual, double dt_s, double fade) {
+  if (!std::isfinite(residual) || !std::isfinite(host_residual) || !(dt_s > 0)) return;
+  const double rest = host_residual - residual;  // the rest of the host, without this tenant
+  xy = xy * fade + residual * rest * dt_s;
+  xx = xx * fade + residual * residual * dt_s;
+  yy = yy * fade + rest * rest * dt_s;
+  weight_s = weight_s * fade + dt_s;
 }
 
-CoMovementEstimate CoMovementTracker::estimate(double min_weight_s) const {
-  double sum = 0;
-  uint32_t n = 0;
-  for (const auto& [name, s] : tenants_) {
-    // A tenant alone on its host has no "rest" to move with.
-    if (s.weight_s < min_weight_s || !(s.xx > 0) || !(s.yy > 0)) continue;
-    sum += std::clamp(s.xy / std::sqrt(s.xx * s.yy), -1.0, 1.0);
-    ++n;
+std::optional<double> CoMovementSums::rho(double min_weight_s) const {
+  if (weight_s < min_weight_s || !(xx > 0) || !(yy > 0)) return std::nullopt;
+  return std::clamp(xy / std::sqrt(xx * yy), -1.0, 1.0);
+}
+
+void CoMovementAverage::include(const CoMovementSums& sums) {
+  if (const auto r = sums.rho(min_weight_s_)) {
+    sum_ += *r;
+    ++n_;
   }
-  return {n ? sum / n : 0.0, n};
 }
 
 }  // namespace antiphase::node

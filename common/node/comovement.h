@@ -6,39 +6,37 @@
 // fleets whose tenants share their traffic (docs/admission.md "Co-movement").
 // Pure: the caller passes residuals and tick lengths.
 #include <cstdint>
-#include <map>
-#include <string>
-#include <vector>
+#include <optional>
 
 namespace antiphase::node {
+
+// One tenant's exponentially faded second moments of (its residual, the rest's).
+struct CoMovementSums {
+  double xy = 0, xx = 0, yy = 0, weight_s = 0;
+
+  // `fade` = 0.5^(dt / half-life); a NaN residual (model too young) adds nothing.
+  void add(double residual, double host_residual, double dt_s, double fade);
+  // The tenant's correlation with the rest of the host, once it has `min_weight_s` of
+  // history and the rest of the host moved at all (a tenant alone has no "rest").
+  std::optional<double> rho(double min_weight_s) const;
+};
 
 struct CoMovementEstimate {
   double rho = 0.0;
   uint32_t tenants = 0;  // tenants with enough history behind their figure (0: no estimate)
 };
 
-class CoMovementTracker {
+// Averages the tenants' figures; call include() for each tenant.
+class CoMovementAverage {
  public:
-  explicit CoMovementTracker(double half_life_s) : half_life_s_(half_life_s) {}
-
-  struct TenantResidual {
-    const std::string* name;
-    double residual;  // NaN: the tenant's model is too young to say
-  };
-  // One tick: each tenant's residual and the host aggregate's (its measured total
-  // minus its slot mean). Tenants absent from the tick keep their (fading) figures.
-  void observe(const std::vector<TenantResidual>& tenants, double host_residual, double dt_s);
-  void forget(const std::string& tenant) { tenants_.erase(tenant); }
-
-  // Average over tenants with at least `min_weight_s` of residual history.
-  CoMovementEstimate estimate(double min_weight_s = 86400.0) const;
+  explicit CoMovementAverage(double min_weight_s = 86400.0) : min_weight_s_(min_weight_s) {}
+  void include(const CoMovementSums& sums);
+  CoMovementEstimate estimate() const { return {n_ ? sum_ / n_ : 0.0, n_}; }
 
  private:
-  struct Sums {
-    double xy = 0, xx = 0, yy = 0, weight_s = 0;
-  };
-  double half_life_s_;
-  std::map<std::string, Sums> tenants_;
+  double min_weight_s_;
+  double sum_ = 0;
+  uint32_t n_ = 0;
 };
 
 }  // namespace antiphase::node

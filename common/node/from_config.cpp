@@ -24,12 +24,14 @@ admission::PolicyConfig policy_config_from(const config::Config& c) {
   p.unknown = c.admission.unknown_function == "reject" ? admission::UnknownFunction::Reject
                                                        : admission::UnknownFunction::SizeFromRequest;
   if (c.admission.max_admitted_cores > 0) p.max_admitted_mean_cores = c.admission.max_admitted_cores;
+  p.rule = c.admission.rule == "slot_quantile" ? admission::Rule::SlotQuantile : admission::Rule::OverloadRate;
   return p;
 }
 
 admission::CalibratorConfig calibrator_config_from(const config::Config& c) {
   admission::CalibratorConfig k;
   k.target_overload_rate = c.admission.target_overload_rate;
+  k.prior_s = c.admission.tail_prior_s;
   return k;
 }
 

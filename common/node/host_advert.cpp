@@ -75,6 +75,7 @@ std::string encode(const HostAdvert& a, std::string* error) {
   m.set_capacity_cores(static_cast<float>(a.capacity_cores));
   m.set_limit_cores(static_cast<float>(a.limit_cores));
   m.set_z(std::nextafter(static_cast<float>(a.z), INFINITY));
+  for (double u : a.tail.u) m.add_tail(std::nextafter(static_cast<float>(u), INFINITY));  // heavier, never lighter
   m.set_comovement(static_cast<float>(a.comovement));
   m.set_comovement_tenants(a.comovement_tenants);
   m.set_admitted_mean_cores(static_cast<float>(a.admitted_mean_cores));
@@ -124,6 +125,16 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
     set_error(error, "host advert has a co-movement, confidence or limit out of range");
     return std::nullopt;
   }
+  admission::TailModel tail;
+  if (m.tail_size() != static_cast<int>(admission::TailModel::kLevels)) {
+    set_error(error, "host advert tail has " + std::to_string(m.tail_size()) + " points");
+    return std::nullopt;
+  }
+  for (size_t k = 0; k < admission::TailModel::kLevels; ++k) tail.u[k] = m.tail(static_cast<int>(k));
+  if (!tail.valid() || tail.u[0] < -50 || tail.u[admission::TailModel::kLevels - 1] > 1000) {
+    set_error(error, "host advert tail is not a non-decreasing list of finite margins");
+    return std::nullopt;
+  }
   const auto sketch = shape::unpack_sketch(m.sketch_first_hour(), m.sketch_step(), m.sketch());
   if (!sketch) {
     set_error(error, "host advert residual sketch is malformed");
@@ -137,6 +148,7 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
   a.capacity_cores = m.capacity_cores();
   a.limit_cores = m.limit_cores();
   a.z = m.z();
+  a.tail = tail;
   a.comovement = m.comovement();
   a.comovement_tenants = m.comovement_tenants();
   a.admitted_mean_cores = m.admitted_mean_cores();
@@ -168,6 +180,7 @@ admission::HostView view_of(const HostAdvert& advert, double telemetry_age_s) {
   v.limit_cores = advert.limit_cores;
   v.telemetry_age_s = telemetry_age_s;
   v.admitted_mean_cores = advert.admitted_mean_cores;
+  v.tail = advert.tail;
   return v;
 }
 

@@ -24,6 +24,7 @@ struct HostAdvert {
   double capacity_cores = 0;
   double limit_cores = 0;
   double z = 0;
+  admission::TailModel tail = admission::TailModel::gaussian();
   double comovement = 0;
   uint32_t comovement_tenants = 0;
   double admitted_mean_cores = 0;

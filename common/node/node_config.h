@@ -15,17 +15,17 @@ namespace antiphase::node {
 // How the projection's cross term ρ (co-movement of host and candidate within a slot)
 // is estimated; see docs/admission.md "Co-movement" for the measurements behind it.
 enum class CoMovementMode {
-  Learned,  // max(host's leave-one-out estimate, candidate↔host residual sketches)
-  Host,     // the host's leave-one-out estimate only
-  Sketch,   // the residual sketches only (prior when they do not overlap)
+  Learned,  // max(prior, host's leave-one-out estimate, candidate↔host residual sketches)
+  Host,     // the host's leave-one-out estimate only (prior without evidence)
+  Sketch,   // max(prior, residual sketches)
   Fixed,    // always `prior`
   Shape,    // shape correlation + its bound (the rule before 2026-11; what-if only)
 };
 
 struct CoMovementConfig {
   CoMovementMode mode = CoMovementMode::Learned;
-  // Used while the host has no evidence of its own (fewer than one tenant with a
-  // day of history) and by Fixed.
+  // The least co-movement ever assumed (Learned, Sketch), the host's figure while it
+  // has no tenant with a day of history (Host), and the value of Fixed.
   double prior = defaults::kComovementPrior;
   // Sketches must share at least this many complete hours to be correlated.
   uint32_t min_sketch_hours = 24;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/admission/rank.h"
 #include "common/shape/embedding.h"
@@ -22,6 +23,8 @@ namespace {
 
 // Tenants whose co-movement figure is older than this no longer describe the host.
 constexpr int64_t kForgetTenantAfterS = 86400;
+constexpr double kBusySpreads = 2.0;
+constexpr double kBusyShare = 0.9;
 
 std::string fixed(double v, const char* format = "%.2f") {
   char buf[48];
@@ -74,50 +77,176 @@ NodeCore::NodeCore(NodeConfig config, std::string node_id, std::string endpoint)
       endpoint_(std::move(endpoint)),
       policy_(config_.policy),
       calibrator_(config_.calibrator),
-      comovement_(config_.comovement.half_life_s),
       host_model_(config_.shape) {}
 
 void NodeCore::reconfigure(const NodeConfig& config) {
-  const double z = calibrator_.z();
-  const bool target_moved = config.calibrator.target_overload_rate != config_.calibrator.target_overload_rate;
   config_.policy = config.policy;
   config_.calibrator = config.calibrator;
   config_.comovement = config.comovement;
   config_.capacity_cores = config.capacity_cores;
   policy_ = admission::AdmissionPolicy(config_.policy);
-  // A new target starts from its own Gaussian margin; an unchanged one keeps what it learned.
-  if (target_moved) calibrator_ = admission::MarginCalibrator(config_.calibrator);
-  else calibrator_.reset_config(config_.calibrator, z);
-  if (!advert_blob_.empty()) refresh_advert();
+  // The calibrator keeps what it measured; z follows a new target at once.
+  calibrator_.reset_config(config_.calibrator);
+  if (last_tick_s_) advert_stale_ = true;
+}
+
+// ---------------------------------------------------------------- the host view
+
+// A tenant as the host counts it, on the host's day fold: its own measurements once
+// they are trusted (confidence ≥ min_confidence; never-observed slots at its observed
+// peak), else what it was admitted as (its reservation), else what a candidate of that
+// name would be sized as (a gossiped summary), else its observed peak, flat.
+shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenant& t) const {
+  const uint32_t slots = config_.shape.day.slots;
+  const auto model = models_.find(name);
+  if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+    shape::SlotProfile p = fill_unobserved(model->second.day_profile(), model->second.day_observed(), model->second.peak());
+    if (t.extra)
+      for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
+        p.mean[w] += t.extra->mean[w];
+        p.spread[w] += t.extra->spread[w];  // the new instances move with the old ones
+      }
+    return p;
+  }
+  if (t.reserved) return *t.reserved;
+  shape::SlotProfile grid{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
+                          std::vector<double>(slots, 0.0)};
+  if (const auto heard = heard_.find(name); heard != heard_.end()) {
+    shape::SlotProfile p = per_instance(shape::reconstruct_day(heard->second), std::max<uint32_t>(1, heard->second.instances));
+    for (auto* v : {&p.mean, &p.spread, &p.peak})
+      for (double& x : *v) x *= t.instances;
+    return on_slots_of(grid, p);
+  }
+  const double peak = model == models_.end() ? 0.0 : model->second.peak();
+  std::fill(grid.mean.begin(), grid.mean.end(), peak);
+  std::fill(grid.peak.begin(), grid.peak.end(), peak);
+  return grid;
+}
+
+// Tenants the view counts: those in the last tick and reservations still waiting.
+static bool counted(const auto& tenant) { return tenant.running || (tenant.reserved && !tenant.confirmed); }
+
+NodeCore::SlotView NodeCore::slot_view(int64_t unix_s) const {
+  double mean = 0, own = 0, sum_sd = 0;
+  for (const auto& [name, t] : tenants_) {
+    if (!counted(t)) continue;
+    double m = 0, sd = 0;
+    const auto model = models_.find(name);
+    if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+      const auto slot = model->second.day_slot_at(unix_s);
+      m = slot.observed ? slot.mean : model->second.peak();
+      sd = slot.observed ? slot.spread : 0.0;
+    } else {
+      const shape::SlotProfile p = tenant_profile(name, t);
+      const size_t w = p.slot_of(unix_s);
+      m = p.mean[w];
+      sd = p.spread[w];
+    }
+    mean += m;
+    own += sd * sd;
+    sum_sd += sd;
+  }
+  const double rho = pairwise_comovement().rho;
+  return {mean, std::sqrt(std::max(0.0, own + rho * (sum_sd * sum_sd - own)))};
 }
 
 // ---------------------------------------------------------------- measurement
 
-void NodeCore::calibrate(int64_t unix_s, double total_cores) {
-  // Was the host's own prediction for this slot exceeded by what was just measured?
-  // Only once a full day is folded in: before that many slots hold one period's
-  // samples and their spread says nothing yet.
-  if (host_model_.confidence() < 1.0) return;
-  const auto slot = host_model_.day_slot_at(unix_s);
-  if (slot.observed && slot.spread > 0) calibrator_.observe_residual(slot.mean, slot.spread, total_cores);
+// Overload happens where the host is busy, so that is where its tail is measured:
+// in quiet slots a small spread turns harmless bumps into huge normalised residuals
+// (on Bitbrains hosts of 15 VMs the all-slot tail at 2.5σ was 3.5× the busy-slot one).
+// A slot is busy when the view's mean + 2σ there is within 10 % of the day's highest.
+bool NodeCore::busy_slot(int64_t unix_s, const SlotView& v) const {
+  const int64_t day_s = ((unix_s % 86400) + 86400) % 86400;
+  const int64_t slot_index = day_s / (86400 / config_.shape.day.slots);
+  if (slot_index != busy_slot_index_) {  // once per slot: the whole view costs tenants × slots
+    busy_slot_index_ = slot_index;
+    const auto& day = advert().aggregate;
+    double top = 0;
+    for (size_t w = 0; w < day.slots(); ++w) top = std::max(top, day.mean[w] + kBusySpreads * day.spread[w]);
+    busy_threshold_ = kBusyShare * top;
+  }
+  return v.mean + kBusySpreads * v.spread >= busy_threshold_;
 }
 
-void NodeCore::learn_comovement(const Tick& tick, int64_t unix_s, double total_cores) {
-  std::vector<CoMovementTracker::TenantResidual> residuals;
-  residuals.reserve(tick.functions.size());
+void NodeCore::calibrate(int64_t unix_s, double total_cores, double dt_s) {
+  // Was the view's prediction for this slot exceeded by what was just measured? Only
+  // once the host has a day of measurements, and where the view has a spread (a host
+  // of newcomers sized flat predicts no deviation at all).
+  if (host_model_.confidence() < 1.0) return;
+  const SlotView v = slot_view(unix_s);
+  if (!(v.spread > 0) || !busy_slot(unix_s, v)) return;
+  calibrator_.observe_residual(v.mean, v.spread, total_cores, static_cast<double>(unix_s), dt_s);
+}
+
+// One pass over the tick and the tenants, both sorted by name (the replay calls this
+// for millions of tenant-ticks): co-movement from residuals taken *before* the models
+// learn this tick, then the models learn.
+void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
+  const double fade = config_.comovement.half_life_s > 0 ? std::pow(0.5, tick.dt_s / config_.comovement.half_life_s) : 1.0;
+  // Residuals of tenants whose models have a day behind them, and their slot spreads.
+  struct Deviation {
+    Tenant* tenant;
+    double residual, spread;
+  };
+  std::vector<Deviation> deviations;
+  deviations.reserve(tick.functions.size());
+  auto model = models_.begin();
+  auto tenant = tenants_.begin();
   for (const auto& [name, f] : tick.functions) {
-    const auto model = models_.find(name);
-    if (model == models_.end()) continue;
-    residuals.push_back({&name, model->second.residual(unix_s, f.cores)});
+    while (tenant != tenants_.end() && tenant->first < name) (tenant++)->second.running = false;
+    if (tenant == tenants_.end() || tenant->first != name) tenant = tenants_.emplace_hint(tenant, name, Tenant{});
+    while (model != models_.end() && model->first < name) ++model;
+    if (model == models_.end() || model->first != name)
+      model = models_.emplace_hint(model, name, shape::ShapeModel(config_.shape));
+    Tenant& t = tenant->second;
+    const double r = model->second.residual(unix_s, f.cores);
+    if (std::isfinite(r)) deviations.push_back({&t, r, model->second.day_slot_at(unix_s).spread});
+    model->second.add_sample(unix_s, f.cores, tick.dt_s);
+    t.instances = std::max<uint32_t>(1, f.instances);
+    t.running = true;
+    t.confirmed = true;
+    t.last_seen_s = unix_s;
+    // Once its own measurements are trusted, the tenant no longer needs its reservation.
+    if (t.reserved && model->second.confidence() >= config_.policy.min_confidence) t.reserved.reset();
+    ++tenant;
+    ++model;
   }
-  comovement_.observe(residuals, host_model_.residual(unix_s, total_cores), tick.dt_s);
-  for (auto it = last_running_s_.begin(); it != last_running_s_.end();) {
-    if (unix_s - it->second > kForgetTenantAfterS) {
-      comovement_.forget(it->first);
-      it = last_running_s_.erase(it);
-    } else {
-      ++it;
+  for (; tenant != tenants_.end(); ++tenant) tenant->second.running = false;
+  // Leave-one-out (each tenant against the rest) and pairwise (all pairs) co-movement.
+  double sum = 0, own = 0, sum_sd = 0, own_sd = 0;
+  for (const Deviation& d : deviations) {
+    sum += d.residual;
+    own += d.residual * d.residual;
+    sum_sd += d.spread;
+    own_sd += d.spread * d.spread;
+  }
+  for (const Deviation& d : deviations) d.tenant->comovement.add(d.residual, sum, tick.dt_s, fade);
+  if (deviations.size() >= 2) {
+    pair_total_ = pair_total_ * fade + sum * sum * tick.dt_s;
+    pair_own_ = pair_own_ * fade + own * tick.dt_s;
+    pair_norm_ = pair_norm_ * fade + (sum_sd * sum_sd - own_sd) * tick.dt_s;
+    pair_weight_s_ = pair_weight_s_ * fade + tick.dt_s;
+  }
+  // A tenant gone for a day no longer describes how this host's tenants move together;
+  // a departed one's reservation went with it.
+  std::erase_if(tenants_, [&](const auto& t) {
+    return !t.second.running && t.second.confirmed && unix_s - t.second.last_seen_s > kForgetTenantAfterS;
+  });
+  for (auto& [name, t] : tenants_)
+    if (!t.running && t.confirmed) t.reserved.reset();
+}
+
+void NodeCore::expire_reservations(double now_s) {
+  for (auto it = tenants_.begin(); it != tenants_.end();) {
+    Tenant& t = it->second;
+    if (t.reserved && !t.confirmed && now_s - t.reserved_at_s > kReservationTimeoutS) t.reserved.reset();
+    if (t.extra && now_s - t.extra_at_s > kReservationTimeoutS) t.extra.reset();
+    if (!t.reserved && !t.confirmed) {
+      it = tenants_.erase(it);
+      continue;
     }
+    ++it;
   }
 }
 
@@ -126,32 +255,83 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   const int64_t unix_s = tick.unix_ms / 1000;
   double total = 0;
   for (const auto& [name, f] : tick.functions) total += f.cores;
+  expire_reservations(now_s);
   // Calibrate and estimate co-movement from predictions made *before* this tick is learned.
-  calibrate(unix_s, total);
-  learn_comovement(tick, unix_s, total);
-  running_.clear();
-  for (const auto& [name, f] : tick.functions) {
-    auto it = models_.find(name);
-    if (it == models_.end()) it = models_.emplace(name, shape::ShapeModel(config_.shape)).first;
-    it->second.add_sample(unix_s, f.cores, tick.dt_s);
-    running_[name] = std::max<uint32_t>(1, f.instances);
-    last_running_s_[name] = unix_s;
-  }
+  calibrate(unix_s, total, tick.dt_s);
+  learn_tenants(tick, unix_s, 0.0);
   host_model_.add_sample(unix_s, total, tick.dt_s);
   last_tick_s_ = now_s;
-  refresh_advert();
+  advert_stale_ = true;
 }
 
-void NodeCore::refresh_advert() {
+CoMovementEstimate NodeCore::comovement() const {
+  CoMovementAverage average;
+  for (const auto& [name, t] : tenants_) average.include(t.comovement);
+  return average.estimate();
+}
+
+CoMovementEstimate NodeCore::pairwise_comovement() const {
+  if (pair_weight_s_ < 86400.0 || !(pair_norm_ > 0)) return {config_.comovement.prior, 0};
+  uint32_t tenants = 0;
+  for (const auto& [name, t] : tenants_) tenants += t.running;
+  // Negative co-movement among tenants is measured, but not relied on.
+  return {std::clamp((pair_total_ - pair_own_) / pair_norm_, 0.0, 1.0), tenants};
+}
+
+size_t NodeCore::reservations() const {
+  size_t n = 0;
+  for (const auto& [name, t] : tenants_) n += t.reserved.has_value();
+  return n;
+}
+
+std::map<std::string, uint32_t> NodeCore::running() const {
+  std::map<std::string, uint32_t> out;
+  for (const auto& [name, t] : tenants_)
+    if (t.running) out.emplace_hint(out.end(), name, t.instances);
+  return out;
+}
+
+const std::string& NodeCore::advert_blob() const {
+  if (advert_stale_) refresh_advert();
+  return advert_blob_;
+}
+
+const HostAdvert& NodeCore::advert() const {
+  if (advert_stale_) refresh_advert();
+  return advert_;
+}
+
+void NodeCore::refresh_advert() const {
+  advert_stale_ = false;
   HostAdvert a;
-  a.aggregate = fill_unobserved(host_model_.day_profile(), host_model_.day_observed(), host_model_.peak());
+  // The view: per slot, the tenants' means added up, and a spread whose cross terms use
+  // their measured pairwise co-movement.
+  const uint32_t slots = config_.shape.day.slots;
+  std::vector<double> own(slots, 0.0), sum_sd(slots, 0.0);
+  a.aggregate = shape::SlotProfile{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
+                                   std::vector<double>(slots, host_model_.peak())};
+  double admitted = 0;
+  for (const auto& [name, t] : tenants_) {
+    if (!counted(t)) continue;
+    const shape::SlotProfile p = tenant_profile(name, t);
+    for (size_t w = 0; w < slots; ++w) {
+      a.aggregate.mean[w] += p.mean[w];
+      own[w] += p.spread[w] * p.spread[w];
+      sum_sd[w] += p.spread[w];
+      admitted += p.mean[w] / slots;
+    }
+  }
+  const double rho = pairwise_comovement().rho;
+  for (size_t w = 0; w < slots; ++w)
+    a.aggregate.spread[w] = std::sqrt(std::max(0.0, own[w] + rho * (sum_sd[w] * sum_sd[w] - own[w])));
   a.capacity_cores = config_.capacity_cores;
   a.limit_cores = limit_cores();
   a.z = calibrator_.z();
-  const CoMovementEstimate co = comovement_.estimate();
+  a.tail = calibrator_.tail();
+  const CoMovementEstimate co = comovement();
   a.comovement = co.tenants ? co.rho : config_.comovement.prior;
   a.comovement_tenants = co.tenants;
-  a.admitted_mean_cores = host_model_.mean();
+  a.admitted_mean_cores = admitted;
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
   std::string error;
@@ -216,8 +396,8 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   c.request_mean_cores = r.mean_cores;
   c.request_peak_cores = r.peak_cores;
   if (const auto model = models_.find(r.function); model != models_.end()) {
-    const auto live = running_.find(r.function);
-    const uint32_t running = live == running_.end() ? 1 : live->second;
+    const auto live = tenants_.find(r.function);
+    const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
     c.profile = per_instance(model->second.day_profile(), running);
     c.confidence = model->second.confidence();
     c.sizing = "learned here over " + fixed(model->second.history_s() / 3600.0, "%.1f") + " h";
@@ -268,13 +448,21 @@ admission::CoMovement NodeCore::comovement_for(const Target& target, const Candi
       return {std::clamp(h.comovement, 0.0, 1.0), host_part};
     case CoMovementMode::Sketch:
     case CoMovementMode::Learned: {
+      // Learned: the floor, raised by what the host measured among its tenants and by
+      // the candidate's recent deviations against the host's, whichever says more.
       const shape::SketchCorrelation s = shape::ResidualSketch::correlate(h.sketch, candidate.sketch);
       const bool have_sketch = s.hours >= cfg.min_sketch_hours;
-      const double host = cfg.mode == CoMovementMode::Learned ? h.comovement : cfg.prior;
-      const std::string base = cfg.mode == CoMovementMode::Learned ? host_part : "prior " + fixed(cfg.prior);
-      if (!have_sketch) return {std::clamp(host, 0.0, 1.0), base};
-      const double rho = std::clamp(std::max(host, s.rho), 0.0, 1.0);
-      return {rho, base + "; recent hourly deviations " + fixed(s.rho) + " over " + std::to_string(s.hours) + " h"};
+      double rho = cfg.prior;
+      std::string why = "floor " + fixed(cfg.prior);
+      if (cfg.mode == CoMovementMode::Learned && h.comovement_tenants) {
+        rho = std::max(rho, h.comovement);
+        why += "; " + host_part;
+      }
+      if (have_sketch) {
+        rho = std::max(rho, s.rho);
+        why += "; recent hourly deviations " + fixed(s.rho) + " over " + std::to_string(s.hours) + " h";
+      }
+      return {std::clamp(rho, 0.0, 1.0), why};
     }
   }
   return {};
@@ -292,6 +480,7 @@ admission::Decision NodeCore::decide_on(const Target& target, const Candidate& c
 }
 
 NodeCore::Target NodeCore::local_target(double now_s) const {
+  if (advert_stale_) refresh_advert();
   Target t;
   t.advert = advert_;
   t.embedding = advert_embedding_;
@@ -301,6 +490,7 @@ NodeCore::Target NodeCore::local_target(double now_s) const {
     t.advert.capacity_cores = config_.capacity_cores;
     t.advert.limit_cores = limit_cores();
     t.advert.z = calibrator_.z();
+    t.advert.tail = calibrator_.tail();
     t.advert.comovement = config_.comovement.prior;
   }
   return t;
@@ -311,6 +501,33 @@ Answer NodeCore::admit(const AdmitRequest& request, double now_s) const {
   Answer a = candidate_for(request, &c);
   if (!a.ok()) return a;
   a.decision = decide_on(local_target(now_s), c);
+  return a;
+}
+
+Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
+  Candidate c;
+  Answer a = candidate_for(request, &c);
+  if (!a.ok()) return a;
+  const Target here = local_target(now_s);
+  a.decision = decide_on(here, c);
+  if (!a.decision.accept) return a;
+  admission::Candidate sized = c.base;
+  if (sized.profile) sized.profile = on_slots_of(here.advert.aggregate, *sized.profile);
+  std::optional<shape::SlotProfile> p = policy_.size(sized, here.advert.aggregate, nullptr);
+  if (!p) return a;
+  for (auto* v : {&p->mean, &p->spread, &p->peak})
+    for (double& x : *v) x *= request.instances;
+  Tenant& t = tenants_[request.function];
+  const auto model = models_.find(request.function);
+  if (t.running && model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
+    t.extra = std::move(p);
+    t.extra_at_s = now_s;
+  } else {
+    t.reserved = std::move(p);
+    t.reserved_at_s = now_s;
+    t.confirmed = t.running;
+  }
+  advert_stale_ = true;
   return a;
 }
 
@@ -361,8 +578,8 @@ PlaceAnswer NodeCore::place(const AdmitRequest& request, double now_s) const {
 shape::Summary NodeCore::summary_of(const std::string& function, uint64_t version) const {
   const auto model = models_.find(function);
   if (model == models_.end()) return {};
-  const auto live = running_.find(function);
-  return shape::summarize(function, model->second, live == running_.end() ? 1 : live->second, version);
+  const auto live = tenants_.find(function);
+  return shape::summarize(function, model->second, live == tenants_.end() ? 1 : live->second.instances, version);
 }
 
 std::string NodeCore::save_state() const { return shape::serialize_state(models_, host_model_); }
@@ -384,7 +601,7 @@ std::optional<shape::CorrelationEstimate> NodeCore::shape_correlation(const std:
 
 std::optional<shape::CorrelationEstimate> NodeCore::shape_correlation_with_host(const std::string& function) const {
   const auto m = models_.find(function);
-  if (m == models_.end() || advert_blob_.empty()) return std::nullopt;
+  if (m == models_.end() || advert_blob().empty()) return std::nullopt;
   return shape::correlate(advert_embedding_, m->second.embedding().day);
 }
 

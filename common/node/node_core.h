@@ -1,9 +1,13 @@
 #pragma once
 // The node core: everything one host knows and decides, as a sans-IO object (no
 // sockets, clock or threads; callers pass `now`). It owns
-//   - the host aggregate's shape, learned tick by tick from the measured sum of its tenants;
-//   - each tenant's shape model;
-//   - the margin calibrator (z) and the co-movement estimate of the cross term;
+//   - each tenant's shape model, learned tick by tick from its measured usage;
+//   - the host's view of itself: per day slot, the sum of its current tenants' means
+//     and a spread whose cross terms use the co-movement measured among them, so the
+//     view follows arrivals and departures at once (docs/admission.md "Host view");
+//   - the measured aggregate, against which the view is calibrated: the margin
+//     calibrator's tail, the tenants' co-movement, the aggregate's residual sketch;
+//   - reservations: admissions a scheduler committed to that no tick has shown yet;
 //   - what peers said: their host adverts and the function summaries they gossiped;
 // and answers admit, rank and place with explanations. antiphased wraps it with the
 // sampler, registry, HTTP and ZeroMQ; antiphase-replay and the fleet simulator run one
@@ -26,6 +30,8 @@
 #include "common/shape/summary.h"
 
 namespace antiphase::node {
+
+inline constexpr double kReservationTimeoutS = 300.0;
 
 // One measurement tick of this host: cores per running function over dt_s seconds
 // ending at unix_ms (UTC wall clock of the sample, trace time when replaying).
@@ -79,8 +85,7 @@ class NodeCore {
  public:
   NodeCore(NodeConfig config, std::string node_id, std::string endpoint = {});
 
-  // Reload: new rules and capacity, same learned state. The calibrator keeps its z
-  // and follows the new target rate from here on.
+  // Reload: new rules and capacity, same learned state; z follows a new target rate at once.
   void reconfigure(const NodeConfig& config);
   const NodeConfig& config() const { return config_; }
 
@@ -98,14 +103,20 @@ class NodeCore {
 
   // --- questions ---
   Answer admit(const AdmitRequest& request, double now_s) const;
+  // admit(), and when accepted, the host counts the candidate (as it was sized) until
+  // its own measurements can speak for it: a burst of admissions between two ticks
+  // must not each see the same room. A reservation the ticks never confirm lapses
+  // after kReservationTimeoutS of the caller's clock.
+  Answer admit_and_reserve(const AdmitRequest& request, double now_s);
   RankAnswer rank(const std::vector<AdmitRequest>& candidates, double now_s) const;
   // This host and every live peer that published an advert, each judged as it judges
   // itself (its own aggregate, limit, z and co-movement).
   PlaceAnswer place(const AdmitRequest& request, double now_s) const;
 
   // --- what we tell peers ---
-  const std::string& advert_blob() const { return advert_blob_; }  // empty before the first tick
-  const HostAdvert& advert() const { return advert_; }              // as peers decode it
+  // Built on first use after a tick (the replay runs thousands of ticks between questions).
+  const std::string& advert_blob() const;  // empty before the first tick
+  const HostAdvert& advert() const;        // as peers decode it
   // Gossip summary of a function measured here.
   shape::Summary summary_of(const std::string& function, uint64_t version) const;
 
@@ -118,13 +129,17 @@ class NodeCore {
   const std::map<std::string, shape::ShapeModel>& models() const { return models_; }
   const shape::ShapeModel& host_model() const { return host_model_; }
   const admission::MarginCalibrator& calibrator() const { return calibrator_; }
-  CoMovementEstimate comovement() const { return comovement_.estimate(); }
-  // Instances of the functions in the last tick.
-  const std::map<std::string, uint32_t>& running() const { return running_; }
+  CoMovementEstimate comovement() const;
+  // Average pairwise co-movement of the tenants' deviations (the view's cross terms).
+  CoMovementEstimate pairwise_comovement() const;
+  size_t reservations() const;
+  // Functions in the last tick, with their instances.
+  std::map<std::string, uint32_t> running() const;
   double capacity_cores() const { return config_.capacity_cores; }
   double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }
   std::optional<double> last_tick_s() const { return last_tick_s_; }
   size_t peers_known() const { return peers_.size(); }
+  bool knows_peer(const std::string& node_id) const { return peers_.count(node_id) != 0; }
   size_t functions_heard() const { return heard_.size(); }
   // Correlation of two local functions' mean shapes (nullopt if either is unknown here).
   std::optional<shape::CorrelationEstimate> shape_correlation(const std::string& a, const std::string& b) const;
@@ -132,6 +147,13 @@ class NodeCore {
 
  private:
   struct Candidate;
+  struct Tenant;
+  // A tenant's day profile in the host view, and whether it is a measured one.
+  shape::SlotProfile tenant_profile(const std::string& name, const Tenant& t) const;
+  struct SlotView {
+    double mean = 0, spread = 0;
+  };
+  SlotView slot_view(int64_t unix_s) const;  // the view at one slot, before this tick is learned
   struct Target {  // a host to judge a candidate on
     HostAdvert advert;
     shape::FoldEmbedding embedding;
@@ -150,24 +172,44 @@ class NodeCore {
   admission::CoMovement comovement_for(const Target& target, const Candidate& candidate,
                                        const admission::Correlation& shape_corr) const;
   Target local_target(double now_s) const;
-  void calibrate(int64_t unix_s, double total_cores);
-  void learn_comovement(const Tick& tick, int64_t unix_s, double total_cores);
-  void refresh_advert();
+  void calibrate(int64_t unix_s, double total_cores, double dt_s);
+  bool busy_slot(int64_t unix_s, const SlotView& v) const;
+  void learn_tenants(const Tick& tick, int64_t unix_s, double host_residual);
+  void expire_reservations(double now_s);
+  void refresh_advert() const;
 
   NodeConfig config_;
   std::string node_id_, endpoint_;
   admission::AdmissionPolicy policy_;
   admission::MarginCalibrator calibrator_;
-  CoMovementTracker comovement_;
-  std::map<std::string, shape::ShapeModel> models_;
+  std::map<std::string, shape::ShapeModel> models_;  // every function measured here, running or not
   shape::ShapeModel host_model_;
-  std::map<std::string, uint32_t> running_;
-  std::map<std::string, int64_t> last_running_s_;  // for forgetting co-movement of tenants long gone
+  struct Tenant {  // a function that runs here, ran here lately, or was reserved
+    uint32_t instances = 1;
+    bool running = false;   // in the last tick
+    int64_t last_seen_s = 0;
+    CoMovementSums comovement;
+    std::optional<shape::SlotProfile> reserved;  // as admitted, until measurements speak
+    double reserved_at_s = 0;                    // caller's clock
+    bool confirmed = false;                      // a tick has shown it since the reservation
+    // More instances of a function already running here, counted on top of its model
+    // until kReservationTimeoutS has passed (the model then shows them, lagging).
+    std::optional<shape::SlotProfile> extra;
+    double extra_at_s = 0;
+  };
+  std::map<std::string, Tenant> tenants_;
+  // Pairwise co-movement sums: (Σ r)², Σ r², (Σ σ)² − Σ σ² over ticks, faded.
+  double pair_total_ = 0, pair_own_ = 0, pair_norm_ = 0, pair_weight_s_ = 0;
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
+  mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
+  mutable double busy_threshold_ = 0;
 
-  HostAdvert advert_;            // decoded from advert_blob_: what peers see and what we decide on
-  std::string advert_blob_;
-  shape::FoldEmbedding advert_embedding_;
+  // Decoded from advert_blob_: what peers see and what we decide on. A cache of the
+  // models above, rebuilt lazily when advert_stale_.
+  mutable HostAdvert advert_;
+  mutable std::string advert_blob_;
+  mutable shape::FoldEmbedding advert_embedding_;
+  mutable bool advert_stale_ = false;
 
   std::map<std::string, shape::Summary> heard_;
   std::map<std::string, Peer> peers_;

@@ -76,8 +76,14 @@ TEST(AdmissionPolicy, CrossTermUsesTheCandidatesComovementClippedToRange) {
   EXPECT_NEAR(policy.decide(host, c, 3.0).comovement, -1.0, 1e-12);
 }
 
+PolicyConfig slot_quantile_rule() {
+  PolicyConfig c;
+  c.rule = Rule::SlotQuantile;
+  return c;
+}
+
 TEST(AdmissionPolicy, InstancesScaleMeanAndSpread) {
-  const AdmissionPolicy policy(PolicyConfig{});
+  const AdmissionPolicy policy(slot_quantile_rule());
   HostView host;
   host.aggregate = flat(2.0, 0.0);
   host.capacity_cores = 8.0;
@@ -140,6 +146,58 @@ TEST(NormalQuantile, MatchesTables) {
   EXPECT_NEAR(normal_upper_quantile(0.05), 1.6449, 1e-4);
   EXPECT_NEAR(normal_upper_quantile(0.5), 0.0, 1e-9);
   EXPECT_TRUE(std::isfinite(normal_upper_quantile(0.0)));
+}
+
+TEST(AdmissionPolicy, OverloadRateRuleProjectsTheShareOfTimeAboveTheLimit) {
+  // Host flat at 6 ± 1 cores, limit 8, candidate flat 1 core without spread: every slot
+  // has (8 - 7) / 1 = 1σ of room, so with Gaussian residuals the load is above the
+  // limit P(u > 1) = 15.9 % of the time; meeting 0.1 % needs 3.09σ, i.e. 2.09 cores less.
+  HostView host;
+  host.aggregate = flat(6.0, 1.0);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(1.0, 0.0), 0.0);
+  c.comovement = {0.0, "test"};
+  const Decision d = AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.09);
+  EXPECT_FALSE(d.accept);
+  EXPECT_NEAR(d.projected_overload_rate, 0.1587, 0.0005);
+  EXPECT_NEAR(d.target_overload_rate, 0.001, 1e-12);
+  EXPECT_NEAR(d.headroom_cores, -2.09, 0.05);
+  EXPECT_NE(d.reasons.front().find("of the time (target 0.10 %)"), std::string::npos) << d.reasons.front();
+}
+
+TEST(AdmissionPolicy, OverloadRateRuleSpendsTheBudgetWhereTheHostIsBusy) {
+  // One busy slot of 96 at 7 ± 0.5 with a candidate of 0.5: the slot alone is above 8
+  // P(u > 1) = 15.9 % of its time, 0.17 % of the day: over a 0.1 % target, within 0.5 %.
+  HostView host;
+  host.aggregate = day_profile(1.0, 7.0, 40, 41, 0.5);
+  host.capacity_cores = 8.0;
+  Candidate c = candidate("c", flat(0.5, 0.0), 0.0);
+  c.comovement = {0.0, "test"};
+  EXPECT_FALSE(AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.09).accept);
+  PolicyConfig relaxed;
+  relaxed.target_overload_rate = 0.005;
+  const Decision d = AdmissionPolicy(relaxed).decide(host, c, 2.58);
+  EXPECT_TRUE(d.accept);
+  EXPECT_NEAR(d.projected_overload_rate, 0.1587 / 96, 0.0002);
+  ASSERT_TRUE(d.binding_slot.has_value());
+  EXPECT_EQ(*d.binding_slot, 40u);
+  // The slot-quantile rule would have refused it at the same margin: 7.5 + 2.58 · 0.5 > 8.
+  relaxed.rule = Rule::SlotQuantile;
+  EXPECT_FALSE(AdmissionPolicy(relaxed).decide(host, c, 2.58).accept);
+}
+
+TEST(TailModel, GaussianTailAndQuantileInvertEachOther) {
+  const TailModel g = TailModel::gaussian();
+  // Exact for a Gaussian, between the points and past both ends.
+  for (double m : {-1.0, 0.0, 1.0, 2.5, 3.09, 4.5, 6.0}) EXPECT_NEAR(g.exceedance(m), normal_upper_tail(m), 1e-9) << m;
+  EXPECT_NEAR(g.quantile(0.001), 3.0902, 1e-3);
+  for (double p : {0.5, 0.3, 0.05, 0.001, 1e-4, 1e-6}) EXPECT_NEAR(g.exceedance(g.quantile(p)), p, p * 1e-6);
+  // A heavy tail: the 0.1 % margin is 5, not 3.09; past its last point it still decays.
+  TailModel heavy = g;
+  for (size_t k = 0; k < TailModel::kLevels; ++k) heavy.u[k] = 1.0 + static_cast<double>(k) * 0.7;
+  EXPECT_NEAR(heavy.exceedance(heavy.u[5]), 0.001, 1e-9);
+  EXPECT_GT(heavy.exceedance(6.0), g.exceedance(6.0));
+  EXPECT_LT(heavy.exceedance(20.0), 1e-6);
 }
 
 }  // namespace

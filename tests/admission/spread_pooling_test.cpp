@@ -55,11 +55,13 @@ TEST(SpreadPooling, UnderestimatedSlotSpreadNoLongerAdmitsACandidate) {
   view.aggregate = host;
 
   PolicyConfig plain;
+  plain.rule = Rule::SlotQuantile;
   const Decision a = AdmissionPolicy(plain).decide(view, c, 2.0);
   EXPECT_TRUE(a.accept);                      // slot 40: 5.5 + 1.5 + 0 = 7.0 ≤ 8
   EXPECT_NEAR(a.projected_peak_cores, 7.5, 1e-9);  // other slots: 4 + 1.5 + 2·1
 
   PolicyConfig pooled;
+  pooled.rule = Rule::SlotQuantile;
   pooled.spread_neighbours = 1;
   const Decision b = AdmissionPolicy(pooled).decide(view, c, 2.0);
   EXPECT_FALSE(b.accept);

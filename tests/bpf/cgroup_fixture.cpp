@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -35,18 +36,42 @@ void busy_until(uint64_t deadline_ns) {
   }
 }
 
-[[noreturn]] void burn_forever(BurnPattern pattern) {
-  if (pattern == BurnPattern::Full) {
+void sleep_ns(uint64_t ns) {
+  timespec pause{static_cast<time_t>(ns / 1000000000ULL), static_cast<long>(ns % 1000000000ULL)};
+  ::nanosleep(&pause, nullptr);
+}
+
+[[noreturn]] void burn_forever(DutyCycle cycle, bool forever_busy) {
+  if (forever_busy) {
     for (;;) busy_until(UINT64_MAX);
   }
-  // Random burst lengths so the duty cycle cannot alias with a fixed sampling frequency.
+  std::mt19937_64 rng(static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ULL ^ now_ns());
+  std::uniform_int_distribution<uint64_t> on_us(cycle.on_min_us, cycle.on_max_us);
+  std::uniform_int_distribution<uint64_t> off_us(cycle.off_min_us, cycle.off_max_us);
+  for (;;) {
+    const uint64_t burst_end = now_ns() + on_us(rng) * 1000;
+    if (!cycle.fork_each_burst) {
+      busy_until(burst_end);
+    } else if (const pid_t child = ::fork(); child == 0) {
+      busy_until(burst_end);
+      ::_exit(0);
+    } else if (child > 0) {
+      ::waitpid(child, nullptr, 0);
+    }
+    sleep_ns(off_us(rng) * 1000);
+  }
+}
+
+[[noreturn]] void burn_forever(BurnPattern pattern) {
+  if (pattern == BurnPattern::Full) burn_forever(DutyCycle{}, true);
+  // Random burst lengths so the duty cycle cannot alias with a fixed sampling frequency;
+  // each sleep as long as the burst before it.
   std::mt19937_64 rng(static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ULL ^ now_ns());
   std::uniform_int_distribution<uint64_t> burst_us(1000, 15000);
   for (;;) {
     const uint64_t burst_ns = burst_us(rng) * 1000;
     busy_until(now_ns() + burst_ns);
-    timespec pause{0, static_cast<long>(burst_ns)};
-    ::nanosleep(&pause, nullptr);
+    sleep_ns(burst_ns);
   }
 }
 
@@ -93,6 +118,14 @@ uint64_t ScopedCgroup::usage_ns() const {
 void ScopedCgroup::add_process(pid_t pid) const { write_file(path_ + "/cgroup.procs", std::to_string(pid)); }
 
 Burner::Burner(const ScopedCgroup& cgroup, BurnPattern pattern) {
+  start(cgroup, [pattern] { burn_forever(pattern); });
+}
+
+Burner::Burner(const ScopedCgroup& cgroup, DutyCycle cycle) {
+  start(cgroup, [cycle] { burn_forever(cycle, false); });
+}
+
+void Burner::start(const ScopedCgroup& cgroup, const std::function<void()>& burn) {
   int go[2];
   if (::pipe(go) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   const pid_t parent = ::getpid();
@@ -104,7 +137,8 @@ Burner::Burner(const ScopedCgroup& cgroup, BurnPattern pattern) {
     ::close(go[1]);
     char c;
     if (::read(go[0], &c, 1) != 1) ::_exit(0);
-    burn_forever(pattern);
+    burn();
+    ::_exit(0);
   }
   ::close(go[0]);
   try {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,11 +36,24 @@ enum class BurnPattern {
   DutyCycled,  // random 1..15 ms bursts, each followed by an equal sleep: ~0.5 core
 };
 
+// Bursts of spinning, each followed by a sleep, both drawn uniformly from their ranges
+// (min == max: a regular cycle). The bursts end by the clock, so a preempted burner
+// gets less CPU than it asked for; tests compare against cpu.stat, not the nominal share.
+struct DutyCycle {
+  uint32_t on_min_us, on_max_us;
+  uint32_t off_min_us, off_max_us;
+  bool fork_each_burst = false;  // each burst in a new child process that then exits
+  double nominal_cores() const {
+    return double(on_min_us + on_max_us) / double(on_min_us + on_max_us + off_min_us + off_max_us);
+  }
+};
+
 // A forked child that burns CPU inside a cgroup until destroyed (SIGKILL + waitpid).
 // It only starts burning once it is in the cgroup, so all of its CPU time lands there.
 class Burner {
  public:
   Burner(const ScopedCgroup& cgroup, BurnPattern pattern);
+  Burner(const ScopedCgroup& cgroup, DutyCycle cycle);
   ~Burner();
   Burner(const Burner&) = delete;
   Burner& operator=(const Burner&) = delete;
@@ -47,6 +61,8 @@ class Burner {
   void stop();
 
  private:
+  // Forks a child that runs `burn` (never returns) once it is in the cgroup.
+  void start(const ScopedCgroup& cgroup, const std::function<void()>& burn);
   pid_t pid_ = -1;
 };
 

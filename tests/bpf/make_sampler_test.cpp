@@ -60,32 +60,62 @@ TEST_F(MakeSampler, EnvironmentOverrideWorksLikeCodeOverride) {
   EXPECT_EQ(status.detail, "overridden by ANTIPHASE_FEATURE_TP_BTF=0");
 }
 
-TEST_F(MakeSampler, AutoFallsBackToPerfThenCgroup) {
+// Without a sched_switch attach point, harvesting perf samples is impossible as well
+// (it needs raw_tp for freed tasks): auto takes the exact cgroup sampler, says why, and
+// says what counting perf samples would be good for; counting is the last resort.
+TEST_F(MakeSampler, AutoFallsBackToCgroupThenCountingSamples) {
   features_.override("tp_btf", false);
   features_.override("raw_tp", false);
+  std::string why;
+  auto s = make_sampler({SamplerMode::Auto, 97, 16}, features_, &why);
+  EXPECT_EQ(s->mode(), SamplerMode::Cgroup);
+  EXPECT_NE(why.find("perf_sample harvesting: raw_tp unavailable"), std::string::npos) << why;
   if (features_.has("perf_event")) {
-    std::string why;
-    auto s = make_sampler({SamplerMode::Auto, 97, 16}, features_, &why);
+    EXPECT_NE(why.find("perf_sample could only count samples here"), std::string::npos) << why;
+    features_.override("cgroup2", false);
+    s = make_sampler({SamplerMode::Auto, 97, 16}, features_, &why);
     EXPECT_EQ(s->mode(), SamplerMode::PerfSample);
+    EXPECT_EQ(s->stats().at("perf_estimator"), "count");
     EXPECT_EQ(s->stats().at("perf_hz"), "97");
     EXPECT_EQ(s->stats().at("sample_period_ns"), "10309278");
+    EXPECT_NE(why.find("Note: counting samples is statistical"), std::string::npos) << why;
+    features_.clear_override("cgroup2");
   }
   features_.override("perf_event", false);
-  std::string why;
-  auto s = make_sampler({}, features_, &why);
+  s = make_sampler({}, features_, &why);
   EXPECT_EQ(s->mode(), SamplerMode::Cgroup);
   EXPECT_NE(why.find("perf_event unavailable"), std::string::npos) << why;
 }
 
-// Without kernel BTF the CO-RE sched_switch object cannot be relocated; the perf sampler
-// is a separate object without CO-RE, so it is the next choice.
-TEST_F(MakeSampler, WithoutBtfAutoPicksPerfSample) {
+// Without kernel BTF neither CO-RE object can be relocated: the sched_switch programs and
+// perf harvesting are out, and auto prefers exact cpu.stat to counting perf samples.
+TEST_F(MakeSampler, WithoutBtfAutoPicksCgroupAndSaysWhatCountingIsGoodFor) {
   if (!features_.has("perf_event")) GTEST_SKIP() << "no perf events";
   features_.override("btf", false);
   std::string why;
   auto s = make_sampler({}, features_, &why);
-  EXPECT_EQ(s->mode(), SamplerMode::PerfSample);
+  EXPECT_EQ(s->mode(), SamplerMode::Cgroup);
   EXPECT_NE(why.find("sched_switch: btf unavailable"), std::string::npos) << why;
+  EXPECT_NE(why.find("perf_sample harvesting: btf unavailable"), std::string::npos) << why;
+  EXPECT_NE(why.find("per 1 s tick"), std::string::npos) << why;
+}
+
+// perf_sample harvests task runtimes where CO-RE works, and counts samples where it
+// cannot; the choice and its reason are in `why`.
+TEST_F(MakeSampler, PerfSampleHarvestsWithBtfAndCountsWithout) {
+  if (!features_.has("perf_event")) GTEST_SKIP() << "no perf events";
+  if (features_.has("btf") && features_.has("raw_tp")) {
+    std::string why;
+    auto s = make_sampler({SamplerMode::PerfSample}, features_, &why);
+    EXPECT_EQ(s->stats().at("perf_estimator"), "harvest");
+    EXPECT_NE(why.find("sampler forced to perf_sample (perf_event, harvest)"), std::string::npos) << why;
+  }
+  features_.override("btf", false);
+  std::string why;
+  auto s = make_sampler({SamplerMode::PerfSample}, features_, &why);
+  EXPECT_EQ(s->stats().at("perf_estimator"), "count");
+  EXPECT_NE(why.find("perf_sample (perf_event, count)"), std::string::npos) << why;
+  EXPECT_NE(why.find("perf_sample harvesting: btf unavailable"), std::string::npos) << why;
 }
 
 TEST_F(MakeSampler, WithoutPrivilegeAutoUsesCgroupAndSaysSo) {

@@ -66,17 +66,19 @@ TEST_F(SamplerAccuracy, SchedSwitchRawTpWithinTwoPercent) {
   expect_exact_accounting(r);
 }
 
-// Sampling error: a cgroup using c cores over T s collects ~c*T*f samples, so the relative
-// standard error is about 1/sqrt(c*T*f). At the production 49 Hz, 0.5 core over 5 s is
-// ~120 samples (~9 % s.e.), too noisy to assert 10 %. At 997 Hz (prime, no lock-step with
-// the 1 kHz-ish timers) it is ~2500 samples (~2 %), so a 10 % bound tests the mechanism
-// rather than luck.
-TEST_F(SamplerAccuracy, PerfSampleWithinTenPercent) {
+// perf_sample's counting estimator, the fallback on kernels without BTF (the harvesting
+// one, which ships where BTF exists, is tested at the default frequency in
+// perf_sample_accuracy_test). Counting is statistical: a cgroup using c cores over T s
+// collects ~c*T*f samples, a relative standard error of about 1/sqrt(c*T*f). At 997 Hz
+// (prime, no lock-step with the 1 kHz-ish timers) 0.5 core over 5 s is ~2500 samples
+// (~2 %), so a 10 % bound tests the mechanism rather than luck. At the default 49 Hz it
+// cannot be tested in seconds; see docs/benchmarks/bpf.md for what it gets there.
+TEST_F(SamplerAccuracy, PerfSampleCountingWithinTenPercentAt997Hz) {
   if (const auto why = lacking("perf_event"); !why.empty()) GTEST_SKIP() << why;
-  BpfPerfSampler sampler(997, 64);
+  BpfPerfSampler sampler(997, 64, agent::PerfEstimator::Count);
   Workload w(mount_);
   const auto r = measure_window(sampler, w, kWindowMs);
-  print_window("perf_sample 997 Hz", r);
+  print_window("perf_sample count 997 Hz", r);
   EXPECT_GT(r.stat_full, 250000000ULL);
   EXPECT_LE(relative_error(r.sampler_full, r.stat_full), 0.10);
   EXPECT_LE(relative_error(r.sampler_half, r.stat_half), 0.10);

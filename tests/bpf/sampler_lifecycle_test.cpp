@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "agent/features/feature_probe.h"
 #include "agent/sampler/bpf_samplers.h"
@@ -192,6 +193,35 @@ TEST_F(SamplerLifecycle, RunningSliceIsCountedBeforeItsSwitchRawTp) {
   expect_running_slice_counted(mount_, BpfSchedSwitchSampler::Attach::RawTp);
 }
 
+size_t open_descriptors() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// Every sampler owns its skeleton, links and perf event descriptors: building and
+// destroying them leaves nothing open (one perf event per CPU would be easy to leak).
+TEST_F(SamplerLifecycle, SamplersReleaseEveryDescriptorWhenDestroyed) {
+  const size_t before = open_descriptors();
+  for (int round = 0; round < 3; ++round) {
+    {
+      BpfSchedSwitchSampler sampler(best_attach(), 8);
+      sampler.read();
+      EXPECT_GT(open_descriptors(), before);
+    }
+    if (features_.has("perf_event")) {
+      agent::BpfPerfSampler sampler(49, 8);
+      sampler.read();
+      EXPECT_GT(open_descriptors(), before + 1) << "maps, program and one event per CPU";
+    }
+  }
+  EXPECT_EQ(open_descriptors(), before);
+}
+
 TEST_F(SamplerLifecycle, CountersAreMonotonicAcrossReads) {
   BpfSchedSwitchSampler sampler(best_attach(), 8);
   ScopedCgroup root(mount_, unique_cgroup_name("antiphase-test"));
@@ -241,6 +271,7 @@ TEST(CgroupSamplerLifecycle, OpenFilesFollowRemovedAndKeptCgroups) {
   EXPECT_EQ(after_removal.cpu_ns.count(doomed_id), 0u);
   EXPECT_EQ(after_removal.cpu_ns.at(keep.id()), keep.usage_ns());
   EXPECT_EQ(sampler.stats().at("unreadable_reads"), "1");
+  EXPECT_EQ(sampler.read_errors(), 0u) << "a removed cgroup is churn, not a sampler error";
 
   sampler.set_watched({{keep.id(), keep.path(), true}});  // the rescan
   EXPECT_EQ(sampler.read().cpu_ns.size(), 1u);

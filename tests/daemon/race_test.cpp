@@ -1,21 +1,24 @@
-// The tick loop against the API threads, on the cgroup sampler without root: the
-// "cgroup tree" is a temp directory of fn-*.scope directories holding cpu.stat files,
-// which the registry walks like any cgroup2 subtree (functions.cgroup_roots may be any
-// absolute path). Meant for the ThreadSanitizer build (.ci/tsan), where an unguarded
-// access makes the agent exit with status 66.
+// The tick loop against the API threads, on the cgroup sampler: a throw-away subtree of
+// real cgroups (root needed to make them; roots outside the cgroup2 filesystem are
+// refused since issue 19). Meant for the ThreadSanitizer build (.ci/tsan), where an
+// unguarded access makes the agent exit with status 66.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
 
+#include "agent/registry/cgroup_fs.h"
 #include "tests/daemon/daemon_support.h"
 #include "tests/system/free_ports.h"
 
@@ -44,9 +47,17 @@ bool scrape_metrics(int port) {
   return response.rfind("HTTP/1.0 200", 0) == 0 || response.rfind("HTTP/1.1 200", 0) == 0;
 }
 
-void make_fake_cgroup(const fs::path& dir, uint64_t usage_usec) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "cpu.stat") << "usage_usec " << usage_usec << "\nuser_usec 0\nsystem_usec 0\n";
+void make_cgroup(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw std::runtime_error("mkdir " + dir.string() + ": " + std::strerror(errno));
+}
+
+// Removes a cgroup subtree (cgroup directories go with rmdir, children first).
+void remove_cgroup_tree(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& child : fs::directory_iterator(dir, ec))
+    if (child.is_directory()) remove_cgroup_tree(child.path());
+  ::rmdir(dir.c_str());
 }
 
 // Issue 18, finding 3: Agent::tick ran registry_->rescan() without the agent mutex,
@@ -57,10 +68,18 @@ void make_fake_cgroup(const fs::path& dir, uint64_t usage_usec) {
 // Agent::tick; read in Agent::metrics_text, introspection.cpp:117) and the agent exited
 // 66. Without TSan this test cannot fail on the race.
 TEST(DaemonRace, RescanWhileStatsAndMetricsAreRead) {
+  const auto mount = antiphase::agent::find_cgroup2_mount();
+  if (!mount) GTEST_SKIP() << "no cgroup2 filesystem is mounted";
+  if (::geteuid() != 0) GTEST_SKIP() << "making cgroups needs root";
   const auto dirs = make_agent_dirs("daemon-race");
-  const fs::path tree = fs::path(dirs.dir) / "tree";
-  make_fake_cgroup(tree / "fn-a.scope", 1000);
-  make_fake_cgroup(tree / "fn-b.scope", 2000);
+  const fs::path tree = fs::path(*mount) / ("antiphase-race-" + std::to_string(::getpid()));
+  make_cgroup(tree);
+  struct Cleanup {
+    fs::path tree;
+    ~Cleanup() { remove_cgroup_tree(tree); }
+  } cleanup{tree};
+  make_cgroup(tree / "fn-a.scope");
+  make_cgroup(tree / "fn-b.scope");
   AgentToml config;
   config.set("sampler", "mode", toml_string("cgroup"))
       .set("sampler", "tick", toml_string("20ms"))
@@ -86,9 +105,9 @@ TEST(DaemonRace, RescanWhileStatsAndMetricsAreRead) {
   const auto until = std::chrono::steady_clock::now() + 3s;
   for (uint64_t round = 0; std::chrono::steady_clock::now() < until; ++round) {
     if (round % 2 == 0)
-      make_fake_cgroup(tree / "fn-c.scope", 3000 + round);
+      make_cgroup(tree / "fn-c.scope");
     else
-      fs::remove_all(tree / "fn-c.scope");
+      ::rmdir((tree / "fn-c.scope").c_str());
     std::this_thread::sleep_for(30ms);
   }
   stop = true;
@@ -113,10 +132,9 @@ TEST(DaemonRace, RescanWhileStatsAndMetricsAreRead) {
 // worker's read, so TSan reports it on the first /v1/stats a worker serves without
 // having taken the agent mutex since; with several connections one of the pool's
 // workers does (3 of 3 runs). Replay mode: no registry, no rescan.
-// .ci/tsan.supp hides this race (race_top:unique_ptr.h) until it is fixed; delete that
-// line when enabling this test (RescanWhileStatsAndMetricsAreRead then shows the
-// shutdown half too).
-TEST(DaemonRace, DISABLED_StatsFromEveryApiWorkerRightAfterStart) {
+// Fixed: api_ is published and taken down under the agent mutex, which the handlers
+// hold while they read it.
+TEST(DaemonRace, StatsFromEveryApiWorkerRightAfterStart) {
   const auto dirs = make_agent_dirs("daemon-race-start");
   write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
   AgentProcess agent(dirs, replay_config(dirs.dir + "/trace.csv", "^(r-.+)$", 8.0).str());
@@ -132,16 +150,14 @@ TEST(DaemonRace, DISABLED_StatsFromEveryApiWorkerRightAfterStart) {
 }
 
 // Found by .ci/tsan in AgentMetricsListener.ServesPrometheusTextOverTcpAndNothingElse
-// (a root test whose exit status nobody checks), still there with the node core: the
-// metrics listener's handler calls api_->counters() (introspection.cpp:94 ->
-// http_server.cpp:270) while run() destroys the API server first (agent.cpp:116,
-// `api_.reset()`, deleting HttpServer::Impl) and the metrics listener only after it: a
-// scrape during shutdown reads freed memory. TSan reports it when nothing ordered the
-// last scrape before the delete, i.e. no tick took the agent mutex in between: here
-// ticks are 1 s apart and SIGTERM follows the scrapes at once.
-// .ci/tsan.supp hides this race (race:HttpServer::counters) until it is fixed; delete
-// that line when enabling this test.
-TEST(DaemonRace, DISABLED_MetricsScrapeRightBeforeShutdown) {
+// (a root test whose exit status nobody checks): the metrics listener's handler called
+// api_->counters() (introspection.cpp -> http_server.cpp HttpServer::counters) while
+// run() destroyed the API server first and the metrics listener only after it: a
+// scrape during shutdown could read freed memory. TSan reported it (3 of 3 runs) when
+// nothing ordered the last scrape before the delete, i.e. no tick took the agent mutex
+// in between: here ticks are 1 s apart and SIGTERM follows the scrapes at once.
+// Fixed with the api_ race above (api_ is read and taken down under the agent mutex).
+TEST(DaemonRace, MetricsScrapeRightBeforeShutdown) {
   const auto dirs = make_agent_dirs("daemon-race-metrics");
   write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
   const int port = free_port_block(1);

@@ -122,3 +122,27 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parse_duration_s("5 m"));
   EXPECT_FALSE(parse_duration_s("-1s"));
 }
+
+TEST(Config, FunctionsPresetSetsTheLayoutKeys) {
+  const Config k8s = parse("[functions]\npreset = \"kubernetes\"\n", "t");
+  EXPECT_EQ(k8s.functions.cgroup_roots, std::vector<std::string>{"kubepods.slice"});
+  EXPECT_EQ(k8s.functions.depth, 0u);
+  EXPECT_EQ(k8s.functions.pattern, R"(^kubepods-(?:burstable-|besteffort-)?pod([0-9a-f_]+)\.slice$)");
+  const Config fc = parse("[functions]\npreset = \"firecracker\"\n", "t");
+  EXPECT_EQ(fc.functions.cgroup_roots, std::vector<std::string>{"firecracker"});
+  EXPECT_EQ(fc.functions.depth, 1u);
+}
+
+TEST(Config, FunctionsPresetYieldsToKeysSetToOtherValues) {
+  const Config c = parse("[functions]\npreset = \"containerd\"\ncgroup_roots = [\"k8s.io\"]\n", "t");
+  EXPECT_EQ(c.functions.cgroup_roots, std::vector<std::string>{"k8s.io"});
+  EXPECT_EQ(c.functions.depth, 1u);
+  EXPECT_EQ(c.functions.pattern, R"(^(.+?)(-[0-9]+)?$)");
+}
+
+TEST(Config, UnknownFunctionsPresetListsTheKnownOnes) {
+  const ConfigError e = parse_error("[functions]\npreset = \"kubernets\"\n");
+  EXPECT_NE(std::string(e.what()).find("functions.preset"), std::string::npos) << e.what();
+  for (const auto& name : functions_preset_names())
+    EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << name << " not listed in: " << e.what();
+}

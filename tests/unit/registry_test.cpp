@@ -90,13 +90,37 @@ TEST_F(RegistryTest, AppearingAndVanishingCgroupsArePickedUpByRescan) {
   EXPECT_EQ(reg.functions().count("b"), 1u);
 }
 
-TEST_F(RegistryTest, MissingRootIsAnErrorNamingThePath) {
-  try {
-    make({"does/not/exist"}, 1);
-    FAIL() << "expected an error";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("does/not/exist"), std::string::npos) << e.what();
-  }
+// systemd creates fn.slice only when the first scope starts, and a scheduler asks the
+// agent before that: a missing root is watched, not fatal.
+TEST_F(RegistryTest, MissingRootIsReportedAndWalkedOnceItAppears) {
+  auto reg = make({"fn.slice", "other"}, 1);
+  mk("other/fn-b.scope");
+  ASSERT_EQ(reg.missing_roots().size(), 2u);
+  EXPECT_EQ(reg.missing_roots()[0], (root_ / "fn.slice").string());
+  EXPECT_TRUE(reg.functions().empty());
+  EXPECT_TRUE(reg.rescan());
+  EXPECT_EQ(reg.missing_roots(), std::vector<std::string>{(root_ / "fn.slice").string()});
+  mk("fn.slice/fn-a-1.scope");
+  EXPECT_TRUE(reg.rescan());
+  EXPECT_TRUE(reg.missing_roots().empty());
+  EXPECT_EQ(reg.functions().count("a"), 1u);
+  EXPECT_EQ(reg.functions().count("b"), 1u);
+  fs::remove_all(root_ / "fn.slice");
+  EXPECT_TRUE(reg.rescan());
+  EXPECT_EQ(reg.missing_roots().size(), 1u);
+  EXPECT_EQ(reg.functions().count("a"), 0u);
+}
+
+// systemd nests a slice at every "-": fn-image-resize.slice would be
+// fn.slice/fn-image.slice/fn-image-resize.slice. Escaped as systemd-escape does it,
+// the slice stays one level and the function keeps its dash.
+TEST_F(RegistryTest, SystemdEscapesInTheCapturedNameAreDecoded) {
+  mk("fn.slice/fn-image\\x2dresize.slice/docker-1.scope");
+  const auto reg = make({"fn.slice"}, 1, R"(^fn-(.+)\.slice$)");
+  ASSERT_EQ(reg.functions().size(), 1u);
+  EXPECT_EQ(reg.functions().begin()->first, "image-resize");
+  EXPECT_EQ(unescape_systemd_name("a\\x2db\\x2"), "a-b\\x2") << "a truncated escape stays as it is";
+  EXPECT_EQ(unescape_systemd_name("pod1_2"), "pod1_2");
 }
 
 TEST_F(RegistryTest, PatternWithoutCaptureGroupIsRejected) {

@@ -7,6 +7,10 @@
 # forced with ANTIPHASE_FEATURE_TP_BTF=0) when $BUILD/agent/daemon/antiphased exists,
 # else bpf_sampler_ticker; USE_AGENT=0 forces the ticker.
 #
+# perf_sample is the estimator that ships where the kernel has BTF (harvesting task
+# runtimes); perf_count is perf_sample with ANTIPHASE_FEATURE_BTF=0, i.e. counting
+# samples: the no-BTF fallback, and what perf_sample did everywhere before issue 20.
+#
 # PIPE_CPU=1 (default) pins both pipe tasks to one CPU, so every operation is two
 # task-to-task switches and the figure is dominated by switch cost; PIPE_CPU= (empty)
 # lets them float.
@@ -28,7 +32,7 @@ AGENT=$BUILD/agent/daemon/antiphased
 USE_AGENT=${USE_AGENT-1}
 [[ -x $AGENT ]] || USE_AGENT=0
 IN_SECTION2=0
-MODES=(tp_btf raw_tp perf_sample)
+MODES=(tp_btf raw_tp perf_sample perf_count)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (loads BPF programs, sets kernel.bpf_stats_enabled)"
@@ -61,12 +65,16 @@ pipe_ops() { pipe_run | cut -d' ' -f1; }
 
 # The whole agent with one sampler mode; "ready" once its API socket is up.
 start_agent() {  # mode out
-  local dir=$TMP/agent-$1 sampler_mode=$1 tp_btf=1
+  local dir=$TMP/agent-$1 sampler_mode=$1 overrides=()
   mkdir -p "$dir"
-  case $1 in tp_btf) sampler_mode=sched_switch ;; raw_tp) sampler_mode=sched_switch tp_btf=0 ;; esac
+  case $1 in
+    tp_btf) sampler_mode=sched_switch ;;
+    raw_tp) sampler_mode=sched_switch overrides=(ANTIPHASE_FEATURE_TP_BTF=0) ;;
+    perf_count) overrides=(ANTIPHASE_FEATURE_BTF=0) sampler_mode=perf_sample ;;
+  esac
   printf '[sampler]\nmode = "%s"\n[api]\nsocket = "%s/api.sock"\n[state]\ndir = "%s/state"\n' \
     "$sampler_mode" "$dir" "$dir" >"$dir/antiphase.toml"
-  ANTIPHASE_FEATURE_TP_BTF=$tp_btf "$AGENT" --config "$dir/antiphase.toml" --log-level info >"$2" 2>&1 &
+  env "${overrides[@]}" "$AGENT" --config "$dir/antiphase.toml" --log-level info >"$2" 2>&1 &
   TICKER_PID=$!
   for _ in $(seq 200); do
     if [[ -S $dir/api.sock ]]; then echo ready >>"$2"; return 0; fi
@@ -119,6 +127,10 @@ for mode in "${COST_MODES[@]}"; do
   stop_ticker
   printf '%-12s %14s %16s %12s\n' "$mode" "$(stat_of "$mode" bpf_run_cnt)" \
     "$(stat_of "$mode" bpf_run_time_ns)" "$(stat_of "$mode" bpf_avg_ns_per_run)"
+  if [[ -n $(stat_of "$mode" bpf_free_run_cnt) ]]; then
+    printf '%-12s %14s %16s %12s\n' "  task_free" "$(stat_of "$mode" bpf_free_run_cnt)" "" \
+      "$(stat_of "$mode" bpf_free_avg_ns_per_run)"
+  fi
 done
 sysctl -qw kernel.bpf_stats_enabled=0
 echo

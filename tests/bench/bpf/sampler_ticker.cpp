@@ -2,7 +2,10 @@
 // like the agent would. Prints "ready" once attached and the sampler's stats on exit.
 // Used by run.sh to measure what the sampler costs the rest of the host.
 //
-//   bpf_sampler_ticker --mode tp_btf|raw_tp|perf_sample|cgroup [--hz 49] [--cgroups 64]
+//   bpf_sampler_ticker --mode tp_btf|raw_tp|perf_sample|perf_count|cgroup [--hz 49] [--cgroups 64]
+//
+// perf_sample harvests task runtimes (the estimator that ships where BTF exists);
+// perf_count counts samples (the no-BTF fallback, and the estimator before issue 20).
 #include <signal.h>
 
 #include <chrono>
@@ -59,7 +62,8 @@ std::unique_ptr<antiphase::agent::Sampler> build(const Args& a) {
   using namespace antiphase::agent;
   if (a.mode == "tp_btf") return std::make_unique<BpfSchedSwitchSampler>(BpfSchedSwitchSampler::Attach::TpBtf, 4096);
   if (a.mode == "raw_tp") return std::make_unique<BpfSchedSwitchSampler>(BpfSchedSwitchSampler::Attach::RawTp, 4096);
-  if (a.mode == "perf_sample") return std::make_unique<BpfPerfSampler>(a.hz, 4096);
+  if (a.mode == "perf_sample") return std::make_unique<BpfPerfSampler>(a.hz, 4096, PerfEstimator::Harvest);
+  if (a.mode == "perf_count") return std::make_unique<BpfPerfSampler>(a.hz, 4096, PerfEstimator::Count);
   if (a.mode == "cgroup") return std::make_unique<CgroupStatSampler>();
   return nullptr;
 }
@@ -69,7 +73,7 @@ std::unique_ptr<antiphase::agent::Sampler> build(const Args& a) {
 int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) {
-    std::fprintf(stderr, "usage: %s --mode tp_btf|raw_tp|perf_sample|cgroup [--hz N] [--cgroups N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s --mode tp_btf|raw_tp|perf_sample|perf_count|cgroup [--hz N] [--cgroups N]\n", argv[0]);
     return 2;
   }
   const auto mount = antiphase::agent::find_cgroup2_mount();

@@ -1,0 +1,683 @@
+#include "agent/replay/fleet.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "agent/replay/packing_policy.h"
+#include "common/gossip/protocol.h"
+#include "common/node/node_core.h"
+
+namespace antiphase::replay {
+namespace {
+
+constexpr int64_t kDay = 86400;
+constexpr size_t kNone = SIZE_MAX;
+
+// ---------------------------------------------------------------- the trace on one grid
+
+struct FleetTrace {
+  int64_t start_s = 0, step_s = 300;
+  size_t steps = 0;
+  std::vector<std::string> names;
+  std::vector<std::vector<float>> series;  // gaps repeat the previous sample
+  std::vector<size_t> first, last;         // steps of the first and last real sample
+  int64_t time_of(size_t step) const { return start_s + static_cast<int64_t>(step) * step_s; }
+  size_t steps_per_day() const { return static_cast<size_t>(kDay / step_s); }
+};
+
+FleetTrace fleet_trace(const Trace& trace, int64_t step_s, std::optional<double> days) {
+  if (trace.rows.empty()) throw std::runtime_error("the trace has no rows");
+  if (step_s <= 0 || kDay % step_s != 0) throw std::runtime_error("--fleet needs a step that divides a day");
+  FleetTrace t;
+  t.step_s = step_s;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (const TraceRow& r : trace.rows) {
+    lo = std::min(lo, r.timestamp);
+    hi = std::max(hi, r.timestamp);
+  }
+  t.start_s = lo - ((lo % kDay) + kDay) % kDay;  // midnight UTC: days align with the shape folds
+  int64_t end = hi + step_s;
+  if (days) end = std::min(end, t.start_s + static_cast<int64_t>(std::llround(*days * kDay)));
+  t.steps = static_cast<size_t>((end - t.start_s) / step_s);
+  const size_t n = trace.functions.size();
+  std::vector<std::vector<float>> sum(n);
+  std::vector<std::vector<uint16_t>> count(n);
+  t.first.assign(n, kNone);
+  t.last.assign(n, 0);
+  for (const TraceRow& r : trace.rows) {
+    if (r.timestamp < t.start_s || r.timestamp >= end) continue;
+    const size_t i = static_cast<size_t>((r.timestamp - t.start_s) / step_s);
+    if (sum[r.function].empty()) {
+      sum[r.function].assign(t.steps, 0.0f);
+      count[r.function].assign(t.steps, 0);
+    }
+    sum[r.function][i] += r.cpu;
+    ++count[r.function][i];
+    t.first[r.function] = std::min(t.first[r.function], i);
+    t.last[r.function] = std::max(t.last[r.function], i);
+  }
+  // Name order, like the static replay, so the seeded orders do not depend on the file.
+  std::vector<size_t> order;
+  for (size_t f = 0; f < n; ++f)
+    if (t.first[f] != kNone) order.push_back(f);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return trace.functions[a] < trace.functions[b]; });
+  FleetTrace out = t;
+  out.first.clear();
+  out.last.clear();
+  for (size_t f : order) {
+    std::vector<float> s(t.steps, 0.0f);
+    float previous = sum[f][t.first[f]] / count[f][t.first[f]];
+    for (size_t i = t.first[f]; i <= t.last[f]; ++i) {
+      if (count[f][i]) previous = sum[f][i] / count[f][i];
+      s[i] = previous;
+    }
+    out.names.push_back(trace.functions[f]);
+    out.series.push_back(std::move(s));
+    out.first.push_back(t.first[f]);
+    out.last.push_back(t.last[f]);
+  }
+  if (out.names.empty()) throw std::runtime_error("no function has a sample in the fleet window");
+  return out;
+}
+
+// ---------------------------------------------------------------- the harness
+
+struct SimHost {
+  std::vector<size_t> tenants;
+  bool active = true;
+};
+
+struct DecisionCounters {
+  uint64_t requests = 0;  // placements asked for (arrivals and recycled instances)
+  uint64_t admits = 0, accepted = 0, rejected = 0;
+  uint64_t new_hosts = 0, forced = 0;
+  nlohmann::json json() const {
+    return {{"requests", requests}, {"admits", admits},     {"accepted", accepted},
+            {"rejected", rejected}, {"new_hosts", new_hosts}, {"forced", forced}};
+  }
+};
+
+// One policy's decisions and learning. The harness owns hosts and events.
+class Scheduler {
+ public:
+  explicit Scheduler(const std::vector<SimHost>& hosts) : hosts_(hosts) {}
+  virtual ~Scheduler() = default;
+  // An active host for the function's instance, which stays until stay_end (a step,
+  // exclusive), or kNone: open a new host.
+  virtual size_t choose(size_t fn, size_t step, size_t stay_end) = 0;
+  virtual void opened(size_t /*host*/, size_t /*step*/) {}
+  // On a host opened for it: would it have admitted the function? (false: forced there)
+  virtual bool admitted_on_new(size_t /*fn*/, size_t /*host*/, size_t /*step*/) { return true; }
+  virtual void joined(size_t /*fn*/, size_t /*host*/, size_t /*step*/, size_t /*stay_end*/) {}
+  virtual void left(size_t /*fn*/, size_t /*host*/, size_t /*step*/) {}
+  virtual void retired(size_t /*host*/, size_t /*step*/) {}
+  virtual void observed(size_t /*step*/) {}  // every active host's usage at `step` is in
+  virtual nlohmann::json extra() const { return nlohmann::json::object(); }
+  DecisionCounters counters;
+
+ protected:
+  const std::vector<SimHost>& hosts_;
+};
+
+struct DayStats {
+  double host_steps = 0;
+  size_t hosts_max = 0;
+  size_t overloaded = 0;
+  DecisionCounters decisions;
+};
+
+class Harness {
+ public:
+  Harness(const FleetTrace& t, const FleetOptions& o) : t_(t), o_(o), rng_(o.seed) {}
+
+  std::vector<SimHost>& hosts() { return hosts_; }
+
+  std::vector<DayStats> run(Scheduler& s) {
+    const size_t n = t_.names.size();
+    host_of_.assign(n, kNone);
+    expiry_.assign(n, kNone);
+    std::vector<std::vector<size_t>> arriving(t_.steps);
+    for (size_t f = 0; f < n; ++f) arriving[t_.first[f]].push_back(f);
+    std::vector<DayStats> days((t_.steps + t_.steps_per_day() - 1) / t_.steps_per_day());
+    for (size_t i = 0; i < t_.steps; ++i) {
+      DayStats& day = days[i / t_.steps_per_day()];
+      const DecisionCounters before = s.counters;
+      // Departures after the last sample, then instances at the end of their lifetime,
+      // then arrivals; simultaneous requests in a seeded order.
+      std::vector<size_t> requests;
+      for (size_t f = 0; f < n; ++f) {
+        if (host_of_[f] == kNone) continue;
+        if (t_.last[f] < i) leave(s, f, i);
+        else if (expiry_[f] <= i) {
+          leave(s, f, i);
+          requests.push_back(f);
+        }
+      }
+      requests.insert(requests.end(), arriving[i].begin(), arriving[i].end());
+      std::shuffle(requests.begin(), requests.end(), rng_);
+      for (size_t f : requests) place(s, f, i);
+      s.observed(i);
+      size_t active = 0;
+      for (const SimHost& h : hosts_) {
+        if (!h.active) continue;
+        ++active;
+        double load = 0;
+        for (size_t f : h.tenants) load += t_.series[f][i];
+        if (load > o_.capacity + 1e-9) ++day.overloaded;
+      }
+      day.host_steps += static_cast<double>(active);
+      day.hosts_max = std::max(day.hosts_max, active);
+      add(day.decisions, s.counters, before);
+    }
+    return days;
+  }
+
+ private:
+  static void add(DecisionCounters& into, const DecisionCounters& now, const DecisionCounters& before) {
+    into.requests += now.requests - before.requests;
+    into.admits += now.admits - before.admits;
+    into.accepted += now.accepted - before.accepted;
+    into.rejected += now.rejected - before.rejected;
+    into.new_hosts += now.new_hosts - before.new_hosts;
+    into.forced += now.forced - before.forced;
+  }
+
+  size_t stay_end(size_t f, size_t i) {
+    size_t end = t_.last[f] + 1;
+    if (o_.instance_lifetime_s > 0) {
+      const double life_steps = o_.instance_lifetime_s / static_cast<double>(t_.step_s);
+      // First instances are staggered over one lifetime, so that a fleet that starts at
+      // once does not recycle at once; later ones live a full lifetime.
+      const double life = expiry_[f] == kNone ? std::uniform_real_distribution<double>(0.0, life_steps)(rng_) : life_steps;
+      end = std::min(end, i + std::max<size_t>(1, static_cast<size_t>(std::llround(life))));
+    }
+    return end;
+  }
+
+  void place(Scheduler& s, size_t f, size_t i) {
+    ++s.counters.requests;
+    const size_t end = stay_end(f, i);
+    size_t h = s.choose(f, i, end);
+    if (h == kNone) {
+      h = hosts_.size();
+      hosts_.push_back({});
+      ++s.counters.new_hosts;
+      s.opened(h, i);
+      if (!s.admitted_on_new(f, h, i)) ++s.counters.forced;
+    }
+    hosts_[h].tenants.push_back(f);
+    host_of_[f] = h;
+    expiry_[f] = end <= t_.last[f] ? end : kNone - 1;  // kNone - 1: lives to its last sample
+    s.joined(f, h, i, end);
+  }
+
+  void leave(Scheduler& s, size_t f, size_t i) {
+    const size_t h = host_of_[f];
+    auto& tenants = hosts_[h].tenants;
+    tenants.erase(std::find(tenants.begin(), tenants.end(), f));
+    host_of_[f] = kNone;
+    s.left(f, h, i);
+    if (tenants.empty()) {
+      hosts_[h].active = false;
+      s.retired(h, i);
+    }
+  }
+
+  const FleetTrace& t_;
+  const FleetOptions& o_;
+  std::mt19937_64 rng_;
+  std::vector<SimHost> hosts_;
+  std::vector<size_t> host_of_, expiry_;
+};
+
+std::vector<size_t> active_hosts(const std::vector<SimHost>& hosts) {
+  std::vector<size_t> out;
+  for (size_t h = 0; h < hosts.size(); ++h)
+    if (hosts[h].active) out.push_back(h);
+  return out;
+}
+
+// ---------------------------------------------------------------- antiphase: node cores + gossip
+
+class AntiphaseScheduler : public Scheduler {
+  struct Host {
+    Host(const node::NodeConfig& c, const std::string& id, const std::string& endpoint,
+         const gossip::ProtocolConfig& g, std::vector<gossip::Seed> seeds, uint64_t rng_seed,
+         const node::PublisherConfig& p)
+        : core(c, id, endpoint), gossip(g, gossip::Identity{id, endpoint, "", 1}, std::move(seeds), rng_seed),
+          publisher(p) {}
+    node::NodeCore core;
+    gossip::Protocol gossip;
+    node::Publisher publisher;
+  };
+
+ public:
+  AntiphaseScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o)
+      : Scheduler(hosts), t_(t), o_(o), node_(o.node), rng_(o.seed ^ 0x9e3779b97f4a7c15ull) {
+    node_.capacity_cores = o.capacity;
+    // The gossip clock: one round per trace step unless a replay speed is given (the
+    // real-process comparison runs the daemons at that speed).
+    speed_ = o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(t.step_s) / o.gossip_interval_s;
+  }
+
+  size_t choose(size_t fn, size_t step, size_t) override {
+    const std::vector<size_t> active = active_hosts(hosts_);
+    if (active.empty()) return kNone;
+    const double now = clock(step);
+    const node::AdmitRequest request = request_for(fn);
+    // A scheduler asks any node where the function fits...
+    Host& entry = *hosts_of_[active[std::uniform_int_distribution<size_t>(0, active.size() - 1)(rng_)]];
+    sync_peers(entry, now);
+    hear_about(entry, request.function);
+    const node::PlaceAnswer answer = entry.core.place(request, now);
+    std::vector<size_t> options;
+    for (const node::PlaceOption& o : answer.hosts) {
+      if (!o.decision.accept) continue;
+      const auto it = by_id_.find(o.node_id);
+      if (it != by_id_.end() && hosts_[it->second].active) options.push_back(it->second);
+    }
+    if (!o_.best_fit) std::sort(options.begin(), options.end());  // first fit: the oldest host
+    // Hosts the entry does not know yet (gossip has not reached it, e.g. in a burst of
+    // arrivals at start-up) are still the scheduler's: it asks them last, oldest first,
+    // before it opens a new host.
+    for (size_t h : active)
+      if (std::find(options.begin(), options.end(), h) == options.end() && !known_by(entry, h)) options.push_back(h);
+    // ...then asks the chosen host itself, which judges on its own, fresher view.
+    for (size_t h : options) {
+      Host& target = *hosts_of_[h];
+      hear_about(target, request.function);
+      const node::Answer a = target.core.admit_and_reserve(request, now);
+      ++counters.admits;
+      if (a.ok() && a.decision.accept) {
+        ++counters.accepted;
+        return h;
+      }
+      ++counters.rejected;
+    }
+    return kNone;
+  }
+
+  void opened(size_t h, size_t step) override {
+    const std::string id = "host-" + std::to_string(h);
+    std::vector<gossip::Seed> seeds;
+    for (size_t other : active_hosts(hosts_))
+      if (other != h && seeds.size() < 3) seeds.push_back({endpoint_of(other), ""});
+    if (hosts_of_.size() <= h) hosts_of_.resize(h + 1);
+    hosts_of_[h] = std::make_unique<Host>(node_, id, endpoint_of(h), o_.gossip, seeds, o_.seed * 1000003 + h, o_.publisher);
+    by_id_[id] = h;
+    by_endpoint_[endpoint_of(h)] = h;
+    // A real host measures (nothing) before the scheduler sends it work.
+    node::Tick empty;
+    empty.unix_ms = t_.time_of(step) * 1000;
+    empty.dt_s = static_cast<double>(t_.step_s);
+    hosts_of_[h]->core.observe(empty, clock(step));
+  }
+
+  bool admitted_on_new(size_t fn, size_t h, size_t step) override {
+    const node::Answer a = hosts_of_[h]->core.admit_and_reserve(request_for(fn), clock(step));
+    ++counters.admits;
+    ++(a.ok() && a.decision.accept ? counters.accepted : counters.rejected);
+    return a.ok() && a.decision.accept;
+  }
+
+  void retired(size_t h, size_t step) override {
+    deliver(hosts_of_[h]->gossip.leave(clock(step)), clock(step));
+  }
+
+  void observed(size_t step) override {
+    const double now = clock(step);
+    for (size_t h : active_hosts(hosts_)) {
+      Host& host = *hosts_of_[h];
+      node::Tick tick;
+      tick.unix_ms = t_.time_of(step) * 1000;
+      tick.dt_s = static_cast<double>(t_.step_s);
+      for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
+      host.core.observe(tick, now);
+      const node::Publication due = host.publisher.due(host.core, now);
+      if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);
+      for (const auto& [name, blob] : due.functions) host.gossip.publish_function(name, blob, now);
+    }
+    while (next_round_ <= now) {
+      for (size_t h : active_hosts(hosts_)) deliver(hosts_of_[h]->gossip.tick(next_round_), next_round_);
+      next_round_ += o_.gossip_interval_s;
+    }
+  }
+
+  nlohmann::json extra() const override {
+    return {{"gossip_messages", messages_}, {"gossip_clock_speed", speed_}};
+  }
+
+ private:
+  double clock(size_t step) const { return static_cast<double>(t_.time_of(step) - t_.start_s) / speed_; }
+  static std::string endpoint_of(size_t h) { return "sim://host-" + std::to_string(h); }
+
+  node::AdmitRequest request_for(size_t fn) const {
+    node::AdmitRequest r;
+    r.function = t_.names[fn];
+    r.peak_cores = o_.declared_cores;  // used only while nobody has measured it
+    return r;
+  }
+
+  // What the daemon's gossip bridge does each tick and before a decision.
+  void sync_peers(Host& host, double now) {
+    std::set<std::string> present;
+    for (const gossip::PeerView& p : host.gossip.peers(now)) {
+      present.insert(p.node_id);
+      host.core.hear_peer({p.node_id, p.endpoint, p.state == gossip::PeerState::Alive, now - p.last_heard_s_ago,
+                           p.host_summary});
+    }
+    host.core.retain_peers(present);
+  }
+  bool known_by(const Host& entry, size_t h) const {
+    return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));
+  }
+  static void hear_about(Host& host, const std::string& function) {
+    if (host.core.models().count(function)) return;
+    if (const auto blob = host.gossip.function_summary(function)) host.core.hear_function(function, *blob);
+  }
+
+  // Synchronous delivery (no loss, no delay within a round): each message and every
+  // answer it causes, until the exchange is done.
+  void deliver(std::vector<gossip::Outgoing> out, double now) {
+    std::deque<gossip::Outgoing> queue(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+    while (!queue.empty()) {
+      gossip::Outgoing m = std::move(queue.front());
+      queue.pop_front();
+      ++messages_;
+      const auto it = by_endpoint_.find(m.endpoint);
+      if (it == by_endpoint_.end() || !hosts_[it->second].active) continue;
+      for (auto& reply : hosts_of_[it->second]->gossip.handle(m.type, m.message, now)) queue.push_back(std::move(reply));
+    }
+  }
+
+  const FleetTrace& t_;
+  const FleetOptions& o_;
+  node::NodeConfig node_;
+  std::mt19937_64 rng_;
+  double speed_ = 1;
+  double next_round_ = 0;
+  uint64_t messages_ = 0;
+  std::vector<std::unique_ptr<Host>> hosts_of_;
+  std::unordered_map<std::string, size_t> by_id_, by_endpoint_;
+};
+
+// ---------------------------------------------------------------- scheduler-side rules and the oracle
+
+enum class Rule { PeakSum, PercentileSum, SlotPercentileSum, Oracle };
+
+class RuleScheduler : public Scheduler {
+ public:
+  RuleScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o, Rule rule, double pct)
+      : Scheduler(hosts), t_(t), o_(o), rule_(rule), q_(pct / 100.0), dims_(rule == Rule::SlotPercentileSum ? kSlots : 1) {
+    size_.assign(t.names.size(), std::vector<double>(dims_, o.declared_cores));
+  }
+
+  size_t choose(size_t fn, size_t step, size_t stay_end) override {
+    if (rule_ != Rule::Oracle) refresh(fn, step);
+    size_t best = kNone;
+    double best_room = INFINITY;
+    for (size_t h : active_hosts(hosts_)) {
+      const double room = room_left(h, fn, step, stay_end);
+      ++counters.admits;
+      if (room < -1e-9) {
+        ++counters.rejected;
+        continue;
+      }
+      ++counters.accepted;
+      if (!o_.best_fit) return h;
+      if (room < best_room) best_room = room, best = h;
+    }
+    return best;
+  }
+
+  void joined(size_t fn, size_t h, size_t step, size_t stay_end) override {
+    if (rule_ != Rule::Oracle) {
+      auto& total = totals_[h];
+      if (total.empty()) total.assign(dims_, 0.0);
+      for (size_t d = 0; d < dims_; ++d) total[d] += size_[fn][d];
+      return;
+    }
+    auto& future = future_[h];
+    if (future.empty()) future.assign(t_.steps, 0.0f);
+    for (size_t i = step; i < stay_end; ++i) future[i] += t_.series[fn][i];
+    stay_[fn] = {step, stay_end};
+  }
+  void left(size_t fn, size_t h, size_t) override {
+    if (rule_ != Rule::Oracle) {
+      for (size_t d = 0; d < dims_; ++d) totals_[h][d] -= size_[fn][d];
+      return;
+    }
+    const auto [from, to] = stay_[fn];
+    for (size_t i = from; i < to; ++i) future_[h][i] -= t_.series[fn][i];
+  }
+  void observed(size_t step) override {
+    // Sizes of running tenants follow what has been measured, once a day.
+    if (rule_ == Rule::Oracle || (step + 1) % t_.steps_per_day() != 0) return;
+    for (size_t h : active_hosts(hosts_)) {
+      std::vector<double>& total = totals_[h];
+      total.assign(dims_, 0.0);
+      for (size_t f : hosts_[h].tenants) {
+        refresh(f, step + 1);
+        for (size_t d = 0; d < dims_; ++d) total[d] += size_[f][d];
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kSlots = 96;
+
+  // The function's size from its usage observed before `step` (declared if none yet).
+  void refresh(size_t fn, size_t step) {
+    const size_t from = t_.first[fn], to = std::min(step, t_.last[fn] + 1);
+    if (to <= from) return;
+    const std::vector<float>& s = t_.series[fn];
+    if (rule_ == Rule::SlotPercentileSum) {
+      std::vector<std::vector<double>> by_slot(kSlots);
+      const size_t per_slot = t_.steps_per_day() / kSlots;
+      for (size_t i = from; i < to; ++i) by_slot[(i % t_.steps_per_day()) / std::max<size_t>(1, per_slot)].push_back(s[i]);
+      const double overall = quantile(std::vector<double>(s.begin() + from, s.begin() + to), q_);
+      for (size_t w = 0; w < kSlots; ++w) size_[fn][w] = by_slot[w].empty() ? overall : quantile(by_slot[w], q_);
+    } else {
+      size_[fn][0] = quantile(std::vector<double>(s.begin() + from, s.begin() + to), rule_ == Rule::PeakSum ? 1.0 : q_);
+    }
+  }
+
+  double room_left(size_t h, size_t fn, size_t step, size_t stay_end) const {
+    if (rule_ == Rule::Oracle) {
+      const auto it = future_.find(h);
+      double worst = -INFINITY;
+      for (size_t i = step; i < stay_end; ++i)
+        worst = std::max(worst, (it == future_.end() ? 0.0 : it->second[i]) + t_.series[fn][i]);
+      return o_.capacity - worst;
+    }
+    const auto it = totals_.find(h);
+    double worst = -INFINITY;
+    for (size_t d = 0; d < dims_; ++d) worst = std::max(worst, (it == totals_.end() ? 0.0 : it->second[d]) + size_[fn][d]);
+    return o_.capacity - worst;
+  }
+
+  const FleetTrace& t_;
+  const FleetOptions& o_;
+  Rule rule_;
+  double q_;
+  size_t dims_;
+  std::vector<std::vector<double>> size_;
+  std::unordered_map<size_t, std::vector<double>> totals_;        // rules: per host, sizes as of their last refresh
+  std::unordered_map<size_t, std::vector<float>> future_;         // oracle: per host
+  std::unordered_map<size_t, std::pair<size_t, size_t>> stay_;    // oracle: per function
+};
+
+// ---------------------------------------------------------------- report
+
+struct PolicyRun {
+  FleetPolicySpec spec;
+  std::vector<DayStats> days;
+  DecisionCounters total;
+  nlohmann::json extra;
+  double seconds = 0;
+};
+
+struct Summary {
+  double hosts_mean = 0;
+  size_t hosts_max = 0;
+  double overload_rate = 0;
+  size_t overloaded = 0;
+  double host_steps = 0;
+};
+
+Summary summarise(const std::vector<DayStats>& days, size_t from, size_t to, size_t steps_per_day) {
+  Summary s;
+  size_t steps = 0;
+  for (size_t d = from; d < to && d < days.size(); ++d) {
+    s.host_steps += days[d].host_steps;
+    s.overloaded += days[d].overloaded;
+    s.hosts_max = std::max(s.hosts_max, days[d].hosts_max);
+    steps += steps_per_day;
+  }
+  s.hosts_mean = steps ? s.host_steps / static_cast<double>(steps) : 0;
+  s.overload_rate = s.host_steps > 0 ? static_cast<double>(s.overloaded) / s.host_steps : 0;
+  return s;
+}
+
+nlohmann::json summary_json(const Summary& s) {
+  return {{"hosts_mean", s.hosts_mean}, {"hosts_max", s.hosts_max}, {"overload_rate", s.overload_rate},
+          {"overloaded_host_steps", s.overloaded}, {"host_steps", s.host_steps}};
+}
+
+std::string path_of(const std::string& policy) {
+  if (policy == "antiphase") return "node-core (what antiphased runs), gossip through common/gossip in memory";
+  if (policy == "oracle") return "replay-only bound (sees each function's future)";
+  return "scheduler-side rule on usage measured so far";
+}
+
+std::unique_ptr<Scheduler> make_scheduler(const FleetPolicySpec& p, const std::vector<SimHost>& hosts,
+                                          const FleetTrace& t, const FleetOptions& o) {
+  if (p.name == "antiphase") return std::make_unique<AntiphaseScheduler>(hosts, t, o);
+  if (p.name == "peak-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::PeakSum, 100);
+  if (p.name == "pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::PercentileSum, p.knob);
+  if (p.name == "slot-pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::SlotPercentileSum, p.knob);
+  if (p.name == "oracle") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::Oracle, 100);
+  throw std::runtime_error("unknown fleet policy " + p.name);
+}
+
+std::string label(const FleetPolicySpec& p) {
+  if (p.name == "pXX-sum" || p.name == "slot-pXX-sum") {
+    std::ostringstream os;
+    os << p.name << ":" << p.knob;
+    return os.str();
+  }
+  return p.name;
+}
+
+}  // namespace
+
+std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::string& list) {
+  std::vector<FleetPolicySpec> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    FleetPolicySpec p;
+    const size_t colon = item.find(':');
+    p.name = item.substr(0, colon);
+    if (colon != std::string::npos) {
+      try {
+        p.knob = std::stod(item.substr(colon + 1));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+    const bool percentile = p.name == "pXX-sum" || p.name == "slot-pXX-sum";
+    if (percentile && colon == std::string::npos) p.knob = 95;
+    if (percentile && !(p.knob > 0 && p.knob <= 100)) return std::nullopt;
+    if (!percentile && colon != std::string::npos) return std::nullopt;
+    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && p.name != "oracle") return std::nullopt;
+    out.push_back(p);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o) {
+  if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
+  if (!(o.declared_cores >= 0)) throw std::runtime_error("--declared-cores must not be negative");
+  const FleetTrace t = fleet_trace(trace, step_s, o.days);
+  std::vector<PolicyRun> runs;
+  for (const FleetPolicySpec& spec : o.policies) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Harness harness(t, o);
+    const std::unique_ptr<Scheduler> s = make_scheduler(spec, harness.hosts(), t, o);
+    PolicyRun r;
+    r.spec = spec;
+    r.days = harness.run(*s);
+    r.total = s->counters;
+    r.extra = s->extra();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    runs.push_back(std::move(r));
+  }
+
+  FleetResult result;
+  nlohmann::json& j = result.json;
+  const size_t spd = t.steps_per_day();
+  const size_t warm = static_cast<size_t>(std::max(0, o.warmup_days));
+  j["mode"] = "fleet";
+  j["functions"] = t.names.size();
+  j["days"] = (t.steps + spd - 1) / spd;
+  j["step_s"] = t.step_s;
+  j["capacity_cores"] = o.capacity;
+  j["seed"] = o.seed;
+  j["fit"] = o.best_fit ? "best" : "first";
+  j["declared_cores"] = o.declared_cores;
+  j["instance_lifetime_s"] = o.instance_lifetime_s;
+  j["warmup_days"] = warm;
+  j["policies"] = nlohmann::json::array();
+  std::ostringstream text;
+  char line[256];
+  std::snprintf(line, sizeof line, "fleet: %zu functions, %zu days, %g-core hosts, declared %g cores, lifetime %s, %s-fit, seed %llu\n",
+                t.names.size(), static_cast<size_t>(j["days"]), o.capacity, o.declared_cores,
+                o.instance_lifetime_s > 0 ? (std::to_string(o.instance_lifetime_s / 3600.0) + " h").c_str() : "whole trace",
+                o.best_fit ? "best" : "first", static_cast<unsigned long long>(o.seed));
+  text << line;
+  std::snprintf(line, sizeof line, "%-18s %12s %10s %12s | %12s %12s %10s %8s\n", "policy", "hosts(mean)", "hosts(max)",
+                "overload%", "warm hosts", "warm over%", "requests", "time s");
+  text << line;
+  for (const PolicyRun& r : runs) {
+    const Summary judged = summarise(r.days, warm, r.days.size(), spd);
+    const Summary warmup = summarise(r.days, 0, warm, spd);
+    nlohmann::json days = nlohmann::json::array();
+    for (size_t d = 0; d < r.days.size(); ++d) {
+      const DayStats& s = r.days[d];
+      days.push_back({{"day", d + 1},
+                      {"hosts_mean", s.host_steps / static_cast<double>(spd)},
+                      {"hosts_max", s.hosts_max},
+                      {"overloaded_host_steps", s.overloaded},
+                      {"overload_rate", s.host_steps > 0 ? static_cast<double>(s.overloaded) / s.host_steps : 0.0},
+                      {"decisions", s.decisions.json()}});
+    }
+    nlohmann::json p = summary_json(judged);
+    p["policy"] = label(r.spec);
+    p["path"] = path_of(r.spec.name);
+    p["warmup"] = summary_json(warmup);
+    p["decisions"] = r.total.json();
+    p["days"] = days;
+    p["seconds"] = r.seconds;
+    p["extra"] = r.extra;
+    j["policies"].push_back(p);
+    std::snprintf(line, sizeof line, "%-18s %12.1f %10zu %12.4f | %12.1f %12.4f %10llu %8.1f\n", label(r.spec).c_str(),
+                  judged.hosts_mean, judged.hosts_max, 100 * judged.overload_rate, warmup.hosts_mean,
+                  100 * warmup.overload_rate, static_cast<unsigned long long>(r.total.requests), r.seconds);
+    text << line;
+  }
+  result.text = text.str();
+  return result;
+}
+
+}  // namespace antiphase::replay

@@ -1,0 +1,57 @@
+#pragma once
+// What a node tells its peers, and when: its host advert and the summaries of the
+// functions running here, each only when it changed significantly (and not more often
+// than a minimum interval), plus a slow refresh that brings back what peers evicted
+// or purged. A reload that changes the capacity or the limit goes out at once.
+// Pure: the caller passes `now` (wall-clock seconds, also when replaying a trace) and
+// hands the result to its gossip transport (antiphased) or simulator (antiphase-replay).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/gossip/republish_gate.h"
+#include "common/node/host_advert.h"
+#include "common/shape/summary.h"
+
+namespace antiphase::node {
+
+class NodeCore;
+
+struct PublisherConfig {
+  double threshold = 0.05;        // relative change that is worth telling (shape::significantly_changed)
+  double min_interval_s = 30.0;   // per summary, and for the advert
+  double refresh_intervals = 10;  // unchanged ones are re-sent every this many intervals
+};
+
+struct Publication {
+  std::optional<std::string> advert;                          // encoded HostAdvert, if due
+  std::vector<std::pair<std::string, std::string>> functions;  // (name, encoded summary), if due
+};
+
+struct PublisherCounters {
+  uint64_t summaries_published = 0, summaries_suppressed = 0, adverts_published = 0;
+};
+
+class Publisher {
+ public:
+  explicit Publisher(PublisherConfig config = {});
+  Publication due(const NodeCore& core, double now_s);
+  const PublisherCounters& counters() const { return counters_; }
+
+ private:
+  bool checked_recently(const std::string& key, double now_s);
+  bool should_publish(const std::string& key, const shape::Summary& fresh, double now_s);
+
+  PublisherConfig config_;
+  gossip::RepublishGate gate_;
+  std::unordered_map<std::string, double> last_checked_s_;
+  std::unordered_map<std::string, shape::Summary> last_published_;
+  std::optional<HostAdvert> published_advert_;
+  uint64_t next_version_ = 1;
+  PublisherCounters counters_;
+};
+
+}  // namespace antiphase::node
