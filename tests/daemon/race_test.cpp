@@ -4,6 +4,9 @@
 // unguarded access makes the agent exit with status 66.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 
 #include "agent/registry/cgroup_fs.h"
 #include "tests/daemon/daemon_support.h"
+#include "tests/system/free_ports.h"
 
 using namespace antiphase::testing;
 using namespace std::chrono_literals;
@@ -24,6 +28,24 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+// GET /metrics over TCP (HTTP/1.0); true on a 200 answer.
+bool scrape_metrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response.rfind("HTTP/1.0 200", 0) == 0 || response.rfind("HTTP/1.1 200", 0) == 0;
+}
 
 void make_cgroup(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
@@ -124,6 +146,28 @@ TEST(DaemonRace, StatsFromEveryApiWorkerRightAfterStart) {
     });
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 20);
+  expect_clean_exit(agent);
+}
+
+// Found by .ci/tsan in AgentMetricsListener.ServesPrometheusTextOverTcpAndNothingElse
+// (a root test whose exit status nobody checks): the metrics listener's handler called
+// api_->counters() (introspection.cpp -> http_server.cpp HttpServer::counters) while
+// run() destroyed the API server first and the metrics listener only after it: a
+// scrape during shutdown could read freed memory. TSan reported it (3 of 3 runs) when
+// nothing ordered the last scrape before the delete, i.e. no tick took the agent mutex
+// in between: here ticks are 1 s apart and SIGTERM follows the scrapes at once.
+// Fixed with the api_ race above (api_ is read and taken down under the agent mutex).
+TEST(DaemonRace, MetricsScrapeRightBeforeShutdown) {
+  const auto dirs = make_agent_dirs("daemon-race-metrics");
+  write_trace(dirs.dir + "/trace.csv", {{"r-flat", [](double) { return 1.0; }}}, 0, 24);
+  const int port = free_port_block(1);
+  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(r-.+)$", 8.0);
+  config.set("sampler", "tick", toml_string("1s"))
+      .set("api", "metrics_listen", toml_string("127.0.0.1:" + std::to_string(port)));
+  AgentProcess agent(dirs, config.str());
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) answered += scrape_metrics(port);
+  EXPECT_EQ(answered, 5);
   expect_clean_exit(agent);
 }
 
