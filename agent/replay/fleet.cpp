@@ -264,6 +264,7 @@ class AntiphaseScheduler : public Scheduler {
   AntiphaseScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o)
       : Scheduler(hosts), t_(t), o_(o), node_(o.node), rng_(o.seed ^ 0x9e3779b97f4a7c15ull) {
     node_.capacity_cores = o.capacity;
+    node_.memory.guard.mode = admission::CommittedMemoryMode::Off;  // CPU traces carry no memory
     // The gossip clock: one round per trace step unless a replay speed is given (the
     // real-process comparison runs the daemons at that speed).
     speed_ = o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(t.step_s) / o.gossip_interval_s;

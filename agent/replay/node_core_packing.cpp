@@ -95,6 +95,8 @@ std::unique_ptr<PackingPolicy> make_node_core_packing(const Workload& w, const n
   c.capacity_cores = capacity;
   c.policy.target_overload_rate = target_overload_rate;
   c.calibrator.target_overload_rate = target_overload_rate;
+  // CPU traces carry no memory: the replay judges CPU decisions, the memory guard is off.
+  c.memory.guard.mode = admission::CommittedMemoryMode::Off;
   return std::make_unique<NodeCorePolicy>(w, std::move(c));
 }
 

@@ -51,6 +51,9 @@ AgentToml replay_config(const std::string& trace, const std::string& pattern, do
   // on its own residuals; with 30 days none sees an observation during a test, so every
   // z is the Gaussian z of the configured target and decisions on two nodes compare.
   c.set("shape", "full_confidence", toml_string("30d"));
+  // A replayed CPU trace has no memory figures: requests would need memory_bytes. The
+  // memory guard has its own tests (memory_test.cpp).
+  c.set("admission", "committed_memory", toml_string("off"));
   return c;
 }
 
