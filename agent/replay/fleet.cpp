@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <random>
@@ -343,6 +344,22 @@ class AntiphaseScheduler : public Scheduler {
       tick.unix_ms = t_.time_of(step) * 1000;
       tick.dt_s = static_cast<double>(t_.step_s);
       for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
+      if (std::getenv("AP_FLEET_DEBUG") && step / t_.steps_per_day() == 5 && step % 12 == 0) {
+        double total = 0;
+        for (const auto& [n, f] : tick.functions) total += f.cores;
+        const auto& adv = host.core.advert();
+        const size_t w = adv.aggregate.slot_of(t_.time_of(step));
+        std::fprintf(stderr, "step %zu host %zu tenants %zu actual %.2f view mean %.2f spread %.2f z %.2f co %.2f res %zu\n", step, h,
+                     tick.functions.size(), total, adv.aggregate.mean[w], adv.aggregate.spread[w], adv.z, adv.comovement,
+                     host.core.reservations());
+        if (total > o_.capacity)
+          for (const auto& [n, f] : tick.functions) {
+            const auto m = host.core.models().find(n);
+            std::fprintf(stderr, "    %s actual %.2f model-conf %.2f slot-mean %.2f\n", n.c_str(), f.cores,
+                         m == host.core.models().end() ? -1.0 : m->second.confidence(),
+                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).mean);
+          }
+      }
       host.core.observe(tick, now);
       const node::Publication due = host.publisher.due(host.core, now);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);

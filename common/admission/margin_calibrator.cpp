@@ -57,6 +57,7 @@ void MarginCalibrator::observe_residual(double mean, double spread, double measu
   }
   if (growth(now_s) > kMaxGrowth) renormalise(now_s);
   latest_s_ = std::max(latest_s_, now_s);
+  last_dt_s_ = dt_s;
   const double excess = measured - mean;
   // A zero spread predicts exactly the mean; any excess is then off the scale.
   const double u = spread > 0.0 ? excess / spread : (excess > 0.0 ? INFINITY : -INFINITY);
@@ -72,9 +73,10 @@ const TailModel& MarginCalibrator::tail() const {
   if (!dirty_) return cached_tail_;
   dirty_ = false;
   TailModel t = TailModel::gaussian();
-  // total_ and bins_ are inflated by growth(latest); the prior must be too, to weigh
-  // as prior_s of host-time seen now.
-  const double prior = config_.prior_s * (seen_any_ ? std::max(growth(latest_s_), 1e-300) : 1.0);
+  // total_ and bins_ are inflated by growth(latest); the prior must be too, to weigh as
+  // that many observations seen now.
+  const double prior = config_.prior_exceedances / config_.target_overload_rate * last_dt_s_ *
+                       (seen_any_ ? std::max(growth(latest_s_), 1e-300) : 1.0);
   const double mass = total_ + prior;
   if (total_ > 0) {
     // Per level: the smallest upper bin edge where the mixed tail mass falls to the level.

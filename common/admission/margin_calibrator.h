@@ -4,7 +4,7 @@
 // them) the caller reports the host's prediction for the slot (mean μ, spread σ) and
 // what it then measured. The tail is a histogram of u over recent host-time
 // (exponentially faded, half-life a week), mixed with the Gaussian tail weighted as
-// prior_s of host-time; z is its quantile at the target rate.
+// prior_exceedances / target observations; z is its quantile at the target rate.
 // A heavy-tailed host gets a larger margin than a Gaussian one; a calm week lowers it
 // again as the storm fades.
 //
@@ -26,9 +26,11 @@ struct CalibratorConfig {
   double z_min = 0.0;
   double z_max = 10.0;
   double half_life_s = 7 * 86400.0;  // how fast old host-time stops counting
-  // The measured tail is mixed with the Gaussian one as if the Gaussian had been seen
-  // for this much host-time: a few unlucky hours cannot make a host reckless or timid.
-  double prior_s = defaults::kTailPriorS;
+  // The measured tail is mixed with the Gaussian one as if the Gaussian had been seen in
+  // this many observations per unit of 1/target: a tail at rate p is only known after
+  // many times 1/p observations (5/p = 5,000 at 0.1 %: an hour and a half of 1-second
+  // ticks, but 17 days of 5-minute ones), so a single outlier cannot set the margin.
+  double prior_exceedances = defaults::kTailPriorExceedances;
 };
 
 class MarginCalibrator {
@@ -74,6 +76,7 @@ class MarginCalibrator {
   double total_ = 0;
   double base_s_ = 0;  // time whose growth factor is 1
   double latest_s_ = 0;
+  double last_dt_s_ = 1.0;  // a typical observation's weight, for the prior
   bool seen_any_ = false;
   uint64_t observations_ = 0;
   uint64_t exceedances_ = 0;

@@ -78,7 +78,7 @@ struct AdmissionConfig {
   // Cross-term co-movement: learned | host | sketch | shape | fixed (docs/admission.md).
   std::string comovement = "learned";
   std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
-  double tail_prior_s = defaults::kTailPriorS;  // weight of the Gaussian in the calibrated tail
+  double tail_prior_exceedances = defaults::kTailPriorExceedances;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;
 };
 

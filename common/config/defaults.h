@@ -28,8 +28,9 @@ inline constexpr double kTargetOverloadRate = 0.001;
 inline constexpr double kStaleAfterS = 30.0;
 inline constexpr double kMinConfidence = 0.5;
 inline constexpr double kReserveCores = 0.5;
-// Weight of the Gaussian tail in the calibrated one, in host-time (docs/admission.md).
-inline constexpr double kTailPriorS = 12 * 3600.0;
+// Weight of the Gaussian tail in the calibrated one: as if this many exceedances at the
+// target rate had confirmed it (docs/admission.md).
+inline constexpr double kTailPriorExceedances = 5.0;
 // Cross-term co-movement before a host has evidence of its own (docs/admission.md).
 inline constexpr double kComovementPrior = 0.2;
 // Memory kept for everything that is not a tenant, and the factor on observed memory

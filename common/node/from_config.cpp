@@ -31,7 +31,7 @@ admission::PolicyConfig policy_config_from(const config::Config& c) {
 admission::CalibratorConfig calibrator_config_from(const config::Config& c) {
   admission::CalibratorConfig k;
   k.target_overload_rate = c.admission.target_overload_rate;
-  k.prior_s = c.admission.tail_prior_s;
+  k.prior_exceedances = c.admission.tail_prior_exceedances;
   return k;
 }
 

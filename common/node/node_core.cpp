@@ -25,8 +25,7 @@ namespace {
 
 // Tenants whose co-movement figure is older than this no longer describe the host.
 constexpr int64_t kForgetTenantAfterS = 86400;
-constexpr double kBusySpreads = 2.0;
-constexpr double kBusyShare = 0.9;
+constexpr double kBusyShare = 0.8;
 
 std::string fixed(double v, const char* format = "%.2f") {
   char buf[48];
@@ -42,6 +41,17 @@ shape::SlotProfile per_instance(shape::SlotProfile p, uint32_t instances) {
   const double n = instances;
   for (auto* v : {&p.mean, &p.spread, &p.peak})
     for (double& x : *v) x /= n;
+  return p;
+}
+
+// A profile raised by a recent level shift (ResidualSketch::recent_shift): what the
+// function runs at now, where its faded slot means still remember it quieter.
+shape::SlotProfile shifted(shape::SlotProfile p, double shift) {
+  if (!(shift > 0)) return p;
+  for (size_t w = 0; w < p.slots(); ++w) {
+    p.mean[w] += shift;
+    if (w < p.peak.size()) p.peak[w] = std::max(p.peak[w], p.mean[w]);
+  }
   return p;
 }
 
@@ -102,7 +112,8 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
   const uint32_t slots = config_.shape.day.slots;
   const auto model = models_.find(name);
   if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
-    shape::SlotProfile p = fill_unobserved(model->second.day_profile(), model->second.day_observed(), model->second.peak());
+    shape::SlotProfile p = shifted(fill_unobserved(model->second.day_profile(), model->second.day_observed(), model->second.peak()),
+                                   model->second.sketch().recent_shift());
     if (t.extra)
       for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
         p.mean[w] += t.extra->mean[w];
@@ -114,7 +125,8 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
   shape::SlotProfile grid{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
                           std::vector<double>(slots, 0.0)};
   if (const auto heard = heard_.find(name); heard != heard_.end()) {
-    shape::SlotProfile p = per_instance(shape::reconstruct_day(heard->second), std::max<uint32_t>(1, heard->second.instances));
+    shape::SlotProfile p = per_instance(shifted(shape::reconstruct_day(heard->second), shape::dequantise(heard->second.sketch).recent_shift()),
+                                        std::max<uint32_t>(1, heard->second.instances));
     for (auto* v : {&p.mean, &p.spread, &p.peak})
       for (double& x : *v) x *= t.instances;
     return on_slots_of(grid, p);
@@ -136,7 +148,7 @@ NodeCore::SlotView NodeCore::slot_view(int64_t unix_s) const {
     const auto model = models_.find(name);
     if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
       const auto slot = model->second.day_slot_at(unix_s);
-      m = slot.observed ? slot.mean : model->second.peak();
+      m = (slot.observed ? slot.mean : model->second.peak()) + model->second.sketch().recent_shift();
       sd = slot.observed ? slot.spread : 0.0;
     } else {
       const shape::SlotProfile p = tenant_profile(name, t);
@@ -157,18 +169,17 @@ NodeCore::SlotView NodeCore::slot_view(int64_t unix_s) const {
 // Overload happens where the host is busy, so that is where its tail is measured:
 // in quiet slots a small spread turns harmless bumps into huge normalised residuals
 // (on Bitbrains hosts of 15 VMs the all-slot tail at 2.5σ was 3.5× the busy-slot one).
-// A slot is busy when the view's mean + 2σ there is within 10 % of the day's highest.
+// A slot is busy when the view's mean there is within 20 % of the day's highest mean
+// (means, not spreads: a burst inflates the spread of the slot it hits at once).
 bool NodeCore::busy_slot(int64_t unix_s, const SlotView& v) const {
   const int64_t day_s = ((unix_s % 86400) + 86400) % 86400;
   const int64_t slot_index = day_s / (86400 / config_.shape.day.slots);
   if (slot_index != busy_slot_index_) {  // once per slot: the whole view costs tenants × slots
     busy_slot_index_ = slot_index;
     const auto& day = advert().aggregate;
-    double top = 0;
-    for (size_t w = 0; w < day.slots(); ++w) top = std::max(top, day.mean[w] + kBusySpreads * day.spread[w]);
-    busy_threshold_ = kBusyShare * top;
+    busy_threshold_ = kBusyShare * (day.mean.empty() ? 0.0 : *std::max_element(day.mean.begin(), day.mean.end()));
   }
-  return v.mean + kBusySpreads * v.spread >= busy_threshold_;
+  return v.mean >= busy_threshold_;
 }
 
 void NodeCore::calibrate(int64_t unix_s, double total_cores, double dt_s) {
@@ -452,14 +463,15 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   if (const auto model = models_.find(r.function); model != models_.end()) {
     const auto live = tenants_.find(r.function);
     const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
-    c.profile = per_instance(model->second.day_profile(), running);
+    c.profile = per_instance(shifted(model->second.day_profile(), model->second.sketch().recent_shift()), running);
     c.confidence = model->second.confidence();
     c.sizing = "learned here over " + fixed(model->second.history_s() / 3600.0, "%.1f") + " h";
     out->embedding = model->second.embedding();
     out->sketch = model->second.sketch();
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
     const shape::Summary& s = heard->second;
-    c.profile = per_instance(shape::reconstruct_day(s), std::max<uint32_t>(1, s.instances));
+    c.profile = per_instance(shifted(shape::reconstruct_day(s), shape::dequantise(s.sketch).recent_shift()),
+                             std::max<uint32_t>(1, s.instances));
     c.confidence = s.confidence;
     c.sizing = "gossiped summary (" + std::to_string(s.samples) + " samples on another host)";
     out->embedding = shape::embedding_of(s, config_.shape.k);

@@ -60,6 +60,17 @@ std::vector<double> ResidualSketch::complete_hours(int64_t* first_hour) const {
   return out;
 }
 
+double ResidualSketch::recent_shift(uint32_t hours) const {
+  if (newest_hour_ < 0 || hours == 0) return 0.0;
+  double sum = 0;
+  for (uint32_t i = 1; i <= hours; ++i) {
+    const double h = hour_mean(newest_hour_ - static_cast<int64_t>(i));
+    if (!std::isfinite(h)) return 0.0;
+    sum += h;
+  }
+  return std::max(0.0, sum / hours);
+}
+
 SketchCorrelation ResidualSketch::correlate(const ResidualSketch& a, const ResidualSketch& b) {
   SketchCorrelation out;
   if (a.newest_hour_ < 0 || b.newest_hour_ < 0) return out;

@@ -18,6 +18,7 @@
 namespace antiphase::shape {
 
 inline constexpr uint32_t kSketchHours = 48;
+inline constexpr uint32_t kShiftHours = 3;
 
 struct SketchCorrelation {
   double rho = 0.0;
@@ -35,6 +36,12 @@ class ResidualSketch {
   double hour_mean(int64_t hour) const;
   // Complete hours only: the newest hour is still filling, so it is left out.
   std::vector<double> complete_hours(int64_t* first_hour) const;
+
+  // How far above its usual shape the series has run lately: the mean residual of the
+  // last `hours` complete hours, when it is positive and every one of them has data;
+  // else 0. A level shift (a VM that starts a batch job) shows here within hours, long
+  // before exponentially faded slot means catch up with it.
+  double recent_shift(uint32_t hours = kShiftHours) const;
 
   // Pearson correlation over the complete hours both hold.
   static SketchCorrelation correlate(const ResidualSketch& a, const ResidualSketch& b);

@@ -1,0 +1,283 @@
+// The node core on constructed hosts whose right answer is known: what it admits, how
+// it follows arrivals, bursts and level shifts, and that a peer judges a host as the
+// host judges itself. Pure: no clock, no sockets; every series is generated here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "common/node/node_core.h"
+#include "common/shape/summary.h"
+
+namespace antiphase::node {
+namespace {
+
+constexpr int64_t kMidnight = 1700006400;  // 2023-11-15 00:00 UTC
+constexpr int64_t kStep = 300;             // 5-minute ticks, like the shared traces
+
+using Series = std::function<double(int64_t unix_s)>;
+
+double hour_of(int64_t t) { return static_cast<double>(((t - kMidnight) % 86400 + 86400) % 86400) / 3600.0; }
+// Busy 6 cores from 08:00 to 16:00 UTC, 1 core otherwise, with a little noise.
+Series day_worker(std::mt19937_64& rng) {
+  auto noise = std::make_shared<std::normal_distribution<double>>(0.0, 0.15);
+  return [&rng, noise](int64_t t) { return std::max(0.0, (hour_of(t) >= 8 && hour_of(t) < 16 ? 6.0 : 1.0) + (*noise)(rng)); };
+}
+// The same, busy from 20:00 to 04:00.
+Series night_worker(std::mt19937_64& rng) {
+  auto noise = std::make_shared<std::normal_distribution<double>>(0.0, 0.15);
+  return [&rng, noise](int64_t t) {
+    const double h = hour_of(t);
+    return std::max(0.0, (h >= 20 || h < 4 ? 6.0 : 1.0) + (*noise)(rng));
+  };
+}
+
+NodeConfig config(double capacity = 8.0) {
+  NodeConfig c;
+  c.capacity_cores = capacity;
+  c.memory.guard.mode = admission::CommittedMemoryMode::Off;  // the memory tests turn it on
+  return c;
+}
+
+// Feeds `days` of 5-minute ticks of the given tenants, from `start`; returns the time
+// of the last tick.
+int64_t run(NodeCore& core, const std::map<std::string, Series>& tenants, double days, int64_t start = kMidnight) {
+  int64_t t = start;
+  for (int64_t i = 0; i < static_cast<int64_t>(days * 86400 / kStep); ++i) {
+    t = start + i * kStep;
+    Tick tick;
+    tick.unix_ms = t * 1000;
+    tick.dt_s = kStep;
+    for (const auto& [name, series] : tenants) tick.functions[name] = {series(t), 1};
+    core.observe(tick, static_cast<double>(t));
+  }
+  return t;
+}
+
+// What another host would gossip about a function it measured over `days`.
+std::string summary_blob(const std::string& name, const Series& series, double days) {
+  NodeCore elsewhere(config(), "elsewhere");
+  run(elsewhere, {{name, series}}, days);
+  return shape::encode(elsewhere.summary_of(name, 1));
+}
+
+AdmitRequest request(const std::string& function) {
+  AdmitRequest r;
+  r.function = function;
+  return r;
+}
+
+TEST(NodeCore, AnticorrelatedCandidateJoinsWhereACorrelatedOneIsRefused) {
+  std::mt19937_64 rng(1);
+  NodeCore host(config(), "h");
+  const int64_t now = run(host, {{"day-a", day_worker(rng)}}, 7);
+  ASSERT_TRUE(host.hear_function("night-b", summary_blob("night-b", night_worker(rng), 7)));
+  ASSERT_TRUE(host.hear_function("day-c", summary_blob("day-c", day_worker(rng), 7)));
+
+  const Answer night = host.admit(request("night-b"), static_cast<double>(now));
+  const Answer day = host.admit(request("day-c"), static_cast<double>(now));
+  ASSERT_TRUE(night.ok() && day.ok());
+  // 6 + 1 at any hour for the pair that takes turns; 6 + 6 = 12 > 8 by day for the other.
+  EXPECT_TRUE(night.decision.accept) << night.decision.reasons.front();
+  EXPECT_FALSE(day.decision.accept) << day.decision.reasons.front();
+  EXPECT_LT(night.decision.projected_overload_rate, 0.001);
+  EXPECT_GT(day.decision.projected_overload_rate, 0.3);  // 8 of 24 hours far above the limit
+  EXPECT_LT(night.decision.correlation, -0.3) << "the shapes move against each other";
+  EXPECT_GT(day.decision.correlation, 0.8);
+  EXPECT_EQ(night.decision.sizing.rfind("gossiped summary", 0), 0u) << night.decision.sizing;
+  EXPECT_NEAR(night.decision.peak_sum_cores, 12.6, 0.6) << "adding peaks could not tell the two apart";
+}
+
+TEST(NodeCore, AReservationCountsAtOnceSoABurstCannotOvercommit) {
+  std::mt19937_64 rng(2);
+  NodeCore host(config(), "h");
+  const double now = static_cast<double>(run(host, {{"steady", [](int64_t) { return 2.0; }}}, 2));
+  AdmitRequest r = request("new");
+  r.peak_cores = 3.5;  // nobody has measured it: sized flat at its declared peak
+  // 2 + 3.5 = 5.5 fits in 8, a second one (9) does not: without reservations both would
+  // have seen the same host.
+  EXPECT_TRUE(host.admit(r, now).decision.accept);
+  EXPECT_TRUE(host.admit(r, now).decision.accept) << "admit alone is only a question";
+  const Answer first = host.admit_and_reserve(r, now);
+  EXPECT_TRUE(first.decision.accept);
+  EXPECT_EQ(first.decision.confidence, 0.0) << "sized from the request: nothing measured";
+  EXPECT_EQ(host.reservations(), 1u);
+  AdmitRequest other = r;
+  other.function = "new-too";
+  const Answer second = host.admit_and_reserve(other, now);
+  EXPECT_FALSE(second.decision.accept) << second.decision.reasons.front();
+  // Unconfirmed by any tick, the reservation lapses.
+  Tick empty_steady;
+  empty_steady.unix_ms = static_cast<int64_t>(now + kReservationTimeoutS + 60) * 1000;
+  empty_steady.dt_s = kStep;
+  empty_steady.functions["steady"] = {2.0, 1};
+  host.observe(empty_steady, now + kReservationTimeoutS + 60);
+  EXPECT_EQ(host.reservations(), 0u);
+  EXPECT_TRUE(host.admit_and_reserve(other, now + kReservationTimeoutS + 60).decision.accept);
+}
+
+TEST(NodeCore, TheViewFollowsAnArrivalAtOnceAndADepartureToo) {
+  NodeCore host(config(), "h");
+  int64_t t = run(host, {{"a", [](int64_t) { return 3.0; }}}, 3);
+  EXPECT_NEAR(host.advert().aggregate.mean[40], 3.0, 0.05);
+  // A second tenant of 2 cores that ran 3 days elsewhere arrives: its gossiped shape
+  // counts from its first tick, where a faded measured aggregate would take a week.
+  ASSERT_TRUE(host.hear_function("b", summary_blob("b", [](int64_t) { return 2.0; }, 3)));
+  t = run(host, {{"a", [](int64_t) { return 3.0; }}, {"b", [](int64_t) { return 2.0; }}}, 1.0 / 288, t + kStep);
+  EXPECT_NEAR(host.advert().aggregate.mean[40], 5.0, 0.1);
+  run(host, {{"a", [](int64_t) { return 3.0; }}}, 1.0 / 288, t + kStep);
+  EXPECT_NEAR(host.advert().aggregate.mean[40], 3.0, 0.05);
+}
+
+TEST(NodeCore, ALevelShiftRaisesTheTenantWithinHours) {
+  // Idle for a week, then a batch job at 6 cores: faded slot means would still say ~0.
+  NodeCore host(config(16), "h");
+  int64_t t = run(host, {{"vm", [](int64_t) { return 0.05; }}}, 7);
+  t = run(host, {{"vm", [](int64_t) { return 6.0; }}}, 4.0 / 24, t + kStep);
+  const auto& view = host.advert().aggregate;
+  const size_t now_slot = view.slot_of(t);
+  EXPECT_GT(view.mean[now_slot], 5.5) << "the last hours' level shift counts";
+  EXPECT_GT(view.mean[(now_slot + 48) % 96], 5.5) << "in every slot: the new level is not a time of day";
+}
+
+TEST(NodeCore, ABurstRaisesTheMarginAndFadesAfterwards) {
+  // A host of two tenants around a flat 4 + 4 cores on 1-second ticks (as antiphased
+  // ticks), then an hour in which one of them spikes by 2 cores for 10 s in every
+  // minute: the tail of the host's deviations grows, so does the margin; then weeks of
+  // calm fade the spikes out of the tail and the margin returns to about Gaussian.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  NodeCore host(config(16), "h");
+  int64_t t = kMidnight;
+  auto tick = [&](double a, double b, int64_t dt) {
+    Tick k;
+    k.unix_ms = t * 1000;
+    k.dt_s = static_cast<double>(dt);
+    k.functions["a"] = {a, 1};
+    k.functions["b"] = {b, 1};
+    host.observe(k, static_cast<double>(t));
+    t += dt;
+  };
+  auto calm = [&](int64_t seconds, int64_t dt) {
+    for (int64_t i = 0; i < seconds / dt; ++i) tick(4 + noise(rng), 4 + noise(rng), dt);
+  };
+  calm(2 * 86400, 10);  // two days of 10-second ticks to learn the shape
+  calm(3600, 1);
+  const double before = host.advert().z;
+  EXPECT_NEAR(before, 3.09, 0.5);
+  for (int64_t s = 0; s < 3600; ++s) tick(4 + noise(rng) + (s % 60 < 10 ? 2.0 : 0.0), 4 + noise(rng), 1);
+  const double during = host.advert().z;
+  EXPECT_GT(during, before + 1.0) << "a sixth of an hour at ~4.7σ is far more than 0.1 % of the time";
+  calm(35 * 86400, 60);
+  EXPECT_LT(host.advert().z, during - 1.0);
+  EXPECT_NEAR(host.advert().z, before, 0.6);
+}
+
+TEST(NodeCore, APeerJudgesAHostAsTheHostJudgesItself) {
+  // Host A observed only 00-08 UTC at 3-4 cores (capacity 8); the candidate runs 4.5
+  // cores in the afternoon. A fills the hours it never saw with its observed peak, and
+  // so does B's view of A, which is built from the very advert A decides on.
+  NodeConfig c = config(8);
+  c.policy.target_utilisation = 0.9;
+  NodeCore a(c, "a", "tcp://a");
+  int64_t t = kMidnight;
+  for (int day = 0; day < 2; ++day)
+    t = run(a, {{"night", [](int64_t s) { return 3.0 + std::sin(M_PI * hour_of(s) / 8.0); }}}, 8.0 / 24, kMidnight + day * 86400);
+  NodeCore b(c, "b", "tcp://b");
+  run(b, {}, 1.0 / 288, t - kStep);
+  ASSERT_TRUE(b.hear_peer({"a", "tcp://a", true, static_cast<double>(t), a.advert_blob()}));
+  AdmitRequest r = request("afternoon");
+  shape::SlotProfile p{86400, std::vector<double>(96, 0.0), std::vector<double>(96, 0.0), {}};
+  for (size_t w = 56; w < 72; ++w) p.mean[w] = 4.5;
+  r.profile = p;
+  const Answer local = a.admit(r, static_cast<double>(t));
+  const PlaceAnswer placed = b.place(r, static_cast<double>(t));
+  ASSERT_TRUE(local.ok() && placed.error.empty());
+  const auto as_peer = std::find_if(placed.hosts.begin(), placed.hosts.end(), [](const PlaceOption& o) { return o.node_id == "a"; });
+  ASSERT_NE(as_peer, placed.hosts.end());
+  EXPECT_FALSE(local.decision.accept);
+  EXPECT_EQ(as_peer->decision.accept, local.decision.accept);
+  EXPECT_DOUBLE_EQ(as_peer->decision.headroom_cores, local.decision.headroom_cores);
+  EXPECT_DOUBLE_EQ(as_peer->decision.projected_overload_rate, local.decision.projected_overload_rate);
+  EXPECT_DOUBLE_EQ(as_peer->decision.z, local.decision.z);
+  EXPECT_EQ(as_peer->decision.binding_window, local.decision.binding_window);
+  EXPECT_NEAR(as_peer->decision.limit_cores, 7.2, 1e-5) << "judged against A's limit, not B's";
+}
+
+TEST(NodeCore, MemoryBindsWhereCpuWouldAdmitAndCpuWhereMemoryWould) {
+  NodeConfig c = config(16);
+  c.memory.guard.mode = admission::CommittedMemoryMode::Limits;
+  c.memory.capacity_bytes = 8ull << 30;
+  c.memory.reserve_bytes = 1ull << 30;
+  NodeCore host(c, "h");
+  // Two tenants holding 3 GiB limits each: 7 - 6 = 1 GiB free.
+  int64_t t = kMidnight;
+  for (int64_t i = 0; i < 288; ++i) {
+    t = kMidnight + i * kStep;
+    Tick tick;
+    tick.unix_ms = t * 1000;
+    tick.dt_s = kStep;
+    for (const char* name : {"a", "b"})
+      tick.functions[name] = {1.0, 1, uint64_t{2} << 30, uint64_t{3} << 30, uint64_t{2} << 30};
+    tick.memory_total_bytes = 8ull << 30;
+    tick.memory_available_bytes = 5ull << 30;
+    host.observe(tick, static_cast<double>(t));
+  }
+  AdmitRequest small_cpu = request("small");
+  small_cpu.peak_cores = 0.1;
+  small_cpu.memory_bytes = 2ull << 30;
+  const Answer full = host.admit(small_cpu, static_cast<double>(t));
+  EXPECT_FALSE(full.decision.accept);
+  EXPECT_TRUE(full.memory.checked);
+  EXPECT_FALSE(full.memory.fits);
+  EXPECT_NE(full.decision.reasons.front().find("memory"), std::string::npos) << full.decision.reasons.front();
+
+  AdmitRequest big_cpu = request("big");
+  big_cpu.peak_cores = 15.0;
+  big_cpu.memory_bytes = 512ull << 20;
+  const Answer clash = host.admit(big_cpu, static_cast<double>(t));
+  EXPECT_FALSE(clash.decision.accept);
+  EXPECT_TRUE(clash.memory.fits) << "half a GiB fits in the 1 GiB left";
+  EXPECT_EQ(std::string(admission::binding_resource(clash.decision, clash.memory)), "cpu");
+
+  // A peer with memory room ranks first; this host, memory-full, never leads.
+  NodeConfig roomy = c;
+  roomy.memory.capacity_bytes = 64ull << 30;
+  NodeCore peer(roomy, "roomy", "tcp://roomy");
+  run(peer, {{"x", [](int64_t) { return 10.0; }}}, 1.0 / 288, t);
+  ASSERT_TRUE(host.hear_peer({"roomy", "tcp://roomy", true, static_cast<double>(t), peer.advert_blob()}));
+  small_cpu.memory_bytes = 4ull << 30;
+  const PlaceAnswer placed = host.place(small_cpu, static_cast<double>(t));
+  ASSERT_EQ(placed.hosts.size(), 2u);
+  EXPECT_EQ(placed.hosts.front().node_id, "roomy");
+  EXPECT_TRUE(placed.hosts.front().decision.accept);
+  EXPECT_FALSE(placed.hosts.back().memory.fits);
+}
+
+TEST(NodeCore, AnUnknownFunctionIsSizedFromTheRequestWithNoConfidence) {
+  NodeCore host(config(), "h");
+  const double now = static_cast<double>(run(host, {}, 1.0 / 288));
+  AdmitRequest r = request("mystery");
+  r.mean_cores = 1.0;
+  const Answer a = host.admit(r, now);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.decision.confidence, 0.0);
+  EXPECT_NE(a.decision.sizing.find("requested mean"), std::string::npos) << a.decision.sizing;
+}
+
+TEST(NodeCore, AFunctionThatMovesKeepsItsShape) {
+  std::mt19937_64 rng(4);
+  NodeCore host(config(16), "h");
+  const int64_t t = run(host, {{"other", [](int64_t) { return 1.0; }}}, 1);
+  ASSERT_TRUE(host.hear_function("mover", summary_blob("mover", day_worker(rng), 7)));
+  run(host, {{"other", [](int64_t) { return 1.0; }}, {"mover", day_worker(rng)}}, 1.0 / 288, t + kStep);
+  const auto& model = host.models().at("mover");
+  EXPECT_GE(model.confidence(), 1.0) << "seeded with the week it ran elsewhere";
+  const auto day = model.day_profile();
+  EXPECT_NEAR(day.mean[48], 6.0, 0.3);  // 12:00, never observed here yet
+  EXPECT_NEAR(day.mean[8], 1.0, 0.3);
+}
+
+}  // namespace
+}  // namespace antiphase::node
