@@ -344,7 +344,7 @@ class AntiphaseScheduler : public Scheduler {
       tick.unix_ms = t_.time_of(step) * 1000;
       tick.dt_s = static_cast<double>(t_.step_s);
       for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
-      if (std::getenv("AP_FLEET_DEBUG") && step / t_.steps_per_day() == 5 && step % 12 == 0) {
+      if (std::getenv("AP_FLEET_DEBUG") && step / t_.steps_per_day() == static_cast<size_t>(std::atoi(std::getenv("AP_FLEET_DEBUG"))) && step % 12 == 0) {
         double total = 0;
         for (const auto& [n, f] : tick.functions) total += f.cores;
         const auto& adv = host.core.advert();
@@ -355,9 +355,11 @@ class AntiphaseScheduler : public Scheduler {
         if (total > o_.capacity)
           for (const auto& [n, f] : tick.functions) {
             const auto m = host.core.models().find(n);
-            std::fprintf(stderr, "    %s actual %.2f model-conf %.2f slot-mean %.2f\n", n.c_str(), f.cores,
+            std::fprintf(stderr, "    %s actual %.2f model-conf %.2f slot-mean %.2f spread %.2f shift %.2f\n", n.c_str(), f.cores,
                          m == host.core.models().end() ? -1.0 : m->second.confidence(),
-                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).mean);
+                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).mean,
+                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).spread,
+                         m == host.core.models().end() ? -1.0 : m->second.sketch().recent_shift());
           }
       }
       host.core.observe(tick, now);
