@@ -1,6 +1,7 @@
 #include "common/admission/tail_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "common/admission/normal_quantile.h"
@@ -15,7 +16,17 @@ namespace {
 // exceedance rarer, just more slowly than for a Gaussian.
 constexpr double kMinSlope = 0.25;
 
-double score_of_level(size_t k) { return normal_upper_quantile(TailModel::level(k)); }
+// Φ⁻¹(1 − level(k)), computed once: exceedance() runs for every slot of every decision.
+const std::array<double, TailModel::kLevels>& level_scores() {
+  static const std::array<double, TailModel::kLevels> scores = [] {
+    std::array<double, TailModel::kLevels> s{};
+    for (size_t k = 0; k < TailModel::kLevels; ++k) s[k] = normal_upper_quantile(TailModel::level(k));
+    return s;
+  }();
+  return scores;
+}
+
+double score_of_level(size_t k) { return level_scores()[k]; }
 
 double slope(const TailModel& t, size_t k) {  // of segment k-1 .. k, in score per unit of u
   const double du = t.u[k] - t.u[k - 1];
@@ -47,7 +58,8 @@ TailModel TailModel::gaussian() {
 
 double TailModel::exceedance(double m) const {
   if (std::isnan(m)) return 1.0;
-  return normal_upper_tail(score(*this, m));
+  const double g = score(*this, m);
+  return g > 38.0 ? 0.0 : normal_upper_tail(g);  // below 1e-300: not worth an erfc
 }
 
 double TailModel::quantile(double p) const {

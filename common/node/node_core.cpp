@@ -125,8 +125,8 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
   shape::SlotProfile grid{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
                           std::vector<double>(slots, 0.0)};
   if (const auto heard = heard_.find(name); heard != heard_.end()) {
-    shape::SlotProfile p = per_instance(shifted(shape::reconstruct_day(heard->second), shape::dequantise(heard->second.sketch).recent_shift()),
-                                        std::max<uint32_t>(1, heard->second.instances));
+    const Heard& h = heard->second;
+    shape::SlotProfile p = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
     for (auto* v : {&p.mean, &p.spread, &p.peak})
       for (double& x : *v) x *= t.instances;
     return on_slots_of(grid, p);
@@ -259,14 +259,15 @@ shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instance
   shape::ShapeModel model(config_.shape);
   const auto heard = heard_.find(name);
   if (heard == heard_.end()) return model;
-  const shape::Summary& s = heard->second;
+  const Heard& h = heard->second;
   const uint32_t slots = config_.shape.day.slots;
   const shape::SlotProfile grid{86400, std::vector<double>(slots), {}, {}};
-  shape::SlotProfile day = on_slots_of(grid, per_instance(shape::reconstruct_day(s), std::max<uint32_t>(1, s.instances)));
+  shape::SlotProfile day = on_slots_of(grid, h.day);
   for (auto* v : {&day.mean, &day.spread, &day.peak})
     for (double& x : *v) x *= instances;
+  const shape::Summary& s = h.summary;
   const double history = s.history_s ? s.history_s : s.confidence * config_.shape.full_confidence_s;
-  model.seed(day, history, s.samples, shape::dequantise(s.sketch), unix_s);
+  model.seed(day, history, s.samples, h.sketch, unix_s);
   return model;
 }
 
@@ -314,6 +315,11 @@ CoMovementEstimate NodeCore::pairwise_comovement() const {
 }
 
 admission::HostMemory NodeCore::host_memory() const {
+  if (advert_stale_) refresh_advert();  // kept with the view: both change only with ticks and reservations
+  return host_memory_;
+}
+
+admission::HostMemory NodeCore::compute_host_memory() const {
   const MemoryConfig& m = config_.memory;
   std::vector<admission::TenantMemory> tenants;
   for (const auto& [name, t] : tenants_) {
@@ -386,8 +392,9 @@ void NodeCore::refresh_advert() const {
   a.admitted_mean_cores = admitted;
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
+  host_memory_ = compute_host_memory();
   if (config_.memory.guard.mode != admission::CommittedMemoryMode::Off) {
-    const admission::MemoryRoom room = admission::memory_room(host_memory());
+    const admission::MemoryRoom room = admission::memory_room(host_memory_);
     a.memory_capacity_bytes = room.usable_bytes;
     a.memory_committed_bytes = room.usable_bytes - room.free_bytes;
   }
@@ -409,7 +416,13 @@ bool NodeCore::hear_function(const std::string& name, std::string_view blob, std
     if (error) *error = "summary names '" + summary->function + "', gossiped as '" + name + "'";
     return false;
   }
-  heard_[name] = std::move(*summary);
+  Heard h;
+  h.day = per_instance(shape::reconstruct_day(*summary), std::max<uint32_t>(1, summary->instances));
+  h.embedding = shape::embedding_of(*summary, config_.shape.k);
+  h.sketch = shape::dequantise(summary->sketch);
+  h.shift = h.sketch.recent_shift();
+  h.summary = std::move(*summary);
+  heard_[name] = std::move(h);
   return true;
 }
 
@@ -453,7 +466,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     const auto here = tenants_.find(r.function);
     const auto heard = heard_.find(r.function);
     std::optional<uint64_t> gossiped;
-    if (heard != heard_.end() && heard->second.memory_peak_bytes) gossiped = *heard->second.memory_peak_bytes;
+    if (heard != heard_.end() && heard->second.summary.memory_peak_bytes) gossiped = *heard->second.summary.memory_peak_bytes;
     out->memory = admission::memory_need(config_.memory.guard, r.instances, r.memory_bytes,
                                          here == tenants_.end() ? std::nullopt : here->second.instance_peak_bytes, gossiped);
   }
@@ -469,13 +482,12 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     out->embedding = model->second.embedding();
     out->sketch = model->second.sketch();
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
-    const shape::Summary& s = heard->second;
-    c.profile = per_instance(shifted(shape::reconstruct_day(s), shape::dequantise(s.sketch).recent_shift()),
-                             std::max<uint32_t>(1, s.instances));
-    c.confidence = s.confidence;
-    c.sizing = "gossiped summary (" + std::to_string(s.samples) + " samples on another host)";
-    out->embedding = shape::embedding_of(s, config_.shape.k);
-    out->sketch = shape::dequantise(s.sketch);
+    const Heard& h = heard->second;
+    c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
+    c.confidence = h.summary.confidence;
+    c.sizing = "gossiped summary (" + std::to_string(h.summary.samples) + " samples on another host)";
+    out->embedding = h.embedding;
+    out->sketch = h.sketch;
   } else if (r.profile) {
     if (std::string problem = profile_problem(*r.profile); !problem.empty()) {
       a.error = "\"profile\" " + problem;
@@ -546,7 +558,10 @@ std::pair<admission::Decision, admission::MemoryVerdict> NodeCore::decide_on(con
   admission::Decision d = policy_.decide(view_of(target.advert, target.telemetry_age_s), c, target.advert.z);
   const admission::MemoryGuardConfig& guard = config_.memory.guard;
   admission::MemoryVerdict memory;
-  if (target.local) {
+  if (guard.mode == admission::CommittedMemoryMode::Off) {
+    memory.fits = true;
+    memory.function = c.function;
+  } else if (target.local) {
     memory = admission::check_memory(guard, host_memory(), c.function, candidate.memory);
   } else if (target.advert.memory_capacity_bytes > 0) {
     const HostAdvert& a = target.advert;

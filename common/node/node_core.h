@@ -179,6 +179,7 @@ class NodeCore {
   // The CPU rule and the memory guard on one host, memory folded into the decision.
   std::pair<admission::Decision, admission::MemoryVerdict> decide_on(const Target& target, const Candidate& candidate) const;
   admission::HostMemory host_memory() const;
+  admission::HostMemory compute_host_memory() const;
   admission::CoMovement comovement_for(const Target& target, const Candidate& candidate,
                                        const admission::Correlation& shape_corr) const;
   Target local_target(double now_s) const;
@@ -225,8 +226,17 @@ class NodeCore {
   mutable std::string advert_blob_;
   mutable shape::FoldEmbedding advert_embedding_;
   mutable bool advert_stale_ = false;
+  mutable admission::HostMemory host_memory_;
 
-  std::map<std::string, shape::Summary> heard_;
+  // A gossiped summary, decoded once when heard: decisions read it many times.
+  struct Heard {
+    shape::Summary summary;
+    shape::SlotProfile day;      // reconstructed, per instance (not shifted)
+    shape::Embedding embedding;
+    shape::ResidualSketch sketch;
+    double shift = 0;            // its recent level shift (per function total)
+  };
+  std::map<std::string, Heard> heard_;
   std::map<std::string, Peer> peers_;
 };
 

@@ -9,6 +9,8 @@
 #include "common/admission/margin_calibrator.h"
 #include "common/admission/policy.h"
 #include "common/admission/rank.h"
+#include "common/node/node_core.h"
+#include "common/shape/summary.h"
 
 namespace {
 
@@ -68,6 +70,56 @@ void BM_Decide(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Decide)->Arg(1)->Arg(500)->Arg(5000);
+
+// What /v1/admit costs inside antiphased: NodeCore::admit on a host whose view holds
+// `tenants` tenants learned over two days, for a candidate known from a gossiped
+// summary (sizing, shape correlation, co-movement, the overload-rate rule, memory off).
+void BM_NodeCoreAdmit(benchmark::State& state) {
+  using namespace antiphase;
+  std::mt19937_64 rng(3);
+  node::NodeConfig config;
+  config.capacity_cores = 64;
+  // Arg 1: the memory guard on (the daemon's default), with declared memory per request.
+  const bool memory = state.range(1) != 0;
+  if (!memory) config.memory.guard.mode = admission::CommittedMemoryMode::Off;
+  node::NodeCore host(config, "bench");
+  std::vector<SlotProfile> tenants;
+  for (int t = 0; t < state.range(0); ++t) tenants.push_back(random_tenant(rng));
+  constexpr int64_t kMidnight = 1700006400, kStep = 300;
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (int64_t i = 0; i < 2 * 288; ++i) {
+    node::Tick tick;
+    tick.unix_ms = (kMidnight + i * kStep) * 1000;
+    tick.dt_s = kStep;
+    for (size_t t = 0; t < tenants.size(); ++t) {
+      const size_t w = static_cast<size_t>(i % 288) / 3;
+      tick.functions["tenant-" + std::to_string(t)] = {std::max(0.0, tenants[t].mean[w] + tenants[t].spread[w] * noise(rng)), 1,
+                                                       uint64_t{64} << 20, uint64_t{128} << 20, uint64_t{64} << 20};
+    }
+    tick.memory_total_bytes = uint64_t{512} << 30;
+    tick.memory_available_bytes = uint64_t{400} << 30;
+    host.observe(tick, static_cast<double>(kMidnight + i * kStep));
+  }
+  node::NodeCore elsewhere(config, "elsewhere");
+  for (int64_t i = 0; i < 288; ++i) {
+    node::Tick tick;
+    tick.unix_ms = (kMidnight + i * kStep) * 1000;
+    tick.dt_s = kStep;
+    tick.functions["candidate"] = {0.5 + 0.3 * std::sin(2 * M_PI * static_cast<double>(i) / 288), 1};
+    elsewhere.observe(tick, static_cast<double>(kMidnight + i * kStep));
+  }
+  host.hear_function("candidate", shape::encode(elsewhere.summary_of("candidate", 1)));
+  node::AdmitRequest request;
+  request.function = "candidate";
+  if (memory) request.memory_bytes = uint64_t{256} << 20;
+  const double now = static_cast<double>(kMidnight + 2 * 288 * kStep);
+  benchmark::DoNotOptimize(host.advert());  // the view is built once per tick, not per question
+  for (auto _ : state) {
+    auto a = host.admit(request, now);
+    benchmark::DoNotOptimize(a);
+  }
+}
+BENCHMARK(BM_NodeCoreAdmit)->Args({1, 0})->Args({500, 0})->Args({500, 1})->Unit(benchmark::kMicrosecond);
 
 void BM_RankHosts(benchmark::State& state) {
   std::mt19937_64 rng(2);
