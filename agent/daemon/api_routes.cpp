@@ -129,6 +129,7 @@ json Agent::host_json() const {
           {"current_cores", usage_.total_cores()},
           {"functions", usage_.functions().size()},
           {"telemetry_age_s", last ? wall_now_s() - *last : -1.0},
+          {"last_sample_unix_s", host.samples() ? host.last_unix_s() : 0},
           {"aggregate",
            {{"samples", host.samples()},
             {"history_s", host.history_s()},

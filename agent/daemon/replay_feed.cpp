@@ -33,7 +33,8 @@ ReplayStep ReplayFeed::advance(double wall_dt_s) {
   ReplayStep out;
   out.unix_ms = (matrix_.window.start + static_cast<int64_t>(offset_s_)) * 1000;
   out.dt_s = wall_dt_s * speed_;
-  for (const auto& [name, index] : functions_) out.cores[name] += matrix_.series[index][std::min(step, matrix_.steps - 1)];
+  for (const auto& [name, index] : functions_)
+    if (!running_ || running_->count(name)) out.cores[name] += matrix_.series[index][std::min(step, matrix_.steps - 1)];
   return out;
 }
 

@@ -5,6 +5,8 @@
 // them), which lets several demo agents each take their own share of one trace.
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <regex>
 #include <string>
 #include <vector>
@@ -28,6 +30,8 @@ class ReplayFeed {
   // Advances the trace clock by wall_dt_s × speed and returns usage at the new time.
   // Wraps around at the end of the trace, so a demo can run for as long as it likes.
   ReplayStep advance(double wall_dt_s);
+  // Only these functions run (a fleet driver places and removes them); nullopt: all.
+  void set_running(std::optional<std::set<std::string>> names) { running_ = std::move(names); }
   std::string describe() const;
 
  private:
@@ -35,6 +39,7 @@ class ReplayFeed {
   std::vector<std::pair<std::string, size_t>> functions_;  // name, series index
   double speed_;
   double offset_s_ = 0;  // trace seconds since the window start
+  std::optional<std::set<std::string>> running_;
 };
 
 }  // namespace antiphase::agent

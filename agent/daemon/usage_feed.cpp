@@ -1,6 +1,10 @@
 #include "agent/daemon/usage_feed.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -98,10 +102,11 @@ class KernelFeed : public UsageFeed {
 class TraceFeed : public UsageFeed {
  public:
   explicit TraceFeed(const config::Config& c)
-      : feed_(c.sampler.replay_file, c.functions.pattern, c.sampler.replay_speed) {
+      : feed_(c.sampler.replay_file, c.functions.pattern, c.sampler.replay_speed), tenants_path_(c.sampler.replay_tenants) {
     spdlog::info("sampler: replay ({})", feed_.describe());
   }
   bool read(double tick_s) override {
+    if (!tenants_path_.empty()) follow_tenants_file();
     step_ = feed_.advance(tick_s);
     return false;
   }
@@ -114,8 +119,25 @@ class TraceFeed : public UsageFeed {
   }
 
  private:
+  // Re-reads the tenants file when its modification time changed; a missing file
+  // means no tenants (the driver has placed none yet).
+  void follow_tenants_file() {
+    struct stat st {};
+    const bool exists = ::stat(tenants_path_.c_str(), &st) == 0;
+    const int64_t mtime_ns = exists ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
+    if (mtime_ns == tenants_mtime_ns_) return;
+    tenants_mtime_ns_ = mtime_ns;
+    std::set<std::string> names;
+    std::ifstream in(tenants_path_);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) names.insert(line);
+    feed_.set_running(std::move(names));
+  }
+
   ReplayFeed feed_;
   ReplayStep step_;
+  std::string tenants_path_;
+  int64_t tenants_mtime_ns_ = -2;
 };
 
 }  // namespace

@@ -155,6 +155,7 @@ const std::map<std::string, Apply>& schema() {
       {"sampler.max_cgroups", integer(&C::sampler, &SamplerConfig::max_cgroups, 16, 1 << 20)},
       {"sampler.replay_file", str(&C::sampler, &SamplerConfig::replay_file)},
       {"sampler.replay_speed", number(&C::sampler, &SamplerConfig::replay_speed, 0.001, 1e7)},
+      {"sampler.replay_tenants", str(&C::sampler, &SamplerConfig::replay_tenants)},
       {"functions.preset", one_of(&C::functions, &FunctionsConfig::preset, [] {
          auto names = functions_preset_names();
          names.insert(names.begin(), "");

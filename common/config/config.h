@@ -18,6 +18,7 @@ struct SamplerConfig {
   uint32_t max_cgroups = defaults::kMaxCgroups;      // size of the in-kernel cgroup table
   std::string replay_file;          // replay mode: trace CSV (plain or gzip)
   double replay_speed = 1.0;        // replay mode: trace seconds per wall second
+  std::string replay_tenants;       // replay mode: file naming the functions running now (all if empty)
 };
 
 struct FunctionsConfig {
