@@ -109,6 +109,19 @@ TEST_F(NightHost, AdmitSizesAnUnknownFunctionFlatFromTheRequest) {
   EXPECT_NE(reasons.find("above the limit of 7.20 cores 0.000 % of the time (target 0.10 %)"), std::string::npos)
       << reasons;
   EXPECT_NE(reasons.find("sized flat at the requested peak of 1.00 cores"), std::string::npos) << reasons;
+  // Nothing was measured: no confidence to report (issue 14 reported 1.00 here).
+  EXPECT_EQ(d["confidence"].get<double>(), 0.0);
+  EXPECT_EQ(d["sizing"].get<std::string>(), "requested peak (never measured)");
+}
+
+TEST_F(NightHost, OnlyShapesThatMoveAgainstAFunctionAreListedAsAnticorrelated) {
+  // The steady tenant is flat: its correlation with the wave is 0 within its bound, so
+  // it is not "anticorrelated" (issue 14 saw a +0.49 listed under that heading).
+  const json f = agent_->get_json("/v1/functions/h-wave");
+  ASSERT_TRUE(f.contains("most_anticorrelated")) << f.dump(1);
+  for (const auto& other : f["most_anticorrelated"])
+    EXPECT_LT(other["rho"].get<double>() + std::abs(other["bound"].get<double>()), 0.0) << other.dump();
+  EXPECT_TRUE(f["most_anticorrelated"].empty()) << f["most_anticorrelated"].dump();
 }
 
 TEST_F(NightHost, AdmitRejectsWhatDoesNotFitAndSaysByHowMuch) {
