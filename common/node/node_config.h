@@ -16,17 +16,18 @@ namespace antiphase::node {
 // How the projection's cross term ρ (co-movement of host and candidate within a slot)
 // is estimated; see docs/admission.md "Co-movement" for the measurements behind it.
 enum class CoMovementMode {
-  Learned,  // max(prior, host's leave-one-out estimate, candidate↔host residual sketches)
+  Learned,  // the host's leave-one-out estimate (prior without evidence), raised by a
+            // candidate↔host sketch correlation that is significant
   Host,     // the host's leave-one-out estimate only (prior without evidence)
-  Sketch,   // max(prior, residual sketches)
+  Sketch,   // the prior, raised by a significant sketch correlation
   Fixed,    // always `prior`
   Shape,    // shape correlation + its bound (the rule before 2026-11; what-if only)
 };
 
 struct CoMovementConfig {
   CoMovementMode mode = CoMovementMode::Learned;
-  // The least co-movement ever assumed (Learned, Sketch), the host's figure while it
-  // has no tenant with a day of history (Host), and the value of Fixed.
+  // The host's figure while it has no tenant with a day of history (Learned, Host),
+  // the base of Sketch, and the value of Fixed.
   double prior = defaults::kComovementPrior;
   // Sketches must share at least this many complete hours to be correlated.
   uint32_t min_sketch_hours = 24;

@@ -526,18 +526,20 @@ admission::CoMovement NodeCore::comovement_for(const Target& target, const Candi
       return {std::clamp(h.comovement, 0.0, 1.0), host_part};
     case CoMovementMode::Sketch:
     case CoMovementMode::Learned: {
-      // Learned: the floor, raised by what the host measured among its tenants and by
-      // the candidate's recent deviations against the host's, whichever says more.
+      // Learned: what the host measured among its tenants (the prior until it has a
+      // tenant with a day of history), raised by the candidate's recent deviations
+      // against the host's where they show more co-movement than chance would: the
+      // sketch's correlation less two standard errors (≈ 2/√hours).
       const shape::SketchCorrelation s = shape::ResidualSketch::correlate(h.sketch, candidate.sketch);
-      const bool have_sketch = s.hours >= cfg.min_sketch_hours;
       double rho = cfg.prior;
-      std::string why = "floor " + fixed(cfg.prior);
+      std::string why = "prior " + fixed(cfg.prior);
       if (cfg.mode == CoMovementMode::Learned && h.comovement_tenants) {
-        rho = std::max(rho, h.comovement);
-        why += "; " + host_part;
+        rho = h.comovement;
+        why = host_part;
       }
-      if (have_sketch) {
-        rho = std::max(rho, s.rho);
+      if (s.hours >= cfg.min_sketch_hours) {
+        const double shown = s.rho - 2.0 / std::sqrt(static_cast<double>(s.hours));
+        if (shown > rho) rho = shown;
         why += "; recent hourly deviations " + fixed(s.rho) + " over " + std::to_string(s.hours) + " h";
       }
       return {std::clamp(rho, 0.0, 1.0), why};
