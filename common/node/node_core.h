@@ -240,8 +240,4 @@ class NodeCore {
   std::map<std::string, Peer> peers_;
 };
 
-// Fills a host's never-observed day slots with its observed peak: an empty slot must
-// not promise headroom nobody measured. Local decisions and adverts both use it.
-shape::SlotProfile fill_unobserved(shape::SlotProfile profile, const std::vector<bool>& observed, double peak);
-
 }  // namespace antiphase::node
