@@ -103,7 +103,7 @@ void print_decision(const json& d) {
   std::cout << (d["accept"].get<bool>() ? "ACCEPT " : "REJECT ") << d["function"].get<std::string>() << " x"
             << d["instances"].get<unsigned>() << "\n";
   for (const char* key : {"binding_window", "projected_peak_cores", "limit_cores", "capacity_cores", "headroom_cores",
-                          "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
+                          "bound_by", "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
     if (!d.contains(key) || d[key].is_null()) continue;
     const json& v = d[key];
     std::string text = v.is_number() ? fixed(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump();
@@ -115,11 +115,24 @@ void print_decision(const json& d) {
   for (const auto& reason : d["reasons"]) std::cout << "  - " << reason.get<std::string>() << "\n";
 }
 
-json admit_request(const std::string& fn, unsigned instances, std::optional<double> mean, std::optional<double> peak) {
+// The size a caller declares for a candidate; unset fields are left to the agent.
+struct DeclaredSize {
+  std::optional<double> mean_cores, peak_cores;
+  std::optional<uint64_t> memory_bytes;  // per instance, the sandbox's memory limit
+};
+
+json admit_request(const std::string& fn, unsigned instances, const DeclaredSize& size) {
   json body = {{"function", fn}, {"instances", instances}};
-  if (mean) body["mean_cores"] = *mean;
-  if (peak) body["peak_cores"] = *peak;
+  if (size.mean_cores) body["mean_cores"] = *size.mean_cores;
+  if (size.peak_cores) body["peak_cores"] = *size.peak_cores;
+  if (size.memory_bytes) body["memory_bytes"] = *size.memory_bytes;
   return body;
+}
+
+// --memory on admit/place/rank: a size such as 512MiB, 2G or plain bytes (k = 1024).
+void add_memory_option(CLI::App* command, std::optional<uint64_t>& memory_bytes) {
+  command->add_option("--memory", memory_bytes, "Memory limit per instance, e.g. 512MiB (else the learned peak)")
+      ->transform(CLI::AsSizeValue(false));
 }
 
 int cmd_admit(const Options& o, const json& body) {
@@ -130,9 +143,9 @@ int cmd_admit(const Options& o, const json& body) {
   return (*r)["accept"].get<bool>() ? kExitOk : kExitRejected;
 }
 
-int cmd_rank(const Options& o, const std::vector<std::string>& fns, unsigned instances) {
+int cmd_rank(const Options& o, const std::vector<std::string>& fns, unsigned instances, const DeclaredSize& size) {
   json candidates = json::array();
-  for (const auto& f : fns) candidates.push_back(admit_request(f, instances, std::nullopt, std::nullopt));
+  for (const auto& f : fns) candidates.push_back(admit_request(f, instances, size));
   auto r = call(o, "POST", "/v1/rank", json{{"candidates", candidates}}.dump());
   if (!r) return kExitError;
   if (o.json_out) {
@@ -249,22 +262,25 @@ int main(int argc, char** argv) {
   shape->add_option("function", shape_name)->required();
   std::string admit_fn;
   unsigned instances = 1;
-  std::optional<double> mean, peak;
+  DeclaredSize size;
   auto* admit = app.add_subcommand("admit", "May FUNCTION join this host? Exit 0 accept, 1 reject, 2 error");
   admit->add_option("function", admit_fn)->required();
   admit->add_option("-n,--instances", instances, "Instances to add")->check(CLI::PositiveNumber);
-  admit->add_option("--mean-cores", mean, "Size of a function this host has not seen: mean cores");
-  admit->add_option("--peak-cores", peak, "Size of a function this host has not seen: peak cores");
+  admit->add_option("--mean-cores", size.mean_cores, "Size of a function this host has not seen: mean cores");
+  admit->add_option("--peak-cores", size.peak_cores, "Size of a function this host has not seen: peak cores");
+  add_memory_option(admit, size.memory_bytes);
   std::vector<std::string> rank_fns;
   auto* rank = app.add_subcommand("rank", "Order candidate functions by how well they fit this host");
   rank->add_option("functions", rank_fns)->required();
   rank->add_option("-n,--instances", instances, "Instances of each");
+  add_memory_option(rank, size.memory_bytes);
   std::string place_fn;
   auto* place = app.add_subcommand("place", "Rank this host and its live peers for FUNCTION");
   place->add_option("function", place_fn)->required();
   place->add_option("-n,--instances", instances, "Instances to place");
-  place->add_option("--mean-cores", mean, "Size of a function nobody has seen: mean cores");
-  place->add_option("--peak-cores", peak, "Size of a function nobody has seen: peak cores");
+  place->add_option("--mean-cores", size.mean_cores, "Size of a function nobody has seen: mean cores");
+  place->add_option("--peak-cores", size.peak_cores, "Size of a function nobody has seen: peak cores");
+  add_memory_option(place, size.memory_bytes);
   auto* peers = app.add_subcommand("peers", "Gossip members with state, last heard and generation");
   std::string key_prefix = "antiphase";
   auto* keygen = app.add_subcommand("keygen", "Write a CurveZMQ keypair: PREFIX.pub and PREFIX.key (0600)");
@@ -283,10 +299,10 @@ int main(int argc, char** argv) {
   try {
     if (*functions) return cmd_functions(o);
     if (*shape) return cmd_shape(o, shape_name);
-    if (*admit) return cmd_admit(o, admit_request(admit_fn, instances, mean, peak));
-    if (*rank) return cmd_rank(o, rank_fns, instances);
+    if (*admit) return cmd_admit(o, admit_request(admit_fn, instances, size));
+    if (*rank) return cmd_rank(o, rank_fns, instances, size);
     if (*host) return cmd_host(o);
-    if (*place) return cmd_place(o, admit_request(place_fn, instances, mean, peak));
+    if (*place) return cmd_place(o, admit_request(place_fn, instances, size));
     if (*peers) return cmd_peers(o);
     if (*keygen) return cmd_keygen(key_prefix);
     if (*stats) return cmd_stats(o);

@@ -90,14 +90,14 @@ TEST_F(AgentApi, FunctionDetailHasProfilesAndEmbedding) {
 }
 
 TEST_F(AgentApi, AdmitSmallNewFunctionAcceptsAndHugeOneRejects) {
-  auto ok = post("/v1/admit", R"({"function":"newfn","mean_cores":0.1,"peak_cores":0.2})");
+  auto ok = post("/v1/admit", R"({"function":"newfn","mean_cores":0.1,"peak_cores":0.2,"memory_bytes":268435456})");
   ASSERT_EQ(ok.status, 200) << ok.body;
   const json accepted = json::parse(ok.body);
   EXPECT_TRUE(accepted["accept"].get<bool>()) << accepted.dump(2);
   EXPECT_DOUBLE_EQ(accepted["capacity_cores"].get<double>(), 8.0);
   EXPECT_FALSE(accepted["reasons"].empty());
 
-  auto big = post("/v1/admit", R"({"function":"hog","mean_cores":50,"peak_cores":100})");
+  auto big = post("/v1/admit", R"({"function":"hog","mean_cores":50,"peak_cores":100,"memory_bytes":268435456})");
   ASSERT_EQ(big.status, 200);
   const json rejected = json::parse(big.body);
   EXPECT_FALSE(rejected["accept"].get<bool>()) << rejected.dump(2);
@@ -150,7 +150,7 @@ TEST_F(AgentApi, BadRequestsGetTheRightStatusAndAJsonError) {
 
 TEST_F(AgentApi, RankOrdersCandidates) {
   const auto r = post("/v1/rank", R"({"candidates":[{"function":"a","mean_cores":100,"peak_cores":100},
-                                                    {"function":"b","mean_cores":0.1,"peak_cores":0.1}]})");
+                                                    {"function":"b","mean_cores":0.1,"peak_cores":0.1,"memory_bytes":268435456}]})");
   ASSERT_EQ(r.status, 200) << r.body;
   const json ranking = json::parse(r.body)["ranking"];
   ASSERT_EQ(ranking.size(), 2u);
@@ -186,11 +186,15 @@ TEST_F(AgentApi, MetricsAreValidPrometheusText) {
 
 TEST_F(AgentApi, CliExitCodesFollowTheDecision) {
   int status = -1;
-  run_ctl("admit newfn --mean-cores 0.1 --peak-cores 0.2", &status);
+  run_ctl("admit newfn --mean-cores 0.1 --peak-cores 0.2 --memory 256MiB", &status);
   EXPECT_EQ(status, 0);
   const std::string out = run_ctl("admit hog --mean-cores 90 --peak-cores 100", &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("REJECT"), std::string::npos) << out;
+  // A declared memory limit larger than the host is refused on memory, not on CPU.
+  const std::string no_room = run_ctl("admit newfn --mean-cores 0.1 --peak-cores 0.2 --memory 64TiB", &status);
+  EXPECT_EQ(status, 1) << no_room;
+  EXPECT_NE(no_room.find("bound_by                      memory"), std::string::npos) << no_room;
   std::string err;
   status = run_command(std::string(ANTIPHASECTL_PATH) + " --socket /nonexistent/x.sock admit web", &err);
   EXPECT_EQ(status, 2) << err;
