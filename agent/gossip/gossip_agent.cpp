@@ -21,6 +21,7 @@ constexpr double kLeaveFlushS = 0.5;     // time given to LEAVE messages to get 
 constexpr double kTickJitter = 0.1;      // +-10 % so agents do not gossip in lockstep
 // A loop iteration this much later than its poll timeout is a freeze, not load.
 constexpr double kMinFreezeS = 1.0;
+constexpr double kDuplicateWarnIntervalS = 30.0;
 
 std::string host_name() {
   char name[256] = {};
@@ -209,6 +210,7 @@ void GossipAgent::run() {
         for (auto& syn : protocol_->tick(t)) outgoing.push_back(std::move(syn));
         next_tick = std::max(next_tick + config_.interval_s * jitter(jitter_rng), t);
       }
+      warn_on_duplicate_id(t);
     }
     for (const auto& message : outgoing) transport_->send(message, t);
     transport_->maintain(t);
@@ -228,6 +230,16 @@ void GossipAgent::run() {
   }
   refresh_snapshot();
   spdlog::info("gossip: node {} left ({} peer(s) told)", config_.node_id, goodbyes.size());
+}
+
+void GossipAgent::warn_on_duplicate_id(double now) {
+  const uint64_t seen = protocol_->counters().duplicate_node_id;
+  if (seen == duplicates_warned_ || now - duplicate_warned_at_ < kDuplicateWarnIntervalS) return;
+  spdlog::warn("gossip: duplicate node_id '{}': another node at {} uses it too ({} message(s) ignored so far); "
+               "give every host its own gossip.node_id, or the two cannot gossip with each other",
+               config_.node_id, protocol_->last_duplicate_endpoint(), seen);
+  duplicates_warned_ = seen;
+  duplicate_warned_at_ = now;
 }
 
 void GossipAgent::set_node_state(const NodeState& state) {
@@ -272,6 +284,8 @@ Stats GossipAgent::stats() const {
   const auto& counters = protocol_->counters();
   const auto& state_counters = protocol_->state().counters();
   stats.rounds = counters.rounds;
+  stats.duplicate_node_id = counters.duplicate_node_id;
+  stats.refused_identity += counters.duplicate_node_id;
   stats.purged = counters.purged;
   stats.records_rejected = state_counters.records_rejected;
   stats.peers_evicted = state_counters.peers_evicted;

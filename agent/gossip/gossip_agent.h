@@ -71,7 +71,8 @@ struct Stats {
   uint64_t msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_malformed = 0, dropped_oversize = 0;
   uint64_t refused_auth = 0;      // ZAP: client key not in the allowlist
-  uint64_t refused_identity = 0;  // message claims a key other than the authenticated one
+  uint64_t refused_identity = 0;  // message claims a key other than the authenticated one, or our node id
+  uint64_t duplicate_node_id = 0;  // of those: messages from another host using our node id
   uint64_t send_dropped = 0;
   uint64_t records_rejected = 0, peers_evicted = 0, functions_evicted = 0, purged = 0;
   uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
@@ -111,6 +112,8 @@ class GossipAgent {
   // Called by the loop after each poll: a wake-up far later than asked means the process
   // was stopped (SIGSTOP, VM freeze); that stretch is taken out of protocol time.
   void discount_freeze(double loop_gap_s, double asked_wait_s);
+  // Warns (at most every kDuplicateWarnIntervalS) while another host uses our node id.
+  void warn_on_duplicate_id(double now);
 
   GossipConfig config_;
   bool secure_ = false;
@@ -128,6 +131,8 @@ class GossipAgent {
   std::atomic<bool> running_{false};
   std::chrono::steady_clock::time_point epoch_;
   std::atomic<double> frozen_s_{0};  // total time the loop was frozen, excluded from now()
+  uint64_t duplicates_warned_ = 0;   // duplicate_node_id count at the last warning
+  double duplicate_warned_at_ = -1e9;
 };
 
 }  // namespace antiphase::agent::gossip

@@ -22,6 +22,8 @@ constexpr int kConnectTimeoutMs = 1000;
 // libzmq reconnects, instead of TCP's retransmission backoff deciding when we talk again.
 constexpr int kHeartbeatIvlMs = 1000;
 constexpr int kHeartbeatTimeoutMs = 3000;
+// Frames expiring for this long with none getting through: reopen the DEALER.
+constexpr double kStuckAfterS = 3.0;
 // libzmq cuts connections sending larger frames; the gap up to this limit lets the
 // agent see (and count) frames that are over our cap but not absurd.
 constexpr int64_t kOversizeCountingSlack = 64 * 1024;
@@ -104,9 +106,18 @@ ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const st
     peers_.erase(oldest);
   }
   Peer peer;
+  peer.endpoint = endpoint;
   peer.public_key = public_key;
   peer.last_used = now;
+  if (!open_socket(peer, now)) return nullptr;
+  peers_[endpoint] = std::move(peer);
+  return &peers_[endpoint];
+}
+
+bool ZmqTransport::open_socket(Peer& peer, double now) {
   peer.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  peer.opened_at = now;
+  peer.expired = 0;
   zmq::socket_t& socket = *peer.socket;
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::immediate, true);  // queue only on a completed connection
@@ -119,18 +130,25 @@ ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const st
   socket.set(zmq::sockopt::heartbeat_timeout, kHeartbeatTimeoutMs);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));
   if (options_.secure) {
-    socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(public_key));
+    socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(peer.public_key));
     socket.set(zmq::sockopt::curve_publickey, zmq::buffer(options_.keys.public_key));
     socket.set(zmq::sockopt::curve_secretkey, zmq::buffer(options_.keys.secret_key));
   }
   try {
-    socket.connect(endpoint);
+    socket.connect(peer.endpoint);
   } catch (const zmq::error_t& error) {
-    spdlog::warn("gossip: cannot connect to {}: {}", endpoint, error.what());
-    return nullptr;
+    spdlog::warn("gossip: cannot connect to {}: {}", peer.endpoint, error.what());
+    return false;
   }
-  peers_[endpoint] = std::move(peer);
-  return &peers_[endpoint];
+  return true;
+}
+
+void ZmqTransport::recycle_if_stuck(Peer& peer, double now) {
+  if (peer.expired == 0 || now - std::max(peer.opened_at, peer.last_sent) < kStuckAfterS) return;
+  spdlog::debug("gossip: nothing got through to {} for {:.1f} s; reopening the connection", peer.endpoint,
+                now - std::max(peer.opened_at, peer.last_sent));
+  ++counters_.dealers_recycled;
+  if (!open_socket(peer, now)) peer.outbox.clear();
 }
 
 void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) {
@@ -158,6 +176,7 @@ void ZmqTransport::flush(Peer& peer, double now) {
     auto& [queued_at, frame] = peer.outbox.front();
     if (now - queued_at > options_.outbox_ttl_s) {
       ++counters_.send_dropped;
+      ++peer.expired;
       peer.outbox.pop_front();
       continue;
     }
@@ -165,6 +184,8 @@ void ZmqTransport::flush(Peer& peer, double now) {
     if (!peer.socket->send(zmq::buffer(frame), zmq::send_flags::dontwait)) return;
     ++counters_.msgs_out;
     counters_.bytes_out += frame.size();
+    peer.last_sent = now;
+    peer.expired = 0;
     peer.outbox.pop_front();
   }
 }
@@ -172,6 +193,7 @@ void ZmqTransport::flush(Peer& peer, double now) {
 void ZmqTransport::maintain(double now) {
   for (auto it = peers_.begin(); it != peers_.end();) {
     flush(it->second, now);
+    recycle_if_stuck(it->second, now);
     if (it->second.outbox.empty() && now - it->second.last_used > options_.dealer_idle_s)
       it = peers_.erase(it);
     else

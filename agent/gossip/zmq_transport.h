@@ -39,6 +39,7 @@ struct TransportCounters {
   uint64_t refused_identity = 0;  // authenticated key differs from the key the message claims
   uint64_t send_dropped = 0;      // peer unreachable/slow: queued message expired or outbox full
   uint64_t dealers_open = 0;
+  uint64_t dealers_recycled = 0;  // DEALERs closed and reopened because nothing got through
 };
 
 class ZmqTransport {
@@ -58,11 +59,18 @@ class ZmqTransport {
  private:
   struct Peer {
     std::unique_ptr<zmq::socket_t> socket;
-    std::string public_key;
+    std::string endpoint, public_key;
     double last_used = 0;
+    double opened_at = 0, last_sent = 0;  // socket (re)opened; last frame handed to libzmq
+    uint64_t expired = 0;                 // frames expired since the last one got through
     std::deque<std::pair<double, std::string>> outbox;  // (queued at, frame)
   };
   Peer* peer_for(const std::string& endpoint, const std::string& public_key, double now);
+  bool open_socket(Peer& peer, double now);
+  // A DEALER whose handshake the server refused (ZAP 400: our key was not allowlisted
+  // then) is terminated by libzmq and never reconnects, so every later frame expires.
+  // Reopening it after frames kept expiring lets a peer that allows us again be reached.
+  void recycle_if_stuck(Peer& peer, double now);
   void flush(Peer& peer, double now);
   bool receive_one(std::vector<wire::Decoded>& out);  // false when nothing was queued
 

@@ -129,6 +129,18 @@ size_t Protocol::delta_budget(const wire::Gossip& already) const {
 
 std::vector<Outgoing> Protocol::handle(wire::MessageType type, const wire::Gossip& message, double now) {
   const wire::Sender& sender = message.from();
+  if (sender.node_id() == self_.node_id && !sender.node_id().empty()) {
+    // Nobody else may speak as us: another host uses our node id (a cloned host name).
+    // Its messages are ignored, which partitions the two; counting them lets the agent say so.
+    ++counters_.duplicate_node_id;
+    last_duplicate_endpoint_ = sender.endpoint().substr(0, config_.max_name_bytes);
+    // An empty SYN back lets the other host notice too (it may not be our seed, so it
+    // would otherwise never hear from us); it does not answer messages claiming its id.
+    std::vector<Outgoing> notice;
+    if (!sender.endpoint().empty() && sender.endpoint() != self_.endpoint)
+      notice.push_back(reply_to(sender, wire::MessageType::Syn, with_sender()));
+    return notice;
+  }
   if (sender.node_id().empty() || sender.endpoint().empty() || sender.node_id() == self_.node_id ||
       sender.node_id().size() > config_.max_name_bytes || sender.endpoint().size() > config_.max_name_bytes) {
     ++counters_.messages_ignored;

@@ -61,6 +61,7 @@ struct ProtocolCounters {
   uint64_t syn_sent = 0, ack_sent = 0, ack2_sent = 0;
   uint64_t messages_handled = 0;
   uint64_t messages_ignored = 0;  // well-formed frames without a usable sender
+  uint64_t duplicate_node_id = 0;  // messages from another node using our node id
   uint64_t purged = 0;
 };
 
@@ -81,6 +82,8 @@ class Protocol {
   const ReplicatedState& state() const { return state_; }
   const ProtocolCounters& counters() const { return counters_; }
   const Identity& identity() const { return self_; }
+  // Endpoint claimed by the last message that used our node id (see duplicate_node_id).
+  const std::string& last_duplicate_endpoint() const { return last_duplicate_endpoint_; }
 
  private:
   wire::Gossip with_sender() const;
@@ -104,6 +107,7 @@ class Protocol {
   ReplicatedState state_;
   LocalNodeState local_;
   ProtocolCounters counters_;
+  std::string last_duplicate_endpoint_;
 };
 
 }  // namespace antiphase::gossip

@@ -25,7 +25,7 @@ void print_stats(const Stats& s) {
   std::cout << "stats generation=" << s.generation << " rounds=" << s.rounds << " msgs_in=" << s.msgs_in
             << " msgs_out=" << s.msgs_out << " bytes_in=" << s.bytes_in << " bytes_out=" << s.bytes_out
             << " dropped_malformed=" << s.dropped_malformed << " dropped_oversize=" << s.dropped_oversize
-            << " refused_auth=" << s.refused_auth << " refused_identity=" << s.refused_identity
+            << " refused_auth=" << s.refused_auth << " refused_identity=" << s.refused_identity << " duplicate_node_id=" << s.duplicate_node_id
             << " send_dropped=" << s.send_dropped << " peers_alive=" << s.peers_alive
             << " peers_suspect=" << s.peers_suspect << " peers_dead=" << s.peers_dead << " peers_left=" << s.peers_left
             << " purged=" << s.purged << " functions=" << s.functions << "\n";

@@ -257,3 +257,52 @@ TEST(GossipAgentConfig, GenerationIsPersistedAndBumped) {
   EXPECT_FALSE(fs::exists(dir + "/gossip.generation.tmp"));
   fs::remove_all(dir);
 }
+
+// Issue 19, bug 7: b once refused a's key (a was out of b's allowlist), then allows it
+// again. a must reach b again without being restarted itself.
+TEST_F(Cluster, PeerThatRefusedOurKeyOnceIsReachedAgainOnceItAllowsIt) {
+  make_keys("a", true);
+  make_keys("b", true);
+  const std::string without_a = root_ + "/allowed-without-a";
+  fs::create_directories(without_a);
+  fs::copy_file(root_ + "/allowed/b.key", without_a + "/b.key");
+  start_secure("a", 0);
+  start_secure("b", 1, "a", 0);
+  ASSERT_TRUE(wait_until([&] { return alive_count("a") == 1 && alive_count("b") == 1; }, 5s));
+
+  EXPECT_EQ(node("b").quit(), 0);
+  start_secure("b", 1, "a", 0, without_a);  // b talks to a, but refuses a's connections
+  ASSERT_TRUE(wait_until([&] { return stat("b", "refused_auth") > 0; }, 5s)) << "a never tried to reach b";
+  std::this_thread::sleep_for(std::chrono::milliseconds(int(kPurge * 1000)));  // long enough for a to give b up
+
+  EXPECT_EQ(node("b").quit(), 0);
+  start_secure("b", 1, "a", 0);  // a allowed again
+  const auto restarted = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until([&] { return alive_count("a") == 1 && alive_count("b") == 1; }, 10s))
+      << "a sees " << alive_count("a") << " live peers, b sees " << alive_count("b") << "; a sent "
+      << stat("a", "msgs_out") << " messages";
+  RecordProperty("heal_after_refusal_s",
+                 std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count()));
+}
+
+// Issue 19, bug 8: two hosts with the same node id (a cloned host name) cannot gossip
+// with each other; each must notice, count it and say so in its log.
+TEST_F(Cluster, DuplicateNodeIdIsDetectedCountedAndLogged) {
+  make_keys("twin1", true);
+  make_keys("twin2", true);
+  log_level_ = "warn";
+  auto start_twin = [&](const std::string& key_name, int index, int seed_index) {
+    auto args = base_args("twin", index);
+    args.insert(args.end(), {"--secret-key", root_ + "/" + key_name + ".key_secret", "--allowed-keys", root_ + "/allowed"});
+    if (seed_index >= 0) args.insert(args.end(), {"--seed", keys_.at("twin1") + "@" + endpoint(seed_index)});
+    launch(key_name, args);
+  };
+  start_twin("twin1", 0, -1);
+  start_twin("twin2", 1, 0);
+  for (const std::string name : {"twin1", "twin2"}) {
+    EXPECT_TRUE(wait_until([&] { return node(name).stat("duplicate_node_id").value_or(0) > 0; }, 5s))
+        << name << " did not count the duplicate node id";
+    EXPECT_GT(stat(name, "refused_identity"), 0u) << name;
+    EXPECT_NE(log_of(name).find("duplicate node_id"), std::string::npos) << name << " log:\n" << log_of(name);
+  }
+}
