@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "common/gossip/message_codec.h"
+#include "common/wire/codec.h"
+
 namespace antiphase::agent::gossip {
 namespace {
 
@@ -53,10 +56,10 @@ ZmqTransport::~ZmqTransport() {
   context_.close();
 }
 
-std::vector<wire::Decoded> ZmqTransport::poll(std::chrono::milliseconds timeout) {
+std::vector<Received> ZmqTransport::poll(std::chrono::milliseconds timeout) {
   std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
   if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
-  std::vector<wire::Decoded> received;
+  std::vector<Received> received;
   zmq::poll(items, timeout);
   if (zap_ && (items[1].revents & ZMQ_POLLIN))
     for (int i = 0; i < 16; ++i) zap_->handle_one();
@@ -66,7 +69,7 @@ std::vector<wire::Decoded> ZmqTransport::poll(std::chrono::milliseconds timeout)
   return received;
 }
 
-bool ZmqTransport::receive_one(std::vector<wire::Decoded>& out) {
+bool ZmqTransport::receive_one(std::vector<Received>& out) {
   std::vector<zmq::message_t> parts;
   if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait)) return false;
   // [routing id][frame]: anything else is not from a gossip DEALER.
@@ -82,16 +85,27 @@ bool ZmqTransport::receive_one(std::vector<wire::Decoded>& out) {
     spdlog::debug("gossip: dropped a {}-byte message: {}", payload.size(), wire::to_string(*error));
     return true;
   }
-  wire::Decoded& decoded = std::get<wire::Decoded>(result);
+  const wire::Decoded& decoded = std::get<wire::Decoded>(result);
+  std::string why;
+  auto message = antiphase::gossip::from_wire(decoded.type, decoded.message, options_.limits, &why);
+  if (!message) {
+    ++counters_.dropped_malformed;
+    spdlog::debug("gossip: dropped a {}-byte message: {}", payload.size(), why);
+    return true;
+  }
+  std::string authenticated;
   if (options_.secure) {
     const char* user_id = zmq_msg_gets(payload.handle(), "User-Id");
-    if (!user_id || z85_encode_key(decoded.message.from().public_key()) != user_id) {
+    authenticated = user_id ? z85_decode_key(user_id) : std::string{};
+    // A message may leave its key out (the receiver then knows the sender by its record),
+    // but a key it claims must be the one it authenticated with.
+    if (authenticated.empty() || (!message->from.public_key.empty() && message->from.public_key != authenticated)) {
       ++counters_.refused_identity;
       return true;
     }
   }
   ++counters_.msgs_in;
-  out.push_back(std::move(decoded));
+  out.push_back(Received{std::move(*message), std::move(authenticated)});
   return true;
 }
 
@@ -152,7 +166,7 @@ void ZmqTransport::recycle_if_stuck(Peer& peer, double now) {
 }
 
 void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) {
-  std::string frame = wire::encode(message.type, message.message);
+  std::string frame = antiphase::gossip::encode(message.message);
   if (frame.empty() || frame.size() > options_.max_message_bytes) {
     ++counters_.send_dropped;
     return;

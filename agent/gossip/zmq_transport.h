@@ -17,20 +17,27 @@
 
 #include "agent/gossip/curve_keys.h"
 #include "agent/gossip/zap_handler.h"
-#include "common/gossip/protocol.h"
-#include "common/wire/codec.h"
+#include "common/gossip/message.h"
+#include "common/gossip/protocol_config.h"
 
 namespace antiphase::agent::gossip {
 
 struct TransportOptions {
   std::string bind;
   size_t max_message_bytes = 1 << 20;
+  antiphase::gossip::ProtocolConfig limits;  // name/summary caps applied while decoding
   bool secure = false;
   CurveKeypair keys;                // used when secure
   std::set<std::string> allowlist;  // raw 32-byte client keys accepted when secure
   double dealer_idle_s = 5;         // close a peer's DEALER after this long unused
   double outbox_ttl_s = 2;          // drop queued messages a peer could not take in time
   int hwm = 16;
+};
+
+// A decoded message and the CurveZMQ key its sender authenticated with (empty when insecure).
+struct Received {
+  antiphase::gossip::Message message;
+  std::string authenticated_key;
 };
 
 struct TransportCounters {
@@ -48,7 +55,7 @@ class ZmqTransport {
   ~ZmqTransport();
 
   // Waits up to `timeout` for traffic, answers ZAP requests, returns valid messages.
-  std::vector<wire::Decoded> poll(std::chrono::milliseconds timeout);
+  std::vector<Received> poll(std::chrono::milliseconds timeout);
   void send(const antiphase::gossip::Outgoing& message, double now);
   // Retries queued sends, expires old ones, closes idle DEALERs.
   void maintain(double now);
@@ -72,7 +79,7 @@ class ZmqTransport {
   // Reopening it after frames kept expiring lets a peer that allows us again be reached.
   void recycle_if_stuck(Peer& peer, double now);
   void flush(Peer& peer, double now);
-  bool receive_one(std::vector<wire::Decoded>& out);  // false when nothing was queued
+  bool receive_one(std::vector<Received>& out);  // false when nothing was queued
 
   TransportOptions options_;
   zmq::context_t context_;

@@ -18,6 +18,7 @@
 #include "agent/gossip/curve_keys.h"
 #include "agent/gossip/generation_store.h"
 #include "agent/gossip/gossip_agent.h"
+#include "common/gossip/message_codec.h"
 #include "common/wire/codec.h"
 #include "tests/gossip/child_process.h"
 #include "tests/gossip/cluster_fixture.h"
@@ -110,13 +111,13 @@ TEST_F(Cluster, MalformedAndOversizeMessagesFromRawSocketAreDroppedAndCounted) {
   auto send = [&](const std::string& bytes) { raw.send(zmq::buffer(bytes), zmq::send_flags::none); };
   send("hello");                                                              // too short
   send(std::string(64, '\0'));                                                // bad magic
-  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 4) + "\xff\xff\xff\xff");  // bad payload
-  std::string bad_type = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 0);
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 4) + "\xff\xff\xff\xff");  // bad payload
+  std::string bad_type = antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 0);
   bad_type[5] = 77;
   send(bad_type);                                                             // unknown type
-  std::string lying = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 100);
+  std::string lying = antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 100);
   send(lying);                                                                // length lies (mismatch)
-  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 70000) + std::string(70000, 'x'));  // oversize
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 70000) + std::string(70000, 'x'));  // oversize
   raw.send(zmq::str_buffer("part1"), zmq::send_flags::sndmore);
   raw.send(zmq::str_buffer("part2"), zmq::send_flags::none);                 // multipart
   ASSERT_TRUE(wait_until([&] { return stat("plain", "dropped_malformed") >= 6; }, 3s))
@@ -140,11 +141,11 @@ TEST_F(Cluster, MessageClaimingAnotherNodesKeyIsRefused) {
   raw.set(zmq::sockopt::curve_publickey, zmq::buffer(mallory.public_key));
   raw.set(zmq::sockopt::curve_secretkey, zmq::buffer(mallory.secret_key));
   raw.connect(endpoint(0));
-  antiphase::wire::Gossip syn;
-  syn.mutable_from()->set_node_id("impostor");
-  syn.mutable_from()->set_endpoint(endpoint(9));
-  syn.mutable_from()->set_public_key(ag::z85_decode_key(keys_["a"]));  // not the key it authenticated with
-  const std::string frame = antiphase::wire::encode(antiphase::wire::MessageType::Syn, syn);
+  antiphase::gossip::Message ping;
+  ping.type = antiphase::wire::MessageType::Ping;
+  ping.from = {"impostor", 1, endpoint(9), ag::z85_decode_key(keys_["a"])};  // not the key it authenticated with
+  ping.seq = 1;
+  const std::string frame = antiphase::gossip::encode(ping);
   raw.send(zmq::buffer(frame), zmq::send_flags::none);
   ASSERT_TRUE(wait_until([&] { return stat("a", "refused_identity") >= 1; }, 3s));
   EXPECT_EQ(stat("a", "msgs_in"), 0u);
@@ -305,4 +306,8 @@ TEST_F(Cluster, DuplicateNodeIdIsDetectedCountedAndLogged) {
     EXPECT_GT(stat(name, "refused_identity"), 0u) << name;
     EXPECT_NE(log_of(name).find("duplicate node_id"), std::string::npos) << name << " log:\n" << log_of(name);
   }
+  // Telling each other must not turn into a message storm.
+  const uint64_t sent_before = stat("twin1", "msgs_out");
+  std::this_thread::sleep_for(2s);
+  EXPECT_LE(stat("twin1", "msgs_out") - sent_before, 2 / kInterval * 4) << "more than 4 messages a round";
 }
