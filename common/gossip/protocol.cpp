@@ -196,6 +196,18 @@ double Protocol::next_deadline() const {
   return deadline;
 }
 
+std::string Protocol::timers() const {
+  std::string out = "probe=" + std::to_string(probe_ ? probe_->verdict_at : next_probe_at_) +
+                    " ae=" + std::to_string(next_ae_at_) + " purge=" + std::to_string(next_purge_at_) +
+                    " news=" + std::to_string(next_news_at_) + "(" + std::to_string(news_.size() + member_news_.size()) +
+                    ") wants=" + std::to_string(wants_.size()) + "@" + std::to_string(wants_due_at_) +
+                    " relays=" + std::to_string(relays_.size()) + " suspicions=" + std::to_string(suspicions_.size());
+  for (const auto& [fp, s] : suspicions_)
+    out += " [" + std::to_string(s.started) + "," + std::to_string(s.confirmers.size()) + "," +
+           std::to_string(s.final_check) + "," + std::to_string(s.final_deadline) + "]";
+  return out;
+}
+
 // ---------------------------------------------------------------- probing
 
 void Protocol::probe_step(double now, std::vector<Outgoing>& out) {

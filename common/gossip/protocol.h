@@ -120,6 +120,8 @@ class Protocol : private MemberListener {
   // Endpoint claimed by the last message that used our node id (see duplicate_node_id).
   const std::string& last_duplicate_endpoint() const { return last_duplicate_endpoint_; }
   void set_observer(ProtocolObserver* observer) { observer_ = observer; }
+  // The timers behind next_deadline(), for diagnostics ("probe=… news=…").
+  std::string timers() const;
   // Simulator warm start: take `donor`'s records and members (which include ours) as if
   // we had joined long ago, with timers at random phases.
   void adopt_state(const Protocol& donor, double now);

@@ -206,7 +206,9 @@ class SimNetwork {
     double frozen = 0, paused_at = 0;
     std::vector<Flight> mailbox;  // held while paused
     double scheduled = kNever;    // event mode: when its next tick event fires
+    double scheduled_local = 0;   // ... and the protocol deadline (its clock) it fires for
     uint64_t bytes_sent = 0, messages_sent = 0;
+    uint64_t spins = 0;
     std::string id;
     std::string public_key;
     std::shared_ptr<const RecordAuthority> authority;
@@ -306,9 +308,11 @@ class SimNetwork {
     if (!event_mode_) return;
     Slot& slot = *slots_[i];
     if (!slot.up || slot.paused) return;
-    const double at = std::max(slot.protocol->next_deadline() + slot.frozen, now_);
+    const double deadline = slot.protocol->next_deadline();
+    const double at = std::max(deadline + slot.frozen, now_);
     if (at >= slot.scheduled) return;
     slot.scheduled = at;
+    slot.scheduled_local = deadline;
     events_.push(Event{at, order_++, static_cast<uint32_t>(i), kTickEvent});
   }
 
@@ -316,8 +320,15 @@ class SimNetwork {
     Slot& slot = *slots_[i];
     if (!slot.up || slot.paused || at != slot.scheduled) return;  // stale
     slot.scheduled = kNever;
-    for (Outgoing& out : slot.protocol->tick(local_time(i))) dispatch(i, std::move(out));
+    // The deadline itself, not now - frozen: that subtraction may round to just before it.
+    const double local = std::max(local_time(i), slot.scheduled_local);
+    for (Outgoing& out : slot.protocol->tick(local)) dispatch(i, std::move(out));
     schedule(i);
+    // A protocol that keeps asking for a tick at the current instant would spin forever.
+    if (slot.scheduled == at && ++slot.spins > 1000)
+      throw std::logic_error("node " + std::to_string(i) + " asks for a tick at " + std::to_string(at) +
+                             " again and again: " + slot.protocol->timers() + " local " + std::to_string(local_time(i)));
+    if (slot.scheduled != at) slot.spins = 0;
   }
 
   void dispatch(size_t from, Outgoing out) {

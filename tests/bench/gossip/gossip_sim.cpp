@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -51,6 +52,7 @@ struct Options {
   double settle_s = 20;
   double measure_s = 30;
   size_t crash = 0;
+  size_t restart = 0;
   size_t pause = 0;
   double pause_s = 3;
   double partition_s = 0;
@@ -105,8 +107,8 @@ class Simulation {
         net_(config_, sim::SimOptions{o_.seed, o_.id_prefix, o_.signing, false, o_.latency_ms / 1000, o_.jitter_ms / 1000}),
         rng_(o_.seed * 31 + 1), pool_(std::max<size_t>(1, o_.nodes * o_.functions_per_node / o_.hosts_per_function)) {
     net_.set_loss(0);
-    net_.on_state_change([this](size_t observer, size_t member, PeerState before, PeerState after, double now) {
-      on_state(observer, member, before, after, now);
+    net_.on_state_change([this](size_t observer, size_t member, PeerState before, PeerState after, double local_now) {
+      on_state(observer, member, before, after, local_now);
     });
   }
 
@@ -116,6 +118,7 @@ class Simulation {
     net_.set_loss(o_.loss);
     advance(o_.settle_s);
     measure_steady_state();
+    if (o_.restart) restart_phase();
     if (o_.pause) pause_phase();
     if (o_.crash) crash_phase();
     if (o_.partition_s > 0) partition_phase();
@@ -159,7 +162,7 @@ class Simulation {
     std::binomial_distribution<size_t> republishes(o_.nodes, std::min(1.0, dt / o_.republish_s));
     for (size_t k = republishes(rng_); k > 0; --k) {
       const size_t i = rng_() % o_.nodes;
-      if (!net_.is_up(i) || net_.is_paused(i)) continue;
+      if (!net_.is_up(i) || net_.is_paused(i) || owned_[i].empty()) continue;
       const std::string& name = owned_[i][rng_() % owned_[i].size()];
       if (net_.node(i).publish_function(name, summary_of(name), local(i))) ++republished_;
     }
@@ -250,6 +253,7 @@ class Simulation {
       if (hit99 >= 0) to99.push_back(hit99);
       if (hit100 >= 0) to100.push_back(hit100);
     }
+    if (o_.probes == 0) advance(o_.measure_s);
     const double elapsed = now() - started;
     std::vector<double> rates(o_.nodes);
     for (size_t i = 0; i < o_.nodes; ++i) rates[i] = double(net_.bytes_sent(i) - before[i]) / elapsed;
@@ -319,8 +323,12 @@ class Simulation {
 
   // ---------------------------------------------------------------- failures
 
-  void on_state(size_t observer, size_t member, PeerState before, PeerState after, double now) {
+  // `local_now` is the observer's own clock (restarted nodes start theirs at 0): times here
+  // are taken from the network's clock instead.
+  void on_state(size_t observer, size_t member, PeerState before, PeerState after, double local_now) {
     (void)before;
+    (void)local_now;
+    const double now = net_.now();
     if (member >= o_.nodes || observer == member) return;
     const bool expected = crashed_.count(member) || (partitioned_ && side_[observer] != side_[member]);
     if (after == PeerState::Suspect && !expected) ++false_suspect_;
@@ -347,8 +355,51 @@ class Simulation {
     for (const size_t i : victims) net_.pause(i);
     advance(o_.pause_s);
     for (const size_t i : victims) net_.resume(i);
-    advance(o_.dead_after_s + 5);
+    advance(o_.suspect_after_s + 5);  // their suspicions (if any) refuted or expired by now
     report_["pause"] = {{"nodes", o_.pause}, {"seconds", o_.pause_s}, {"declared_dead", paused_declared_dead_}};
+  }
+
+  // Restarts K nodes as the agent does on `systemctl restart`: LEAVE, then a new
+  // incarnation (generation + 1) that knows only 3 seeds. Times, per node, until every
+  // live node sees the new incarnation alive.
+  void restart_phase() {
+    std::vector<size_t> restarted;
+    while (restarted.size() < o_.restart) {
+      const size_t i = live_node();
+      if (std::find(restarted.begin(), restarted.end(), i) == restarted.end()) restarted.push_back(i);
+    }
+    const double started = now();
+    std::map<size_t, uint64_t> generation;
+    for (const size_t i : restarted) {
+      net_.send(i, net_.node(i).leave(local(i)), now());
+      generation[i] = net_.node(i).identity().generation + 1;
+      std::vector<size_t> seeds;
+      while (seeds.size() < 3) {
+        const size_t s = live_node();
+        if (s != i) seeds.push_back(s);
+      }
+      net_.restart(i, generation[i], seeds);
+      net_.node(i).set_node_state({16.0, std::string(o_.host_summary_bytes, 'h')}, local(i));
+    }
+    std::map<size_t, double> seen_at;
+    while (seen_at.size() < restarted.size() && now() - started < 60) {
+      advance(0.25);
+      for (const size_t i : restarted) {
+        if (seen_at.count(i)) continue;
+        const uint64_t fp = fingerprint(net_.node(i).identity().node_id);
+        bool everywhere = true;
+        for (size_t j = 0; j < o_.nodes && everywhere; ++j) {
+          if (j == i || !net_.is_up(j) || net_.is_paused(j)) continue;
+          const Member* m = net_.node(j).state().member(fp);
+          everywhere = m && m->generation() == generation[i] && m->state == PeerState::Alive;
+        }
+        if (everywhere) seen_at[i] = now() - started;
+      }
+    }
+    std::vector<double> each;
+    for (const size_t i : restarted) each.push_back(seen_at.count(i) ? seen_at[i] : -1);
+    report_["restart"] = {{"nodes", o_.restart}, {"seen_everywhere_s_max", *std::max_element(each.begin(), each.end())},
+                          {"seen_everywhere_s_median", median(each)}, {"seen_everywhere_s_all", each}};
   }
 
   void crash_phase() {
@@ -357,7 +408,12 @@ class Simulation {
       const size_t i = live_node();
       if (crashed_.insert(i).second) net_.set_up(i, false);
     }
-    advance(o_.dead_after_s * 3 + 10);
+    // Until every crashed node is Dead everywhere (and 2 s more), at most 3 x dead_after.
+    double all_at = -1;
+    while (now() - crashed_at < 3 * o_.dead_after_s && (all_at < 0 || now() - all_at < 2)) {
+      advance(0.5);
+      if (all_at < 0 && detected_at_.size() == crashed_.size()) all_at = now();
+    }
     double worst = -1;
     for (const size_t i : crashed_) worst = detected_at_.count(i) ? std::max(worst, detected_at_[i] - crashed_at) : 1e9;
     report_["detect_dead_s"] = worst < 1e9 ? worst : -1;
@@ -398,6 +454,7 @@ class Simulation {
     for (const size_t f : forger_) {
       if (!act(rng_) || !net_.is_up(f)) continue;
       const size_t victim = (f + 1 + rng_() % (o_.nodes - 1)) % o_.nodes;
+      if (owned_[victim].empty()) continue;
       const Record* real = net_.node(f).state().function(owned_[victim][0]);
       if (!real) continue;
       Message push;
@@ -500,6 +557,8 @@ int main(int argc, char** argv) {
   app.add_option("--settle-s", o.settle_s);
   app.add_option("--measure-s", o.measure_s);
   app.add_option("--crash", o.crash, "crash this many nodes and time until every live node sees them Dead");
+  app.add_option("--restart", o.restart,
+                 "restart this many nodes (graceful leave, new generation) and time until all see the new incarnation");
   app.add_option("--pause", o.pause, "pause (SIGSTOP) this many nodes for --pause-s");
   app.add_option("--pause-s", o.pause_s);
   app.add_option("--partition-s", o.partition_s, "cut the fleet in halves this long, then heal");
