@@ -12,7 +12,6 @@ namespace {
 
 constexpr double kJitter = 0.1;               // timers +-10 %, so agents do not act in lockstep
 constexpr double kNackFraction = 0.8;         // a PING_REQ helper NACKs after 80 % of the probe timeout
-constexpr double kSettleIntervals = 2;        // anti-entropy differences wait this many probe intervals
 constexpr size_t kMaxQueuedRumours = 8192;
 constexpr size_t kMaxRelays = 64;             // PING_REQs served at once (bounds amplification)
 constexpr size_t kMaxStrangers = 64;
@@ -110,9 +109,13 @@ size_t Protocol::live_peers() const {
 
 double Protocol::jittered(double seconds) { return seconds * (1 - kJitter + 2 * kJitter * rng_.unit()); }
 
-unsigned Protocol::transmit_limit() const {
+unsigned Protocol::transmit_limit(bool membership) const {
+  // news_multiplier 0 turns record rumours off (anti-entropy alone spreads records: an
+  // experiment, see docs/gossip.md); membership rumours always go out.
+  const double multiplier = membership ? std::max(1.0, config_.news_multiplier) : config_.news_multiplier;
+  if (multiplier <= 0) return 0;
   const double n = static_cast<double>(store_.members().size());
-  return std::max(4u, static_cast<unsigned>(std::ceil(config_.news_multiplier * std::log(n + 1))) + 2);
+  return std::max(4u, static_cast<unsigned>(std::ceil(multiplier * std::log(n + 1))) + 2);
 }
 
 const Member* Protocol::random_live_member(uint64_t exclude_a, uint64_t exclude_b) {
@@ -399,13 +402,15 @@ void Protocol::maybe_reconnect(double now, std::vector<Outgoing>& out) {
 // ---------------------------------------------------------------- rumours
 
 void Protocol::queue_news(const Record& record) {
+  const unsigned limit = transmit_limit(false);
+  if (limit == 0) return;
   cap_queue(news_);
-  news_.push_back({{record.key_hash, record.stamp_hash}, static_cast<uint8_t>(std::min(255u, transmit_limit()))});
+  news_.push_back({{record.key_hash, record.stamp_hash}, static_cast<uint8_t>(std::min(255u, limit))});
 }
 
 void Protocol::queue_member(const MemberNews& item) {
   cap_queue(member_news_);
-  member_news_.push_back({item, static_cast<uint8_t>(std::min(255u, transmit_limit()))});
+  member_news_.push_back({item, static_cast<uint8_t>(std::min(255u, transmit_limit(true)))});
 }
 
 void Protocol::attach_members(Message& message) {
@@ -641,7 +646,7 @@ void Protocol::on_ae_ack(const Message& m, uint64_t from_fp, double now, std::ve
   const size_t live = live_peers();
   // Differences found by anti-entropy are usually rumours still in flight: give the news a
   // moment to bring them before pulling (not while joining: then nothing is in flight to us).
-  const double settle_until = now + (live < config_.fanout ? 0 : kSettleIntervals * config_.probe_interval_s);
+  const double settle_until = now + (live < config_.fanout ? 0 : config_.anti_entropy_settle_s);
   if (m.ae_buckets.empty()) {
     // Keys the responder found we lack.
     for (const NewsItem& entry : m.ae_entries) {

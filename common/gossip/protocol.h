@@ -177,7 +177,7 @@ class Protocol : private MemberListener {
   const Member* next_probe_target();
   double jittered(double seconds);
   size_t live_peers() const;  // Alive or Suspect members other than us
-  unsigned transmit_limit() const;
+  unsigned transmit_limit(bool membership) const;  // how many times a rumour is sent
 
   // probing
   void probe_step(double now, std::vector<Outgoing>& out);

@@ -22,8 +22,10 @@ struct ProtocolConfig {
   // Each rumour is sent max(4, ceil(news_multiplier * ln(members + 1)) + 2) times by each
   // agent that learns it: about ln(n) + 2 copies reach every member, so a change misses
   // about one member in e^2 n (at 10,000 members: 0.14 members), which anti-entropy repairs.
+  // 0 sends no record rumours at all (anti-entropy alone; for experiments).
   double news_multiplier = 1.0;
   double anti_entropy_interval_s = 30;  // full comparison with one random member
+  double anti_entropy_settle_s = 2;     // differences it finds are pulled this much later (news may bring them first)
   double pull_retry_s = 1.0;        // a pulled key that did not arrive is asked again after this
 
   // --- caps ---

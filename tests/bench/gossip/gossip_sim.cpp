@@ -65,6 +65,7 @@ struct Options {
   unsigned fanout = 3;
   double news_multiplier = 1.0;
   double anti_entropy_s = 30;
+  double settle_ae_s = -1;  // -1: 2 x interval, as the agent
   uint64_t seed = 7;
 };
 
@@ -89,6 +90,7 @@ ProtocolConfig protocol_config(const Options& o) {
   c.probe_timeout_s = o.interval_s / 2;
   c.news_interval_s = o.interval_s / 5;
   c.anti_entropy_interval_s = o.anti_entropy_s;
+  c.anti_entropy_settle_s = o.settle_ae_s >= 0 ? o.settle_ae_s : 2 * o.interval_s;
   c.pull_retry_s = std::max(5 * c.news_interval_s, o.interval_s);
   c.fanout = o.fanout;
   c.news_multiplier = o.news_multiplier;
@@ -573,6 +575,7 @@ int main(int argc, char** argv) {
   app.add_option("--fanout", o.fanout);
   app.add_option("--news-multiplier", o.news_multiplier);
   app.add_option("--anti-entropy-s", o.anti_entropy_s);
+  app.add_option("--anti-entropy-settle-s", o.settle_ae_s, "delay before pulling what anti-entropy found (-1: 2 x interval)");
   app.add_option("--seed", o.seed);
   CLI11_PARSE(app, argc, argv);
   Simulation simulation(o);
