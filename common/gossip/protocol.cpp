@@ -882,6 +882,10 @@ void Protocol::on_nack(const Message& m) {
 
 void Protocol::on_news(const Message& m, uint64_t from_fp, double now) {
   for (const NewsItem& item : m.news) {
+    const uint64_t id = nonzero(item.key_hash ^ (uint64_t{item.stamp_hash} * 0x9e3779b97f4a7c15ull));
+    uint64_t& seen = seen_news_[id % kSeenNewsSlots];
+    if (seen == id) continue;  // held, or wanted already
+    seen = id;
     const Record* held = store_.find(item.key_hash);
     if (!held || held->stamp_hash != item.stamp_hash) want(item.key_hash, item.stamp_hash, from_fp, now);
   }

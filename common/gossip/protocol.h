@@ -254,6 +254,11 @@ class Protocol : private MemberListener {
 
   std::vector<QueuedNews> news_;
   std::vector<QueuedMember> member_news_;
+  // Rumours come ln(n) + 2 times each: the (key, stamp) pairs handled lately, direct-mapped,
+  // answer most repeats without a lookup in the record tables (16 KB; a collision only
+  // costs that lookup).
+  static constexpr size_t kSeenNewsSlots = 2048;
+  std::vector<uint64_t> seen_news_ = std::vector<uint64_t>(kSeenNewsSlots, 0);
   double next_news_at_ = 0;
 
   std::unordered_map<uint64_t, Want> wants_;

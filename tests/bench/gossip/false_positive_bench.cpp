@@ -168,7 +168,7 @@ class Bench {
 
   void observe() {
     std::map<std::pair<std::string, std::string>, std::string> last;  // (observer, target) -> state
-    std::map<std::string, json> by_target_role;
+    std::map<std::string, std::map<std::string, uint64_t>> by_target_role;  // role -> state -> transitions
     uint64_t polls = 0;
     const auto started = Clock::now();
     while (since(started) < o_.duration_s) {
@@ -178,9 +178,7 @@ class Bench {
         for (const auto& [target, state] : observer.process->peer_states()) {
           std::string& before = last[{observer.name, target}];
           if (state != before && !before.empty()) {
-            const std::string role = role_of(target);
-            if (state == "suspect") by_target_role[role]["suspect"] = by_target_role[role].value("suspect", 0) + 1;
-            if (state == "dead") by_target_role[role]["dead"] = by_target_role[role].value("dead", 0) + 1;
+            if (state == "suspect" || state == "dead") ++by_target_role[role_of(target)][state];
           }
           before = state;
         }
