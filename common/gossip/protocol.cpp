@@ -167,7 +167,7 @@ std::vector<Outgoing> Protocol::tick(double now) {
   std::vector<Outgoing> out;
   probe_step(now, out);
   relay_step(now, out);
-  suspicion_step(now);
+  suspicion_step(now, out);
   if (now >= next_news_at_ && (!news_.empty() || !member_news_.empty())) send_news(now, out);
   send_pulls(now, out);
   last_pull_round_at_ = now;
@@ -261,6 +261,12 @@ void Protocol::send_indirect(double now, std::vector<Outgoing>& out) {
   Message request = message(MessageType::PingReq);
   request.seq = probe_->seq;
   request.target = ProbeTarget{target->node->key, target->node->body().endpoint, target->node->body().curve_key};
+  // A second direct PING too (memberlist sends a TCP ping here): with 5 % loss a direct
+  // round trip fails 1 time in 10, and it is the cheapest second chance.
+  Message again = message(MessageType::Ping);
+  again.seq = probe_->seq;
+  out.push_back(to(*target, std::move(again)));
+  ++counters_.pings_sent;
   std::vector<uint64_t> asked;
   for (unsigned i = 0; i < config_.indirect_probes; ++i) {
     const Member* helper = random_live_member(probe_->target_fp, asked.empty() ? 0 : asked.back());
@@ -291,17 +297,20 @@ void Protocol::finish_probe(double now, std::vector<Outgoing>& out) {
   // Lifeguard: a failed probe whose helpers did not even NACK points at our own network or
   // CPU. One step per probe, not one per missing NACK: in a partition half the helpers are
   // across the cut, and a steeper climb would stall detection there.
-  if (probe.expected_nacks == 0 || probe.nacks < probe.expected_nacks) health_.worse();
+  if (probe.expected_nacks == 0 || probe.nacked_by.size() < probe.expected_nacks) health_.worse();
   if (!target) return;
   if (target->state == PeerState::Alive) {
-    suspect(*target, now);
+    suspect(*target, probe.nacked_by, now);
   } else if (target->state == PeerState::Suspect) {
     const auto it = suspicions_.find(probe.target_fp);
     if (it != suspicions_.end() && it->second.final_check) {
       declare_dead(*target, now);
-    } else if (confirm(probe.target_fp, store_.self_fp())) {
-      queue_member(rumour_about(*target, PeerState::Suspect));  // our own, independent suspicion
+      return;
     }
+    for (const uint64_t failed : probe.nacked_by)
+      if (confirm(probe.target_fp, failed)) queue_member(MemberNews{target->fp(), target->generation(), target->version(), PeerState::Suspect, failed});
+    if (confirm(probe.target_fp, store_.self_fp()))
+      queue_member(rumour_about(*target, PeerState::Suspect));  // our own, independent suspicion
   }
 }
 
@@ -316,7 +325,7 @@ void Protocol::relay_step(double now, std::vector<Outgoing>& out) {
   });
 }
 
-void Protocol::suspicion_step(double now) {
+void Protocol::suspicion_step(double now, std::vector<Outgoing>& out) {
   std::vector<uint64_t> bury;
   for (auto& [fp, s] : suspicions_) {
     const Member* m = store_.member(fp);
@@ -329,13 +338,20 @@ void Protocol::suspicion_step(double now) {
     const double timeout =
         suspicion_timeout(confirmations, config_.suspicion_confirmations, config_.suspect_after_s, config_.dead_after_s);
     if (now < s.started + timeout) continue;
+    // Last checks before burying it. Its refutation may simply not have reached us (a few
+    // members miss any rumour): ask two others for its node record, which arrives within a
+    // round trip if it is newer, and clears the suspicion like any refutation.
+    s.final_check = true;
+    consult(*m, out);
     if (confirmations >= config_.suspicion_confirmations) {
-      bury.push_back(fp);
+      // Several members failed to reach it: a crash. Only the consultation is waited for.
+      s.final_deadline = now + config_.probe_timeout_s * health_.scale();
     } else {
-      // Nobody confirmed it: our refutation may simply have been lost. Look ourselves.
-      s.final_check = true;
-      s.final_deadline = now + 2 * config_.probe_interval_s * health_.scale();
+      // Nobody confirmed it: look ourselves too. A probe starts when the current one ends
+      // (<= 1 interval) and takes 1 interval; the deadline matters only if none can run.
+      s.final_deadline = now + 3 * config_.probe_interval_s * health_.scale();
       urgent_probes_.push_back(fp);
+      if (!probe_) next_probe_at_ = std::min(next_probe_at_, now);
     }
   }
   for (const uint64_t fp : bury)
@@ -346,11 +362,28 @@ void Protocol::suspicion_step(double now) {
   });
 }
 
-void Protocol::suspect(Member& member, double now) {
+void Protocol::consult(const Member& member, std::vector<Outgoing>& out) {
+  Message pull = message(MessageType::Pull);
+  pull.pull.push_back(member.node->key_hash);
+  const Member* first = random_live_member(member.fp());
+  const Member* second = random_live_member(member.fp(), first ? first->fp() : 0);
+  for (const Member* other : {first, second})
+    if (other) {
+      out.push_back(to(*other, pull));
+      ++counters_.pulls_sent;
+    }
+}
+
+void Protocol::suspect(Member& member, const std::vector<uint64_t>& also_failed, double now) {
   suspicions_[member.fp()] = Suspicion{now, {store_.self_fp()}, false, 0};
   store_.set_state(member, PeerState::Suspect, now);
   ++counters_.suspicions;
   queue_member(rumour_about(member, PeerState::Suspect));
+  // Helpers that NACKed our PING_REQ could not reach it either: independent observations,
+  // which Lifeguard counts as confirmations (a crash is then confirmed at once).
+  for (const uint64_t failed : also_failed)
+    if (confirm(member.fp(), failed))
+      queue_member(MemberNews{member.fp(), member.generation(), member.version(), PeerState::Suspect, failed});
 }
 
 bool Protocol::confirm(uint64_t fp, uint64_t from_fp) {
@@ -364,8 +397,8 @@ bool Protocol::confirm(uint64_t fp, uint64_t from_fp) {
 }
 
 void Protocol::declare_dead(Member& member, double now) {
+  ++counters_.deaths_declared;  // before the state change, so its observers see who declared it
   store_.set_state(member, PeerState::Dead, now);
-  ++counters_.deaths_declared;
   queue_member(rumour_about(member, PeerState::Dead));
 }
 
@@ -402,7 +435,7 @@ void Protocol::maybe_reconnect(double now, std::vector<Outgoing>& out) {
 // ---------------------------------------------------------------- rumours
 
 void Protocol::queue_news(const Record& record) {
-  const unsigned limit = transmit_limit(false);
+  const unsigned limit = record.is_node() ? 2 * transmit_limit(true) : transmit_limit(false);
   if (limit == 0) return;
   cap_queue(news_);
   news_.push_back({{record.key_hash, record.stamp_hash}, static_cast<uint8_t>(std::min(255u, limit))});
@@ -555,11 +588,13 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
     }
     if (verdict == Verdict::Applied) queue_news(*record);
     if (verdict == Verdict::Pending) want(nonzero(record->author_fp), 0, source_fp, now);  // its author's record
-    const auto it = wants_.find(record->key_hash);
-    const bool answered = verdict != Verdict::Pending && it != wants_.end() &&
-                          (it->second.stamp_hash == 0 || it->second.stamp_hash == record->stamp_hash ||
-                           verdict == Verdict::Applied || verdict == Verdict::Stale || verdict == Verdict::Buried);
-    if (answered) wants_.erase(it);
+    // A want is answered by the very version it asked for, or, if it asked for anything
+    // newer (stamp 0), by whatever the source had. An older version (a push we did not ask
+    // for, or a source that lags) leaves it standing.
+    if (const auto it = wants_.find(record->key_hash); it != wants_.end() && verdict != Verdict::Pending) {
+      const uint32_t wanted = it->second.stamp_hash;
+      if (wanted == record->stamp_hash || wanted == 0) wants_.erase(it);
+    }
     for (const RecordRef& released : store_.take_released()) queue_news(*released);
   }
 }
@@ -705,7 +740,7 @@ std::vector<Outgoing> Protocol::handle(const Message& m, const std::string& auth
     case MessageType::Ping: on_ping(m, now, out); break;
     case MessageType::PingReq: on_ping_req(m, now, out); break;
     case MessageType::Ack: on_ack(m, from_fp, now, out); break;
-    case MessageType::Nack: on_nack(m); break;
+    case MessageType::Nack: on_nack(m, from_fp); break;
     case MessageType::News: on_news(m, from_fp, now); break;
     case MessageType::Pull: on_pull(m, from_fp, out); break;
     case MessageType::Push:
@@ -757,7 +792,11 @@ void Protocol::greet(const Sender& from, uint64_t from_fp, double now, std::vect
     return;
   }
   if (from.endpoint.empty()) return;
+  // A stranger (joining, back after a purge, or across a healed partition): remember how
+  // to reach it, so what it announces can be pulled from it.
   const Contact contact{from.endpoint, from.public_key};
+  if (strangers_.size() >= kMaxStrangers) strangers_.clear();
+  strangers_[from_fp] = contact;
   if (const Tombstone* stone = store_.tombstone(from_fp); stone && from.generation <= stone->generation) {
     // We purged it, yet it is alive: tell it it was declared dead, so it re-signs its record above the tombstone.
     if (from.generation == stone->generation)
@@ -765,10 +804,7 @@ void Protocol::greet(const Sender& from, uint64_t from_fp, double now, std::vect
              now, out);
     return;
   }
-  // A stranger (joining, or back after a purge): ask it for its node record.
-  if (strangers_.size() >= kMaxStrangers) strangers_.clear();
-  strangers_[from_fp] = contact;
-  want(node_key_hash(from.node_id), 0, from_fp, now);
+  want(node_key_hash(from.node_id), 0, from_fp, now);  // ask it for its node record
 }
 
 void Protocol::handle_members(const std::vector<MemberNews>& items, uint64_t source_fp, double now,
@@ -876,8 +912,11 @@ void Protocol::on_ack(const Message& m, uint64_t from_fp, double now, std::vecto
   relays_.erase(relay);
 }
 
-void Protocol::on_nack(const Message& m) {
-  if (probe_ && m.seq == probe_->seq) ++probe_->nacks;
+void Protocol::on_nack(const Message& m, uint64_t from_fp) {
+  if (!probe_ || m.seq != probe_->seq) return;
+  auto& nacked = probe_->nacked_by;
+  if (nacked.size() < probe_->expected_nacks && std::find(nacked.begin(), nacked.end(), from_fp) == nacked.end())
+    nacked.push_back(from_fp);
 }
 
 void Protocol::on_news(const Message& m, uint64_t from_fp, double now) {

@@ -132,7 +132,8 @@ class Protocol : private MemberListener {
     uint32_t seq = 0;
     double indirect_at = 0, verdict_at = 0;
     bool acked = false, indirect_sent = false, final_check = false;
-    unsigned expected_nacks = 0, nacks = 0;
+    unsigned expected_nacks = 0;
+    std::vector<uint64_t> nacked_by;  // helpers that could not reach the target either
   };
   struct Relay {  // a PING we send on behalf of a PING_REQ
     uint32_t our_seq, their_seq;
@@ -142,7 +143,7 @@ class Protocol : private MemberListener {
   struct Suspicion {
     double started = 0;
     std::vector<uint64_t> confirmers;  // distinct suspectors, the first included
-    bool final_check = false;          // we probe once more ourselves before declaring it dead
+    bool final_check = false;          // expired: last checks (consult others; probe it if unconfirmed) under way
     double final_deadline = 0;
   };
   struct QueuedNews {
@@ -185,15 +186,16 @@ class Protocol : private MemberListener {
   void send_indirect(double now, std::vector<Outgoing>& out);
   void finish_probe(double now, std::vector<Outgoing>& out);
   void relay_step(double now, std::vector<Outgoing>& out);
-  void suspicion_step(double now);
-  void suspect(Member& member, double now);
+  void suspicion_step(double now, std::vector<Outgoing>& out);
+  void consult(const Member& member, std::vector<Outgoing>& out);  // asks two members for its node record
+  void suspect(Member& member, const std::vector<uint64_t>& also_failed, double now);
   bool confirm(uint64_t fp, uint64_t from_fp);
   void declare_dead(Member& member, double now);
   void check_incarnation(const Member& member, uint64_t generation, uint64_t version, uint64_t source_fp, double now);
   void maybe_reconnect(double now, std::vector<Outgoing>& out);
 
   // rumours
-  void queue_news(const Record& record);
+  void queue_news(const Record& record);  // node records go out twice as often: liveness rides on them
   void queue_member(const MemberNews& item);
   void attach_members(Message& message);
   void send_news(double now, std::vector<Outgoing>& out);
@@ -226,7 +228,7 @@ class Protocol : private MemberListener {
   void on_ping(const Message& m, double now, std::vector<Outgoing>& out);
   void on_ping_req(const Message& m, double now, std::vector<Outgoing>& out);
   void on_ack(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out);
-  void on_nack(const Message& m);
+  void on_nack(const Message& m, uint64_t from_fp);
   void on_news(const Message& m, uint64_t from_fp, double now);
   void on_pull(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);
   void on_ae_syn(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);

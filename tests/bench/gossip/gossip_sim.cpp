@@ -328,13 +328,19 @@ class Simulation {
   // `local_now` is the observer's own clock (restarted nodes start theirs at 0): times here
   // are taken from the network's clock instead.
   void on_state(size_t observer, size_t member, PeerState before, PeerState after, double local_now) {
-    (void)before;
     (void)local_now;
     const double now = net_.now();
     if (member >= o_.nodes || observer == member) return;
     const bool expected = crashed_.count(member) || (partitioned_ && side_[observer] != side_[member]);
     if (after == PeerState::Suspect && !expected) ++false_suspect_;
     if (after != PeerState::Dead) return;
+    const uint64_t declared = net_.node(observer).counters().deaths_declared;
+    struct Remember {
+      std::unordered_map<size_t, uint64_t>& map;
+      size_t key;
+      uint64_t value;
+      ~Remember() { map[key] = value; }
+    } remember{declared_, observer, declared};
     if (crashed_.count(member)) {
       if (dead_seen_[member].insert(observer).second && dead_seen_[member].size() == o_.nodes - crashed_.size())
         detected_at_[member] = now;
@@ -345,6 +351,17 @@ class Simulation {
       ++paused_declared_dead_;
     } else {
       ++false_dead_;
+      if (std::getenv("GOSSIP_SIM_TRACE") && false_dead_ <= 40) {
+        Protocol& o = net_.node(observer);
+        const Member* m = o.state().member(fingerprint(o.state().self_id() == "" ? "" : net_.node(member).identity().node_id));
+        std::fprintf(stderr,
+                     "false death: t=%.2f observer %zu%s saw %zu dead (was %s; declared by it: %s; its view v%llu, member at v%llu; health %u)\n",
+                     now, observer, paused_.count(observer) ? " (paused earlier)" : "", member,
+                     std::string(to_string(before)).c_str(),
+                     o.counters().deaths_declared != declared_[observer] ? "yes" : "no (rumour)",
+                     m ? static_cast<unsigned long long>(m->version()) : 0ull,
+                     static_cast<unsigned long long>(net_.node(member).state().self().version()), o.local_health());
+      }
     }
   }
 
@@ -533,6 +550,7 @@ class Simulation {
   std::vector<uint8_t> side_;
   bool partitioned_ = false;
   uint64_t false_dead_ = 0, false_suspect_ = 0, paused_declared_dead_ = 0;
+  std::unordered_map<size_t, uint64_t> declared_;  // deaths_declared per observer at its last death
   std::unordered_map<std::string, RecordRef> replay_;
   std::set<std::string> forged_keys_;
   uint64_t forged_sent_ = 0;
