@@ -55,7 +55,7 @@ antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config)
   p.news_interval_s = config.news_interval_s > 0 ? config.news_interval_s : config.interval_s / 5;
   p.anti_entropy_interval_s = config.anti_entropy_interval_s > 0 ? config.anti_entropy_interval_s : 30 * config.interval_s;
   p.anti_entropy_settle_s = 2 * config.interval_s;
-  p.pull_retry_s = std::max(5 * p.news_interval_s, config.interval_s);
+  p.pull_retry_s = 2 * p.news_interval_s;
   p.fanout = config.fanout;
   p.suspect_after_s = config.suspect_after_s;
   p.dead_after_s = config.dead_after_s;

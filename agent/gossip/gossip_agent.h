@@ -53,7 +53,7 @@ struct GossipConfig {
   double interval_s = 1.0;
   // A suspicion lasts dead_after_s if nobody confirms it (time to refute), down to
   // suspect_after_s once `3` other members independently suspect the member too (a crash).
-  double suspect_after_s = 5, dead_after_s = 15, purge_after_s = 120;
+  double suspect_after_s = 4, dead_after_s = 15, purge_after_s = 120;
   double news_interval_s = 0;           // 0: interval_s / 5
   double anti_entropy_interval_s = 0;   // 0: 30 x interval_s
   unsigned indirect_probes = 3;

@@ -443,7 +443,9 @@ void Protocol::queue_news(const Record& record) {
 
 void Protocol::queue_member(const MemberNews& item) {
   cap_queue(member_news_);
-  member_news_.push_back({item, static_cast<uint8_t>(std::min(255u, transmit_limit(true)))});
+  // A death goes out twice as often: whoever misses it waits for its own timer.
+  const unsigned limit = (item.state == PeerState::Dead ? 2 : 1) * transmit_limit(true);
+  member_news_.push_back({item, static_cast<uint8_t>(std::min(255u, limit))});
 }
 
 void Protocol::attach_members(Message& message) {
@@ -505,10 +507,9 @@ void Protocol::want(uint64_t key_hash, uint32_t stamp_hash, uint64_t source_fp, 
       w.attempts = 0;
       w.requested_at = kNever;  // a newer version: ask for it now
     }
-    if (not_before < w.not_before) {  // news makes a settling difference urgent: pull it from the news
-      w.not_before = not_before;
-      if (w.requested_at == kNever) w.source_fp = source_fp;
-    }
+    if (not_before < w.not_before) w.not_before = not_before;  // news makes a settling difference urgent
+    // The latest announcer surely has it: a retry (after a lost PULL or PUSH) goes there.
+    if (not_before <= w.not_before) w.source_fp = source_fp;
   }
   if (w.requested_at == kNever) fresh_wants_.push_back(key_hash);
   wants_due_at_ = std::min(wants_due_at_, w.not_before);

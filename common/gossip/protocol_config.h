@@ -10,7 +10,7 @@ struct ProtocolConfig {
   double probe_interval_s = 1;      // each agent probes one member per interval
   double probe_timeout_s = 0.5;     // direct ACK wait before asking others (PING_REQ)
   unsigned indirect_probes = 3;     // helpers asked to probe an unanswering member
-  double suspect_after_s = 5;       // a suspicion confirmed by `suspicion_confirmations` peers -> Dead after this
+  double suspect_after_s = 4;       // a suspicion confirmed by `suspicion_confirmations` peers -> Dead after this
   double dead_after_s = 15;         // an unconfirmed suspicion -> Dead after this (time to refute)
   unsigned suspicion_confirmations = 3;
   unsigned max_local_health = 8;    // probe timing is stretched up to (max + 1) x on an unhealthy agent
@@ -26,7 +26,7 @@ struct ProtocolConfig {
   double news_multiplier = 1.0;
   double anti_entropy_interval_s = 30;  // full comparison with one random member
   double anti_entropy_settle_s = 2;     // differences it finds are pulled this much later (news may bring them first)
-  double pull_retry_s = 1.0;        // a pulled key that did not arrive is asked again after this
+  double pull_retry_s = 0.4;        // a pulled key that did not arrive is asked again after this (2 news intervals)
 
   // --- caps ---
   size_t max_peers = 4096;          // members kept (self included); Left, Dead, then oldest-heard evicted

@@ -25,7 +25,7 @@ ProtocolConfig fast_config() {
   config.news_interval_s = kRound;
   config.anti_entropy_interval_s = 5;
   config.anti_entropy_settle_s = 2;
-  config.pull_retry_s = 1;
+  config.pull_retry_s = 2 * kRound;
   config.suspect_after_s = 2;
   config.dead_after_s = 6;
   config.purge_after_s = 20;

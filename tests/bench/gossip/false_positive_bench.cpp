@@ -40,7 +40,7 @@ struct Options {
   double cpu_percent = 3;      // of one CPU, for each starved node
   double stop_s = 4, every_s = 12;
   double duration_s = 120;
-  double interval_s = 1, suspect_s = 5, dead_s = 15, purge_s = 120;
+  double interval_s = 1, suspect_s = 4, dead_s = 15, purge_s = 120;
   bool json_out = false;
 };
 

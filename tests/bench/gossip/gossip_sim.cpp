@@ -61,7 +61,7 @@ struct Options {
   std::string id_prefix = "worker-eu-west-1a-";
   bool json_out = false;
   // protocol knobs (defaults = the agent's defaults, GossipConfig interval 1 s)
-  double interval_s = 1, suspect_after_s = 5, dead_after_s = 15, purge_after_s = 120;
+  double interval_s = 1, suspect_after_s = 4, dead_after_s = 15, purge_after_s = 120;
   unsigned fanout = 3;
   double news_multiplier = 1.0;
   double anti_entropy_s = 30;
@@ -91,7 +91,7 @@ ProtocolConfig protocol_config(const Options& o) {
   c.news_interval_s = o.interval_s / 5;
   c.anti_entropy_interval_s = o.anti_entropy_s;
   c.anti_entropy_settle_s = o.settle_ae_s >= 0 ? o.settle_ae_s : 2 * o.interval_s;
-  c.pull_retry_s = std::max(5 * c.news_interval_s, o.interval_s);
+  c.pull_retry_s = 2 * c.news_interval_s;
   c.fanout = o.fanout;
   c.news_multiplier = o.news_multiplier;
   c.suspect_after_s = o.suspect_after_s;
