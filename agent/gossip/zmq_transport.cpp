@@ -180,6 +180,7 @@ void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) 
   if (peer->outbox.size() >= kMaxOutboxPerPeer) {
     peer->outbox.pop_front();
     ++counters_.send_dropped;
+    ++peer->expired;  // dropped unsent, like an expired frame
   }
   peer->outbox.emplace_back(now, std::move(frame));
   flush(*peer, now);

@@ -69,7 +69,7 @@ class ZmqTransport {
     std::string endpoint, public_key;
     double last_used = 0;
     double opened_at = 0, last_sent = 0;  // socket (re)opened; last frame handed to libzmq
-    uint64_t expired = 0;                 // frames expired since the last one got through
+    uint64_t expired = 0;                 // frames expired or pushed out unsent since the last one got through
     std::deque<std::pair<double, std::string>> outbox;  // (queued at, frame)
   };
   Peer* peer_for(const std::string& endpoint, const std::string& public_key, double now);

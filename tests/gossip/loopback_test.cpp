@@ -281,7 +281,7 @@ TEST_F(Cluster, PeerThatRefusedOurKeyOnceIsReachedAgainOnceItAllowsIt) {
   const auto restarted = std::chrono::steady_clock::now();
   EXPECT_TRUE(wait_until([&] { return alive_count("a") == 1 && alive_count("b") == 1; }, 10s))
       << "a sees " << alive_count("a") << " live peers, b sees " << alive_count("b") << "; a sent "
-      << stat("a", "msgs_out") << " messages";
+      << stat("a", "msgs_out") << " messages\n" << node("a").ask("stats") << "\n" << node("b").ask("stats");
   RecordProperty("heal_after_refusal_s",
                  std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count()));
 }

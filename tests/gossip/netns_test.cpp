@@ -161,12 +161,12 @@ TEST_F(NetnsCluster, FivePercentLossOnEveryLinkKillsNobodyAndStillDisseminates) 
 // Failure detection is SWIM with Lifeguard: a member is suspected after a probe of it
 // fails (no sooner than the probe timeout, interval / 2), and declared dead once the
 // suspicion is suspect_after old if enough peers confirm it, else dead_after old, after
-// one last probe of its own (<= 2 intervals). A side of 2 cannot confirm anything (3
-// confirmations are wanted), so here it is always the dead_after path.
+// last checks (a probe of its own: <= 3 intervals). A side of 2 or 3 cannot gather the 3
+// confirmations Lifeguard wants, so here it is always the dead_after path.
 constexpr double kProbeTimeout = kInterval / 2;
 // Round-robin probing reaches a given peer within 4 intervals (4 peers), plus the verdict.
 constexpr double kFirstSuspicionBound = 5 * kInterval;
-constexpr double kDeadBound = kFirstSuspicionBound + kDead + 2 * kInterval + 1.0;  // + scheduling slack
+constexpr double kDeadBound = kFirstSuspicionBound + kDead + 3 * kInterval + 1.5;  // + scheduling slack
 
 TEST_F(NetnsCluster, PartitionIsSuspectThenDeadAcrossNoFlapWithinAndHealsWithBothSidesNews) {
   purge_s_ = 8;  // room to publish during the partition before anybody is forgotten
