@@ -153,7 +153,10 @@ void GossipAgent::start() {
   options.max_message_bytes = config_.max_message_bytes;
   options.limits = protocol_config;
   options.secure = secure_;
-  options.dealer_idle_s = std::max(5.0, 3 * config_.interval_s);
+  // Connections stay up a minute: SWIM probes a given member rarely (once per pass), and a
+  // cold one costs a TCP and CurveZMQ handshake — with a lost SYN, a 1 s retransmission,
+  // longer than a probe may take. The 256-DEALER cap bounds them.
+  options.dealer_idle_s = std::max(60.0, 30 * config_.interval_s);
   options.outbox_ttl_s = std::max(1.0, 2 * config_.interval_s);
   if (secure_) {
     options.keys = CurveKeypair{public_key_, secret_key_};

@@ -186,7 +186,7 @@ class Fleet {
   std::string endpoint(size_t i) const { return "tcp://" + topology_->address(static_cast<int>(i)) + ":7946"; }
 
   void setup() {
-    char pattern[] = "/tmp/antiphase-fleet-XXXXXX";
+    char pattern[] = "/tmp/antiphase-gossip-fleet-XXXXXX";
     root_ = ::mkdtemp(pattern);
     fs::create_directories(root_ + "/allowed");
     topology_ = std::make_unique<NetnsTopology>(static_cast<int>(o_.nodes));
@@ -217,7 +217,11 @@ class Fleet {
           << "[gossip]\nenabled = true\nnode_id = \"" << name(i) << "\"\nbind = \"" << endpoint(i) << "\"\n"
           << "secret_key_file = \"" << dir << "/gossip.key\"\npublic_key_file = \"" << dir << "/gossip.pub\"\n"
           << "allowed_keys_dir = \"" << root_ << "/allowed\"\nseeds = [" << seeds << "]\n";
-      daemons_.push_back(std::make_unique<Daemon>(name(i), dir, topology_->exec_prefix(static_cast<int>(i)), o_.antiphased));
+      // nsenter, not `ip netns exec`: the latter remounts /sys for the namespace, which hides
+      // the cgroup2 mount the daemon's sampler needs.
+      const std::vector<std::string> prefix = {"/usr/bin/nsenter",
+                                               "--net=/run/netns/" + topology_->node_namespace(static_cast<int>(i))};
+      daemons_.push_back(std::make_unique<Daemon>(name(i), dir, prefix, o_.antiphased));
       daemons_.back()->start();
     }
     for (auto& d : daemons_)
@@ -243,10 +247,21 @@ class Fleet {
   }
 
   double join() {
-    return wait_all(120, [&](size_t, const auto& view) {
-      return std::count_if(view.begin(), view.end(), [](const auto& p) { return p.second.first == "alive"; }) ==
-             static_cast<long>(o_.nodes - 1);
-    });
+    const auto t = Clock::now();
+    while (since(t) < 120) {
+      size_t joined = 0, least = o_.nodes;
+      for (auto& d : daemons_) {
+        const auto view = d->peers();
+        const size_t alive = std::count_if(view.begin(), view.end(), [](const auto& p) { return p.second.first == "alive"; });
+        joined += alive == o_.nodes - 1;
+        least = std::min(least, alive);
+      }
+      if (std::getenv("FLEET_TRACE"))
+        std::fprintf(stderr, "join %.1f s: %zu of %zu see all, the least sees %zu alive\n", since(t), joined, o_.nodes, least);
+      if (joined == o_.nodes) return since(t);
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return -1;
   }
 
   void steady() {
