@@ -1,10 +1,9 @@
 #include "agent/daemon/gossip_bridge.h"
 
-#include <set>
-
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/agent_config.h"
+#include "common/node/peer_sync.h"
 
 namespace antiphase::agent {
 
@@ -37,18 +36,16 @@ void GossipBridge::publish(const node::NodeCore& core, double now_s) {
 }
 
 void GossipBridge::sync_peers(node::NodeCore& core, double now_s) {
-  std::set<std::string> present;
-  for (const auto& [node, peer] : agent_->nodes()) {
-    present.insert(peer.node_id);
-    node::PeerUpdate u{peer.node_id, peer.endpoint, peer.state == agent::gossip::PeerState::Alive,
-                       now_s - peer.last_heard_s_ago, node.host_summary};
-    std::string error;
-    if (!core.hear_peer(u, &error)) {
-      ++bad_adverts_;
-      spdlog::debug("advert of peer {} does not decode: {}", peer.node_id, error);
-    }
-  }
-  core.retain_peers(present);
+  const agent::gossip::GossipChanges changes = agent_->take_changes();
+  const node::PeerSyncResult r = node::apply_peer_changes(core, changes.nodes, [&](const std::string& id) {
+    std::optional<node::PeerUpdate> update;
+    if (const auto member = agent_->node(id))
+      update = node::PeerUpdate{id, member->second.endpoint, member->second.state == agent::gossip::PeerState::Alive,
+                                now_s, member->first.host_summary};
+    return update;
+  }, now_s);
+  bad_adverts_ += r.undecodable;
+  if (r.undecodable) spdlog::debug("{} peer advert(s) do not decode; last: {}", r.undecodable, r.last_error);
 }
 
 std::optional<std::string> GossipBridge::function_blob(const std::string& function) const {
@@ -72,12 +69,19 @@ nlohmann::json GossipBridge::peers_json() const {
 nlohmann::json GossipBridge::stats_json() const {
   const auto s = agent_->stats();
   return {{"node_id", agent_->node_id()},
+          {"signing", s.signing},
           {"generation", s.generation},
           {"rounds", s.rounds},
           {"msgs_in", s.msgs_in}, {"msgs_out", s.msgs_out},
           {"bytes_in", s.bytes_in}, {"bytes_out", s.bytes_out},
           {"dropped_malformed", s.dropped_malformed}, {"dropped_oversize", s.dropped_oversize},
           {"refused_auth", s.refused_auth}, {"refused_identity", s.refused_identity},
+          {"duplicate_node_id", s.duplicate_node_id}, {"send_dropped", s.send_dropped},
+          {"records", {{"applied", s.records_applied}, {"forged", s.records_forged}, {"stale", s.records_stale},
+                       {"unverifiable", s.records_unverifiable}, {"rejected", s.records_rejected}}},
+          {"failure_detection", {{"probes_failed", s.probes_failed}, {"suspicions", s.suspicions},
+                                 {"refutations", s.refutations}, {"deaths_declared", s.deaths_declared},
+                                 {"local_health", s.local_health}}},
           {"peers", {{"alive", s.peers_alive}, {"suspect", s.peers_suspect}, {"dead", s.peers_dead}, {"left", s.peers_left}}},
           {"functions_known", s.functions},
           {"summaries_published", publisher_.counters().summaries_published},

@@ -1,7 +1,7 @@
 #pragma once
 // Connects the node core to its peers: publishes the core's host advert and the
 // summaries of functions whose shape moved (rate-limited), and tells the core what
-// peers said (their adverts, on every tick; function summaries when asked about).
+// peers said (the adverts and liveness that changed, on every tick; function summaries when asked about).
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,7 +27,7 @@ class GossipBridge {
 
   // Called once per tick under the agent's lock: what node::Publisher says is due.
   void publish(const node::NodeCore& core, double now_s);
-  // Tells the core every peer's liveness and current advert (decoded only when it changed).
+  // Tells the core the liveness and advert of each peer that changed since the last call.
   void sync_peers(node::NodeCore& core, double now_s);
   // A function's gossiped summary (encoded), if any peer published one.
   std::optional<std::string> function_blob(const std::string& function) const;

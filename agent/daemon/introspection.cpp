@@ -161,6 +161,15 @@ std::string Agent::metrics_text() const {
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_dead), "state=\"dead\"");
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_left), "state=\"left\"");
     w.single("antiphase_gossip_functions_known", "gauge", "Function summaries replicated from peers.", static_cast<double>(g.functions));
+    w.family("antiphase_gossip_records_total", "counter", "Peer records by what became of them.");
+    w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_applied), "outcome=\"applied\"");
+    w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_forged), "outcome=\"forged\"");
+    w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_stale), "outcome=\"stale\"");
+    w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_unverifiable), "outcome=\"unverifiable\"");
+    w.single("antiphase_gossip_deaths_declared_total", "counter", "Members this agent declared dead (SWIM).",
+             static_cast<double>(g.deaths_declared));
+    w.single("antiphase_gossip_local_health", "gauge", "Lifeguard local health: 0 healthy; probing slows when above.",
+             static_cast<double>(g.local_health));
   }
   w.single("antiphase_resident_memory_bytes", "gauge", "Resident set size of the agent.", static_cast<double>(rss));
   w.single("antiphase_resident_memory_peak_bytes", "gauge", "Peak resident set size of the agent.", static_cast<double>(hwm));

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "agent/gossip/curve_keys.h"
 #include "agent/gossip/endpoint_policy.h"
 #include "agent/gossip/generation_store.h"
+#include "agent/gossip/record_signer.h"
 #include "agent/gossip/zmq_transport.h"
 #include "common/gossip/protocol.h"
 
@@ -18,9 +20,9 @@ namespace {
 
 constexpr double kMaxPollWaitS = 0.05;   // also bounds ZAP answer latency
 constexpr double kLeaveFlushS = 0.5;     // time given to LEAVE messages to get out
-constexpr double kTickJitter = 0.1;      // +-10 % so agents do not gossip in lockstep
 // A loop iteration this much later than its poll timeout is a freeze, not load.
 constexpr double kMinFreezeS = 1.0;
+constexpr double kDuplicateWarnIntervalS = 30.0;
 
 std::string host_name() {
   char name[256] = {};
@@ -41,6 +43,23 @@ void validate_timing(const GossipConfig& config) {
     throw GossipConfigError("gossip: need 0 < suspect_after_s < dead_after_s <= purge_after_s");
   if (config.max_message_bytes < 4096) throw GossipConfigError("gossip: max_message_bytes must be >= 4096");
   if (config.max_peers < 2) throw GossipConfigError("gossip: max_peers must be >= 2");
+  if (config.news_interval_s < 0 || config.anti_entropy_interval_s < 0)
+    throw GossipConfigError("gossip: news_interval_s and anti_entropy_interval_s must be >= 0");
+}
+
+antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config) {
+  auto p = antiphase::gossip::ProtocolConfig::timed_by(config.interval_s, config.news_interval_s,
+                                                      config.anti_entropy_interval_s);
+  p.indirect_probes = config.indirect_probes;
+  p.fanout = config.fanout;
+  p.suspect_after_s = config.suspect_after_s;
+  p.dead_after_s = config.dead_after_s;
+  p.purge_after_s = config.purge_after_s;
+  p.max_peers = config.max_peers;
+  p.max_functions = config.max_functions;
+  p.max_message_bytes = config.max_message_bytes;
+  p.max_summary_bytes = config.max_summary_bytes;
+  return p;
 }
 
 }  // namespace
@@ -123,15 +142,27 @@ void GossipAgent::start() {
   } catch (const std::exception& error) {
     throw GossipConfigError(std::string("gossip: cannot persist generation: ") + error.what());
   }
+  const antiphase::gossip::ProtocolConfig protocol_config = protocol_config_of(config_);
   TransportOptions options;
   options.bind = config_.bind;
   options.max_message_bytes = config_.max_message_bytes;
+  options.limits = protocol_config;
   options.secure = secure_;
-  options.dealer_idle_s = std::max(5.0, 3 * config_.interval_s);
+  // Connections stay up a minute: SWIM probes a given member rarely (once per pass), and a
+  // cold one costs a TCP and CurveZMQ handshake — with a lost SYN, a 1 s retransmission,
+  // longer than a probe may take. The 256-DEALER cap bounds them.
+  options.dealer_idle_s = std::max(60.0, 30 * config_.interval_s);
   options.outbox_ttl_s = std::max(1.0, 2 * config_.interval_s);
   if (secure_) {
     options.keys = CurveKeypair{public_key_, secret_key_};
     options.allowlist = load_allowlist_dir(config_.allowed_keys_dir);
+    auto allowlist = std::make_shared<std::set<std::string>>(options.allowlist);
+    allowlist->insert(public_key_);
+    try {
+      authority_ = std::make_shared<CurveSigner>(options.keys, std::move(allowlist));
+    } catch (const KeyError& error) {
+      throw GossipConfigError(std::string("gossip: cannot sign records: ") + error.what());
+    }
   }
   try {
     transport_ = std::make_unique<ZmqTransport>(options);
@@ -139,15 +170,6 @@ void GossipAgent::start() {
     throw GossipConfigError("gossip: cannot bind " + config_.bind + ": " + error.what());
   }
 
-  antiphase::gossip::ProtocolConfig protocol_config;
-  protocol_config.fanout = config_.fanout;
-  protocol_config.suspect_after_s = config_.suspect_after_s;
-  protocol_config.dead_after_s = config_.dead_after_s;
-  protocol_config.purge_after_s = config_.purge_after_s;
-  protocol_config.max_peers = config_.max_peers;
-  protocol_config.max_functions = config_.max_functions;
-  protocol_config.max_message_bytes = config_.max_message_bytes;
-  protocol_config.max_summary_bytes = config_.max_summary_bytes;
   std::vector<antiphase::gossip::Seed> seeds;
   for (const auto& [endpoint, key] : seeds_) seeds.push_back({endpoint, key});
   epoch_ = std::chrono::steady_clock::now();
@@ -155,12 +177,13 @@ void GossipAgent::start() {
     std::lock_guard lock(mutex_);
     protocol_ = std::make_unique<antiphase::gossip::Protocol>(
         protocol_config, antiphase::gossip::Identity{config_.node_id, config_.advertise, public_key_, generation_},
-        seeds, std::random_device{}());
+        seeds, std::random_device{}(), authority_);
     if (pending_node_state_)
       protocol_->set_node_state({pending_node_state_->capacity_cores, pending_node_state_->host_summary}, now());
   }
   spdlog::info("gossip: node {} generation {} listening on {} (advertised {}), {} seed(s), {}", config_.node_id,
-               generation_, config_.bind, config_.advertise, seeds.size(), secure_ ? "CurveZMQ" : "NO encryption");
+               generation_, config_.bind, config_.advertise, seeds.size(),
+               secure_ ? "CurveZMQ, signed records" : "NO encryption, unsigned records");
   stopping_ = false;
   running_ = true;
   thread_ = std::thread([this] { run(); });
@@ -175,9 +198,6 @@ void GossipAgent::stop() {
 }
 
 void GossipAgent::run() {
-  std::mt19937_64 jitter_rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(1 - kTickJitter, 1 + kTickJitter);
-  double next_tick = now();
   double previous_poll_at = real_elapsed_s();
   auto refresh_snapshot = [this] {
     const TransportCounters counters = transport_->counters();
@@ -193,8 +213,13 @@ void GossipAgent::run() {
     transport_snapshot_.refused_auth = transport_->refused_auth();
   };
   while (!stopping_) {
-    const double wait_s = std::clamp(next_tick - now(), 0.0, kMaxPollWaitS);
-    std::vector<wire::Decoded> received = transport_->poll(std::chrono::milliseconds(static_cast<int>(wait_s * 1000)));
+    double deadline = 0;
+    {
+      std::lock_guard lock(mutex_);
+      deadline = protocol_->next_deadline();
+    }
+    const double wait_s = std::clamp(deadline - now(), 0.0, kMaxPollWaitS);
+    std::vector<Received> received = transport_->poll(std::chrono::milliseconds(static_cast<int>(wait_s * 1000)));
     // Measured poll to poll, so a stop that lands while processing is seen as well.
     const double polled_at = real_elapsed_s();
     discount_freeze(polled_at - previous_poll_at, wait_s);
@@ -203,12 +228,13 @@ void GossipAgent::run() {
     std::vector<antiphase::gossip::Outgoing> outgoing;
     {
       std::lock_guard lock(mutex_);
-      for (const wire::Decoded& message : received)
-        for (auto& reply : protocol_->handle(message.type, message.message, t)) outgoing.push_back(std::move(reply));
-      if (t >= next_tick) {
-        for (auto& syn : protocol_->tick(t)) outgoing.push_back(std::move(syn));
-        next_tick = std::max(next_tick + config_.interval_s * jitter(jitter_rng), t);
-      }
+      // Messages first: an ACK that arrived while we were starved must count before the
+      // probe's timer declares it missing.
+      for (const Received& in : received)
+        for (auto& reply : protocol_->handle(in.message, in.authenticated_key, t)) outgoing.push_back(std::move(reply));
+      if (t >= protocol_->next_deadline())
+        for (auto& message : protocol_->tick(t)) outgoing.push_back(std::move(message));
+      warn_on_duplicate_id(t);
     }
     for (const auto& message : outgoing) transport_->send(message, t);
     transport_->maintain(t);
@@ -230,6 +256,16 @@ void GossipAgent::run() {
   spdlog::info("gossip: node {} left ({} peer(s) told)", config_.node_id, goodbyes.size());
 }
 
+void GossipAgent::warn_on_duplicate_id(double now) {
+  const uint64_t seen = protocol_->counters().duplicate_node_id + protocol_->state().counters().duplicate_node_id;
+  if (seen == duplicates_warned_ || now - duplicate_warned_at_ < kDuplicateWarnIntervalS) return;
+  spdlog::warn("gossip: duplicate node_id '{}': another node at {} uses it too ({} message(s) ignored so far); "
+               "give every host its own gossip.node_id, or the two cannot gossip with each other",
+               config_.node_id, protocol_->last_duplicate_endpoint(), seen);
+  duplicates_warned_ = seen;
+  duplicate_warned_at_ = now;
+}
+
 void GossipAgent::set_node_state(const NodeState& state) {
   std::lock_guard lock(mutex_);
   pending_node_state_ = state;  // kept, so a call before start() is applied at start()
@@ -247,15 +283,34 @@ std::optional<std::string> GossipAgent::function_summary(const std::string& func
   return protocol_->function_summary(function);
 }
 
+namespace {
+std::pair<NodeState, PeerInfo> node_and_peer(const antiphase::gossip::PeerView& view) {
+  return {NodeState{view.node_id, view.endpoint, view.capacity_cores, view.host_summary},
+          PeerInfo{view.node_id, view.endpoint, view.state, view.last_heard_s_ago, view.generation, view.max_version}};
+}
+}  // namespace
+
 std::vector<std::pair<NodeState, PeerInfo>> GossipAgent::nodes() const {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<NodeState, PeerInfo>> result;
   if (!protocol_) return result;
-  for (const auto& view : protocol_->peers(now()))
-    result.emplace_back(NodeState{view.node_id, view.endpoint, view.capacity_cores, view.host_summary},
-                        PeerInfo{view.node_id, view.endpoint, view.state, view.last_heard_s_ago, view.generation,
-                                 view.max_version});
+  for (const auto& view : protocol_->peers(now())) result.push_back(node_and_peer(view));
   return result;
+}
+
+std::optional<std::pair<NodeState, PeerInfo>> GossipAgent::node(const std::string& node_id) const {
+  std::lock_guard lock(mutex_);
+  if (!protocol_) return std::nullopt;
+  const auto view = protocol_->peer(node_id, now());
+  if (!view) return std::nullopt;
+  return node_and_peer(*view);
+}
+
+GossipChanges GossipAgent::take_changes() {
+  std::lock_guard lock(mutex_);
+  if (!protocol_) return {};
+  auto changes = protocol_->take_changes();
+  return GossipChanges{std::move(changes.functions), std::move(changes.nodes)};
 }
 
 std::vector<PeerInfo> GossipAgent::peers() const {
@@ -268,23 +323,32 @@ Stats GossipAgent::stats() const {
   std::lock_guard lock(mutex_);
   Stats stats = transport_snapshot_;
   stats.generation = generation_;
+  stats.signing = secure_;
   if (!protocol_) return stats;
   const auto& counters = protocol_->counters();
-  const auto& state_counters = protocol_->state().counters();
+  const auto& store = protocol_->state();
+  const auto& records = store.counters();
   stats.rounds = counters.rounds;
-  stats.purged = counters.purged;
-  stats.records_rejected = state_counters.records_rejected;
-  stats.peers_evicted = state_counters.peers_evicted;
-  stats.functions_evicted = state_counters.functions_evicted;
-  stats.functions = protocol_->state().function_count();
-  for (const auto& view : protocol_->peers(now())) {
-    switch (view.state) {
-      case PeerState::Alive: ++stats.peers_alive; break;
-      case PeerState::Suspect: ++stats.peers_suspect; break;
-      case PeerState::Dead: ++stats.peers_dead; break;
-      case PeerState::Left: ++stats.peers_left; break;
-    }
-  }
+  stats.duplicate_node_id = counters.duplicate_node_id + records.duplicate_node_id;
+  stats.refused_identity += counters.duplicate_node_id + counters.refused_identity;
+  stats.records_applied = records.applied;
+  stats.records_forged = records.forged;
+  stats.records_stale = records.stale;
+  stats.records_unverifiable = records.unverifiable;
+  stats.records_rejected = records.refused;
+  stats.peers_evicted = records.peers_evicted;
+  stats.functions_evicted = records.functions_evicted;
+  stats.purged = records.purged;
+  stats.probes_failed = counters.probes_failed;
+  stats.suspicions = counters.suspicions;
+  stats.refutations = counters.refutations;
+  stats.deaths_declared = counters.deaths_declared;
+  stats.local_health = protocol_->local_health();
+  stats.functions = store.function_count();
+  stats.peers_alive = store.count(PeerState::Alive) - (store.self().state == PeerState::Alive ? 1 : 0);  // not us
+  stats.peers_suspect = store.count(PeerState::Suspect);
+  stats.peers_dead = store.count(PeerState::Dead);
+  stats.peers_left = store.count(PeerState::Left);
   return stats;
 }
 

@@ -8,7 +8,12 @@
 //   agent.start();                   // binds, bumps the persisted generation, starts the thread
 //   agent.set_node_state({...});     agent.publish_function("fn", blob);
 //   agent.function_summary("fn");    agent.nodes();   agent.stats();
+//   agent.take_changes();            // what changed since the last call (cheap at 10,000 hosts)
 //   agent.stop();                    // graceful leave, then joins the thread (also in ~GossipAgent)
+//
+// With keys, every record this agent writes is signed (Ed25519, with the CURVE secret
+// key; see record_signer.h) and every record it accepts is checked against its author's
+// allowlisted key. Stats::signing says whether that is on.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,6 +30,7 @@
 
 namespace antiphase::gossip {
 class Protocol;
+class RecordAuthority;
 }
 
 namespace antiphase::agent::gossip {
@@ -41,9 +47,16 @@ struct GossipConfig {
   std::string bind = "tcp://127.0.0.1:7946";   // our ROUTER
   std::string advertise;                       // what peers connect to; default: bind (must not be a wildcard)
   std::vector<std::string> seeds;              // "tcp://h:p" or "<z85 public key>@tcp://h:p"
-  unsigned fanout = 3;
+  unsigned fanout = 3;                         // members a rumour is pushed to per news tick
+  // SWIM protocol period: each agent probes one member per interval. Rumours go out every
+  // interval / 5 (news_interval_s), anti-entropy runs every 30 intervals.
   double interval_s = 1.0;
-  double suspect_after_s = 5, dead_after_s = 15, purge_after_s = 120;
+  // A suspicion lasts dead_after_s if nobody confirms it (time to refute), down to
+  // suspect_after_s once `3` other members independently suspect the member too (a crash).
+  double suspect_after_s = 4, dead_after_s = 15, purge_after_s = 120;
+  double news_interval_s = 0;           // 0: interval_s / 5
+  double anti_entropy_interval_s = 0;   // 0: 30 x interval_s
+  unsigned indirect_probes = 3;
   std::string secret_key_file, public_key_file;  // CurveZMQ; both empty = no encryption
   std::string allowed_keys_dir;                  // public keys of peers we accept
   bool insecure = false;                         // allow non-loopback gossip without keys (loudly)
@@ -66,16 +79,30 @@ struct PeerInfo {
 };
 
 struct Stats {
+  bool signing = false;  // records signed and checked (keys configured); false in insecure/keyless mode
   uint64_t generation = 0;
-  uint64_t rounds = 0;
+  uint64_t rounds = 0;  // probe periods
   uint64_t msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_malformed = 0, dropped_oversize = 0;
   uint64_t refused_auth = 0;      // ZAP: client key not in the allowlist
-  uint64_t refused_identity = 0;  // message claims a key other than the authenticated one
+  uint64_t refused_identity = 0;  // message claims a key other than the authenticated one, or our node id
+  uint64_t duplicate_node_id = 0;  // of those: messages from another host using our node id
   uint64_t send_dropped = 0;
+  uint64_t records_applied = 0;
+  uint64_t records_forged = 0;        // bad signature, or a key that is not the author's allowlisted one
+  uint64_t records_stale = 0;         // older than what we hold (replays land here; so do harmless races)
+  uint64_t records_unverifiable = 0;  // author's record never arrived
   uint64_t records_rejected = 0, peers_evicted = 0, functions_evicted = 0, purged = 0;
+  uint64_t probes_failed = 0, suspicions = 0, refutations = 0, deaths_declared = 0;
+  uint64_t local_health = 0;          // Lifeguard: 0 healthy; probing slows (x health + 1) when > 0
   uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
   uint64_t functions = 0;
+};
+
+// Keys whose records were applied, replaced or removed since the last take_changes().
+struct GossipChanges {
+  std::vector<std::string> functions;  // read each with function_summary()
+  std::vector<std::string> nodes;      // node record or liveness changed; read each with node()
 };
 
 class GossipAgent {
@@ -96,8 +123,15 @@ class GossipAgent {
   bool publish_function(const std::string& function, std::string summary_blob);
 
   std::optional<std::string> function_summary(const std::string& function) const;
-  std::vector<std::pair<NodeState, PeerInfo>> nodes() const;  // peers, not us
+  std::vector<std::pair<NodeState, PeerInfo>> nodes() const;  // peers, not us; O(members)
+  std::optional<std::pair<NodeState, PeerInfo>> node(const std::string& node_id) const;
   std::vector<PeerInfo> peers() const;
+  // The change feed: function names and node ids whose records were applied, replaced or
+  // removed (or whose liveness changed) since the previous call, each once. The caller then
+  // reads the current values (function_summary(), node()); a name whose summary is gone
+  // reads as nullopt. Cost is proportional to what changed, not to the fleet: a daemon
+  // at 10,000 hosts calls this every tick instead of copying nodes().
+  GossipChanges take_changes();
   Stats stats() const;
   const std::string& node_id() const { return config_.node_id; }
   // Our public key as Z85 (empty when running without keys), e.g. to build seed strings.
@@ -111,6 +145,8 @@ class GossipAgent {
   // Called by the loop after each poll: a wake-up far later than asked means the process
   // was stopped (SIGSTOP, VM freeze); that stretch is taken out of protocol time.
   void discount_freeze(double loop_gap_s, double asked_wait_s);
+  // Warns (at most every kDuplicateWarnIntervalS) while another host uses our node id.
+  void warn_on_duplicate_id(double now);
 
   GossipConfig config_;
   bool secure_ = false;
@@ -122,12 +158,15 @@ class GossipAgent {
   std::unique_ptr<antiphase::gossip::Protocol> protocol_;
   std::optional<NodeState> pending_node_state_;
   std::unique_ptr<ZmqTransport> transport_;  // used by the agent thread only
+  std::shared_ptr<const antiphase::gossip::RecordAuthority> authority_;
   Stats transport_snapshot_;                 // transport counters, refreshed by the thread under mutex_
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
   std::chrono::steady_clock::time_point epoch_;
   std::atomic<double> frozen_s_{0};  // total time the loop was frozen, excluded from now()
+  uint64_t duplicates_warned_ = 0;   // duplicate_node_id count at the last warning
+  double duplicate_warned_at_ = -1e9;
 };
 
 }  // namespace antiphase::agent::gossip

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "common/gossip/message_codec.h"
+#include "common/wire/codec.h"
+
 namespace antiphase::agent::gossip {
 namespace {
 
@@ -22,6 +25,8 @@ constexpr int kConnectTimeoutMs = 1000;
 // libzmq reconnects, instead of TCP's retransmission backoff deciding when we talk again.
 constexpr int kHeartbeatIvlMs = 1000;
 constexpr int kHeartbeatTimeoutMs = 3000;
+// Frames expiring for this long with none getting through: reopen the DEALER.
+constexpr double kStuckAfterS = 3.0;
 // libzmq cuts connections sending larger frames; the gap up to this limit lets the
 // agent see (and count) frames that are over our cap but not absurd.
 constexpr int64_t kOversizeCountingSlack = 64 * 1024;
@@ -51,10 +56,10 @@ ZmqTransport::~ZmqTransport() {
   context_.close();
 }
 
-std::vector<wire::Decoded> ZmqTransport::poll(std::chrono::milliseconds timeout) {
+std::vector<Received> ZmqTransport::poll(std::chrono::milliseconds timeout) {
   std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
   if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
-  std::vector<wire::Decoded> received;
+  std::vector<Received> received;
   zmq::poll(items, timeout);
   if (zap_ && (items[1].revents & ZMQ_POLLIN))
     for (int i = 0; i < 16; ++i) zap_->handle_one();
@@ -64,7 +69,7 @@ std::vector<wire::Decoded> ZmqTransport::poll(std::chrono::milliseconds timeout)
   return received;
 }
 
-bool ZmqTransport::receive_one(std::vector<wire::Decoded>& out) {
+bool ZmqTransport::receive_one(std::vector<Received>& out) {
   std::vector<zmq::message_t> parts;
   if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait)) return false;
   // [routing id][frame]: anything else is not from a gossip DEALER.
@@ -80,16 +85,27 @@ bool ZmqTransport::receive_one(std::vector<wire::Decoded>& out) {
     spdlog::debug("gossip: dropped a {}-byte message: {}", payload.size(), wire::to_string(*error));
     return true;
   }
-  wire::Decoded& decoded = std::get<wire::Decoded>(result);
+  const wire::Decoded& decoded = std::get<wire::Decoded>(result);
+  std::string why;
+  auto message = antiphase::gossip::from_wire(decoded.type, decoded.message, options_.limits, &why);
+  if (!message) {
+    ++counters_.dropped_malformed;
+    spdlog::debug("gossip: dropped a {}-byte message: {}", payload.size(), why);
+    return true;
+  }
+  std::string authenticated;
   if (options_.secure) {
     const char* user_id = zmq_msg_gets(payload.handle(), "User-Id");
-    if (!user_id || z85_encode_key(decoded.message.from().public_key()) != user_id) {
+    authenticated = user_id ? z85_decode_key(user_id) : std::string{};
+    // A message may leave its key out (the receiver then knows the sender by its record),
+    // but a key it claims must be the one it authenticated with.
+    if (authenticated.empty() || (!message->from.public_key.empty() && message->from.public_key != authenticated)) {
       ++counters_.refused_identity;
       return true;
     }
   }
   ++counters_.msgs_in;
-  out.push_back(std::move(decoded));
+  out.push_back(Received{std::move(*message), std::move(authenticated)});
   return true;
 }
 
@@ -104,9 +120,18 @@ ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const st
     peers_.erase(oldest);
   }
   Peer peer;
+  peer.endpoint = endpoint;
   peer.public_key = public_key;
   peer.last_used = now;
+  if (!open_socket(peer, now)) return nullptr;
+  peers_[endpoint] = std::move(peer);
+  return &peers_[endpoint];
+}
+
+bool ZmqTransport::open_socket(Peer& peer, double now) {
   peer.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  peer.opened_at = now;
+  peer.expired = 0;
   zmq::socket_t& socket = *peer.socket;
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::immediate, true);  // queue only on a completed connection
@@ -119,22 +144,29 @@ ZmqTransport::Peer* ZmqTransport::peer_for(const std::string& endpoint, const st
   socket.set(zmq::sockopt::heartbeat_timeout, kHeartbeatTimeoutMs);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));
   if (options_.secure) {
-    socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(public_key));
+    socket.set(zmq::sockopt::curve_serverkey, zmq::buffer(peer.public_key));
     socket.set(zmq::sockopt::curve_publickey, zmq::buffer(options_.keys.public_key));
     socket.set(zmq::sockopt::curve_secretkey, zmq::buffer(options_.keys.secret_key));
   }
   try {
-    socket.connect(endpoint);
+    socket.connect(peer.endpoint);
   } catch (const zmq::error_t& error) {
-    spdlog::warn("gossip: cannot connect to {}: {}", endpoint, error.what());
-    return nullptr;
+    spdlog::warn("gossip: cannot connect to {}: {}", peer.endpoint, error.what());
+    return false;
   }
-  peers_[endpoint] = std::move(peer);
-  return &peers_[endpoint];
+  return true;
+}
+
+void ZmqTransport::recycle_if_stuck(Peer& peer, double now) {
+  if (peer.expired == 0 || now - std::max(peer.opened_at, peer.last_sent) < kStuckAfterS) return;
+  spdlog::debug("gossip: nothing got through to {} for {:.1f} s; reopening the connection", peer.endpoint,
+                now - std::max(peer.opened_at, peer.last_sent));
+  ++counters_.dealers_recycled;
+  if (!open_socket(peer, now)) peer.outbox.clear();
 }
 
 void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) {
-  std::string frame = wire::encode(message.type, message.message);
+  std::string frame = antiphase::gossip::encode(message.message);
   if (frame.empty() || frame.size() > options_.max_message_bytes) {
     ++counters_.send_dropped;
     return;
@@ -148,6 +180,7 @@ void ZmqTransport::send(const antiphase::gossip::Outgoing& message, double now) 
   if (peer->outbox.size() >= kMaxOutboxPerPeer) {
     peer->outbox.pop_front();
     ++counters_.send_dropped;
+    ++peer->expired;  // dropped unsent, like an expired frame
   }
   peer->outbox.emplace_back(now, std::move(frame));
   flush(*peer, now);
@@ -158,6 +191,7 @@ void ZmqTransport::flush(Peer& peer, double now) {
     auto& [queued_at, frame] = peer.outbox.front();
     if (now - queued_at > options_.outbox_ttl_s) {
       ++counters_.send_dropped;
+      ++peer.expired;
       peer.outbox.pop_front();
       continue;
     }
@@ -165,6 +199,8 @@ void ZmqTransport::flush(Peer& peer, double now) {
     if (!peer.socket->send(zmq::buffer(frame), zmq::send_flags::dontwait)) return;
     ++counters_.msgs_out;
     counters_.bytes_out += frame.size();
+    peer.last_sent = now;
+    peer.expired = 0;
     peer.outbox.pop_front();
   }
 }
@@ -172,6 +208,7 @@ void ZmqTransport::flush(Peer& peer, double now) {
 void ZmqTransport::maintain(double now) {
   for (auto it = peers_.begin(); it != peers_.end();) {
     flush(it->second, now);
+    recycle_if_stuck(it->second, now);
     if (it->second.outbox.empty() && now - it->second.last_used > options_.dealer_idle_s)
       it = peers_.erase(it);
     else

@@ -17,14 +17,15 @@
 
 #include "agent/gossip/curve_keys.h"
 #include "agent/gossip/zap_handler.h"
-#include "common/gossip/protocol.h"
-#include "common/wire/codec.h"
+#include "common/gossip/message.h"
+#include "common/gossip/protocol_config.h"
 
 namespace antiphase::agent::gossip {
 
 struct TransportOptions {
   std::string bind;
   size_t max_message_bytes = 1 << 20;
+  antiphase::gossip::ProtocolConfig limits;  // name/summary caps applied while decoding
   bool secure = false;
   CurveKeypair keys;                // used when secure
   std::set<std::string> allowlist;  // raw 32-byte client keys accepted when secure
@@ -33,12 +34,19 @@ struct TransportOptions {
   int hwm = 16;
 };
 
+// A decoded message and the CurveZMQ key its sender authenticated with (empty when insecure).
+struct Received {
+  antiphase::gossip::Message message;
+  std::string authenticated_key;
+};
+
 struct TransportCounters {
   uint64_t msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_malformed = 0, dropped_oversize = 0;
   uint64_t refused_identity = 0;  // authenticated key differs from the key the message claims
   uint64_t send_dropped = 0;      // peer unreachable/slow: queued message expired or outbox full
   uint64_t dealers_open = 0;
+  uint64_t dealers_recycled = 0;  // DEALERs closed and reopened because nothing got through
 };
 
 class ZmqTransport {
@@ -47,7 +55,7 @@ class ZmqTransport {
   ~ZmqTransport();
 
   // Waits up to `timeout` for traffic, answers ZAP requests, returns valid messages.
-  std::vector<wire::Decoded> poll(std::chrono::milliseconds timeout);
+  std::vector<Received> poll(std::chrono::milliseconds timeout);
   void send(const antiphase::gossip::Outgoing& message, double now);
   // Retries queued sends, expires old ones, closes idle DEALERs.
   void maintain(double now);
@@ -58,13 +66,20 @@ class ZmqTransport {
  private:
   struct Peer {
     std::unique_ptr<zmq::socket_t> socket;
-    std::string public_key;
+    std::string endpoint, public_key;
     double last_used = 0;
+    double opened_at = 0, last_sent = 0;  // socket (re)opened; last frame handed to libzmq
+    uint64_t expired = 0;                 // frames expired or pushed out unsent since the last one got through
     std::deque<std::pair<double, std::string>> outbox;  // (queued at, frame)
   };
   Peer* peer_for(const std::string& endpoint, const std::string& public_key, double now);
+  bool open_socket(Peer& peer, double now);
+  // A DEALER whose handshake the server refused (ZAP 400: our key was not allowlisted
+  // then) is terminated by libzmq and never reconnects, so every later frame expires.
+  // Reopening it after frames kept expiring lets a peer that allows us again be reached.
+  void recycle_if_stuck(Peer& peer, double now);
   void flush(Peer& peer, double now);
-  bool receive_one(std::vector<wire::Decoded>& out);  // false when nothing was queued
+  bool receive_one(std::vector<Received>& out);  // false when nothing was queued
 
   TransportOptions options_;
   zmq::context_t context_;

@@ -8,7 +8,6 @@
 #include <deque>
 #include <memory>
 #include <random>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -16,6 +15,7 @@
 #include "agent/replay/packing_policy.h"
 #include "common/gossip/protocol.h"
 #include "common/node/node_core.h"
+#include "common/node/peer_sync.h"
 
 namespace antiphase::replay {
 namespace {
@@ -344,33 +344,13 @@ class AntiphaseScheduler : public Scheduler {
       tick.unix_ms = t_.time_of(step) * 1000;
       tick.dt_s = static_cast<double>(t_.step_s);
       for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
-      if (std::getenv("AP_FLEET_DEBUG") && step / t_.steps_per_day() == static_cast<size_t>(std::atoi(std::getenv("AP_FLEET_DEBUG"))) && step % 12 == 0) {
-        double total = 0;
-        for (const auto& [n, f] : tick.functions) total += f.cores;
-        const auto& adv = host.core.advert();
-        const size_t w = adv.aggregate.slot_of(t_.time_of(step));
-        std::fprintf(stderr, "step %zu host %zu tenants %zu actual %.2f view mean %.2f spread %.2f z %.2f co %.2f res %zu\n", step, h,
-                     tick.functions.size(), total, adv.aggregate.mean[w], adv.aggregate.spread[w], adv.z, adv.comovement,
-                     host.core.reservations());
-        if (total > o_.capacity)
-          for (const auto& [n, f] : tick.functions) {
-            const auto m = host.core.models().find(n);
-            std::fprintf(stderr, "    %s actual %.2f model-conf %.2f slot-mean %.2f spread %.2f shift %.2f\n", n.c_str(), f.cores,
-                         m == host.core.models().end() ? -1.0 : m->second.confidence(),
-                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).mean,
-                         m == host.core.models().end() ? -1.0 : m->second.day_slot_at(t_.time_of(step)).spread,
-                         m == host.core.models().end() ? -1.0 : m->second.sketch().recent_shift());
-          }
-      }
       host.core.observe(tick, now);
+      sync_peers(host, now);
       const node::Publication due = host.publisher.due(host.core, now);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);
       for (const auto& [name, blob] : due.functions) host.gossip.publish_function(name, blob, now);
     }
-    while (next_round_ <= now) {
-      for (size_t h : active_hosts(hosts_)) deliver(hosts_of_[h]->gossip.tick(next_round_), next_round_);
-      next_round_ += o_.gossip_interval_s;
-    }
+    run_gossip_until(now);
   }
 
   nlohmann::json extra() const override {
@@ -389,14 +369,14 @@ class AntiphaseScheduler : public Scheduler {
   }
 
   // What the daemon's gossip bridge does each tick and before a decision.
-  void sync_peers(Host& host, double now) {
-    std::set<std::string> present;
-    for (const gossip::PeerView& p : host.gossip.peers(now)) {
-      present.insert(p.node_id);
-      host.core.hear_peer({p.node_id, p.endpoint, p.state == gossip::PeerState::Alive, now - p.last_heard_s_ago,
-                           p.host_summary});
-    }
-    host.core.retain_peers(present);
+  static void sync_peers(Host& host, double now) {
+    const gossip::Changes changes = host.gossip.take_changes();
+    node::apply_peer_changes(host.core, changes.nodes, [&](const std::string& id) {
+      std::optional<node::PeerUpdate> update;
+      if (const auto p = host.gossip.peer(id, now))
+        update = node::PeerUpdate{id, p->endpoint, p->state == gossip::PeerState::Alive, now, p->host_summary};
+      return update;
+    }, now);
   }
   bool known_by(const Host& entry, size_t h) const {
     return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));
@@ -404,6 +384,28 @@ class AntiphaseScheduler : public Scheduler {
   static void hear_about(Host& host, const std::string& function) {
     if (host.core.models().count(function)) return;
     if (const auto blob = host.gossip.function_summary(function)) host.core.hear_function(function, *blob);
+  }
+
+  // Every host's protocol timers that fall due up to `now`, earliest first, as each
+  // agent's loop runs them at its next_deadline().
+  void run_gossip_until(double now) {
+    for (;;) {
+      size_t due = kNone;
+      double earliest = now;
+      for (size_t h : active_hosts(hosts_)) {
+        const double at = std::max(hosts_of_[h]->gossip.next_deadline(), gossip_clock_);
+        if (at <= earliest) earliest = at, due = h;
+      }
+      if (due == kNone) break;
+      gossip_clock_ = earliest;
+      gossip::Protocol& protocol = hosts_of_[due]->gossip;
+      std::vector<gossip::Outgoing> out = protocol.tick(earliest);
+      // (Answers delivered below may set a timer at `earliest` again; a tick alone must not.)
+      if (protocol.next_deadline() <= earliest)  // would spin forever: a protocol bug, say so
+        throw std::logic_error("gossip: next_deadline() did not advance past a tick at " + std::to_string(earliest));
+      deliver(std::move(out), earliest);
+    }
+    gossip_clock_ = now;
   }
 
   // Synchronous delivery (no loss, no delay within a round): each message and every
@@ -416,7 +418,7 @@ class AntiphaseScheduler : public Scheduler {
       ++messages_;
       const auto it = by_endpoint_.find(m.endpoint);
       if (it == by_endpoint_.end() || !hosts_[it->second].active) continue;
-      for (auto& reply : hosts_of_[it->second]->gossip.handle(m.type, m.message, now)) queue.push_back(std::move(reply));
+      for (auto& reply : hosts_of_[it->second]->gossip.handle(m.message, /*authenticated_key=*/"", now)) queue.push_back(std::move(reply));
     }
   }
 
@@ -425,7 +427,7 @@ class AntiphaseScheduler : public Scheduler {
   node::NodeConfig node_;
   std::mt19937_64 rng_;
   double speed_ = 1;
-  double next_round_ = 0;
+  double gossip_clock_ = 0;
   uint64_t messages_ = 0;
   std::vector<std::unique_ptr<Host>> hosts_of_;
   std::unordered_map<std::string, size_t> by_id_, by_endpoint_;

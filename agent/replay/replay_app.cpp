@@ -175,6 +175,7 @@ ReplayResult run_fleet_replay(const ReplayOptions& o) {
   f.node = replay_node_config(o);
   f.publisher.threshold = c.gossip.republish_threshold;
   f.publisher.min_interval_s = c.gossip.republish_min_interval_s;
+  f.gossip = gossip::ProtocolConfig::timed_by(c.gossip.interval_s);
   f.gossip.fanout = c.gossip.fanout;
   f.gossip.suspect_after_s = c.gossip.suspect_after_s;
   f.gossip.dead_after_s = c.gossip.dead_after_s;

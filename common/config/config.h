@@ -91,7 +91,7 @@ struct GossipConfigKeys {
   std::vector<std::string> seeds;
   uint32_t fanout = 3;
   double interval_s = 1.0;
-  double suspect_after_s = 5.0;
+  double suspect_after_s = 4.0;
   double dead_after_s = 15.0;
   double purge_after_s = 120.0;
   std::string secret_key_file;

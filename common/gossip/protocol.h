@@ -1,45 +1,56 @@
 #pragma once
-// The gossip protocol as a sans-IO state machine: feed it decoded messages and the
-// current time, it returns the messages to send. No sockets, no clock, no threads, so
-// unit tests and the 1,000-node simulator run exactly the code the agent runs.
+// The gossip protocol as a sans-IO state machine: feed it messages and the current time,
+// it returns the messages to send and says when it wants to be called next. No sockets,
+// no clock, no threads: unit tests and the 10,000-node simulator run exactly the code the
+// agent runs.
 //
-// One round (tick) = heartbeat, membership update, then a SYN carrying our digest to
-// `fanout` random live peers (seeds while we know fewer), and now and then one more to a
-// Dead peer or a seed so that partitions heal. Exchange, Scuttlebutt style:
-//   A --SYN(digest)--> B --ACK(deltas A lacks, digest entries B lacks)--> A --ACK2(deltas)--> B
-// Every message is one-way to the sender's advertised endpoint, so the transport needs
-// no request/reply pairing.
+// Cost follows change, not fleet size (docs/gossip.md has the measurements and the
+// designs that lost):
+//   - Liveness: SWIM. Each agent probes one member per probe interval (PING; if silent,
+//     PING_REQ through `indirect_probes` others); a failed probe makes the member Suspect,
+//     a suspicion that is not refuted in time makes it Dead. Lifeguard keeps this calm:
+//     local health stretches an unhealthy agent's timing, and a suspicion lasts from
+//     dead_after_s (nobody confirms it) down to suspect_after_s (several do). Before an
+//     unconfirmed suspicion expires the suspector probes once more itself.
+//     Refuting = re-signing our node record with a higher version.
+//   - Dissemination: every record an agent applies becomes a rumour (key hash + stamp
+//     hash, 12 bytes) pushed to `fanout` members per news interval, about ln(n) times in
+//     all; receivers pull the records they lack. So each agent receives each change once,
+//     plus about ln(n) x 12 bytes of rumour.
+//   - Repair: anti-entropy every anti_entropy_interval_s with one member: bucket hashes,
+//     then the entries of differing buckets; differences still there after a short
+//     settling delay are pulled. With probability 1/(live + 1) per round an agent also
+//     runs it with a Dead member or a seed, so partitions heal.
+// Kept from the Scuttlebutt version: generations (a restart voids the old incarnation's
+// records), tombstones for purged members, last-writer-wins per function by Lamport
+// stamp, and the caps.
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <optional>
-#include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/gossip/membership.h"
+#include "common/gossip/message.h"
 #include "common/gossip/protocol_config.h"
-#include "common/gossip/replicated_state.h"
-#include "common/wire/frame.h"
-#include "common/wire/gossip.pb.h"
+#include "common/gossip/record_store.h"
+#include "common/gossip/rng.h"
+#include "common/gossip/signing.h"
 
 namespace antiphase::gossip {
 
 struct Identity {
   std::string node_id;
   std::string endpoint;    // where our ROUTER is reachable by peers
-  std::string public_key;  // 32 raw bytes, empty when insecure
+  std::string public_key;  // 32 raw bytes (CurveZMQ), empty when insecure
   uint64_t generation = 1;
 };
 
 struct Seed {
   std::string endpoint;
   std::string public_key;  // 32 raw bytes, empty when insecure
-};
-
-struct Outgoing {
-  std::string endpoint;
-  std::string public_key;
-  wire::MessageType type;
-  wire::Gossip message;
 };
 
 struct LocalNodeState {
@@ -50,60 +61,219 @@ struct LocalNodeState {
 struct PeerView {
   std::string node_id, endpoint, public_key;
   PeerState state;
-  double last_heard_s_ago;
-  uint64_t generation, max_version;
+  double last_heard_s_ago;   // since a message from it, an ACK, or a newer record of it
+  uint64_t generation, max_version;  // its node record's stamp
   double capacity_cores;
   std::string host_summary;
 };
 
 struct ProtocolCounters {
-  uint64_t rounds = 0;
-  uint64_t syn_sent = 0, ack_sent = 0, ack2_sent = 0;
+  uint64_t rounds = 0;  // probe periods
+  uint64_t pings_sent = 0, ping_reqs_sent = 0, acks_sent = 0, nacks_sent = 0;
+  uint64_t news_sent = 0, pulls_sent = 0, pushes_sent = 0, anti_entropy_sent = 0;
   uint64_t messages_handled = 0;
-  uint64_t messages_ignored = 0;  // well-formed frames without a usable sender
+  uint64_t messages_ignored = 0;   // no usable sender
+  uint64_t duplicate_node_id = 0;  // messages from another node using our node id
+  uint64_t refused_identity = 0;   // a member's id used with a key that is not its own
+  uint64_t probes_failed = 0, suspicions = 0, refutations = 0, deaths_declared = 0;
   uint64_t purged = 0;
 };
 
-class Protocol {
+// Optional hook for tests and the simulator: every liveness change this agent makes.
+class ProtocolObserver {
  public:
-  Protocol(ProtocolConfig config, Identity self, std::vector<Seed> seeds, uint64_t rng_seed);
+  virtual ~ProtocolObserver() = default;
+  virtual void member_state(uint64_t member_fp, PeerState before, PeerState after, double now) = 0;
+};
+
+class Protocol : private MemberListener {
+ public:
+  // `authority` signs our records and checks everyone's; null = insecure (unsigned).
+  Protocol(ProtocolConfig config, Identity self, std::vector<Seed> seeds, uint64_t rng_seed,
+           std::shared_ptr<const RecordAuthority> authority = nullptr);
+  ~Protocol() override;
+  Protocol(const Protocol&) = delete;
+  Protocol& operator=(const Protocol&) = delete;
 
   void set_node_state(const LocalNodeState& state, double now);
   bool publish_function(const std::string& function, std::string summary, double now);
 
+  // Runs every timer that is due at `now`.
   std::vector<Outgoing> tick(double now);
-  std::vector<Outgoing> handle(wire::MessageType type, const wire::Gossip& message, double now);
-  // Marks us Left and returns LEAVE messages for up to `fanout` live peers.
+  // When tick() next has something to do (a caller may call it earlier, never needs to call it later).
+  double next_deadline() const;
+  // `authenticated_key`: the CurveZMQ key the transport authenticated the sender with
+  // (empty when insecure). A message using a member's id with another key is refused.
+  std::vector<Outgoing> handle(const Message& message, const std::string& authenticated_key, double now);
+  // Marks us Left and returns LEAVE messages for up to `fanout` live members.
   std::vector<Outgoing> leave(double now);
 
   std::optional<std::string> function_summary(const std::string& function) const;
   std::vector<PeerView> peers(double now) const;  // everyone but us
-  const ReplicatedState& state() const { return state_; }
+  std::optional<PeerView> peer(const std::string& node_id, double now) const;
+  Changes take_changes() { return store_.take_changes(); }
+  const RecordStore& state() const { return store_; }
   const ProtocolCounters& counters() const { return counters_; }
   const Identity& identity() const { return self_; }
+  unsigned local_health() const { return health_.score(); }
+  bool signing() const { return authority_->enabled(); }
+  // Endpoint claimed by the last message that used our node id (see duplicate_node_id).
+  const std::string& last_duplicate_endpoint() const { return last_duplicate_endpoint_; }
+  void set_observer(ProtocolObserver* observer) { observer_ = observer; }
+  // The timers behind next_deadline(), for diagnostics ("probe=… news=…").
+  std::string timers() const;
+  // Simulator warm start: take `donor`'s records and members (which include ours) as if
+  // we had joined long ago, with timers at random phases.
+  void adopt_state(const Protocol& donor, double now);
 
  private:
-  wire::Gossip with_sender() const;
-  std::vector<const OriginState*> live_peers(double now) const;
-  void pick_random_prefix(std::vector<const OriginState*>& items, size_t count);
-  // Partitions heal only if somebody talks across the cut again, but peers over there are
-  // Dead (not gossiped to) or purged, and seeds are only used while we know fewer than
-  // `fanout` live peers: halves of fanout + 1 nodes or more would stay split forever.
-  // So with probability 1 / (live peers + 1) a round also SYNs one random Dead peer or seed.
-  void add_reconnect_probe(double now, size_t live_count, std::vector<Seed>& targets);
-  std::vector<Outgoing> handle_syn(const wire::Gossip& message);
-  std::vector<Outgoing> handle_ack(const wire::Gossip& message, double now);
-  void apply_deltas(const wire::Gossip& message, double now);
-  Outgoing reply_to(const wire::Sender& sender, wire::MessageType type, wire::Gossip message) const;
-  size_t delta_budget(const wire::Gossip& already) const;
+  struct Probe {
+    uint64_t target_fp = 0;
+    uint32_t seq = 0;
+    double indirect_at = 0, verdict_at = 0;
+    bool acked = false, indirect_sent = false, final_check = false;
+    unsigned expected_nacks = 0;
+    std::vector<uint64_t> nacked_by;  // helpers that could not reach the target either
+  };
+  struct Relay {  // a PING we send on behalf of a PING_REQ
+    uint32_t our_seq, their_seq;
+    std::string endpoint, public_key;  // the requester
+    double nack_at;
+  };
+  struct Suspicion {
+    double started = 0;
+    std::vector<uint64_t> confirmers;  // distinct suspectors, the first included
+    bool final_check = false;          // expired: last checks (consult others; probe it if unconfirmed) under way
+    double final_deadline = 0;
+  };
+  struct QueuedNews {
+    NewsItem item;
+    uint8_t left;  // transmissions to go
+  };
+  struct QueuedMember {
+    MemberNews item;
+    uint8_t left;
+  };
+  struct Want {
+    uint32_t stamp_hash;   // 0 = any version newer than ours
+    uint64_t source_fp;    // who said it has it
+    double not_before;     // anti-entropy differences settle first (news may still bring them)
+    double requested_at;   // last PULL, -inf if never
+    uint8_t attempts;
+  };
+  struct Contact {
+    std::string endpoint, public_key;
+  };
+
+  // MemberListener
+  void member_changed(const Member& member, PeerState before, double now) override;
+  void member_forgotten(uint64_t fp, double now) override;
+
+  Sender sender() const;
+  Message message(MessageType type) const;
+  Outgoing to(const Member& member, Message message) const;
+  Outgoing to(const Contact& contact, Message message) const;
+  std::optional<Contact> contact_of(uint64_t fp) const;
+  const Member* random_live_member(uint64_t exclude_a = 0, uint64_t exclude_b = 0);
+  const Member* next_probe_target();
+  double jittered(double seconds);
+  size_t live_peers() const;  // Alive or Suspect members other than us
+  unsigned transmit_limit(bool membership) const;  // how many times a rumour is sent
+
+  // probing
+  void probe_step(double now, std::vector<Outgoing>& out);
+  void start_probe(double now, std::vector<Outgoing>& out);
+  void send_indirect(double now, std::vector<Outgoing>& out);
+  void finish_probe(double now, std::vector<Outgoing>& out);
+  void relay_step(double now, std::vector<Outgoing>& out);
+  void suspicion_step(double now, std::vector<Outgoing>& out);
+  void consult(const Member& member, std::vector<Outgoing>& out);  // asks two members for its node record
+  void suspect(Member& member, const std::vector<uint64_t>& also_failed, double now);
+  bool confirm(uint64_t fp, uint64_t from_fp);
+  void declare_dead(Member& member, double now);
+  void check_incarnation(const Member& member, uint64_t generation, uint64_t version, uint64_t source_fp, double now);
+  void maybe_reconnect(double now, std::vector<Outgoing>& out);
+
+  // rumours
+  void queue_news(const Record& record);  // node records go out twice as often: liveness rides on them
+  void queue_member(const MemberNews& item);
+  void attach_members(Message& message);
+  void send_news(double now, std::vector<Outgoing>& out);
+  MemberNews rumour_about(const Member& member, PeerState state) const;
+
+  // pulls
+  // Records that we lack `key_hash` (at `stamp_hash`, 0 = anything newer) and that
+  // `source_fp` has it; wants due now are pulled from the sender at the end of handle().
+  void want(uint64_t key_hash, uint32_t stamp_hash, uint64_t source_fp, double not_before);
+  void pull_fresh_wants(uint64_t source_fp, double now, std::vector<Outgoing>& out);
+  void settle_want(uint64_t key_hash);
+  void send_pulls(double now, std::vector<Outgoing>& out);  // due wants not asked for lately
+  void apply_records(const std::vector<RecordRef>& records, uint64_t source_fp, double now, std::vector<Outgoing>& out);
+
+  // anti-entropy
+  void start_anti_entropy(double now, std::vector<Outgoing>& out);
+  Message anti_entropy_syn() const;
+  std::vector<MemberNews> non_alive_rumours() const;
+
+  // handlers
+  // `relayed`: the items come from an anti-entropy list (what the sender believes, not fresh
+  // evidence): about members we think alive they are passed on to the member, not applied.
+  void handle_members(const std::vector<MemberNews>& items, uint64_t source_fp, double now, std::vector<Outgoing>& out,
+                      bool relayed);
+  void notify(uint64_t member_fp, const Contact& contact, const MemberNews& rumour, double now, std::vector<Outgoing>& out);
+  void refute(const MemberNews& item, double now);
+  void greet(const Sender& from, uint64_t from_fp, double now, std::vector<Outgoing>& out);
+  void handle_duplicate(const Sender& from, double now, std::vector<Outgoing>& out);
+  void notice_duplicate(const Contact& other, double now, std::vector<Outgoing>& out);
+  void on_ping(const Message& m, double now, std::vector<Outgoing>& out);
+  void on_ping_req(const Message& m, double now, std::vector<Outgoing>& out);
+  void on_ack(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out);
+  void on_nack(const Message& m, uint64_t from_fp);
+  void on_news(const Message& m, uint64_t from_fp, double now);
+  void on_pull(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);
+  void on_ae_syn(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);
+  void on_ae_ack(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out);
 
   ProtocolConfig config_;
   Identity self_;
   std::vector<Seed> seeds_;
-  std::mt19937_64 rng_;
-  ReplicatedState state_;
+  Rng rng_;
+  std::shared_ptr<const RecordAuthority> authority_;
+  RecordStore store_;
   LocalNodeState local_;
   ProtocolCounters counters_;
+  LocalHealth health_;
+  ProtocolObserver* observer_ = nullptr;
+  bool left_ = false;
+
+  std::optional<Probe> probe_;
+  double next_probe_at_ = 0;
+  size_t probe_cursor_ = 0, probe_stride_ = 1, probe_steps_ = 0;
+  std::vector<uint64_t> urgent_probes_;  // suspects to probe once more before burying
+  std::vector<Relay> relays_;
+  std::unordered_map<uint64_t, Suspicion> suspicions_;
+  std::unordered_map<uint64_t, double> noticed_at_;  // last time we told a member it is suspected
+
+  std::vector<QueuedNews> news_;
+  std::vector<QueuedMember> member_news_;
+  // Rumours come ln(n) + 2 times each: the (key, stamp) pairs handled lately, direct-mapped,
+  // answer most repeats without a lookup in the record tables (16 KB; a collision only
+  // costs that lookup).
+  static constexpr size_t kSeenNewsSlots = 2048;
+  std::vector<uint64_t> seen_news_ = std::vector<uint64_t>(kSeenNewsSlots, 0);
+  double next_news_at_ = 0;
+
+  std::unordered_map<uint64_t, Want> wants_;
+  std::vector<uint64_t> fresh_wants_;  // wanted during the current handle(), due now
+  double wants_due_at_ = std::numeric_limits<double>::infinity();  // no want is due before this
+  std::unordered_map<uint64_t, Contact> strangers_;  // senders we have no node record of yet
+
+  double last_pull_round_at_ = 0;
+
+  double next_ae_at_ = 0;
+  double next_purge_at_ = 0;
+  std::string last_duplicate_endpoint_;
+  double duplicate_noticed_at_ = -1e18;
 };
 
 }  // namespace antiphase::gossip

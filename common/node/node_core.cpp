@@ -380,10 +380,6 @@ bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {
   return true;
 }
 
-void NodeCore::retain_peers(const std::set<std::string>& ids) {
-  std::erase_if(peers_, [&](const auto& p) { return !ids.count(p.first); });
-}
-
 // ---------------------------------------------------------------- gossip, state, introspection
 
 shape::Summary NodeCore::summary_of(const std::string& function, uint64_t version) const {

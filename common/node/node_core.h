@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,7 +83,7 @@ struct RankAnswer {
 struct PeerUpdate {
   std::string node_id, endpoint;
   bool alive = true;
-  double heard_at_s = 0;  // when we last heard from it, in the caller's `now` clock
+  double heard_at_s = 0;  // when its record or liveness last changed, in the caller's `now` clock
   std::string advert;     // its encoded HostAdvert (may be empty: not published yet)
 };
 
@@ -105,8 +104,6 @@ class NodeCore {
   void forget_function(const std::string& name) { heard_.erase(name); }
   bool hear_peer(const PeerUpdate& peer, std::string* error = nullptr);
   void forget_peer(const std::string& node_id) { peers_.erase(node_id); }
-  // Forgets every peer not in `ids` (gossip purged it).
-  void retain_peers(const std::set<std::string>& ids);
 
   // --- questions ---
   Answer admit(const AdmitRequest& request, double now_s) const;

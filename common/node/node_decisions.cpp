@@ -248,9 +248,10 @@ PlaceAnswer NodeCore::place(const AdmitRequest& request, double now_s) const {
   std::vector<std::pair<admission::Decision, admission::MemoryVerdict>> judged{decide_on(local_target(now_s), c)};
   for (const auto& [id, peer] : peers_) {
     if (!peer.alive || !peer.target) continue;
-    Target t = *peer.target;
-    t.telemetry_age_s = std::max(0.0, now_s - peer.heard_at_s);
-    judged.push_back(decide_on(t, c));
+    // An alive peer's advert is current: the peer re-sends it whenever it moves, and
+    // liveness is the membership layer's job (SWIM suspects a silent host in seconds).
+    // Only this host's own telemetry can be stale here.
+    judged.push_back(decide_on(*peer.target, c));
     options.push_back({id, peer.endpoint, false, {}, {}});
   }
   for (size_t i : ranked_order(judged)) {

@@ -14,7 +14,7 @@ void append_be32(std::string& out, uint32_t value) {
 }
 
 bool is_known_type(uint8_t type) {
-  return type >= static_cast<uint8_t>(MessageType::Syn) && type <= static_cast<uint8_t>(MessageType::Leave);
+  return type >= 1 && type <= kMaxMessageType;
 }
 
 }  // namespace

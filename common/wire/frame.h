@@ -3,7 +3,7 @@
 //   offset 0  u32 magic   "APGS" (0x41504753, big endian)
 //   offset 4  u8  version (kWireVersion)
 //   offset 5  u8  type    (MessageType)
-//   offset 6  u16 flags   (must be 0 in version 1)
+//   offset 6  u16 flags   (must be 0)
 //   offset 8  u32 length  of the protobuf payload that follows (big endian)
 // The header is checked before anything is allocated, so a hostile length or type
 // costs nothing but a counter increment.
@@ -16,10 +16,25 @@
 namespace antiphase::wire {
 
 inline constexpr uint32_t kMagic = 0x41504753;  // "APGS"
-inline constexpr uint8_t kWireVersion = 1;
+// Version 2: SWIM probes, rumours, pulls and bucketed anti-entropy of signed records
+// (version 1 was Scuttlebutt with a full digest in every SYN). The versions do not
+// interoperate: a cluster is upgraded as a whole.
+inline constexpr uint8_t kWireVersion = 2;
 inline constexpr size_t kHeaderBytes = 12;
 
-enum class MessageType : uint8_t { Syn = 1, Ack = 2, Ack2 = 3, Leave = 4 };
+enum class MessageType : uint8_t {
+  Ping = 1,     // SWIM probe
+  Ack = 2,      // answer to a PING (direct, or forwarded by a PING_REQ helper)
+  PingReq = 3,  // "probe this member for me"
+  Nack = 4,     // a PING_REQ helper got no answer in time (Lifeguard)
+  News = 5,     // rumours: versions of keys the sender holds, membership changes
+  Pull = 6,     // keys the sender wants
+  Push = 7,     // records
+  AeSyn = 8,    // anti-entropy: bucket hashes
+  AeAck = 9,    // anti-entropy: the entries of differing buckets
+  Leave = 10,   // graceful leave: the sender's node record with left = true
+};
+inline constexpr uint8_t kMaxMessageType = 10;
 
 struct FrameHeader {
   MessageType type;

@@ -28,6 +28,13 @@ namespace {
 constexpr double kInterval = 0.25, kSuspect = 1.0, kDead = 2.5, kPurge = 120.0, kShortPurge = 4.0;
 // Scheduling noise on a loaded 2-core VM + the 100 ms poll + one gossip round.
 constexpr double kDetectionSlack = 1.5;
+// SWIM: the stopped peer is suspected once a probe of it fails. Each observer probes its 4
+// peers round-robin, so some probe reaches it within 4 intervals, and fails a probe
+// interval later; not before the probe timeout (interval / 2).
+constexpr double kFirstSuspicionBound = 5 * kInterval;
+// Lifeguard: 4 observers confirm the suspicion, which then lasts suspect_after; an
+// unconfirmed one would last dead_after, plus one last probe (<= 2 intervals).
+constexpr double kDeadBound = kFirstSuspicionBound + kDead + 2 * kInterval;
 // After SIGCONT: one heartbeat round to reach a seed plus a few hops of dissemination.
 constexpr double kRecoveryBound = 4.0;
 const std::array<std::string, 5> kNames = {"a", "b", "c", "d", "e"};
@@ -109,7 +116,7 @@ TEST_F(PeerStop, StoppedPeerIsSuspectedThenDeadAndRecoversAfterSigcont) {
   nodes_.at(kStopped)->signal(SIGSTOP);
   const auto stopped = std::chrono::steady_clock::now();
   std::optional<double> all_dead_at;
-  while (seconds_since(stopped) < kDead + 3 * kDetectionSlack) {
+  while (seconds_since(stopped) < kDeadBound + 3 * kDetectionSlack) {
     for (const auto& [observer, view] : poll_running_views()) {
       const std::string state = view.count(kStopped) ? view.at(kStopped) : "missing";
       if (state != "alive" && !suspect_at.count(observer)) suspect_at[observer] = seconds_since(stopped);
@@ -121,17 +128,19 @@ TEST_F(PeerStop, StoppedPeerIsSuspectedThenDeadAndRecoversAfterSigcont) {
     std::this_thread::sleep_for(100ms);
   }
   const double stopped_for = seconds_since(stopped);
+  double first_suspicion = 1e9;
+  for (const auto& [observer, at] : suspect_at) first_suspicion = std::min(first_suspicion, at);
+  for (const auto& [observer, at] : dead_at)
+    EXPECT_GE(at - first_suspicion, kSuspect - 0.3) << observer << " buried the stopped peer before suspect_after";
   for (const auto& observer : kNames) {
     if (observer == kStopped) continue;
     ASSERT_TRUE(suspect_at.count(observer)) << observer << " never suspected the stopped peer";
     ASSERT_TRUE(dead_at.count(observer)) << observer << " never declared the stopped peer dead";
     std::printf("[figures] observer %s: suspect after %.2f s, dead after %.2f s (suspect_after %.1f, dead_after %.1f)\n",
                 observer.c_str(), suspect_at[observer], dead_at[observer], kSuspect, kDead);
-    // Heartbeats may be up to a couple of rounds old when the signal lands: not much earlier.
-    EXPECT_GE(suspect_at[observer], kSuspect - 2 * kInterval - 0.1);
-    EXPECT_LE(suspect_at[observer], kSuspect + kDetectionSlack);
-    EXPECT_GE(dead_at[observer], kDead - 2 * kInterval - 0.1);
-    EXPECT_LE(dead_at[observer], kDead + kDetectionSlack);
+    EXPECT_GE(suspect_at[observer], kInterval / 2 - 0.05) << "suspected before a probe could time out";
+    EXPECT_LE(suspect_at[observer], kFirstSuspicionBound + kDetectionSlack);
+    EXPECT_LE(dead_at[observer], kDeadBound + kDetectionSlack);
   }
 
   // --- SIGCONT: "e" must be alive everywhere again, and its own view must recover.

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/shape/shape.h"
+#include "common/gossip/message_codec.h"
 #include "common/wire/codec.h"
 
 namespace fs = std::filesystem;
@@ -53,32 +54,39 @@ void summary_seeds(const fs::path& dir) {
   }
 }
 
+// Wire version 2 (common/gossip/message.h): a probe, rumours, and a push of records.
 void wire_seeds(const fs::path& dir) {
-  wire::Gossip syn;
-  syn.mutable_from()->set_node_id("node-a");
-  syn.mutable_from()->set_endpoint("tcp://127.0.0.1:7946");
-  syn.mutable_from()->set_generation(3);
-  for (uint64_t i = 0; i < 3; ++i) {
-    syn.mutable_digest()->add_origins(0x1234 + i);
-    syn.mutable_digest()->add_generations(1);
-    syn.mutable_digest()->add_max_versions(10 * i);
-  }
-  write(dir, "syn", wire::encode(wire::MessageType::Syn, syn));
+  gossip::Message ping;
+  ping.type = wire::MessageType::Ping;
+  ping.from = gossip::Sender{"node-a", 3, "tcp://127.0.0.1:7946", ""};
+  ping.seq = 77;
+  ping.members = {{0x1234, 1, 4, gossip::PeerState::Suspect, 0x5678}};
+  write(dir, "ping", gossip::encode(ping));
 
-  wire::Gossip ack = syn;
-  auto* delta = ack.add_deltas();
-  delta->set_origin("node-b");
-  delta->set_generation(2);
-  delta->set_max_version(12);
-  delta->mutable_node()->set_version(12);
-  delta->mutable_node()->set_capacity_cores(8);
-  auto* fn = delta->add_functions();
-  fn->set_version(11);
-  fn->set_function("web");
-  fn->set_summary(shape::encode(shape::summarize("web", learned_model(0.0, 1), 1, 11)));
-  fn->set_lamport(5);
-  write(dir, "ack", wire::encode(wire::MessageType::Ack, ack));
-  write(dir, "leave", wire::encode(wire::MessageType::Leave, wire::Gossip{}));
+  gossip::Message news = ping;
+  news.type = wire::MessageType::News;
+  for (uint64_t i = 0; i < 3; ++i) news.news.push_back({0x1234 + i, static_cast<uint32_t>(10 * i)});
+  write(dir, "news", gossip::encode(news));
+
+  auto node = std::make_unique<gossip::Record>();
+  node->kind = gossip::RecordKind::Node;
+  node->key = "node-b";
+  node->author_fp = gossip::fingerprint("node-b");
+  node->generation = 2;
+  node->version = 12;
+  node->node = std::make_unique<const gossip::NodeBody>(gossip::NodeBody{"tcp://127.0.0.1:7947", 8, "", "", false});
+  auto fn = std::make_unique<gossip::Record>();
+  fn->kind = gossip::RecordKind::Function;
+  fn->key = "web";
+  fn->author_fp = gossip::fingerprint("node-b");
+  fn->generation = 2;
+  fn->version = 5;
+  fn->payload = shape::encode(shape::summarize("web", learned_model(0.0, 1), 1, 11));
+  gossip::Message push = ping;
+  push.type = wire::MessageType::Push;
+  push.members.clear();
+  push.records = {gossip::share(std::move(node)), gossip::share(std::move(fn))};
+  write(dir, "push", gossip::encode(push));
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ namespace antiphase::gossip::testing {
 
 class ChildProcess {
  public:
-  explicit ChildProcess(const std::vector<std::string>& argv) {
+  // `stderr_path`, when given, receives the child's stderr (its log) instead of ours.
+  explicit ChildProcess(const std::vector<std::string>& argv, const std::string& stderr_path = "") {
     int to_child[2], from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
@@ -29,6 +30,10 @@ class ChildProcess {
     if (pid_ == 0) {
       ::dup2(to_child[0], 0);
       ::dup2(from_child[1], 1);
+      if (!stderr_path.empty()) {
+        const int log = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (log >= 0) ::dup2(log, 2);
+      }
       std::vector<char*> args;
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);

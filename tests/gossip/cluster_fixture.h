@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -60,19 +62,21 @@ class Cluster : public ::testing::Test {
     std::vector<std::string> args = command_prefix(index);
     std::vector<std::string> own = {GOSSIP_NODE_PATH, "--id", name, "--bind", endpoint(index), "--state-dir", root_ + "/state-" + name,
             "--interval", std::to_string(interval_s_), "--suspect", std::to_string(suspect_s_), "--dead",
-            std::to_string(dead_s_), "--purge", std::to_string(purge_s_), "--log-level", "error"};
+            std::to_string(dead_s_), "--purge", std::to_string(purge_s_), "--log-level", log_level_};
     args.insert(args.end(), own.begin(), own.end());
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     return args;
   }
 
-  // Starts a secure node; `seed` is the index/name of its seed (or -1).
-  ChildProcess& start_secure(const std::string& name, int index, const std::string& seed_name = "", int seed_index = -1) {
+  // Starts a secure node; `seed` is the index/name of its seed (or -1). Its allowlist is
+  // the shared <root>/allowed unless `allowed_dir` names another directory.
+  ChildProcess& start_secure(const std::string& name, int index, const std::string& seed_name = "", int seed_index = -1,
+                             const std::string& allowed_dir = "") {
     auto args = base_args(name, index);
     args.push_back("--secret-key");
     args.push_back(root_ + "/" + name + ".key_secret");
     args.push_back("--allowed-keys");
-    args.push_back(root_ + "/allowed");
+    args.push_back(allowed_dir.empty() ? root_ + "/allowed" : allowed_dir);
     if (seed_index >= 0) {
       args.push_back("--seed");
       args.push_back(keys_.at(seed_name) + "@" + endpoint(seed_index));
@@ -80,14 +84,20 @@ class Cluster : public ::testing::Test {
     return launch(name, args);
   }
 
+  // Each node's log (stderr) is appended to <root>/<name>.log, for tests that check what was said.
   ChildProcess& launch(const std::string& name, const std::vector<std::string>& args) {
-    nodes_[name] = std::make_unique<ChildProcess>(args);
+    nodes_[name] = std::make_unique<ChildProcess>(args, log_path(name));
     const auto ready = nodes_[name]->read_line(5s);
     EXPECT_TRUE(ready && ready->rfind("ready", 0) == 0) << name << ": " << ready.value_or("(no output)");
     return *nodes_[name];
   }
 
   ChildProcess& node(const std::string& name) { return *nodes_.at(name); }
+  std::string log_path(const std::string& name) const { return root_ + "/" + name + ".log"; }
+  std::string log_of(const std::string& name) const {
+    std::ifstream in(log_path(name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
   std::map<std::string, std::string> peer_states(const std::string& observer) { return node(observer).peer_states(); }
   uint64_t peer_generation(const std::string& observer, const std::string& id) {
@@ -125,6 +135,7 @@ class Cluster : public ::testing::Test {
   int base_port_ = 0;
   // Protocol timers given to nodes started from now on.
   double interval_s_ = kInterval, suspect_s_ = kSuspect, dead_s_ = kDead, purge_s_ = kPurge;
+  std::string log_level_ = "error";  // gossip_node's --log-level for nodes started from now on
   std::vector<std::string> extra_args_;  // appended to every gossip_node command line, e.g. {"--fanout", "1"}
   std::vector<std::string> command_prefix_;  // e.g. {"ip", "netns", "exec", "<ns>"}
   std::map<std::string, std::string> keys_;

@@ -22,13 +22,16 @@ using namespace antiphase::agent::gossip;
 namespace {
 
 void print_stats(const Stats& s) {
-  std::cout << "stats generation=" << s.generation << " rounds=" << s.rounds << " msgs_in=" << s.msgs_in
+  std::cout << "stats signing=" << (s.signing ? 1 : 0) << " generation=" << s.generation << " rounds=" << s.rounds << " msgs_in=" << s.msgs_in
             << " msgs_out=" << s.msgs_out << " bytes_in=" << s.bytes_in << " bytes_out=" << s.bytes_out
             << " dropped_malformed=" << s.dropped_malformed << " dropped_oversize=" << s.dropped_oversize
-            << " refused_auth=" << s.refused_auth << " refused_identity=" << s.refused_identity
+            << " refused_auth=" << s.refused_auth << " refused_identity=" << s.refused_identity << " duplicate_node_id=" << s.duplicate_node_id
             << " send_dropped=" << s.send_dropped << " peers_alive=" << s.peers_alive
             << " peers_suspect=" << s.peers_suspect << " peers_dead=" << s.peers_dead << " peers_left=" << s.peers_left
-            << " purged=" << s.purged << " functions=" << s.functions << "\n";
+            << " purged=" << s.purged << " functions=" << s.functions << " records_applied=" << s.records_applied
+            << " records_forged=" << s.records_forged << " records_stale=" << s.records_stale
+            << " probes_failed=" << s.probes_failed << " suspicions=" << s.suspicions << " refutations=" << s.refutations
+            << " deaths_declared=" << s.deaths_declared << " local_health=" << s.local_health << "\n";
 }
 
 void serve(GossipAgent& agent) {

@@ -18,6 +18,7 @@
 #include "agent/gossip/curve_keys.h"
 #include "agent/gossip/generation_store.h"
 #include "agent/gossip/gossip_agent.h"
+#include "common/gossip/message_codec.h"
 #include "common/wire/codec.h"
 #include "tests/gossip/child_process.h"
 #include "tests/gossip/cluster_fixture.h"
@@ -110,13 +111,13 @@ TEST_F(Cluster, MalformedAndOversizeMessagesFromRawSocketAreDroppedAndCounted) {
   auto send = [&](const std::string& bytes) { raw.send(zmq::buffer(bytes), zmq::send_flags::none); };
   send("hello");                                                              // too short
   send(std::string(64, '\0'));                                                // bad magic
-  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 4) + "\xff\xff\xff\xff");  // bad payload
-  std::string bad_type = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 0);
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 4) + "\xff\xff\xff\xff");  // bad payload
+  std::string bad_type = antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 0);
   bad_type[5] = 77;
   send(bad_type);                                                             // unknown type
-  std::string lying = antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 100);
+  std::string lying = antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 100);
   send(lying);                                                                // length lies (mismatch)
-  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Syn, 70000) + std::string(70000, 'x'));  // oversize
+  send(antiphase::wire::encode_header(antiphase::wire::MessageType::Ping, 70000) + std::string(70000, 'x'));  // oversize
   raw.send(zmq::str_buffer("part1"), zmq::send_flags::sndmore);
   raw.send(zmq::str_buffer("part2"), zmq::send_flags::none);                 // multipart
   ASSERT_TRUE(wait_until([&] { return stat("plain", "dropped_malformed") >= 6; }, 3s))
@@ -140,11 +141,11 @@ TEST_F(Cluster, MessageClaimingAnotherNodesKeyIsRefused) {
   raw.set(zmq::sockopt::curve_publickey, zmq::buffer(mallory.public_key));
   raw.set(zmq::sockopt::curve_secretkey, zmq::buffer(mallory.secret_key));
   raw.connect(endpoint(0));
-  antiphase::wire::Gossip syn;
-  syn.mutable_from()->set_node_id("impostor");
-  syn.mutable_from()->set_endpoint(endpoint(9));
-  syn.mutable_from()->set_public_key(ag::z85_decode_key(keys_["a"]));  // not the key it authenticated with
-  const std::string frame = antiphase::wire::encode(antiphase::wire::MessageType::Syn, syn);
+  antiphase::gossip::Message ping;
+  ping.type = antiphase::wire::MessageType::Ping;
+  ping.from = {"impostor", 1, endpoint(9), ag::z85_decode_key(keys_["a"])};  // not the key it authenticated with
+  ping.seq = 1;
+  const std::string frame = antiphase::gossip::encode(ping);
   raw.send(zmq::buffer(frame), zmq::send_flags::none);
   ASSERT_TRUE(wait_until([&] { return stat("a", "refused_identity") >= 1; }, 3s));
   EXPECT_EQ(stat("a", "msgs_in"), 0u);
@@ -256,4 +257,57 @@ TEST(GossipAgentConfig, GenerationIsPersistedAndBumped) {
   EXPECT_GT(ag::bump_generation(dir), 1700000000u) << "corrupt file falls back to unix time";
   EXPECT_FALSE(fs::exists(dir + "/gossip.generation.tmp"));
   fs::remove_all(dir);
+}
+
+// Issue 19, bug 7: b once refused a's key (a was out of b's allowlist), then allows it
+// again. a must reach b again without being restarted itself.
+TEST_F(Cluster, PeerThatRefusedOurKeyOnceIsReachedAgainOnceItAllowsIt) {
+  make_keys("a", true);
+  make_keys("b", true);
+  const std::string without_a = root_ + "/allowed-without-a";
+  fs::create_directories(without_a);
+  fs::copy_file(root_ + "/allowed/b.key", without_a + "/b.key");
+  start_secure("a", 0);
+  start_secure("b", 1, "a", 0);
+  ASSERT_TRUE(wait_until([&] { return alive_count("a") == 1 && alive_count("b") == 1; }, 5s));
+
+  EXPECT_EQ(node("b").quit(), 0);
+  start_secure("b", 1, "a", 0, without_a);  // b talks to a, but refuses a's connections
+  ASSERT_TRUE(wait_until([&] { return stat("b", "refused_auth") > 0; }, 5s)) << "a never tried to reach b";
+  std::this_thread::sleep_for(std::chrono::milliseconds(int(kPurge * 1000)));  // long enough for a to give b up
+
+  EXPECT_EQ(node("b").quit(), 0);
+  start_secure("b", 1, "a", 0);  // a allowed again
+  const auto restarted = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until([&] { return alive_count("a") == 1 && alive_count("b") == 1; }, 10s))
+      << "a sees " << alive_count("a") << " live peers, b sees " << alive_count("b") << "; a sent "
+      << stat("a", "msgs_out") << " messages\n" << node("a").ask("stats") << "\n" << node("b").ask("stats");
+  RecordProperty("heal_after_refusal_s",
+                 std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count()));
+}
+
+// Issue 19, bug 8: two hosts with the same node id (a cloned host name) cannot gossip
+// with each other; each must notice, count it and say so in its log.
+TEST_F(Cluster, DuplicateNodeIdIsDetectedCountedAndLogged) {
+  make_keys("twin1", true);
+  make_keys("twin2", true);
+  log_level_ = "warn";
+  auto start_twin = [&](const std::string& key_name, int index, int seed_index) {
+    auto args = base_args("twin", index);
+    args.insert(args.end(), {"--secret-key", root_ + "/" + key_name + ".key_secret", "--allowed-keys", root_ + "/allowed"});
+    if (seed_index >= 0) args.insert(args.end(), {"--seed", keys_.at("twin1") + "@" + endpoint(seed_index)});
+    launch(key_name, args);
+  };
+  start_twin("twin1", 0, -1);
+  start_twin("twin2", 1, 0);
+  for (const std::string name : {"twin1", "twin2"}) {
+    EXPECT_TRUE(wait_until([&] { return node(name).stat("duplicate_node_id").value_or(0) > 0; }, 5s))
+        << name << " did not count the duplicate node id";
+    EXPECT_GT(stat(name, "refused_identity"), 0u) << name;
+    EXPECT_NE(log_of(name).find("duplicate node_id"), std::string::npos) << name << " log:\n" << log_of(name);
+  }
+  // Telling each other must not turn into a message storm.
+  const uint64_t sent_before = stat("twin1", "msgs_out");
+  std::this_thread::sleep_for(2s);
+  EXPECT_LE(stat("twin1", "msgs_out") - sent_before, 2 / kInterval * 4) << "more than 4 messages a round";
 }

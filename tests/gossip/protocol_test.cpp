@@ -1,47 +1,86 @@
+// The sans-IO protocol core over the in-memory network (sim_network.h): convergence,
+// dissemination, failure detection, repair, tombstones, partitions, caps, signatures.
+// Synchronous rounds of one news interval (0.2 s) unless a test says otherwise.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <unordered_map>
+
+#include "common/gossip/flat_table.h"
 #include "common/gossip/republish_gate.h"
 #include "tests/gossip/sim_network.h"
 
 using namespace antiphase::gossip;
 using antiphase::gossip::sim::SimNetwork;
+using antiphase::gossip::sim::SimOptions;
 
 namespace {
 
+constexpr double kRound = 0.2;
+
 ProtocolConfig fast_config() {
   ProtocolConfig config;
-  config.suspect_after_s = 3;
+  config.probe_interval_s = 1;
+  config.probe_timeout_s = 0.5;
+  config.news_interval_s = kRound;
+  config.anti_entropy_interval_s = 5;
+  config.anti_entropy_settle_s = 2;
+  config.pull_retry_s = 2 * kRound;
+  config.suspect_after_s = 2;
   config.dead_after_s = 6;
   config.purge_after_s = 20;
   return config;
 }
 
 // n nodes that all know node 0 as their seed.
-SimNetwork star_joined(size_t n, ProtocolConfig config = fast_config()) {
-  SimNetwork net(config);
+SimNetwork star_joined(size_t n, ProtocolConfig config = fast_config(), SimOptions options = {}) {
+  SimNetwork net(config, options);
   net.add_node({});
   for (size_t i = 1; i < n; ++i) net.add_node({0});
   return net;
 }
 
+void run_for(SimNetwork& net, double& now, double seconds) {
+  const double until = now + seconds;
+  while (now + 1e-9 < until) net.round(now += kRound);
+}
+
 size_t nodes_seeing(SimNetwork& net, const std::string& function, const std::string& summary) {
   size_t count = 0;
-  for (size_t i = 0; i < net.size(); ++i) count += net.node(i).function_summary(function) == summary;
+  for (size_t i = 0; i < net.size(); ++i) count += net.is_up(i) && net.node(i).function_summary(function) == summary;
   return count;
 }
 
-PeerState state_seen_by(SimNetwork& net, size_t observer, const std::string& id, double now) {
-  for (const PeerView& peer : net.node(observer).peers(now))
-    if (peer.node_id == id) return peer.state;
-  ADD_FAILURE() << id << " unknown to " << observer;
-  return PeerState::Alive;
+std::optional<PeerState> state_seen_by(SimNetwork& net, size_t observer, size_t member, double now) {
+  const auto view = net.node(observer).peer(sim::id_of(member), now);
+  if (!view) return std::nullopt;
+  return view->state;
 }
 
-bool knows(SimNetwork& net, size_t observer, const std::string& id, double now) {
-  for (const PeerView& peer : net.node(observer).peers(now))
-    if (peer.node_id == id) return true;
-  return false;
+bool all_see_all_alive(SimNetwork& net, double now) {
+  for (size_t i = 0; i < net.size(); ++i) {
+    const auto peers = net.node(i).peers(now);
+    if (peers.size() != net.size() - 1) return false;
+    for (const PeerView& peer : peers)
+      if (peer.state != PeerState::Alive) return false;
+  }
+  return true;
 }
+
+// Counts every liveness change that makes a member Dead, by (observer, member).
+struct DeathLog {
+  std::vector<std::pair<size_t, size_t>> deaths;
+  std::vector<std::pair<size_t, size_t>> suspicions;
+  void attach(SimNetwork& net) {
+    net.on_state_change([this](size_t observer, size_t member, PeerState, PeerState after, double) {
+      if (after == PeerState::Dead) deaths.emplace_back(observer, member);
+      if (after == PeerState::Suspect) suspicions.emplace_back(observer, member);
+    });
+  }
+  size_t deaths_of(size_t member) const {
+    return std::count_if(deaths.begin(), deaths.end(), [&](auto& d) { return d.second == member; });
+  }
+};
 
 }  // namespace
 
@@ -49,50 +88,70 @@ TEST(GossipProtocol, ThirtyNodesJoinThroughOneSeedAndConvergeQuickly) {
   SimNetwork net = star_joined(30);
   net.set_roundtrip_wire(true);
   double now = 0;
-  for (int r = 0; r < 8; ++r) net.round(now += 1);
-  for (size_t i = 0; i < net.size(); ++i) EXPECT_EQ(net.node(i).peers(now).size(), 29u) << "node " << i;
-  EXPECT_EQ(net.undecodable_, 0u);
+  run_for(net, now, 8);
+  ASSERT_TRUE(all_see_all_alive(net, now));
+  EXPECT_EQ(net.undecodable(), 0u);
 
   net.node(17).publish_function("thumbnailer", "shape-v1", now);
   int rounds = 0;
-  while (nodes_seeing(net, "thumbnailer", "shape-v1") < net.size() && rounds < 20) {
-    net.round(now += 1);
+  while (nodes_seeing(net, "thumbnailer", "shape-v1") < 29 && rounds < 50) {
+    net.round(now += kRound);
     ++rounds;
   }
+  EXPECT_LE(rounds, 6) << "a rumour pushed to 3 members a round reaches 29 of 30 in ~log4(30) + tail rounds";
+  // The last one or two may be missed by every rumour (odds ~n e^-L); anti-entropy finds them.
+  const ProtocolConfig config = fast_config();
+  run_for(net, now, config.anti_entropy_interval_s + 2 * config.probe_interval_s + 1);
   EXPECT_EQ(nodes_seeing(net, "thumbnailer", "shape-v1"), 30u);
-  EXPECT_LE(rounds, 6) << "log(30) rounds expected with fanout 3";
 }
 
 TEST(GossipProtocol, NodeStateTravelsWithCapacityAndHostSummary) {
   SimNetwork net = star_joined(5);
   double now = 0;
+  run_for(net, now, 3);
   net.node(3).set_node_state({48.0, "host-shape"}, now);
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
-  for (const PeerView& peer : net.node(1).peers(now))
-    if (peer.node_id == "n3") {
-      EXPECT_DOUBLE_EQ(peer.capacity_cores, 48.0);
-      EXPECT_EQ(peer.host_summary, "host-shape");
-      EXPECT_EQ(peer.endpoint, "sim://3");
-    }
+  run_for(net, now, 2);
+  const auto view = net.node(1).peer("n3", now);
+  ASSERT_TRUE(view);
+  EXPECT_DOUBLE_EQ(view->capacity_cores, 48.0);
+  EXPECT_EQ(view->host_summary, "host-shape");
+  EXPECT_EQ(view->endpoint, "sim://3");
+}
+
+TEST(GossipProtocol, QuietClusterSendsOnlyProbesAndRareAntiEntropy) {
+  // Traffic follows change: with nothing changing, an agent sends one PING (and answers
+  // one) per probe interval, plus anti-entropy every anti_entropy_interval_s.
+  SimNetwork net = star_joined(20);
+  double now = 0;
+  run_for(net, now, 15);  // joined, rumours of the join done
+  std::vector<uint64_t> before(net.size());
+  for (size_t i = 0; i < net.size(); ++i) before[i] = net.messages_sent(i);
+  run_for(net, now, 20);
+  for (size_t i = 0; i < net.size(); ++i) {
+    const double per_s = double(net.messages_sent(i) - before[i]) / 20;
+    EXPECT_LE(per_s, 3.0) << "node " << i << ": ping + ack + ~1/5 anti-entropy a second expected";
+  }
 }
 
 TEST(GossipProtocol, LastWriterWinsPerFunctionAcrossOrigins) {
   SimNetwork net = star_joined(6);
   double now = 0;
-  for (int r = 0; r < 5; ++r) net.round(now += 1);
+  run_for(net, now, 4);
   net.node(1).publish_function("api", "from-1", now);
-  for (int r = 0; r < 5; ++r) net.round(now += 1);
+  run_for(net, now, 8);  // rumours, and anti-entropy for anyone they missed
+  ASSERT_EQ(net.node(4).function_summary("api"), "from-1");
   // Node 4 has seen node 1's write, so its write is later in Lamport order and wins.
   net.node(4).publish_function("api", "from-4", now);
-  for (int r = 0; r < 5; ++r) net.round(now += 1);
+  run_for(net, now, 8);
   EXPECT_EQ(nodes_seeing(net, "api", "from-4"), 6u);
   // One entry per function, whoever wrote it: the table does not grow per host.
   for (size_t i = 0; i < net.size(); ++i) EXPECT_EQ(net.node(i).state().function_count(), 1u);
+  for (size_t i = 0; i < net.size(); ++i) EXPECT_TRUE(net.node(i).state().bucket_hashes_consistent()) << i;
 
   // Concurrent writes (equal Lamport stamps) resolve the same way everywhere.
   net.node(2).publish_function("cron", "from-2", now);
   net.node(5).publish_function("cron", "from-5", now);
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
+  run_for(net, now, 8);
   const size_t two = nodes_seeing(net, "cron", "from-2"), five = nodes_seeing(net, "cron", "from-5");
   EXPECT_TRUE((two == 6 && five == 0) || (two == 0 && five == 6)) << two << " vs " << five;
 }
@@ -100,98 +159,119 @@ TEST(GossipProtocol, LastWriterWinsPerFunctionAcrossOrigins) {
 TEST(GossipProtocol, RestartedNodeWithHigherGenerationReplacesOldState) {
   SimNetwork net = star_joined(5);
   double now = 0;
+  run_for(net, now, 3);
   net.node(2).publish_function("old-fn", "v-old", now);
-  for (int r = 0; r < 30; ++r) net.round(now += 1);  // node 2's version climbs to ~32
-  const uint64_t old_version = net.node(2).state().self().max_version;
-  ASSERT_GT(old_version, 25u);
+  net.node(2).set_node_state({4, "a"}, now);
+  net.node(2).set_node_state({4, "b"}, now);
+  run_for(net, now, 3);
+  const uint64_t old_version = net.node(1).peer("n2", now)->max_version;
+  ASSERT_GE(old_version, 3u);
 
   net.restart(2, /*generation=*/2, {0});
-  net.node(2).set_node_state({8.0, "fresh"}, now);
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
+  net.node(2).set_node_state({8.0, "fresh"}, net.local_time(2));
+  run_for(net, now, 3);
   for (size_t i : {0, 1, 3, 4}) {
-    for (const PeerView& peer : net.node(i).peers(now))
-      if (peer.node_id == "n2") {
-        EXPECT_EQ(peer.generation, 2u);
-        EXPECT_LT(peer.max_version, old_version);  // lower version, but the newer generation wins
-        EXPECT_EQ(peer.host_summary, "fresh");
-        EXPECT_EQ(peer.state, PeerState::Alive);
-      }
-    EXPECT_FALSE(net.node(i).function_summary("old-fn")) << "old incarnation's writes are void";
+    const auto view = net.node(i).peer("n2", now);
+    ASSERT_TRUE(view) << i;
+    EXPECT_EQ(view->generation, 2u);
+    EXPECT_LT(view->max_version, old_version) << "lower version, but the newer generation wins";
+    EXPECT_EQ(view->host_summary, "fresh");
+    EXPECT_EQ(view->state, PeerState::Alive);
+    EXPECT_FALSE(net.node(i).function_summary("old-fn")) << "the old incarnation's writes are void";
   }
 }
 
-TEST(GossipProtocol, StaleGenerationDeltaIsIgnored) {
-  ReplicatedState state("a", 1, ProtocolConfig{});
-  antiphase::wire::OriginDelta newer;
-  newer.set_origin("b");
-  newer.set_generation(5);
-  newer.set_max_version(3);
-  newer.mutable_node()->set_version(1);
-  newer.mutable_node()->set_endpoint("sim://new");
-  state.apply(newer, 1);
-  antiphase::wire::OriginDelta older = newer;
-  older.set_generation(4);
-  older.set_max_version(900);
-  older.mutable_node()->set_endpoint("sim://old");
-  state.apply(older, 2);
-  const OriginState& b = state.origins().at("b");
-  EXPECT_EQ(b.node.endpoint(), "sim://new");
-  EXPECT_EQ(b.max_version, 3u);
-  EXPECT_EQ(b.generation, 5u);
-}
-
-TEST(GossipProtocol, SilentNodeGoesSuspectThenDeadThenIsPurgedAndStaysPurged) {
+TEST(GossipProtocol, CrashedNodeIsSuspectedThenDeadEverywhereThenPurgedAndStaysPurged) {
   SimNetwork net = star_joined(6);
+  DeathLog log;
+  log.attach(net);
   double now = 0;
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
+  run_for(net, now, 4);
+  ASSERT_TRUE(all_see_all_alive(net, now));
   net.set_up(5, false);
-  const double killed_at = now;
-  // Gossip carries node 5's last heartbeat for up to a couple of rounds after it died.
-  net.round(now += 1);
-  net.round(now += 1);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(state_seen_by(net, i, "n5", now), PeerState::Alive);
-  while (now < killed_at + 5) net.round(now += 1);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(state_seen_by(net, i, "n5", now), PeerState::Suspect);
-  // dead_after (6 s) counts from when each node last heard the heartbeat, which gossip
-  // may have delivered up to ~2 rounds after the kill.
-  while (now < killed_at + 9) net.round(now += 1);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(state_seen_by(net, i, "n5", now), PeerState::Dead);
-  // Healthy nodes are never suspected meanwhile.
-  for (const PeerView& peer : net.node(0).peers(now)) {
-    if (peer.node_id != "n5") {
-      EXPECT_EQ(peer.state, PeerState::Alive) << peer.node_id;
-    }
+  const double crashed_at = now;
+  double all_dead_at = -1;
+  while (now < crashed_at + 30) {
+    net.round(now += kRound);
+    size_t dead = 0;
+    for (size_t i = 0; i < 5; ++i) dead += state_seen_by(net, i, 5, now) == PeerState::Dead;
+    if (dead == 5 && all_dead_at < 0) all_dead_at = now;
+    if (all_dead_at >= 0) break;
   }
-  while (now < killed_at + 20 + 3) net.round(now += 1);
-  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(knows(net, i, "n5", now)) << "purged everywhere";
-  for (int r = 0; r < 10; ++r) net.round(now += 1);
-  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(knows(net, i, "n5", now)) << "not resurrected by lagging peers";
+  ASSERT_GE(all_dead_at, 0) << "never dead everywhere";
+  const ProtocolConfig config = fast_config();
+  // A probe must fail (<= 5 probe intervals until some node probes it) and the suspicion,
+  // confirmed by the other probers, lasts suspect_after_s.
+  EXPECT_GE(all_dead_at - crashed_at, config.suspect_after_s);
+  EXPECT_LE(all_dead_at - crashed_at, config.dead_after_s + 3 * config.probe_interval_s);
+  for (size_t m = 0; m < 5; ++m) EXPECT_EQ(log.deaths_of(m), 0u) << "healthy node " << m << " declared dead";
+
+  while (now < all_dead_at + config.purge_after_s + 2) net.round(now += kRound);
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(state_seen_by(net, i, 5, now)) << "purged everywhere";
+  run_for(net, now, 10);
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(state_seen_by(net, i, 5, now)) << "not resurrected";
+  // Anti-entropy bucket hashes are kept up to date through deaths, purges and replacements.
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(net.node(i).state().bucket_hashes_consistent()) << i;
 }
 
 TEST(GossipProtocol, GracefulLeaveIsSeenAsLeft) {
   SimNetwork net = star_joined(5);
   double now = 0;
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
+  run_for(net, now, 4);
   net.send(3, net.node(3).leave(now), now);
   net.set_up(3, false);
-  for (int r = 0; r < 4; ++r) net.round(now += 1);
-  for (size_t i : {0, 1, 2, 4}) EXPECT_EQ(state_seen_by(net, i, "n3", now), PeerState::Left);
+  run_for(net, now, 2);
+  for (size_t i : {0, 1, 2, 4}) EXPECT_EQ(state_seen_by(net, i, 3, now), PeerState::Left) << i;
+}
+
+TEST(GossipProtocol, SuspectedLiveNodeRefutesAndIsNeverDeclaredDead) {
+  SimNetwork net = star_joined(8);
+  DeathLog log;
+  log.attach(net);
+  double now = 0;
+  run_for(net, now, 4);
+  // Node 3 hears nothing (its inbound links fail) until some probe of it fails.
+  net.set_link_filter([](size_t, size_t to) { return to == 3; });
+  auto suspected_3 = [&] {
+    return std::count_if(log.suspicions.begin(), log.suspicions.end(), [](auto& s) { return s.second == 3; });
+  };
+  for (int r = 0; r < 100 && suspected_3() == 0; ++r) net.round(now += kRound);
+  net.set_link_filter({});
+  const double restored = now;
+  run_for(net, now, fast_config().dead_after_s + 2);
+  EXPECT_GT(suspected_3(), 0) << "the outage should have been noticed";
+  EXPECT_EQ(log.deaths_of(3), 0u) << "a refuted suspicion must not end in a death";
+  EXPECT_GE(net.node(3).counters().refutations, 1u);
+  for (size_t i = 0; i < net.size(); ++i)
+    if (i != 3) EXPECT_EQ(state_seen_by(net, i, 3, now), PeerState::Alive) << i;
+  EXPECT_TRUE(all_see_all_alive(net, now)) << restored;
+}
+
+TEST(GossipProtocol, IndirectProbesKeepANodeWithOneBrokenLinkAlive) {
+  SimNetwork net = star_joined(6);
+  DeathLog log;
+  log.attach(net);
+  double now = 0;
+  run_for(net, now, 4);
+  net.set_link_filter([](size_t from, size_t to) { return (from == 1 && to == 4) || (from == 4 && to == 1); });
+  run_for(net, now, 30);
+  EXPECT_TRUE(log.suspicions.empty()) << "node 1's probes of node 4 go round the broken link";
+  EXPECT_TRUE(log.deaths.empty());
+  EXPECT_GT(net.node(1).counters().ping_reqs_sent, 0u);
 }
 
 TEST(GossipProtocol, FunctionCapEvictsOldestFirst) {
   ProtocolConfig config = fast_config();
-  config.max_functions = 5;
+  config.max_functions = 64;
   SimNetwork net = star_joined(3, config);
   double now = 0;
-  for (int f = 0; f < 8; ++f) net.node(1).publish_function("fn" + std::to_string(f), "s", now += 0.1);
-  EXPECT_EQ(net.node(1).state().function_count(), 5u);
+  for (int f = 0; f < 80; ++f) net.node(1).publish_function("fn" + std::to_string(f), "s", now);
+  EXPECT_LE(net.node(1).state().function_count(), 64u);
   EXPECT_FALSE(net.node(1).function_summary("fn0"));
-  EXPECT_FALSE(net.node(1).function_summary("fn2"));
-  EXPECT_TRUE(net.node(1).function_summary("fn3"));
-  EXPECT_TRUE(net.node(1).function_summary("fn7"));
-  for (int r = 0; r < 6; ++r) net.round(now += 1);
-  EXPECT_EQ(net.node(2).state().function_count(), 5u);
-  EXPECT_EQ(net.node(2).state().counters().functions_evicted, 0u) << "evicted entries are not shipped";
+  EXPECT_TRUE(net.node(1).function_summary("fn79"));
+  run_for(net, now, 8);
+  EXPECT_LE(net.node(2).state().function_count(), 64u);
+  EXPECT_TRUE(net.node(2).function_summary("fn79"));
 }
 
 TEST(GossipProtocol, PeerCapBoundsMembership) {
@@ -199,8 +279,8 @@ TEST(GossipProtocol, PeerCapBoundsMembership) {
   config.max_peers = 6;  // self included
   SimNetwork net = star_joined(15, config);
   double now = 0;
-  for (int r = 0; r < 10; ++r) net.round(now += 1);
-  for (size_t i = 0; i < net.size(); ++i) EXPECT_LE(net.node(i).state().origins().size(), 6u);
+  run_for(net, now, 10);
+  for (size_t i = 0; i < net.size(); ++i) EXPECT_LE(net.node(i).state().members().size(), 6u);
   EXPECT_GT(net.node(0).state().counters().peers_evicted, 0u);
 }
 
@@ -213,50 +293,338 @@ TEST(GossipProtocol, OversizedSummariesAreRefused) {
   EXPECT_TRUE(node.publish_function("ok", std::string(256, 'x'), 0));
 }
 
-TEST(GossipProtocol, LargeStateCrossesInBoundedMessages) {
+TEST(GossipProtocol, JoiningNodeFetchesLargeStateInBoundedMessages) {
   ProtocolConfig config = fast_config();
   config.max_message_bytes = 8 * 1024;
-  SimNetwork net = star_joined(4, config);
+  SimNetwork net(config);
+  net.add_node({});
+  net.add_node({0});
   double now = 0;
   for (int f = 0; f < 300; ++f) net.node(1).publish_function("fn" + std::to_string(f), std::string(200, 'q'), now);
-  for (int r = 0; r < 40 && net.node(3).state().function_count() < 300; ++r) net.round(now += 1);
-  EXPECT_EQ(net.node(3).state().function_count(), 300u);
+  run_for(net, now, 4);
+  net.add_node({0});  // joins late: everything comes through anti-entropy and pulls
+  for (int r = 0; r < 100 && net.node(2).state().function_count() < 300; ++r) net.round(now += kRound);
+  EXPECT_EQ(net.node(2).state().function_count(), 300u);
   EXPECT_LE(net.largest_message(), 8u * 1024);
 }
 
 TEST(GossipProtocol, MessagesWithoutSenderAreIgnored) {
   Protocol node(ProtocolConfig{}, Identity{"a", "sim://0", "", 1}, {}, 1);
-  antiphase::wire::Gossip anonymous;
-  anonymous.mutable_digest()->add_origins(42);
-  EXPECT_TRUE(node.handle(antiphase::wire::MessageType::Syn, anonymous, 1).empty());
+  Message anonymous;
+  anonymous.type = MessageType::Ping;
+  EXPECT_TRUE(node.handle(anonymous, "", 1).empty());
   EXPECT_EQ(node.counters().messages_ignored, 1u);
 }
 
-TEST(GossipProtocol, SurvivesFivePercentLossWithoutFalseDeaths) {
+TEST(GossipProtocol, FivePercentLossKillsNobodyAndStillDisseminates) {
   SimNetwork net = star_joined(40);
-  net.set_loss(0.05);
+  DeathLog log;
+  log.attach(net);
   double now = 0;
-  for (int r = 0; r < 10; ++r) net.round(now += 1);
+  run_for(net, now, 10);
+  net.set_loss(0.05);
   net.node(7).publish_function("lossy", "x", now);
-  for (int r = 0; r < 20; ++r) net.round(now += 1);
-  EXPECT_EQ(nodes_seeing(net, "lossy", "x"), 40u);
-  for (size_t i = 0; i < net.size(); ++i)
-    for (const PeerView& peer : net.node(i).peers(now)) EXPECT_EQ(peer.state, PeerState::Alive);
+  double reached_at = -1;
+  for (double t = now; now < t + 60;) {
+    net.round(now += kRound);
+    if (reached_at < 0 && nodes_seeing(net, "lossy", "x") == 40) reached_at = now - t;
+  }
+  EXPECT_GE(reached_at, 0) << "never reached all 40";
+  EXPECT_LE(reached_at, 3.0);
+  EXPECT_TRUE(log.deaths.empty()) << log.deaths.size() << " false deaths, first: " << log.deaths[0].first << " saw "
+                                  << log.deaths[0].second;
 }
 
-TEST(GossipProtocol, DigestWithUnequalArraysIsIgnored) {
-  Protocol node(ProtocolConfig{}, Identity{"a", "sim://0", "", 1}, {}, 1);
-  antiphase::wire::Gossip syn;
-  syn.mutable_from()->set_node_id("b");
-  syn.mutable_from()->set_endpoint("sim://1");
-  syn.mutable_digest()->add_origins(fingerprint("a"));
-  syn.mutable_digest()->add_generations(1);  // max_versions missing
-  EXPECT_TRUE(node.handle(antiphase::wire::MessageType::Syn, syn, 1).empty());
-  syn.mutable_digest()->add_max_versions(0);
-  const auto replies = node.handle(antiphase::wire::MessageType::Syn, syn, 1);
-  ASSERT_EQ(replies.size(), 1u);
-  EXPECT_EQ(replies[0].endpoint, "sim://1");
-  EXPECT_EQ(replies[0].message.deltas_size(), 1) << "b is behind on a: a sends its stream";
+TEST(GossipProtocol, AntiEntropyRepairsWhatRumoursMissed) {
+  SimNetwork net = star_joined(10);
+  double now = 0;
+  run_for(net, now, 4);
+  net.set_link_filter([](size_t, size_t to) { return to == 9; });  // node 9 hears nothing
+  for (int f = 0; f < 20; ++f) net.node(1 + f % 8).publish_function("fn" + std::to_string(f), "v", now);
+  run_for(net, now, 3);  // the rumours have run their course
+  size_t delivered = 0;
+  for (int f = 0; f < 20; ++f) delivered += nodes_seeing(net, "fn" + std::to_string(f), "v");
+  EXPECT_GE(delivered, 20u * 9 - 2) << "rumours reach (almost) every node that listens";
+  EXPECT_EQ(net.node(9).state().function_count(), 0u);
+  net.set_link_filter({});
+  const double restored = now;
+  double repaired_at = -1;
+  while (now < restored + 30 && repaired_at < 0) {
+    net.round(now += kRound);
+    if (net.node(9).state().function_count() == 20) repaired_at = now - restored;
+  }
+  ASSERT_GE(repaired_at, 0) << "anti-entropy never repaired node 9";
+  const ProtocolConfig config = fast_config();
+  // One anti-entropy interval, the settling delay, and a pull.
+  EXPECT_LE(repaired_at, config.anti_entropy_interval_s + 2 * config.probe_interval_s + 2);
+}
+
+TEST(GossipProtocol, TombstonesStopALaggardFromResurrectingAPurgedMember) {
+  SimNetwork net = star_joined(8);
+  double now = 0;
+  run_for(net, now, 4);
+  net.node(4).publish_function("by-4", "x", now);
+  run_for(net, now, 2);
+  net.pause(1);  // node 1 keeps node 4 alive in its frozen view
+  net.set_up(4, false);
+  const ProtocolConfig config = fast_config();
+  run_for(net, now, config.dead_after_s + 3 * config.probe_interval_s + config.purge_after_s + 1);
+  for (size_t i : {0, 2, 3, 5, 6, 7}) ASSERT_FALSE(state_seen_by(net, i, 4, now)) << i << " has not purged 4";
+  net.resume(1);
+  ASSERT_TRUE(state_seen_by(net, 1, 4, now)) << "the laggard still holds node 4 (suspected at most)";
+  ASSERT_TRUE(net.node(1).function_summary("by-4"));
+  uint64_t stale_before = 0;
+  for (size_t i : {0, 2, 3, 5, 6, 7}) stale_before += net.node(i).state().counters().stale;
+  run_for(net, now, 2 * config.anti_entropy_interval_s);
+  uint64_t stale_after = 0;
+  for (size_t i : {0, 2, 3, 5, 6, 7}) {
+    EXPECT_FALSE(state_seen_by(net, i, 4, now)) << i << " re-learned the purged member";
+    EXPECT_FALSE(net.node(i).function_summary("by-4")) << i << " re-learned what it wrote";
+    stale_after += net.node(i).state().counters().stale;
+  }
+  EXPECT_GT(stale_after, stale_before) << "the laggard did offer node 4's records";
+}
+
+namespace {
+
+// Each side knows at least `fanout` live members, so only the protocol's reconnect
+// probes (anti-entropy with a Dead member or a seed) talk across the cut again.
+void expect_partition_heals(double cut_seconds) {
+  const ProtocolConfig config = fast_config();  // suspect 2, dead 6, purge 20
+  SimNetwork net = star_joined(10, config);
+  DeathLog log;
+  log.attach(net);
+  double now = 0;
+  run_for(net, now, 6);
+  ASSERT_TRUE(all_see_all_alive(net, now));
+  net.partition({0, 0, 0, 0, 0, 1, 1, 1, 1, 1});
+  const double cut_at = now;
+  run_for(net, now, cut_seconds);
+  const bool forgotten = !state_seen_by(net, 1, 7, now);
+  EXPECT_TRUE(forgotten || state_seen_by(net, 1, 7, now) == PeerState::Dead) << "the cut must be felt";
+  EXPECT_EQ(forgotten, cut_seconds > config.dead_after_s + config.purge_after_s + 4);
+  for (const auto& [observer, member] : log.deaths)
+    EXPECT_NE(observer < 5, member < 5) << observer << " declared " << member << " dead on its own side";
+  net.node(8).publish_function("right-fn", "R", now);
+  net.node(2).publish_function("left-fn", "L", now);
+  net.heal();
+  const double healed_at = now;
+  while (!(all_see_all_alive(net, now) && nodes_seeing(net, "right-fn", "R") == 10 && nodes_seeing(net, "left-fn", "L") == 10) &&
+         now < healed_at + 40)
+    net.round(now += kRound);
+  EXPECT_TRUE(all_see_all_alive(net, now)) << "still split " << now - healed_at << " s after the heal";
+  EXPECT_EQ(nodes_seeing(net, "right-fn", "R"), 10u);
+  EXPECT_EQ(nodes_seeing(net, "left-fn", "L"), 10u);
+  EXPECT_LE(now - healed_at, 15.0);
+  (void)cut_at;
+}
+
+}  // namespace
+
+TEST(GossipProtocol, PartitionLongerThanDeadAfterHeals) { expect_partition_heals(12); }
+
+TEST(GossipProtocol, PartitionLongerThanPurgeAfterHealsThroughSeedsAndNotices) { expect_partition_heals(40); }
+
+TEST(GossipProtocol, ChangeFeedListsWhatWasAppliedOnce) {
+  SimNetwork net = star_joined(4);
+  double now = 0;
+  run_for(net, now, 4);
+  net.node(2).take_changes();
+  net.node(1).publish_function("feed-fn", "v1", now);
+  net.node(3).set_node_state({2, "h"}, now);
+  run_for(net, now, 2);
+  Changes changes = net.node(2).take_changes();
+  EXPECT_NE(std::find(changes.functions.begin(), changes.functions.end(), "feed-fn"), changes.functions.end());
+  EXPECT_NE(std::find(changes.nodes.begin(), changes.nodes.end(), "n3"), changes.nodes.end());
+  EXPECT_TRUE(net.node(2).take_changes().functions.empty()) << "each change is reported once";
+  net.set_up(1, false);
+  run_for(net, now, 12);
+  changes = net.node(2).take_changes();
+  EXPECT_NE(std::find(changes.nodes.begin(), changes.nodes.end(), "n1"), changes.nodes.end()) << "liveness changes too";
+}
+
+TEST(GossipProtocol, DuplicateNodeIdIsCountedOnBothSidesAndNoticesAreRateLimited) {
+  SimNetwork net(fast_config());
+  net.add_node({});
+  net.add_node({0});
+  net.add_node({1}, /*generation=*/5, /*id=*/"n0");  // a second host named n0, seeded with n1
+  double now = 0;
+  run_for(net, now, 6);
+  EXPECT_GT(net.node(0).counters().duplicate_node_id + net.node(0).state().counters().duplicate_node_id, 0u);
+  EXPECT_GT(net.node(2).counters().duplicate_node_id + net.node(2).state().counters().duplicate_node_id, 0u);
+  // Nothing runs away: in 6 s each sends about what a healthy member sends.
+  EXPECT_LE(net.messages_sent(0), 60u);
+  EXPECT_LE(net.messages_sent(2), 60u);
+}
+
+// ---- signatures ----
+
+namespace {
+
+RecordRef resigned(const Record& original, std::string payload, const RecordAuthority* signer) {
+  auto r = std::make_unique<Record>();
+  r->kind = original.kind;
+  r->key = original.key;
+  r->author_fp = original.author_fp;
+  r->generation = original.generation;
+  r->version = original.version + 1;
+  r->payload = std::move(payload);
+  if (original.node) r->node = std::make_unique<const NodeBody>(original.body());
+  r->signature = signer ? signer->sign(signing_bytes(*r)) : original.signature;
+  return share(std::move(r));
+}
+
+Outgoing push_to(size_t to, const std::vector<RecordRef>& records, const std::string& from_id) {
+  Message push;
+  push.type = MessageType::Push;
+  push.from = Sender{from_id, 1, sim::endpoint_of(4), ""};
+  push.records = records;
+  return Outgoing{sim::endpoint_of(to), "", push};
+}
+
+}  // namespace
+
+TEST(GossipSignatures, ForgedAlteredAndReplayedRecordsAreRefusedCountedAndNeverApplied) {
+  SimOptions options;
+  options.signing = true;
+  SimNetwork net = star_joined(5, fast_config(), options);
+  double now = 0;
+  run_for(net, now, 4);
+  ASSERT_TRUE(all_see_all_alive(net, now));
+  ASSERT_TRUE(net.node(2).signing());
+  net.node(1).publish_function("f", "old", now);
+  run_for(net, now, 2);
+  const RecordRef old_record(net.node(2).state().function("f"));
+  net.node(1).publish_function("f", "real", now);
+  run_for(net, now, 2);
+  const RecordRef real(net.node(2).state().function("f"));
+  ASSERT_EQ(net.node(3).function_summary("f"), "real");
+  net.node(3).take_changes();
+  const StoreCounters before = net.node(3).state().counters();
+
+  // Node 4 (allowlisted, so its messages are accepted) re-signs node 1's record with its own key...
+  const auto mallory = net.authority(4);
+  net.send(4, {push_to(3, {resigned(*real, "forged-by-4", mallory.get())}, "n4")}, now);
+  // ...alters it and keeps node 1's signature...
+  net.send(4, {push_to(3, {resigned(*real, "altered", nullptr)}, "n4")}, now);
+  // ...and replays node 1's genuine, older record.
+  net.send(4, {push_to(3, {old_record}, "n4")}, now);
+  // A node record in node 1's name, signed with node 4's key.
+  net.send(4, {push_to(3, {resigned(*net.node(3).state().member(fingerprint("n1"))->node, "fake-host", mallory.get())}, "n4")},
+           now);
+
+  const StoreCounters& after = net.node(3).state().counters();
+  EXPECT_EQ(after.forged - before.forged, 3u) << "re-signed, altered, node record in another's name";
+  EXPECT_EQ(after.stale - before.stale, 1u) << "the replay";
+  EXPECT_EQ(after.applied, before.applied);
+  EXPECT_EQ(net.node(3).function_summary("f"), "real");
+  EXPECT_NE(net.node(3).peer("n1", now)->host_summary, "fake-host");
+  EXPECT_TRUE(net.node(3).take_changes().functions.empty()) << "nothing forged reaches the change feed";
+  run_for(net, now, 4);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(net.node(i).function_summary("f"), "real") << i;
+}
+
+TEST(GossipSignatures, NodeRecordWithAKeyOutsideTheAllowlistIsForged) {
+  SimOptions options;
+  options.signing = true;
+  SimNetwork net = star_joined(3, fast_config(), options);
+  double now = 0;
+  run_for(net, now, 3);
+  // A well-formed, self-signed node record of a stranger whose key nobody allowlisted.
+  SimOptions other = options;
+  other.seed = 999;
+  other.id_prefix = "intruder-";
+  SimNetwork elsewhere(fast_config(), other);
+  elsewhere.add_node({});
+  const RecordRef intruder(elsewhere.node(0).state().self().node);
+  const uint64_t forged_before = net.node(1).state().counters().forged;
+  net.send(2, {push_to(1, {intruder}, "n2")}, now);
+  EXPECT_EQ(net.node(1).state().counters().forged, forged_before + 1);
+  EXPECT_FALSE(net.node(1).peer("intruder-0", now));
+}
+
+TEST(GossipSignatures, MessageUsingALiveMembersIdWithAnotherKeyIsRefused) {
+  SimOptions options;
+  options.signing = true;
+  SimNetwork net = star_joined(3, fast_config(), options);
+  double now = 0;
+  run_for(net, now, 3);
+  Message ping;
+  ping.type = MessageType::Ping;
+  ping.from = Sender{"n2", 1, "sim://2", ""};
+  ping.seq = 7;
+  EXPECT_TRUE(net.node(1).handle(ping, net.public_key(0), now).empty()) << "n2's id, n0's key";
+  EXPECT_EQ(net.node(1).counters().refused_identity, 1u);
+  EXPECT_FALSE(net.node(1).handle(ping, net.public_key(2), now).empty());
+}
+
+// ---- event-driven mode ----
+
+TEST(GossipEvents, RumourReachesTwoHundredNodesWithinTwoSecondsOverLatentLinks) {
+  SimOptions options;
+  options.latency_s = 0.002;
+  options.jitter_s = 0.001;
+  SimNetwork net(fast_config(), options);
+  for (size_t i = 0; i < 200; ++i) net.add_node(i ? std::vector<size_t>{0, (i * 7) % i} : std::vector<size_t>{});
+  net.run_until(20);
+  size_t knows_all = 0;
+  for (size_t i = 0; i < 200; ++i) knows_all += net.node(i).state().members().size() == 200;
+  ASSERT_EQ(knows_all, 200u);
+  net.node(123).publish_function("evt", "v", net.local_time(123));
+  const double published = net.now();
+  double reached = -1;
+  for (double t = published; t < published + 10 && reached < 0; t += 0.05) {
+    net.run_until(t);
+    if (nodes_seeing(net, "evt", "v") == 200) reached = t - published;
+  }
+  ASSERT_GE(reached, 0);
+  EXPECT_LE(reached, 2.0);
+}
+
+// ---- building blocks ----
+
+TEST(Lifeguard, SuspicionTimeoutShrinksWithConfirmationsFromMaxToMin) {
+  EXPECT_DOUBLE_EQ(suspicion_timeout(0, 3, 2, 6), 6);
+  EXPECT_DOUBLE_EQ(suspicion_timeout(1, 3, 2, 6), 4);  // log 2 / log 4 = 1/2 of the way
+  EXPECT_DOUBLE_EQ(suspicion_timeout(3, 3, 2, 6), 2);
+  EXPECT_DOUBLE_EQ(suspicion_timeout(9, 3, 2, 6), 2);
+  LocalHealth health(8);
+  health.worse(20);
+  EXPECT_EQ(health.score(), 8u);
+  EXPECT_DOUBLE_EQ(health.scale(), 9);
+  for (int i = 0; i < 10; ++i) health.better();
+  EXPECT_EQ(health.score(), 0u);
+}
+
+TEST(FlatTable, MatchesAHashMapThroughRandomInsertsAndErases) {
+  struct Entry {
+    uint64_t key = 0, value = 0;
+  };
+  struct KeyOf {
+    uint64_t operator()(const Entry& e) const { return e.key; }
+  };
+  FlatTable<Entry, KeyOf> table;
+  std::unordered_map<uint64_t, uint64_t> reference;
+  Rng rng(5);
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t key = 1 + rng.below(3000);  // dense keys: long probe runs and wrap-arounds
+    if (rng.below(3) == 0) {
+      EXPECT_EQ(table.erase(key), reference.erase(key) == 1);
+    } else if (Entry* e = table.find(key)) {
+      e->value = i;
+      reference[key] = i;
+    } else {
+      table.insert(Entry{key, static_cast<uint64_t>(i)});
+      reference[key] = i;
+    }
+  }
+  ASSERT_EQ(table.size(), reference.size());
+  for (const auto& [key, value] : reference) {
+    const Entry* e = table.find(key);
+    ASSERT_TRUE(e) << key;
+    EXPECT_EQ(e->value, value);
+  }
+  EXPECT_LE(table.size() * 10, table.capacity() * 8) << "load factor <= 0.8";
 }
 
 TEST(RepublishGate, PublishesFirstTimeThenOnlySignificantChangesRateLimitedPlusRefresh) {
@@ -270,66 +638,4 @@ TEST(RepublishGate, PublishesFirstTimeThenOnlySignificantChangesRateLimitedPlusR
   gate.forget("f");
   EXPECT_TRUE(gate.admit("f", 0.0, 641));
   EXPECT_EQ(gate.tracked(), 1u);
-}
-
-namespace {
-
-// Rounds like SimNetwork's, but messages between the two halves are dropped while `cut`.
-void round_with_cut(SimNetwork& net, size_t half, bool cut, double now) {
-  std::vector<std::pair<size_t, Outgoing>> in_flight;
-  for (size_t i = 0; i < net.size(); ++i)
-    for (Outgoing& out : net.node(i).tick(now)) in_flight.emplace_back(i, std::move(out));
-  while (!in_flight.empty()) {
-    std::vector<std::pair<size_t, Outgoing>> replies;
-    for (auto& [from, out] : in_flight) {
-      const size_t to = std::stoul(out.endpoint.substr(6));  // "sim://<i>"
-      if (cut && (from < half) != (to < half)) continue;
-      for (Outgoing& answer : net.node(to).handle(out.type, out.message, now)) replies.emplace_back(to, std::move(answer));
-    }
-    in_flight = std::move(replies);
-  }
-}
-
-bool all_see_all_alive(SimNetwork& net, double now) {
-  for (size_t i = 0; i < net.size(); ++i) {
-    const auto peers = net.node(i).peers(now);
-    if (peers.size() != net.size() - 1) return false;
-    for (const PeerView& peer : peers)
-      if (peer.state != PeerState::Alive) return false;
-  }
-  return true;
-}
-
-// Each side knows at least `fanout` live peers, so seeds alone would never be tried again:
-// healing needs the protocol to keep probing Dead peers (and, once they are purged, seeds).
-void expect_partition_heals(double cut_seconds) {
-  ProtocolConfig config = fast_config();  // suspect 3, dead 6, purge 20
-  SimNetwork net = star_joined(10, config);
-  double now = 0;
-  for (int r = 0; r < 8; ++r) round_with_cut(net, 5, false, now += 1);
-  ASSERT_TRUE(all_see_all_alive(net, now));
-  const double cut_at = now;
-  while (now < cut_at + cut_seconds) round_with_cut(net, 5, true, now += 1);
-  const bool forgotten = !knows(net, 1, "n7", now);
-  EXPECT_TRUE(forgotten || state_seen_by(net, 1, "n7", now) == PeerState::Dead) << "the cut must be felt";
-  EXPECT_EQ(forgotten, cut_seconds > config.purge_after_s);
-  net.node(8).publish_function("right-fn", "R", now);
-  int rounds = 0;
-  while (!(all_see_all_alive(net, now) && nodes_seeing(net, "right-fn", "R") == net.size()) && rounds < 30) {
-    round_with_cut(net, 5, false, now += 1);
-    ++rounds;
-  }
-  EXPECT_TRUE(all_see_all_alive(net, now)) << "still split " << rounds << " rounds after the heal";
-  EXPECT_EQ(nodes_seeing(net, "right-fn", "R"), net.size());
-  EXPECT_LE(rounds, 15);
-}
-
-}  // namespace
-
-TEST(GossipProtocol, PartitionLongerThanDeadAfterHealsEvenWhenEachSideKnowsFanoutPeers) {
-  expect_partition_heals(10);  // peers across are Dead, not yet purged
-}
-
-TEST(GossipProtocol, PartitionLongerThanPurgeAfterHealsThroughSeeds) {
-  expect_partition_heals(30);  // peers across are forgotten: only seeds lead back
 }
