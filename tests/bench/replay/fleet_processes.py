@@ -185,7 +185,6 @@ seeds = {seeds}
                         chosen = h
                         break
                     counts["rejected"] += 1
-                    if os.environ.get("FLEET_DEBUG"): print(fn, h, d["reasons"][0], file=sys.stderr)
             if chosen is None:
                 idle = [h for h, ag in enumerate(agents) if not ag["tenants"]]
                 if not idle:
@@ -197,7 +196,6 @@ seeds = {seeds}
                 _, d = call(agents[chosen]["sock"], "POST", "/v1/admit", dict(request, reserve=True))
                 counts["accepted" if d["accept"] else "rejected"] += 1
                 if not d["accept"]:
-                    if os.environ.get("FLEET_DEBUG"): print("new", fn, chosen, d["reasons"][0], file=sys.stderr)
                     counts["forced"] += 1
             host_of[fn] = chosen
             agents[chosen]["tenants"].add(fn)
