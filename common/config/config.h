@@ -76,8 +76,8 @@ struct AdmissionConfig {
   uint64_t memory_reserve_bytes = defaults::kMemoryReserveBytes;  // kept for everything that is not a tenant
   std::string committed_memory = "limits";       // limits | peaks | off (see common/admission/memory_guard.h)
   double memory_peak_margin = defaults::kMemoryPeakMargin;        // observed memory peaks are multiplied by this
-  // Cross-term co-movement: fixed | learned | host | sketch | shape (docs/admission.md).
-  std::string comovement = "fixed";
+  // Cross-term co-movement: learned | fixed | host | sketch | shape (docs/admission.md).
+  std::string comovement = "learned";
   std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
   double tail_prior_exceedances = defaults::kTailPriorExceedances;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;

@@ -31,8 +31,8 @@ inline constexpr double kReserveCores = 0.5;
 // Weight of the Gaussian tail in the calibrated one: as if this many exceedances at the
 // target rate had confirmed it (docs/admission.md).
 inline constexpr double kTailPriorExceedances = 5.0;
-// Cross-term co-movement assumed for a newcomer (chosen on validation data, docs/admission.md).
-inline constexpr double kComovementPrior = 0.05;
+// The least cross-term co-movement assumed for a newcomer (docs/admission.md).
+inline constexpr double kComovementPrior = 0.2;
 // Memory kept for everything that is not a tenant, and the factor on observed memory
 // peaks (common/admission/memory_guard.h, docs/configuration.md).
 inline constexpr uint64_t kMemoryReserveBytes = uint64_t{1} << 30;

@@ -16,16 +16,16 @@ namespace antiphase::node {
 // How the projection's cross term ρ (co-movement of host and candidate within a slot)
 // is estimated; see docs/admission.md "Co-movement" for the measurements behind it.
 enum class CoMovementMode {
-  Fixed,    // always `prior` (the default: chosen on validation data, docs/admission.md)
   Learned,  // the host's leave-one-out estimate (prior without evidence), raised by a
-            // candidate↔host sketch correlation that is significant
+            // candidate↔host sketch correlation that is significant (the default)
   Host,     // the host's leave-one-out estimate only (prior without evidence)
   Sketch,   // the prior, raised by a significant sketch correlation
+  Fixed,    // always `prior`
   Shape,    // shape correlation + its bound (the rule before 2026-11; what-if only)
 };
 
 struct CoMovementConfig {
-  CoMovementMode mode = CoMovementMode::Fixed;
+  CoMovementMode mode = CoMovementMode::Learned;
   // The host's figure while it has no tenant with a day of history (Learned, Host),
   // the base of Sketch, and the value of Fixed.
   double prior = defaults::kComovementPrior;
