@@ -125,45 +125,54 @@ Burner::Burner(const ScopedCgroup& cgroup, DutyCycle cycle) {
   start(cgroup, [cycle] { burn_forever(cycle, false); });
 }
 
-void Burner::start(const ScopedCgroup& cgroup, const std::function<void()>& burn) {
-  int go[2];
-  if (::pipe(go) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+GatedChild::GatedChild(const std::function<void()>& body) {
+  int gate[2];
+  if (::pipe(gate) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   const pid_t parent = ::getpid();
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid_ < 0) {
+    ::close(gate[0]);
+    ::close(gate[1]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
     if (::getppid() != parent) ::_exit(1);
-    ::close(go[1]);
+    ::close(gate[1]);
     char c;
-    if (::read(go[0], &c, 1) != 1) ::_exit(0);
-    burn();
+    if (::read(gate[0], &c, 1) != 1) ::_exit(0);
+    body();
     ::_exit(0);
   }
-  ::close(go[0]);
-  try {
-    cgroup.add_process(pid_);
-  } catch (...) {
-    ::close(go[1]);
-    stop();
-    throw;
-  }
-  const char c = 'g';
-  const bool started = ::write(go[1], &c, 1) == 1;
-  ::close(go[1]);
-  if (!started) {
-    stop();
-    throw std::runtime_error("burner did not start");
-  }
+  ::close(gate[0]);
+  gate_ = gate[1];
 }
 
-Burner::~Burner() { stop(); }
+GatedChild::~GatedChild() { stop(); }
 
-void Burner::stop() {
+void GatedChild::release() {
+  const char c = 'g';
+  const bool opened = gate_ >= 0 && ::write(gate_, &c, 1) == 1;
+  if (gate_ >= 0) ::close(gate_);
+  gate_ = -1;
+  if (!opened) throw std::runtime_error("child " + std::to_string(pid_) + " is gone");
+}
+
+void GatedChild::stop() {
+  if (gate_ >= 0) ::close(gate_);
+  gate_ = -1;
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+Burner::~Burner() = default;
+
+void Burner::start(const ScopedCgroup& cgroup, const std::function<void()>& burn) {
+  child_ = std::make_unique<GatedChild>(burn);
+  cgroup.add_process(child_->pid());
+  child_->release();
 }
 
 std::string cgroup2_mount() { return agent::find_cgroup2_mount().value_or(""); }

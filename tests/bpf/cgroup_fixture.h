@@ -48,6 +48,24 @@ struct DutyCycle {
   }
 };
 
+// A forked child held at a gate: the parent first puts its pid where it must be (cgroups),
+// then release() lets it run `body`, so everything the child does is charged there. It
+// dies with its parent (PR_SET_PDEATHSIG) and with this object (SIGKILL + waitpid).
+class GatedChild {
+ public:
+  explicit GatedChild(const std::function<void()>& body);  // throws std::runtime_error
+  ~GatedChild();
+  GatedChild(const GatedChild&) = delete;
+  GatedChild& operator=(const GatedChild&) = delete;
+  pid_t pid() const { return pid_; }
+  void release();  // throws std::runtime_error if the child is gone
+  void stop();
+
+ private:
+  pid_t pid_ = -1;
+  int gate_ = -1;  // write end of the gate pipe
+};
+
 // A forked child that burns CPU inside a cgroup until destroyed (SIGKILL + waitpid).
 // It only starts burning once it is in the cgroup, so all of its CPU time lands there.
 class Burner {
@@ -57,13 +75,13 @@ class Burner {
   ~Burner();
   Burner(const Burner&) = delete;
   Burner& operator=(const Burner&) = delete;
-  pid_t pid() const { return pid_; }
-  void stop();
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
+  void stop() { child_.reset(); }
 
  private:
   // Forks a child that runs `burn` (never returns) once it is in the cgroup.
   void start(const ScopedCgroup& cgroup, const std::function<void()>& burn);
-  pid_t pid_ = -1;
+  std::unique_ptr<GatedChild> child_;
 };
 
 // The cgroup2 mount (from /proc/self/mountinfo), or empty.

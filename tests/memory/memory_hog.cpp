@@ -1,9 +1,6 @@
 #include "tests/memory/memory_hog.h"
 
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,9 +16,7 @@ namespace {
 
 constexpr size_t kMiB = 1024 * 1024;
 
-[[noreturn]] void hog(int go, int ready, size_t peak_mib, size_t hold_mib) {
-  char c;
-  if (::read(go, &c, 1) != 1) ::_exit(0);
+[[noreturn]] void hog(int ready, size_t peak_mib, size_t hold_mib) {
   const size_t peak = peak_mib * kMiB, hold = hold_mib * kMiB;
   auto* bytes = static_cast<char*>(::mmap(nullptr, peak, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (bytes == MAP_FAILED) ::_exit(3);
@@ -57,47 +52,33 @@ void join(const std::string& dir, pid_t pid) {
 }  // namespace
 
 MemoryHog::MemoryHog(const std::vector<std::string>& cgroup_dirs, size_t peak_mib, size_t hold_mib) {
-  int go[2], ready[2];
-  if (::pipe(go) != 0 || ::pipe(ready) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    if (::getppid() != parent) ::_exit(1);
-    ::close(go[1]);
-    ::close(ready[0]);
-    hog(go[0], ready[1], peak_mib, hold_mib);
-  }
-  ::close(go[0]);
-  ::close(ready[1]);
+  int ready[2];
+  if (::pipe(ready) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   try {
-    for (const auto& dir : cgroup_dirs) join(dir, pid_);
+    child_ = std::make_unique<GatedChild>([&] {
+      ::close(ready[0]);
+      hog(ready[1], peak_mib, hold_mib);
+    });
+    ::close(ready[1]);
+    ready[1] = -1;
+    for (const auto& dir : cgroup_dirs) join(dir, child_->pid());
+    child_->release();
   } catch (...) {
-    ::close(go[1]);
     ::close(ready[0]);
-    stop();
+    if (ready[1] >= 0) ::close(ready[1]);
+    child_.reset();
     throw;
   }
-  char c = 'g';
-  const bool started = ::write(go[1], &c, 1) == 1;
-  const bool touched = started && ::read(ready[0], &c, 1) == 1;
-  ::close(go[1]);
+  char c;
+  const bool touched = ::read(ready[0], &c, 1) == 1;
   ::close(ready[0]);
   if (!touched) {
-    stop();
+    child_.reset();
     throw std::runtime_error("memory hog did not finish touching its memory");
   }
 }
 
-MemoryHog::~MemoryHog() { stop(); }
-
-void MemoryHog::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-}
+MemoryHog::~MemoryHog() = default;
 
 using agent::MemoryHierarchy;
 

@@ -26,11 +26,10 @@ class MemoryHog {
   ~MemoryHog();
   MemoryHog(const MemoryHog&) = delete;
   MemoryHog& operator=(const MemoryHog&) = delete;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
 
  private:
-  void stop();
-  pid_t pid_ = -1;
+  std::unique_ptr<GatedChild> child_;
 };
 
 // The kernel's view of one instance.
