@@ -176,7 +176,7 @@ void Agent::feed_core(const TickResult& r, const std::optional<HostMeminfo>& mem
   if (!gossip_) return;
   // Rate limits run on the wall clock, also when replaying an accelerated trace.
   gossip_->publish(core_, now_s);
-  gossip_->sync_peers(core_, now_s);
+  gossip_->sync_peers(core_);
 }
 
 void Agent::hear_about(const std::string& function) {

@@ -35,15 +35,15 @@ void GossipBridge::publish(const node::NodeCore& core, double now_s) {
   for (const auto& [name, blob] : due.functions) agent_->publish_function(name, blob);
 }
 
-void GossipBridge::sync_peers(node::NodeCore& core, double now_s) {
+void GossipBridge::sync_peers(node::NodeCore& core) {
   const agent::gossip::GossipChanges changes = agent_->take_changes();
   const node::PeerSyncResult r = node::apply_peer_changes(core, changes.nodes, [&](const std::string& id) {
     std::optional<node::PeerUpdate> update;
     if (const auto member = agent_->node(id))
       update = node::PeerUpdate{id, member->second.endpoint, member->second.state == agent::gossip::PeerState::Alive,
-                                now_s, member->first.host_summary};
+                                member->first.host_summary};
     return update;
-  }, now_s);
+  });
   bad_adverts_ += r.undecodable;
   if (r.undecodable) spdlog::debug("{} peer advert(s) do not decode; last: {}", r.undecodable, r.last_error);
 }

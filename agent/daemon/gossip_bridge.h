@@ -28,7 +28,7 @@ class GossipBridge {
   // Called once per tick under the agent's lock: what node::Publisher says is due.
   void publish(const node::NodeCore& core, double now_s);
   // Tells the core the liveness and advert of each peer that changed since the last call.
-  void sync_peers(node::NodeCore& core, double now_s);
+  void sync_peers(node::NodeCore& core);
   // A function's gossiped summary (encoded), if any peer published one.
   std::optional<std::string> function_blob(const std::string& function) const;
 

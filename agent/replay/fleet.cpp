@@ -374,9 +374,9 @@ class AntiphaseScheduler : public Scheduler {
     node::apply_peer_changes(host.core, changes.nodes, [&](const std::string& id) {
       std::optional<node::PeerUpdate> update;
       if (const auto p = host.gossip.peer(id, now))
-        update = node::PeerUpdate{id, p->endpoint, p->state == gossip::PeerState::Alive, now, p->host_summary};
+        update = node::PeerUpdate{id, p->endpoint, p->state == gossip::PeerState::Alive, p->host_summary};
       return update;
-    }, now);
+    });
   }
   bool known_by(const Host& entry, size_t h) const {
     return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));

@@ -366,7 +366,6 @@ bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {
   Peer& peer = peers_[update.node_id];
   peer.endpoint = update.endpoint;
   peer.alive = update.alive;
-  peer.heard_at_s = update.heard_at_s;
   if (update.advert == peer.blob) return true;
   peer.blob = update.advert;
   peer.target.reset();

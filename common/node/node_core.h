@@ -83,7 +83,6 @@ struct RankAnswer {
 struct PeerUpdate {
   std::string node_id, endpoint;
   bool alive = true;
-  double heard_at_s = 0;  // when its record or liveness last changed, in the caller's `now` clock
   std::string advert;     // its encoded HostAdvert (may be empty: not published yet)
 };
 
@@ -167,7 +166,6 @@ class NodeCore {
   struct Peer {
     std::string endpoint;
     bool alive = true;
-    double heard_at_s = 0;
     std::string blob;
     std::optional<Target> target;
   };

@@ -20,10 +20,9 @@ struct PeerSyncResult {
 
 // `lookup(node_id)` returns the member as gossip knows it now, or nullopt once it was
 // forgotten (purged). Liveness is the membership layer's job (SWIM suspects a silent
-// host within seconds), so a peer it calls alive is current as of `now_s`.
+// host within seconds), so a peer it calls alive is current.
 template <class Lookup>
-PeerSyncResult apply_peer_changes(NodeCore& core, const std::vector<std::string>& changed, Lookup&& lookup,
-                                  double now_s) {
+PeerSyncResult apply_peer_changes(NodeCore& core, const std::vector<std::string>& changed, Lookup&& lookup) {
   PeerSyncResult r;
   for (const std::string& id : changed) {
     std::optional<PeerUpdate> update = lookup(id);
@@ -32,7 +31,6 @@ PeerSyncResult apply_peer_changes(NodeCore& core, const std::vector<std::string>
       ++r.forgotten;
       continue;
     }
-    update->heard_at_s = now_s;
     std::string error;
     if (core.hear_peer(*update, &error)) ++r.heard;
     else ++r.undecodable, r.last_error = id + ": " + error;

@@ -186,7 +186,7 @@ TEST(NodeCore, APeerJudgesAHostAsTheHostJudgesItself) {
     t = run(a, {{"night", [](int64_t s) { return 3.0 + std::sin(M_PI * hour_of(s) / 8.0); }}}, 8.0 / 24, kMidnight + day * 86400);
   NodeCore b(c, "b", "tcp://b");
   run(b, {}, 1.0 / 288, t - kStep);
-  ASSERT_TRUE(b.hear_peer({"a", "tcp://a", true, static_cast<double>(t), a.advert_blob()}));
+  ASSERT_TRUE(b.hear_peer({"a", "tcp://a", true, a.advert_blob()}));
   AdmitRequest r = request("afternoon");
   shape::SlotProfile p{86400, std::vector<double>(96, 0.0), std::vector<double>(96, 0.0), {}};
   for (size_t w = 56; w < 72; ++w) p.mean[w] = 4.5;
@@ -246,7 +246,7 @@ TEST(NodeCore, MemoryBindsWhereCpuWouldAdmitAndCpuWhereMemoryWould) {
   roomy.memory.capacity_bytes = 64ull << 30;
   NodeCore peer(roomy, "roomy", "tcp://roomy");
   run(peer, {{"x", [](int64_t) { return 10.0; }}}, 1.0 / 288, t);
-  ASSERT_TRUE(host.hear_peer({"roomy", "tcp://roomy", true, static_cast<double>(t), peer.advert_blob()}));
+  ASSERT_TRUE(host.hear_peer({"roomy", "tcp://roomy", true, peer.advert_blob()}));
   small_cpu.memory_bytes = 4ull << 30;
   const PlaceAnswer placed = host.place(small_cpu, static_cast<double>(t));
   ASSERT_EQ(placed.hosts.size(), 2u);

@@ -140,7 +140,8 @@ void BM_CalibratorObserve(benchmark::State& state) {
   antiphase::admission::MarginCalibrator cal;
   double x = 0;
   for (auto _ : state) {
-    cal.observe_residual(1.0, 0.5, 1.0 + std::fmod(x += 0.37, 3.0), x, 1.0);
+    x += 0.37;
+    cal.observe_residual(1.0, 0.5, 1.0 + std::fmod(x, 3.0), x, 1.0);
     benchmark::DoNotOptimize(cal);
   }
 }
