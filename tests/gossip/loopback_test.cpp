@@ -29,7 +29,7 @@ namespace ag = antiphase::agent::gossip;
 namespace fs = std::filesystem;
 
 TEST_F(Cluster, SummaryPublishedOnAReachesEWithinBoundedRounds) {
-  start_five();
+  ASSERT_NO_FATAL_FAILURE(start_five());
   ASSERT_EQ(node("a").ask("publish resize-image shape-v1"), "ok");
   const auto published = std::chrono::steady_clock::now();
   ASSERT_TRUE(wait_until([&] { return node("e").ask("get resize-image") == "summary resize-image shape-v1"; }, 5s));
@@ -42,7 +42,7 @@ TEST_F(Cluster, SummaryPublishedOnAReachesEWithinBoundedRounds) {
 }
 
 TEST_F(Cluster, KilledAgentIsDeadEverywhereThenPurgedAndRestartWinsByGeneration) {
-  start_five();
+  ASSERT_NO_FATAL_FAILURE(start_five());
   const uint64_t c_generation = peer_generation("a", "c");
   ASSERT_GT(c_generation, 0u);
   node("c").kill(SIGKILL);
