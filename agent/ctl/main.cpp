@@ -103,7 +103,7 @@ void print_decision(const json& d) {
   std::cout << (d["accept"].get<bool>() ? "ACCEPT " : "REJECT ") << d["function"].get<std::string>() << " x"
             << d["instances"].get<unsigned>() << "\n";
   for (const char* key : {"binding_window", "projected_peak_cores", "limit_cores", "capacity_cores", "headroom_cores",
-                          "bound_by", "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
+                          "peaks_fit_cores", "bound_by", "correlation", "anticorrelation_saving_cores", "confidence", "z"}) {
     if (!d.contains(key) || d[key].is_null()) continue;
     const json& v = d[key];
     std::string text = v.is_number() ? fixed(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump();

@@ -5,6 +5,7 @@
 #include "common/config/defaults.h"
 #include <cstddef>  // slot_profile.h uses size_t without including it
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct HostView {
   double limit_cores = 0.0;
   double telemetry_age_s = 0.0;        // age of the newest sample behind `aggregate`
   double admitted_mean_cores = 0.0;    // sum of admitted tenants' mean load (for the optional cap)
+  // Sum of the current tenants' own observed peaks (each its largest decayed slot peak);
+  // NaN when unknown (a peer that does not advertise it). See PolicyConfig::accept_when_peaks_fit.
+  double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();
   TailModel tail = TailModel::gaussian();  // its measured tail of normalised residuals
 };
 
@@ -73,6 +77,10 @@ struct PolicyConfig {
   std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
   // σ of host and candidate pooled over ±k neighbouring slots (see spread_pooling.h).
   uint32_t spread_neighbours = 0;
+  // Also accept when the tenants' observed peaks and the candidate's, added up, fit under
+  // the limit: what peak-sum packing would accept. History already shows that load never
+  // exceeded it, so the projection may add room but never take that room away.
+  bool accept_when_peaks_fit = true;
 };
 
 // Everything an operator needs to understand one decision.
@@ -93,6 +101,10 @@ struct Decision {
   std::string sizing;                  // where the candidate's profile came from
   double peak_sum_cores = 0.0;         // host peak + n × candidate peak: the "add peaks" answer
   double anticorrelation_saving_cores = 0.0;  // peak_sum − projected peak
+  // Tenants' peaks + n × candidate's peak (NaN when either is unknown), and whether that
+  // alone accepted a candidate the projection refused (PolicyConfig::accept_when_peaks_fit).
+  double peaks_fit_cores = std::numeric_limits<double>::quiet_NaN();
+  bool accepted_because_peaks_fit = false;
   double confidence = 0.0;
   double z = 0.0;                      // margin: the host's tail quantile at the target rate
   double projected_overload_rate = 0.0;  // fraction of host-time above the limit, as projected

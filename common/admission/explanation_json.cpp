@@ -1,5 +1,7 @@
 #include "common/admission/explanation_json.h"
 
+#include <cmath>
+
 namespace antiphase::admission {
 
 nlohmann::json to_json(const Decision& d) {
@@ -21,6 +23,8 @@ nlohmann::json to_json(const Decision& d) {
       {"sizing", d.sizing},
       {"peak_sum_cores", d.peak_sum_cores},
       {"anticorrelation_saving_cores", d.anticorrelation_saving_cores},
+      {"peaks_fit_cores", std::isfinite(d.peaks_fit_cores) ? nlohmann::json(d.peaks_fit_cores) : nlohmann::json(nullptr)},
+      {"accepted_because_peaks_fit", d.accepted_because_peaks_fit},
       {"confidence", d.confidence},
       {"z", d.z},
       {"reasons", d.reasons},

@@ -101,6 +101,38 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
   return *c.profile;
 }
 
+// The candidate's own peak per instance, where one is known: a measured profile (or its
+// flat low-confidence stand-in, sized at its peak), or a peak given in the request. A
+// requested mean is not a peak.
+std::optional<double> candidate_peak(const Candidate& c, const shape::SlotProfile& sized) {
+  if (c.profile) return max_of(sized.peak);
+  return c.request_peak_cores;
+}
+
+// PolicyConfig::accept_when_peaks_fit: a candidate the projection refuses is still
+// accepted when every tenant and the candidate at their observed peaks together fit
+// under the limit.
+void apply_peaks_fit(Decision& d, bool enabled, const HostView& host, const Candidate& c,
+                     const shape::SlotProfile& sized, const std::string& what) {
+  const std::optional<double> peak = candidate_peak(c, sized);
+  if (!peak || !std::isfinite(host.tenants_peak_cores)) return;
+  d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
+  if (!enabled) return;
+  // Room is whichever rule leaves more: ranking and `headroom_cores` agree with accept.
+  d.headroom_cores = std::max(d.headroom_cores, d.limit_cores - d.peaks_fit_cores);
+  if (d.accept || !(d.peaks_fit_cores <= d.limit_cores)) return;
+  d.accept = true;
+  d.accepted_because_peaks_fit = true;
+  // The rule's own sentence (last so far) becomes the second reason.
+  const std::string refused = "Rejected " + what + ": ";
+  if (!d.reasons.empty() && d.reasons.back().rfind(refused, 0) == 0)
+    d.reasons.back() = "The projection alone would refuse it: " + d.reasons.back().substr(refused.size());
+  d.reasons.insert(d.reasons.begin(),
+                   "Accepted " + what + " because the peaks fit: every tenant at its own observed peak and the "
+                   "candidate at its peak, all at once, come to " + cores(d.peaks_fit_cores) + ", within the limit of " +
+                   cores(d.limit_cores) + ".");
+}
+
 }  // namespace
 
 Projection project(const shape::SlotProfile& host, const shape::SlotProfile& candidate, uint32_t instances,
@@ -262,6 +294,7 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                           d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
                           cores(-d.headroom_cores) + ".");
   }
+  apply_peaks_fit(d, config_.accept_when_peaks_fit, host, candidate, *sized, what);
   d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
   if (d.anticorrelation_saving_cores > 0.0)
     d.reasons.push_back("Because host and candidate do not peak together, the projection is " +

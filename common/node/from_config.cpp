@@ -25,6 +25,7 @@ admission::PolicyConfig policy_config_from(const config::Config& c) {
                                                        : admission::UnknownFunction::SizeFromRequest;
   if (c.admission.max_admitted_cores > 0) p.max_admitted_mean_cores = c.admission.max_admitted_cores;
   p.rule = c.admission.rule == "slot_quantile" ? admission::Rule::SlotQuantile : admission::Rule::OverloadRate;
+  p.accept_when_peaks_fit = c.admission.accept_when_peaks_fit;
   return p;
 }
 

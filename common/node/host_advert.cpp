@@ -88,6 +88,8 @@ std::string encode(const HostAdvert& a, std::string* error) {
   }
   m.set_memory_capacity_bytes(a.memory_capacity_bytes);
   m.set_memory_committed_bytes(a.memory_committed_bytes);
+  if (std::isfinite(a.tenants_peak_cores))
+    m.set_tenants_peak_cores(std::nextafter(static_cast<float>(a.tenants_peak_cores), INFINITY));
   std::string bytes = util::frame(kAdvertFormat, m.SerializeAsString());
   if (bytes.size() > kMaxAdvertBytes) {
     set_error(error, "host advert is " + std::to_string(bytes.size()) + " bytes");
@@ -120,6 +122,10 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
       set_error(error, "host advert has a negative, non-finite or absurd number");
       return std::nullopt;
     }
+  if (m.has_tenants_peak_cores() && !sane_cores(m.tenants_peak_cores())) {
+    set_error(error, "host advert has a negative, non-finite or absurd tenants' peak");
+    return std::nullopt;
+  }
   if (!(m.comovement() >= -1 && m.comovement() <= 1) || !(m.confidence() >= 0 && m.confidence() <= 1) ||
       m.limit_cores() > m.capacity_cores() * 1.0001f) {
     set_error(error, "host advert has a co-movement, confidence or limit out of range");
@@ -156,6 +162,7 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
   a.sketch = shape::dequantise(*sketch);
   a.memory_capacity_bytes = m.memory_capacity_bytes();
   a.memory_committed_bytes = m.memory_committed_bytes();
+  if (m.has_tenants_peak_cores()) a.tenants_peak_cores = m.tenants_peak_cores();
   return a;
 }
 
@@ -181,6 +188,7 @@ admission::HostView view_of(const HostAdvert& advert, double telemetry_age_s) {
   v.telemetry_age_s = telemetry_age_s;
   v.admitted_mean_cores = advert.admitted_mean_cores;
   v.tail = advert.tail;
+  v.tenants_peak_cores = advert.tenants_peak_cores;
   return v;
 }
 

@@ -4,6 +4,7 @@
 // advert of its own host, so a peer holding the same advert reaches the same decision
 // (one rule, one input); 16-bit codes keep the quantisation far below a decision's noise.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@ struct HostAdvert {
   shape::ResidualSketch sketch;
   uint64_t memory_capacity_bytes = 0;
   uint64_t memory_committed_bytes = 0;
+  double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // see admission::HostView
 };
 
 // Quantises the profile (rounding up, so a peer never sees more headroom than the host

@@ -54,6 +54,7 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
       for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
         p.mean[w] += t.extra->mean[w];
         p.spread[w] += t.extra->spread[w];  // the new instances move with the old ones
+        if (w < t.extra->peak.size()) p.peak[w] += t.extra->peak[w];
       }
     return p;
   }
@@ -304,10 +305,11 @@ void NodeCore::refresh_advert() const {
   std::vector<double> own(slots, 0.0), sum_sd(slots, 0.0);
   a.aggregate = shape::SlotProfile{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
                                    std::vector<double>(slots, host_model_.peak())};
-  double admitted = 0;
+  double admitted = 0, tenants_peak = 0;
   for (const auto& [name, t] : tenants_) {
     if (!counted(t)) continue;
     const shape::SlotProfile p = tenant_profile(name, t);
+    if (!p.peak.empty()) tenants_peak += *std::max_element(p.peak.begin(), p.peak.end());
     for (size_t w = 0; w < slots; ++w) {
       a.aggregate.mean[w] += p.mean[w];
       own[w] += p.spread[w] * p.spread[w];
@@ -326,6 +328,7 @@ void NodeCore::refresh_advert() const {
   a.comovement = co.tenants ? co.rho : config_.comovement.prior;
   a.comovement_tenants = co.tenants;
   a.admitted_mean_cores = admitted;
+  a.tenants_peak_cores = tenants_peak;
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
   host_memory_ = compute_host_memory();

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "common/admission/explanation_json.h"
 #include "common/admission/normal_quantile.h"
 #include "common/admission/policy.h"
@@ -198,6 +201,73 @@ TEST(TailModel, GaussianTailAndQuantileInvertEachOther) {
   EXPECT_NEAR(heavy.exceedance(heavy.u[5]), 0.001, 1e-9);
   EXPECT_GT(heavy.exceedance(6.0), g.exceedance(6.0));
   EXPECT_LT(heavy.exceedance(20.0), 1e-6);
+}
+
+// A host of noisy tenants whose peaks are known: mean 5 ± 1 cores all day, their own
+// peaks adding up to 6 (limit 8). A candidate of mean 1 ± 0.5 and peak 1.5 moving with
+// them: projected 6 ± 1.5 against a limit of 8 is above it far more than 0.1 % of the
+// time, but at their observed peaks all together they come to 7.5.
+HostView noisy_host_with_known_peaks() {
+  HostView h;
+  h.aggregate = flat(5.0, 1.0);
+  h.capacity_cores = 8.0;
+  h.tenants_peak_cores = 6.0;
+  return h;
+}
+
+TEST(PeaksFit, WhatPeakSumWouldAcceptIsAcceptedEvenWhenTheProjectionRefuses) {
+  const AdmissionPolicy policy(PolicyConfig{});
+  shape::SlotProfile p = flat(1.0, 0.5);
+  p.peak.assign(96, 1.5);
+  const Candidate c = candidate("c", p, 0.95);
+  const Decision d = policy.decide(noisy_host_with_known_peaks(), c, 3.0);
+  EXPECT_TRUE(d.accept);
+  EXPECT_TRUE(d.accepted_because_peaks_fit);
+  EXPECT_GT(d.projected_overload_rate, 0.01) << "the projection alone must refuse for this test to mean anything";
+  EXPECT_NEAR(d.peaks_fit_cores, 7.5, 1e-9);
+  EXPECT_NEAR(d.headroom_cores, 0.5, 1e-9);
+  EXPECT_NE(d.reasons.at(0).find("because the peaks fit"), std::string::npos) << d.reasons.at(0);
+  EXPECT_NE(d.reasons.at(0).find("7.50"), std::string::npos) << d.reasons.at(0);
+  EXPECT_EQ(d.reasons.at(1).rfind("The projection alone would refuse it: ", 0), 0u) << d.reasons.at(1);
+  EXPECT_EQ(to_json(d)["accepted_because_peaks_fit"], true);
+
+  // Two instances no longer fit at their peaks (9.0 > 8): refused, by the projection.
+  Candidate two = c;
+  two.instances = 2;
+  const Decision no = policy.decide(noisy_host_with_known_peaks(), two, 3.0);
+  EXPECT_FALSE(no.accept);
+  EXPECT_NEAR(no.peaks_fit_cores, 9.0, 1e-9);
+  EXPECT_EQ(no.reasons.at(0).rfind("Rejected", 0), 0u) << no.reasons.at(0);
+}
+
+TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
+  shape::SlotProfile p = flat(1.0, 0.5);
+  p.peak.assign(96, 1.5);
+  const Candidate c = candidate("c", p, 0.95);
+  PolicyConfig off;
+  off.accept_when_peaks_fit = false;
+  EXPECT_FALSE(AdmissionPolicy(off).decide(noisy_host_with_known_peaks(), c, 3.0).accept);
+
+  const AdmissionPolicy policy(PolicyConfig{});
+  HostView unknown = noisy_host_with_known_peaks();
+  unknown.tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // a peer that does not say
+  const Decision d = policy.decide(unknown, c, 3.0);
+  EXPECT_FALSE(d.accept);
+  EXPECT_TRUE(std::isnan(d.peaks_fit_cores));
+  EXPECT_TRUE(to_json(d)["peaks_fit_cores"].is_null());
+
+  // A requested mean is not a peak: no floor. A requested peak is.
+  Candidate by_mean;
+  by_mean.function = "new";
+  by_mean.request_mean_cores = 1.5;
+  EXPECT_FALSE(policy.decide(noisy_host_with_known_peaks(), by_mean, 3.0).accept);
+  Candidate by_peak = by_mean;
+  by_peak.request_mean_cores.reset();
+  by_peak.request_peak_cores = 1.5;
+  by_peak.comovement = {1.0, "test"};
+  const Decision peak_sized = policy.decide(noisy_host_with_known_peaks(), by_peak, 3.0);
+  EXPECT_TRUE(peak_sized.accept);
+  EXPECT_TRUE(peak_sized.accepted_because_peaks_fit);
 }
 
 }  // namespace

@@ -203,6 +203,19 @@ TEST(NodeCore, APeerJudgesAHostAsTheHostJudgesItself) {
   EXPECT_DOUBLE_EQ(as_peer->decision.z, local.decision.z);
   EXPECT_EQ(as_peer->decision.binding_window, local.decision.binding_window);
   EXPECT_NEAR(as_peer->decision.limit_cores, 7.2, 1e-5) << "judged against A's limit, not B's";
+  // The tenants' own peaks travel too (4 cores at 04:00 + the candidate's 4.5 > 7.2), so a
+  // peer applies the peaks-fit rule exactly as A does.
+  EXPECT_NEAR(local.decision.peaks_fit_cores, 4.0 + 4.5, 0.05);
+  EXPECT_DOUBLE_EQ(as_peer->decision.peaks_fit_cores, local.decision.peaks_fit_cores);
+  // Half the candidate: 4 + 2.25 at the peaks, the same number on both sides.
+  for (double& m : r.profile->mean) m /= 2;
+  const Answer half = a.admit(r, static_cast<double>(t));
+  const PlaceAnswer half_placed = b.place(r, static_cast<double>(t));
+  const auto half_peer = std::find_if(half_placed.hosts.begin(), half_placed.hosts.end(), [](const PlaceOption& o) { return o.node_id == "a"; });
+  ASSERT_NE(half_peer, half_placed.hosts.end());
+  EXPECT_NEAR(half.decision.peaks_fit_cores, 4.0 + 2.25, 0.05);
+  EXPECT_DOUBLE_EQ(half_peer->decision.peaks_fit_cores, half.decision.peaks_fit_cores);
+  EXPECT_EQ(half_peer->decision.accept, half.decision.accept);
 }
 
 TEST(NodeCore, MemoryBindsWhereCpuWouldAdmitAndCpuWhereMemoryWould) {
