@@ -301,6 +301,7 @@ class AntiphaseScheduler : public Scheduler {
       ++counters.admits;
       if (a.ok() && a.decision.accept) {
         ++counters.accepted;
+        count_accepted(a.decision);
         return h;
       }
       ++counters.rejected;
@@ -329,6 +330,7 @@ class AntiphaseScheduler : public Scheduler {
     const node::Answer a = hosts_of_[h]->core.admit_and_reserve(request_for(fn), clock(step));
     ++counters.admits;
     ++(a.ok() && a.decision.accept ? counters.accepted : counters.rejected);
+    if (a.ok() && a.decision.accept) count_accepted(a.decision);
     return a.ok() && a.decision.accept;
   }
 
@@ -354,10 +356,17 @@ class AntiphaseScheduler : public Scheduler {
   }
 
   nlohmann::json extra() const override {
-    return {{"gossip_messages", messages_}, {"gossip_clock_speed", speed_}};
+    return {{"gossip_messages", messages_}, {"gossip_clock_speed", speed_}, {"accepted_sized_by", sized_by_},
+            {"accepted_because_peaks_fit", by_peaks_}};
   }
 
  private:
+  // Where each accepted candidate's size came from ("learned here", "gossiped summary",
+  // "requested peak": the declared stand-in), so a run shows how much it sized blind.
+  void count_accepted(const admission::Decision& d) {
+    ++sized_by_[d.sizing.substr(0, d.sizing.find_first_of("(0123456789"))];
+    by_peaks_ += d.accepted_because_peaks_fit;
+  }
   double clock(size_t step) const { return static_cast<double>(t_.time_of(step) - t_.start_s) / speed_; }
   static std::string endpoint_of(size_t h) { return "sim://host-" + std::to_string(h); }
 
@@ -428,6 +437,8 @@ class AntiphaseScheduler : public Scheduler {
   std::mt19937_64 rng_;
   double speed_ = 1;
   double gossip_clock_ = 0;
+  std::map<std::string, uint64_t> sized_by_;
+  uint64_t by_peaks_ = 0;
   uint64_t messages_ = 0;
   std::vector<std::unique_ptr<Host>> hosts_of_;
   std::unordered_map<std::string, size_t> by_id_, by_endpoint_;

@@ -40,9 +40,13 @@ struct HostView {
   double limit_cores = 0.0;
   double telemetry_age_s = 0.0;        // age of the newest sample behind `aggregate`
   double admitted_mean_cores = 0.0;    // sum of admitted tenants' mean load (for the optional cap)
-  // Sum of the current tenants' own observed peaks (each its largest decayed slot peak);
+  // Sum of the most each current tenant was ever seen to use (ShapeModel::highest);
   // NaN when unknown (a peer that does not advertise it). See PolicyConfig::accept_when_peaks_fit.
   double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();
+  // Share of recent host-time (faded, half-life a day) the host was *measured* above its
+  // limit. Above the target the projection has been wrong here, so it admits nothing
+  // more until that falls (what fits at the tenants' peaks still does).
+  double measured_overload_rate = 0.0;
   TailModel tail = TailModel::gaussian();  // its measured tail of normalised residuals
 };
 
@@ -58,6 +62,9 @@ struct Candidate {
   // Sizing supplied inline by the requester for functions without a profile.
   std::optional<double> request_mean_cores;
   std::optional<double> request_peak_cores;
+  // The most one instance was ever seen to use (ShapeModel::highest per instance), for
+  // the peaks-fit rule; absent: the profile's peak stands in.
+  std::optional<double> highest_cores;
 };
 
 enum class UnknownFunction { SizeFromRequest, Reject };
@@ -105,6 +112,7 @@ struct Decision {
   // alone accepted a candidate the projection refused (PolicyConfig::accept_when_peaks_fit).
   double peaks_fit_cores = std::numeric_limits<double>::quiet_NaN();
   bool accepted_because_peaks_fit = false;
+  double measured_overload_rate = 0.0;  // the host's, as in HostView
   double confidence = 0.0;
   double z = 0.0;                      // margin: the host's tail quantile at the target rate
   double projected_overload_rate = 0.0;  // fraction of host-time above the limit, as projected

@@ -101,11 +101,11 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
   return *c.profile;
 }
 
-// The candidate's own peak per instance, where one is known: a measured profile (or its
-// flat low-confidence stand-in, sized at its peak), or a peak given in the request. A
-// requested mean is not a peak.
+// The candidate's own peak per instance, where one is known: the most it was ever seen
+// to use, else its measured profile's peak (or its flat low-confidence stand-in, sized
+// at its peak), or a peak given in the request. A requested mean is not a peak.
 std::optional<double> candidate_peak(const Candidate& c, const shape::SlotProfile& sized) {
-  if (c.profile) return max_of(sized.peak);
+  if (c.profile) return std::max(max_of(sized.peak), c.highest_cores.value_or(0.0));
   return c.request_peak_cores;
 }
 
@@ -123,10 +123,10 @@ void apply_peaks_fit(Decision& d, bool enabled, const HostView& host, const Cand
   if (d.accept || !(d.peaks_fit_cores <= d.limit_cores)) return;
   d.accept = true;
   d.accepted_because_peaks_fit = true;
-  // The rule's own sentence (last so far) becomes the second reason.
+  // What would have refused it follows, as such.
   const std::string refused = "Rejected " + what + ": ";
-  if (!d.reasons.empty() && d.reasons.back().rfind(refused, 0) == 0)
-    d.reasons.back() = "The projection alone would refuse it: " + d.reasons.back().substr(refused.size());
+  for (std::string& r : d.reasons)
+    if (r.rfind(refused, 0) == 0) r = "Without the peaks-fit rule it would be refused: " + r.substr(refused.size());
   d.reasons.insert(d.reasons.begin(),
                    "Accepted " + what + " because the peaks fit: every tenant at its own observed peak and the "
                    "candidate at its peak, all at once, come to " + cores(d.peaks_fit_cores) + ", within the limit of " +
@@ -293,6 +293,18 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
       d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
                           d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
                           cores(-d.headroom_cores) + ".");
+  }
+  d.measured_overload_rate = host.measured_overload_rate;
+  if (d.accept && host.measured_overload_rate > d.target_overload_rate) {
+    d.accept = false;
+    const std::string accepted = "Accepted " + what + ": ";
+    if (d.reasons.back().rfind(accepted, 0) == 0)
+      d.reasons.back() = "The projection alone would accept it: " + d.reasons.back().substr(accepted.size());
+    d.reasons.insert(d.reasons.end() - 1,
+                     "Rejected " + what + ": this host was measured above its limit " +
+                         percent(host.measured_overload_rate) + " of recent host-time (target " +
+                         percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
+                         "until that fades it takes only what fits at its tenants' peaks.");
   }
   apply_peaks_fit(d, config_.accept_when_peaks_fit, host, candidate, *sized, what);
   d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;

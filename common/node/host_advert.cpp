@@ -88,6 +88,7 @@ std::string encode(const HostAdvert& a, std::string* error) {
   }
   m.set_memory_capacity_bytes(a.memory_capacity_bytes);
   m.set_memory_committed_bytes(a.memory_committed_bytes);
+  m.set_measured_overload_rate(std::nextafter(static_cast<float>(a.measured_overload_rate), INFINITY));
   if (std::isfinite(a.tenants_peak_cores))
     m.set_tenants_peak_cores(std::nextafter(static_cast<float>(a.tenants_peak_cores), INFINITY));
   std::string bytes = util::frame(kAdvertFormat, m.SerializeAsString());
@@ -122,6 +123,10 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
       set_error(error, "host advert has a negative, non-finite or absurd number");
       return std::nullopt;
     }
+  if (!(m.measured_overload_rate() >= 0 && m.measured_overload_rate() <= 1)) {
+    set_error(error, "host advert has a measured overload rate outside 0..1");
+    return std::nullopt;
+  }
   if (m.has_tenants_peak_cores() && !sane_cores(m.tenants_peak_cores())) {
     set_error(error, "host advert has a negative, non-finite or absurd tenants' peak");
     return std::nullopt;
@@ -163,6 +168,7 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
   a.memory_capacity_bytes = m.memory_capacity_bytes();
   a.memory_committed_bytes = m.memory_committed_bytes();
   if (m.has_tenants_peak_cores()) a.tenants_peak_cores = m.tenants_peak_cores();
+  a.measured_overload_rate = m.measured_overload_rate();
   return a;
 }
 
@@ -189,6 +195,7 @@ admission::HostView view_of(const HostAdvert& advert, double telemetry_age_s) {
   v.admitted_mean_cores = advert.admitted_mean_cores;
   v.tail = advert.tail;
   v.tenants_peak_cores = advert.tenants_peak_cores;
+  v.measured_overload_rate = advert.measured_overload_rate;
   return v;
 }
 

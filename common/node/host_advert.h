@@ -34,6 +34,7 @@ struct HostAdvert {
   uint64_t memory_capacity_bytes = 0;
   uint64_t memory_committed_bytes = 0;
   double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // see admission::HostView
+  double measured_overload_rate = 0;  // see admission::HostView
 };
 
 // Quantises the profile (rounding up, so a peer never sees more headroom than the host

@@ -74,6 +74,20 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
   return grid;
 }
 
+// The most a tenant was ever seen to use, from the same source tenant_profile() uses:
+// its model here (plus instances admitted since), else its reservation, else its
+// gossiped summary, else its model's (low-confidence) figure.
+double NodeCore::tenant_highest(const std::string& name, const Tenant& t) const {
+  auto top = [](const shape::SlotProfile& p) { return p.peak.empty() ? 0.0 : *std::max_element(p.peak.begin(), p.peak.end()); };
+  const auto model = models_.find(name);
+  if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence)
+    return model->second.highest() + (t.extra ? top(*t.extra) : 0.0);
+  if (t.reserved) return top(*t.reserved);
+  if (const auto heard = heard_.find(name); heard != heard_.end())
+    return shape::highest_of(heard->second.summary) / std::max<uint32_t>(1, heard->second.summary.instances) * t.instances;
+  return model == models_.end() ? 0.0 : model->second.highest();
+}
+
 // Tenants the view counts: those in the last tick and reservations still waiting.
 static bool counted(const auto& tenant) { return tenant.running || (tenant.reserved && !tenant.confirmed); }
 
@@ -204,7 +218,8 @@ shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instance
     for (double& x : *v) x *= instances;
   const shape::Summary& s = h.summary;
   const double history = s.history_s ? s.history_s : s.confidence * config_.shape.full_confidence_s;
-  model.seed(day, history, s.samples, h.sketch, unix_s);
+  model.seed(day, history, s.samples, h.sketch, unix_s,
+             shape::highest_of(s) / std::max<uint32_t>(1, s.instances) * instances);
   return model;
 }
 
@@ -231,6 +246,9 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   memory_available_bytes_ = tick.memory_available_bytes;
   // Calibrate and estimate co-movement from predictions made *before* this tick is learned.
   calibrate(unix_s, total, tick.dt_s);
+  const double fade = std::exp2(-tick.dt_s / kOverloadHalfLifeS);
+  over_limit_s_ = over_limit_s_ * fade + (total > limit_cores() ? tick.dt_s : 0.0);
+  measured_s_ = measured_s_ * fade + tick.dt_s;
   learn_tenants(tick, unix_s, 0.0);
   host_model_.add_sample(unix_s, total, tick.dt_s);
   last_tick_s_ = now_s;
@@ -309,7 +327,7 @@ void NodeCore::refresh_advert() const {
   for (const auto& [name, t] : tenants_) {
     if (!counted(t)) continue;
     const shape::SlotProfile p = tenant_profile(name, t);
-    if (!p.peak.empty()) tenants_peak += *std::max_element(p.peak.begin(), p.peak.end());
+    tenants_peak += tenant_highest(name, t);
     for (size_t w = 0; w < slots; ++w) {
       a.aggregate.mean[w] += p.mean[w];
       own[w] += p.spread[w] * p.spread[w];
@@ -329,6 +347,7 @@ void NodeCore::refresh_advert() const {
   a.comovement_tenants = co.tenants;
   a.admitted_mean_cores = admitted;
   a.tenants_peak_cores = tenants_peak;
+  a.measured_overload_rate = measured_overload_rate();
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();
   host_memory_ = compute_host_memory();

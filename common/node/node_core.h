@@ -31,6 +31,9 @@
 namespace antiphase::node {
 
 inline constexpr double kReservationTimeoutS = 300.0;
+// How long a measured overload keeps counting against the host (half-life of the faded
+// share of host-time above the limit; see admission::HostView::measured_overload_rate).
+inline constexpr double kOverloadHalfLifeS = 86400.0;
 
 // One measurement tick of this host: cores per running function over dt_s seconds
 // ending at unix_ms (UTC wall clock of the sample, trace time when replaying).
@@ -133,6 +136,8 @@ class NodeCore {
   const shape::ShapeModel& host_model() const { return host_model_; }
   const admission::MarginCalibrator& calibrator() const { return calibrator_; }
   CoMovementEstimate comovement() const;
+  // Faded share of host-time this host was measured above its limit.
+  double measured_overload_rate() const { return measured_s_ > 0 ? over_limit_s_ / measured_s_ : 0.0; }
   // Average pairwise co-movement of the tenants' deviations (the view's cross terms).
   CoMovementEstimate pairwise_comovement() const;
   size_t reservations() const;
@@ -153,6 +158,7 @@ class NodeCore {
   struct Tenant;
   // A tenant's day profile in the host view, and whether it is a measured one.
   shape::SlotProfile tenant_profile(const std::string& name, const Tenant& t) const;
+  double tenant_highest(const std::string& name, const Tenant& t) const;
   struct SlotView {
     double mean = 0, spread = 0;
   };
@@ -212,6 +218,8 @@ class NodeCore {
   // Pairwise co-movement sums: (Σ r)², Σ r², (Σ σ)² − Σ σ² over ticks, faded.
   double pair_total_ = 0, pair_own_ = 0, pair_norm_ = 0, pair_weight_s_ = 0;
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
+  // Host-time measured above the limit, and all host-time, faded with kOverloadHalfLifeS.
+  double over_limit_s_ = 0, measured_s_ = 0;
   mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
   mutable double busy_threshold_ = 0;
 

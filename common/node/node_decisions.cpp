@@ -49,6 +49,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     const auto live = tenants_.find(r.function);
     const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
     c.profile = per_instance(shifted(model->second.day_profile(), model->second.sketch().recent_shift()), running);
+    c.highest_cores = model->second.highest() / running;
     c.confidence = model->second.confidence();
     c.sizing = "learned here over " + fixed(model->second.history_s() / 3600.0, "%.1f") + " h";
     out->embedding = model->second.embedding();
@@ -56,6 +57,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
     const Heard& h = heard->second;
     c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
+    c.highest_cores = shape::highest_of(h.summary) / std::max<uint32_t>(1, h.summary.instances);
     c.confidence = h.summary.confidence;
     c.sizing = "gossiped summary (" + std::to_string(h.summary.samples) + " samples on another host)";
     out->embedding = h.embedding;
@@ -189,6 +191,11 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
   if (!p) return a;
   for (auto* v : {&p->mean, &p->spread, &p->peak})
     for (double& x : *v) x *= request.instances;
+  // Its highest use counts in the view's sum of peaks (tenant_highest) until it is measured.
+  if (c.base.highest_cores && !p->peak.empty()) {
+    double& top = *std::max_element(p->peak.begin(), p->peak.end());
+    top = std::max(top, *c.base.highest_cores * request.instances);
+  }
   Tenant& t = tenants_[request.function];
   if (a.memory.checked) t.reserved_memory_bytes = t.reserved_memory_bytes.value_or(0) + a.memory.need_bytes;
   const auto model = models_.find(request.function);

@@ -36,11 +36,12 @@ bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   last_unix_s_ = std::max(last_unix_s_, unix_s);
   ++samples_;
   history_s_ += weight_s;
+  highest_ = std::max(highest_, cores);
   return true;
 }
 
 bool ShapeModel::seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch,
-                      int64_t unix_s) {
+                      int64_t unix_s, double highest) {
   if (samples_ != 0 || !(history_s > 0)) return false;
   const double held = std::min(history_s, config_.half_life_periods * config_.day.period_s);
   if (!day_.seed(day, held / config_.day.slots, unix_s)) return false;
@@ -48,6 +49,7 @@ bool ShapeModel::seed(const SlotProfile& day, double history_s, uint64_t samples
   samples_ = std::max<uint64_t>(1, samples);
   first_unix_s_ = last_unix_s_ = unix_s;
   sketch_ = sketch;
+  highest_ = std::isfinite(highest) && highest > 0 && highest <= kMaxCores ? highest : 0.0;
   return true;
 }
 
@@ -63,17 +65,19 @@ double ShapeModel::confidence() const {
 
 double ShapeModel::mean() const { return day_.observed_mean(); }
 double ShapeModel::peak() const { return day_.max_peak(); }
+double ShapeModel::highest() const { return std::max(highest_, peak()); }
 
 size_t ShapeModel::memory_bytes() const {
   return sizeof(*this) + day_.heap_bytes() + hour_.heap_bytes();
 }
 
 ShapeModel::Raw ShapeModel::raw() const {
-  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw(), sketch_.raw()};
+  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw(), sketch_.raw(), highest_};
 }
 
 bool ShapeModel::restore(const Raw& raw) {
   if (!std::isfinite(raw.history_s) || raw.history_s < 0) return false;
+  if (!std::isfinite(raw.highest) || raw.highest < 0 || raw.highest > kMaxCores) return false;
   if (raw.samples > 0 && raw.first_unix_s > raw.last_unix_s) return false;
   FoldedProfile day = day_, hour = hour_;
   ResidualSketch sketch;
@@ -83,6 +87,7 @@ bool ShapeModel::restore(const Raw& raw) {
   hour_ = std::move(hour);
   samples_ = raw.samples;
   history_s_ = raw.history_s;
+  highest_ = raw.highest;
   first_unix_s_ = raw.first_unix_s;
   last_unix_s_ = raw.last_unix_s;
   return true;

@@ -39,7 +39,9 @@ class ShapeModel {
   // recent residuals; then it keeps learning here. False when the model is not empty or
   // the profile does not fit; the history counted is at most half_life_periods days,
   // what an exponentially faded profile can hold.
-  bool seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch, int64_t unix_s);
+  // `highest`: the most it was ever seen to use (0: not known; the day peak stands in).
+  bool seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch, int64_t unix_s,
+            double highest = 0);
 
   SlotProfile day_profile() const { return day_.profile(); }
   SlotProfile hour_profile() const { return hour_.profile(); }
@@ -55,6 +57,9 @@ class ShapeModel {
   uint64_t samples() const { return samples_; }
   double mean() const;  // average of the day profile's means over slots with data
   double peak() const;  // largest decayed peak of the day profile
+  // The most cores one sample ever showed, never decayed (at least peak()): what
+  // peak-sum packing sizes by. A function idle for weeks keeps the burst it once had.
+  double highest() const;
   int64_t first_unix_s() const { return first_unix_s_; }
   int64_t last_unix_s() const { return last_unix_s_; }
 
@@ -69,6 +74,7 @@ class ShapeModel {
     int64_t first_unix_s = 0, last_unix_s = 0;
     FoldedProfile::Raw day, hour;
     ResidualSketch::Raw sketch;
+    double highest = 0;  // 0 in files written before it existed: peak() stands in
   };
   Raw raw() const;
   bool restore(const Raw& raw);
@@ -80,6 +86,7 @@ class ShapeModel {
   ResidualSketch sketch_;
   uint64_t samples_ = 0;
   double history_s_ = 0;
+  double highest_ = 0;
   int64_t first_unix_s_ = 0, last_unix_s_ = 0;
 };
 

@@ -50,6 +50,7 @@ void to_proto(const ShapeModel& model, proto::ModelState* out) {
   out->set_history_s(raw.history_s);
   out->set_first_unix_s(raw.first_unix_s);
   out->set_last_unix_s(raw.last_unix_s);
+  out->set_highest(raw.highest);
   to_proto(config.day, raw.day, out->mutable_day());
   to_proto(config.hour, raw.hour, out->mutable_hour());
   if (raw.sketch.newest_hour >= 0) {
@@ -85,7 +86,7 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, std::string* e
   }
   ShapeModel model(config);
   ShapeModel::Raw raw{in.samples(),         in.history_s(),         in.first_unix_s(),
-                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour()), {}};
+                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour()), {}, in.highest()};
   if (in.has_sketch() && in.sketch().newest_hour_plus_one() > 0) {
     raw.sketch.newest_hour = in.sketch().newest_hour_plus_one() - 1;
     raw.sketch.sum.assign(in.sketch().sum().begin(), in.sketch().sum().end());

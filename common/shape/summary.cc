@@ -131,6 +131,7 @@ std::optional<std::string> check(const Summary& s) {
   for (uint8_t code : s.spread_q)
     if (code > kSpreadLevels) return "spread code out of range";
   if (s.memory_peak_bytes && *s.memory_peak_bytes > kMaxSummaryMemoryBytes) return "memory peak above 1 EiB";
+  if (s.highest && (!finite_non_negative(*s.highest) || *s.highest > 1e6f)) return "highest use out of range";
   if (!s.sketch.empty()) {
     if (s.sketch.codes.size() >= kSketchHours) return "residual sketch longer than " + std::to_string(kSketchHours - 1) + " hours";
     if (!finite_non_negative(s.sketch.step) || s.sketch.first_hour < 0) return "residual sketch scale out of range";
@@ -151,6 +152,7 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.history_s = static_cast<uint32_t>(std::min(model.history_s(), 4e9));
   summary.mean = static_cast<float>(model.mean());
   summary.peak = static_cast<float>(model.peak());
+  summary.highest = std::nextafter(static_cast<float>(model.highest()), INFINITY);
   summary.version = version;
   if (const auto day = summary_day_profile(model)) quantise_profile(*day, &summary);
   summary.sketch = quantise(model.sketch());
@@ -161,7 +163,8 @@ namespace {
 
 // What is left out when a summary does not fit, most expendable first: the residual
 // sketch (the receiver then uses the host's co-movement only), then the history (the
-// receiver then counts confidence × a day).
+// receiver then counts confidence × a day) and the highest use (the decayed peak then
+// stands in).
 enum class Optional { All, NoSketch, Neither };
 
 std::string encode_checked(const Summary& summary, Optional keep) {
@@ -172,6 +175,7 @@ std::string encode_checked(const Summary& summary, Optional keep) {
   message.set_samples(std::min(summary.samples, kMaxSummarySamples));
   message.set_confidence(summary.confidence);
   if (keep != Optional::Neither && summary.history_s) message.set_history_hours((summary.history_s + 3599) / 3600);
+  if (keep != Optional::Neither && summary.highest) message.set_highest(*summary.highest);
   message.set_mean(summary.mean);
   message.set_peak(summary.peak);
   message.set_version(summary.version);
@@ -238,6 +242,7 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.spread_step = message.spread_step();
   s.mean_error_l2 = message.mean_error_l2();
   if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
+  if (message.has_highest()) s.highest = message.highest();
   if (message.has_memory_peak_bytes()) {
     s.memory_peak_bytes = float_to_bytes(message.memory_peak_bytes());
     if (!s.memory_peak_bytes) {
@@ -290,6 +295,7 @@ bool significantly_changed(const Summary& old_s, const Summary& new_s, double th
   const double scale = std::max({static_cast<double>(old_s.peak), static_cast<double>(new_s.peak), 1e-9});
   if (std::abs(old_s.mean - new_s.mean) > threshold * scale) return true;
   if (std::abs(old_s.peak - new_s.peak) > threshold * scale) return true;
+  if (std::abs(highest_of(old_s) - highest_of(new_s)) > threshold * scale) return true;
   if (moved(old_s.memory_peak_bytes, new_s.memory_peak_bytes, threshold)) return true;
   const SlotProfile before = reconstruct_day(old_s), after = reconstruct_day(new_s);
   for (uint32_t w = 0; w < kSummarySlots; ++w) {

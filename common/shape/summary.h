@@ -1,6 +1,7 @@
 #pragma once
 // Compact (<= 256 bytes) description of one function's shape for gossip: identity,
 // scale, confidence, the quantised per-slot day profile (mean and spread) and memory.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,7 +51,13 @@ struct Summary {
   // from a peer that predates it. It travels as a float rounded up: the decoded peak is
   // never below the encoded one.
   std::optional<uint64_t> memory_peak_bytes;
+  // ShapeModel::highest() (cores, all instances), rounded up; nullopt: not known (`peak`
+  // stands in). See highest_of().
+  std::optional<float> highest;
 };
+
+// The most cores the function was ever seen to use: `highest` where known, else `peak`.
+inline double highest_of(const Summary& s) { return s.highest ? std::max<double>(*s.highest, s.peak) : s.peak; }
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
 // uses another slot count (the summary's error bound then refers to the resampled

@@ -228,7 +228,7 @@ TEST(PeaksFit, WhatPeakSumWouldAcceptIsAcceptedEvenWhenTheProjectionRefuses) {
   EXPECT_NEAR(d.headroom_cores, 0.5, 1e-9);
   EXPECT_NE(d.reasons.at(0).find("because the peaks fit"), std::string::npos) << d.reasons.at(0);
   EXPECT_NE(d.reasons.at(0).find("7.50"), std::string::npos) << d.reasons.at(0);
-  EXPECT_EQ(d.reasons.at(1).rfind("The projection alone would refuse it: ", 0), 0u) << d.reasons.at(1);
+  EXPECT_EQ(d.reasons.at(1).rfind("Without the peaks-fit rule it would be refused: the projected load", 0), 0u) << d.reasons.at(1);
   EXPECT_EQ(to_json(d)["accepted_because_peaks_fit"], true);
 
   // Two instances no longer fit at their peaks (9.0 > 8): refused, by the projection.
@@ -268,6 +268,35 @@ TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
   const Decision peak_sized = policy.decide(noisy_host_with_known_peaks(), by_peak, 3.0);
   EXPECT_TRUE(peak_sized.accept);
   EXPECT_TRUE(peak_sized.accepted_because_peaks_fit);
+}
+
+// A host measured above its limit more often than the target: its projection has been
+// too hopeful there, so it takes only what fits at the tenants' peaks until that fades.
+TEST(MeasuredOverload, AHostMeasuredOverTheTargetTakesOnlyWhatFitsAtPeaks) {
+  const AdmissionPolicy policy(PolicyConfig{});
+  HostView host;
+  host.aggregate = flat(4.0, 0.2);
+  host.capacity_cores = 8.0;
+  host.tenants_peak_cores = 6.0;
+  shape::SlotProfile p = flat(1.0, 0.1);
+  p.peak.assign(96, 2.5);  // 6 + 2.5 > 8: does not fit at the peaks
+  const Candidate c = candidate("c", p, 0.2);
+  ASSERT_TRUE(policy.decide(host, c, 3.0).accept) << "a calm host takes it on the projection";
+
+  host.measured_overload_rate = 0.004;  // 0.4 % of recent host-time above the limit, target 0.1 %
+  const Decision braked = policy.decide(host, c, 3.0);
+  EXPECT_FALSE(braked.accept);
+  EXPECT_DOUBLE_EQ(braked.measured_overload_rate, 0.004);
+  EXPECT_NE(braked.reasons.at(0).find("measured above its limit 0.40 %"), std::string::npos) << braked.reasons.at(0);
+  EXPECT_EQ(braked.reasons.at(1).rfind("The projection alone would accept it: ", 0), 0u) << braked.reasons.at(1);
+
+  shape::SlotProfile small = p;
+  small.peak.assign(96, 1.5);  // 6 + 1.5 ≤ 8
+  const Decision fits = policy.decide(host, candidate("small", small, 0.2), 3.0);
+  EXPECT_TRUE(fits.accept);
+  EXPECT_TRUE(fits.accepted_because_peaks_fit);
+  EXPECT_EQ(fits.reasons.at(1).rfind("Without the peaks-fit rule it would be refused: this host was measured", 0), 0u)
+      << fits.reasons.at(1);
 }
 
 }  // namespace

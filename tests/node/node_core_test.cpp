@@ -292,5 +292,31 @@ TEST(NodeCore, AFunctionThatMovesKeepsItsShape) {
   EXPECT_NEAR(day.mean[8], 1.0, 0.3);
 }
 
+// The host counts the host-time it was measured above its limit (faded, half-life a day),
+// advertises it, and a peer's view of it brakes the same way.
+TEST(NodeCore, MeasuredOverloadIsCountedFadesAndTravels) {
+  NodeCore a(config(8), "a", "tcp://a");
+  int64_t t = run(a, {{"steady", [](int64_t) { return 4.0; }}}, 1.0);
+  EXPECT_EQ(a.measured_overload_rate(), 0.0);
+  t = run(a, {{"steady", [](int64_t) { return 9.0; }}}, 1.0 / 24, t + kStep);  // an hour above 8 cores
+  const double after_hour = a.measured_overload_rate();
+  EXPECT_NEAR(after_hour, 3600.0 / (3600 + 86400 / std::log(2.0) * (1 - std::exp2(-1.0))), 0.01);
+  EXPECT_GT(after_hour, 0.03);
+  NodeCore b(config(8), "b", "tcp://b");
+  ASSERT_TRUE(b.hear_peer({"a", "tcp://a", true, a.advert_blob()}));
+  AdmitRequest r = request("tiny");
+  r.peak_cores = 0.1;
+  const PlaceAnswer placed = b.place(r, static_cast<double>(t));
+  const auto as_peer = std::find_if(placed.hosts.begin(), placed.hosts.end(), [](const PlaceOption& o) { return o.node_id == "a"; });
+  ASSERT_NE(as_peer, placed.hosts.end());
+  EXPECT_NEAR(as_peer->decision.measured_overload_rate, after_hour, 1e-6);
+  EXPECT_DOUBLE_EQ(as_peer->decision.measured_overload_rate, a.admit(r, static_cast<double>(t)).decision.measured_overload_rate);
+  // Four calm days later the overloaded hour counts a sixteenth as much, against more
+  // host-time (the faded total approaches 1.44 days): about a thirtieth of the rate.
+  run(a, {{"steady", [](int64_t) { return 4.0; }}}, 4.0, t + kStep);
+  EXPECT_LT(a.measured_overload_rate(), after_hour / 16);
+  EXPECT_GT(a.measured_overload_rate(), after_hour / 32);
+}
+
 }  // namespace
 }  // namespace antiphase::node

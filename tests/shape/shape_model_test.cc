@@ -15,6 +15,23 @@ namespace {
 
 using namespace testing;
 
+// Peak-sum packing sizes a function by the most it ever used; the day profile's peaks
+// fade (half-life a week), so the model keeps that figure apart, undecayed.
+TEST(ShapeModel, HighestUseOutlivesTheFadingPeaks) {
+  ShapeModel model;
+  model.add_sample(kStart + 3600, 8.0, 300);  // one burst of 8 cores, then four idle weeks
+  feed(model, [](int64_t) { return 0.1; }, 28, 300, kStart + kDay);
+  EXPECT_LT(model.peak(), 8.0 / 8) << "four half-lives later the day peak is a sixteenth of the burst";
+  EXPECT_DOUBLE_EQ(model.highest(), 8.0);
+  // A seeded model starts from what it is told, and never reads below its own peak.
+  ShapeModel seeded;
+  ASSERT_TRUE(seeded.seed(model.day_profile(), 7 * kDay, 100, {}, kStart + 30 * kDay, 8.0));
+  EXPECT_DOUBLE_EQ(seeded.highest(), 8.0);
+  ShapeModel unseeded;
+  ASSERT_TRUE(unseeded.seed(model.day_profile(), 7 * kDay, 100, {}, kStart + 30 * kDay));
+  EXPECT_DOUBLE_EQ(unseeded.highest(), unseeded.peak());
+}
+
 TEST(ShapeModel, SlotStatisticsAreMeanSpreadAndPeak) {
   ShapeModel model;
   // Two equally weighted samples in the 06:00-06:15 slot: mean 2, stddev 1, peak 3.

@@ -44,6 +44,7 @@ void expect_same(const ShapeModel& a, const ShapeModel& b) {
   EXPECT_EQ(a.hour_profile().spread, b.hour_profile().spread);
   EXPECT_EQ(a.samples(), b.samples());
   EXPECT_EQ(a.history_s(), b.history_s());
+  EXPECT_EQ(a.highest(), b.highest());
   EXPECT_EQ(a.confidence(), b.confidence());
   EXPECT_EQ(a.config().k, b.config().k);
   EXPECT_EQ(a.config().hour_k, b.config().hour_k);

@@ -40,6 +40,28 @@ TEST(Summary, RoundTrip) {
   EXPECT_EQ(decoded->mean_error_l2, summary.mean_error_l2);
 }
 
+TEST(Summary, HighestUseTravelsRoundedUpAndOlderSummariesFallBackToThePeak) {
+  ShapeModel model = diurnal_model();
+  model.add_sample(kStart + 3 * kDay, 7.3, 60);
+  const Summary summary = summarize("batch", model, 1, 1);
+  const auto decoded = decode(encode(summary));
+  ASSERT_TRUE(decoded && decoded->highest);
+  EXPECT_GE(*decoded->highest, 7.3f);
+  EXPECT_LE(*decoded->highest, 7.3f * 1.000001f);
+  EXPECT_GE(highest_of(*decoded), 7.3);
+  Summary older = summary;
+  older.highest.reset();  // as from an agent before it existed
+  const auto old_decoded = decode(encode(older));
+  ASSERT_TRUE(old_decoded);
+  EXPECT_FALSE(old_decoded->highest);
+  EXPECT_DOUBLE_EQ(highest_of(*old_decoded), old_decoded->peak);
+  Summary bad = summary;
+  bad.highest = -1.0f;
+  std::string error;
+  EXPECT_TRUE(encode(bad, &error).empty());
+  EXPECT_NE(error.find("highest"), std::string::npos) << error;
+}
+
 TEST(Summary, ReconstructsPerSlotMeanAndSpreadWithinHalfAStep) {
   const ShapeModel model = diurnal_model();
   const Summary summary = *decode(encode(summarize("f", model, 1, 1)));
