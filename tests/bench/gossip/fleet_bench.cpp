@@ -51,7 +51,8 @@ struct Options {
   double measure_s = 60;
   double partition_s = 30;
   std::string antiphased = ANTIPHASED_PATH, gossip_sim = GOSSIP_SIM_PATH;
-  bool json_out = false, keep = false;
+  std::string log_level = "info";
+  bool json_out = false, keep = false, join_only = false;
 };
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -168,6 +169,10 @@ class Fleet {
     }
     setup();
     report_["join_s"] = join();
+    if (o_.join_only) {
+      std::printf("%s\n", report_.dump(2).c_str());
+      return report_["join_s"].get<double>() >= 0 ? 0 : 1;
+    }
     steady();
     restarts();
     crashes();
@@ -214,6 +219,7 @@ class Fleet {
       std::ofstream(dir + "/antiphase.toml")
           << "[api]\nsocket = \"" << dir << "/api.sock\"\n[state]\ndir = \"" << dir << "/state\"\n"
           << "[sampler]\nmode = \"cgroup\"\n[functions]\ncgroup_roots = [\"" << relative << "/n" << i << "\"]\ndepth = 1\n"
+          << "[log]\nlevel = \"" << o_.log_level << "\"\n"
           << "[gossip]\nenabled = true\nnode_id = \"" << name(i) << "\"\nbind = \"" << endpoint(i) << "\"\n"
           << "secret_key_file = \"" << dir << "/gossip.key\"\npublic_key_file = \"" << dir << "/gossip.pub\"\n"
           << "allowed_keys_dir = \"" << root_ << "/allowed\"\nseeds = [" << seeds << "]\n";
@@ -400,6 +406,8 @@ int main(int argc, char** argv) {
   app.add_option("--partition-s", o.partition_s);
   app.add_option("--antiphased", o.antiphased);
   app.add_option("--gossip-sim", o.gossip_sim);
+  app.add_option("--log-level", o.log_level, "the daemons' log.level (debug shows the gossip transport)");
+  app.add_flag("--join-only", o.join_only, "stop after the join phase (and report it)");
   app.add_flag("--keep", o.keep, "keep the temp dir (configs, logs) for a post-mortem");
   app.add_flag("--json", o.json_out);
   CLI11_PARSE(app, argc, argv);
