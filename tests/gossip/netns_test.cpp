@@ -320,7 +320,9 @@ TEST(NetnsTopologyMesh, FortyNodesEachConnectToEveryOther) {
   }
   const auto started = Clock::now();
   std::vector<std::string> failed;
-  for (int i = 0; i < kNodes; ++i) {
+  int failing_nodes = 0;
+  for (int i = 0; i < kNodes && failing_nodes < 3; ++i) {  // 3 broken nodes tell enough
+    const size_t failed_before = failed.size();
     // Node i connects to all the others at once, like a daemon opening its DEALERs.
     std::vector<pollfd> pending;
     std::vector<int> target;
@@ -358,11 +360,12 @@ TEST(NetnsTopologyMesh, FortyNodesEachConnectToEveryOther) {
       if (!done[k]) failed.push_back(std::to_string(i) + "->" + std::to_string(target[k]) + ": no answer within 3 s");
       ::close(pending[k].fd);
     }
+    failing_nodes += failed.size() > failed_before;
   }
   std::cout << "[figure] mesh_connect_s = " << seconds_since(started) << " (" << kNodes * (kNodes - 1)
             << " connections, " << failed.size() << " failed)\n";
   for (const int fd : listeners) ::close(fd);
   for (const int fd : namespaces) ::close(fd);
-  EXPECT_TRUE(failed.empty()) << failed.size() << " of " << kNodes * (kNodes - 1)
-                              << " connections failed (dmesg: neighbor table overflow?); first: " << failed.front();
+  EXPECT_TRUE(failed.empty()) << failed.size() << " connections failed (dmesg: neighbor table overflow?), "
+                              << failing_nodes << " node(s) affected; first: " << failed.front();
 }
