@@ -15,7 +15,6 @@ constexpr size_t kMaxOutboxPerPeer = 8;
 // Bounds sockets/fds even if (insecure-mode) peers claim many distinct endpoints.
 constexpr size_t kMaxOpenDealers = 256;
 constexpr size_t kMaxReceivesPerPoll = 256;
-constexpr int kReconnectIvlMs = 100;
 constexpr int kReconnectIvlMaxMs = 5000;
 // A connect into a black hole (partition, dead host) is otherwise retried by the kernel
 // with SYNs backing off 1, 2, 4, 8 s..., so after the network heals the DEALER waits for
@@ -137,7 +136,7 @@ bool ZmqTransport::open_socket(Peer& peer, double now) {
   socket.set(zmq::sockopt::immediate, true);  // queue only on a completed connection
   socket.set(zmq::sockopt::sndhwm, options_.hwm);
   socket.set(zmq::sockopt::rcvhwm, options_.hwm);
-  socket.set(zmq::sockopt::reconnect_ivl, kReconnectIvlMs);
+  socket.set(zmq::sockopt::reconnect_ivl, options_.reconnect_ivl_ms);
   socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIvlMaxMs);
   socket.set(zmq::sockopt::connect_timeout, kConnectTimeoutMs);
   socket.set(zmq::sockopt::heartbeat_ivl, kHeartbeatIvlMs);
@@ -158,7 +157,14 @@ bool ZmqTransport::open_socket(Peer& peer, double now) {
 }
 
 void ZmqTransport::recycle_if_stuck(Peer& peer, double now) {
-  if (peer.expired == 0 || now - std::max(peer.opened_at, peer.last_sent) < kStuckAfterS) return;
+  // Stuck: frames expired, or frames wait that libzmq does not take (IMMEDIATE: no live
+  // connection), and nothing got through for kStuckAfterS. Waiting frames count at once,
+  // not only once they expire: a DEALER whose connection broke long ago (a partition, a
+  // peer that was down) retries on libzmq's backoff, up to kReconnectIvlMaxMs apart, and
+  // the first frame after the network heals would expire before the next retry. A fresh
+  // socket connects now, and that frame goes out.
+  const bool blocked = peer.expired > 0 || !peer.outbox.empty();
+  if (!blocked || now - std::max(peer.opened_at, peer.last_sent) < kStuckAfterS) return;
   spdlog::debug("gossip: nothing got through to {} for {:.1f} s; reopening the connection", peer.endpoint,
                 now - std::max(peer.opened_at, peer.last_sent));
   ++counters_.dealers_recycled;

@@ -32,6 +32,7 @@ struct TransportOptions {
   double dealer_idle_s = 5;         // close a peer's DEALER after this long unused
   double outbox_ttl_s = 2;          // drop queued messages a peer could not take in time
   int hwm = 16;
+  int reconnect_ivl_ms = 100;       // libzmq's first retry after a lost connection (doubling up to 5 s)
 };
 
 // A decoded message and the CurveZMQ key its sender authenticated with (empty when insecure).
@@ -75,8 +76,10 @@ class ZmqTransport {
   Peer* peer_for(const std::string& endpoint, const std::string& public_key, double now);
   bool open_socket(Peer& peer, double now);
   // A DEALER whose handshake the server refused (ZAP 400: our key was not allowlisted
-  // then) is terminated by libzmq and never reconnects, so every later frame expires.
-  // Reopening it after frames kept expiring lets a peer that allows us again be reached.
+  // then) is terminated by libzmq and never reconnects, so every later frame expires; one
+  // whose connection broke long ago retries only on libzmq's backoff. Reopening it when
+  // frames wait or expire with nothing through for a while reaches a peer that allows us
+  // again, or is reachable again, at once.
   void recycle_if_stuck(Peer& peer, double now);
   void flush(Peer& peer, double now);
   bool receive_one(std::vector<Received>& out);  // false when nothing was queued

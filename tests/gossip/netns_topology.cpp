@@ -37,6 +37,13 @@ std::string run_checked(const std::string& command) {
 
 std::string port_name(int index) { return "p" + std::to_string(index); }
 
+// Node `index`'s MAC address: locally administered, derived from the index like its IP.
+std::string mac_address(int index) {
+  char mac[32];
+  std::snprintf(mac, sizeof(mac), "02:77:00:00:%02x:%02x", (index + 1) >> 8, (index + 1) & 0xff);
+  return mac;
+}
+
 std::string port_set(const std::vector<int>& group) {
   std::string set = "{ ";
   for (size_t i = 0; i < group.size(); ++i) set += (i ? ", \"" : "\"") + port_name(group[i]) + "\"";
@@ -106,9 +113,22 @@ void NetnsTopology::build() {
     run_checked(ip + " -n " + switch_namespace_ + " link add " + port_name(i) + " type veth peer name " + kNodeLink +
                 " netns " + ns);
     run_checked(ip + " -n " + switch_namespace_ + " link set " + port_name(i) + " master " + kBridge + " up");
+    run_checked(ip + " -n " + ns + " link set " + kNodeLink + " address " + mac_address(i));
     run_checked(ip + " -n " + ns + " addr add " + address(i) + "/24 dev " + kNodeLink);
     run_checked(ip + " -n " + ns + " link set " + kNodeLink + " up");
     run_checked(ip + " -n " + ns + " link set lo up");
+  }
+  // Every node knows every other node's MAC: permanent neighbour entries, no ARP. The
+  // kernel's ARP table is shared by all namespaces and capped (gc_thresh3, 1024 by
+  // default); N x (N - 1) learnt entries past that overflow it ("neighbor table
+  // overflow!"), and connections then fail at random: at 50 nodes (2,450 entries) a fleet
+  // never converges. Permanent entries are exempt from the cap.
+  for (int i = 0; i < node_count_ && node_count_ > 1; ++i) {
+    std::string batch;
+    for (int j = 0; j < node_count_; ++j)
+      if (j != i)
+        batch += "neigh replace " + address(j) + " lladdr " + mac_address(j) + " dev " + kNodeLink + " nud permanent\\n";
+    run_checked("printf '" + batch + "' | " + ip + " -n " + node_namespaces_[i] + " -batch -");
   }
 }
 
@@ -129,10 +149,11 @@ void NetnsTopology::set_outbound_loss(int percent) {
     // Idempotent: (re)create the table empty, then add the rule if any loss is wanted.
     in_namespace(ns, nft + " add table inet apn_loss");
     in_namespace(ns, nft + " delete table inet apn_loss");
-    if (percent == 0) continue;
+    // The counting rule stays without loss too, so loss_counters() works at 0 %.
     in_namespace(ns, nft + " add table inet apn_loss");
     in_namespace(ns, nft + " add chain inet apn_loss out '{ type filter hook output priority 0; }'");
     in_namespace(ns, nft + " add rule inet apn_loss out oifname " + kNodeLink + " counter");
+    if (percent == 0) continue;
     in_namespace(ns, nft + " add rule inet apn_loss out oifname " + kNodeLink + " numgen random mod 100 '<' " +
                          std::to_string(percent) + " counter drop");
   }
@@ -145,9 +166,9 @@ NetnsTopology::LossCounters NetnsTopology::loss_counters() const {
     // Two counters, in rule order: every packet leaving the veth, then those dropped.
     const auto first = listing.find("packets ");
     const auto second = first == std::string::npos ? first : listing.find("packets ", first + 1);
-    if (second == std::string::npos) throw std::runtime_error("no loss counters in " + ns + ":\n" + listing);
+    if (first == std::string::npos) throw std::runtime_error("no loss counters in " + ns + ":\n" + listing);
     total.sent += std::stoull(listing.substr(first + 8));
-    total.dropped += std::stoull(listing.substr(second + 8));
+    if (second != std::string::npos) total.dropped += std::stoull(listing.substr(second + 8));  // none at 0 %
   }
   return total;
 }

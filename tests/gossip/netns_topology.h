@@ -10,6 +10,10 @@
 // N % per packet and direction. Loopback inside a node is not affected.
 // Partition: a bridge-family nftables table in the switch namespace drops frames between
 // the ports of two groups (ARP included, so it looks like a cut cable); heal deletes it.
+// Neighbours: every node holds permanent neighbour (ARP) entries for all the others. The
+// kernel's neighbour table is one for all namespaces, capped at gc_thresh3 (1024) learnt
+// entries; a topology of 33 or more nodes needs more than that (N x (N - 1)), and the
+// overflow silently breaks connections ("neighbor table overflow!" in dmesg).
 #include <cstdint>
 #include <optional>
 #include <string>
