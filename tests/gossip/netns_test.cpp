@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -190,10 +191,16 @@ TEST_F(NetnsCluster, FivePercentLossOnEveryLinkKillsNobodyAndStillDisseminates) 
 constexpr double kProbeTimeout = kInterval / 2;
 // Round-robin probing reaches a given peer within 4 intervals (4 peers), plus the verdict.
 constexpr double kFirstSuspicionBound = 5 * kInterval;
-constexpr double kDeadBound = kFirstSuspicionBound + kDead + 3 * kInterval + 1.5;  // + scheduling slack
+// Lifeguard: an agent whose probes across the cut go unanswered (no acks, no nacks) lowers
+// its own health and stretches its probe period and timeout, up to (max_local_health + 1)
+// = 9 x (ProtocolConfig). Measured: now and then one agent first suspects a peer across
+// the cut 3.4-3.8 s after it (docs/benchmarks/gossip-netns.md), as designed.
+constexpr double kMaxStretch = 9;
+constexpr double kDeadAfterSuspectBound = kDead + 3 * kInterval * kMaxStretch + 1.5;  // + scheduling slack
+constexpr double kDeadBound = kMaxStretch * kFirstSuspicionBound + kDeadAfterSuspectBound;
 
 TEST_F(NetnsCluster, PartitionIsSuspectThenDeadAcrossNoFlapWithinAndHealsWithBothSidesNews) {
-  purge_s_ = 8;  // room to publish during the partition before anybody is forgotten
+  purge_s_ = 25;  // room to publish during the partition before anybody is forgotten
   ASSERT_NO_FATAL_FAILURE(start_five());
   topology_->partition({0, 1}, {2, 3, 4});
   PartitionWatch watch;
@@ -203,10 +210,23 @@ TEST_F(NetnsCluster, PartitionIsSuspectThenDeadAcrossNoFlapWithinAndHealsWithBot
   }
   EXPECT_EQ(watch.first_suspect.size(), PartitionWatch::cross_pairs());
   EXPECT_EQ(watch.first_dead.size(), PartitionWatch::cross_pairs()) << "not every cross pair dead within " << kDeadBound << " s";
+  // An observer whose own probes were slowed may hear the death from its side's rumour
+  // before it suspects anyone; but every death started with a suspicion somebody held for
+  // suspect_after at least, and no longer than the bound.
+  std::vector<double> suspected_at;
+  std::set<std::string> buried_after_suspicion;
   for (const auto& [pair, dead_at] : watch.first_dead) {
-    EXPECT_LT(watch.first_suspect[pair], dead_at) << pair.first << " never saw " << pair.second << " suspect before dead";
+    suspected_at.push_back(watch.first_suspect[pair]);
+    if (!(watch.first_suspect[pair] < dead_at)) continue;  // learned dead by rumour
+    buried_after_suspicion.insert(pair.second);
     EXPECT_GE(dead_at - watch.first_suspect[pair], kSuspect - 0.3) << pair.first << " buried " << pair.second << " too fast";
+    EXPECT_LE(dead_at - watch.first_suspect[pair], kDeadAfterSuspectBound) << pair.first << " buried " << pair.second << " too late";
   }
+  EXPECT_EQ(buried_after_suspicion.size(), kNames.size()) << "some member was declared dead without anyone suspecting it first";
+  // Most agents stay healthy: the median pair is suspected at the healthy pace.
+  std::sort(suspected_at.begin(), suspected_at.end());
+  if (!suspected_at.empty())
+    EXPECT_LE(suspected_at[suspected_at.size() / 2], kFirstSuspicionBound + 0.5) << "most suspicions came late";
   EXPECT_GE(PartitionWatch::min_of(watch.first_suspect), kProbeTimeout - 0.05) << "suspected before any probe could fail";
   report("partition_suspect_first_s", PartitionWatch::min_of(watch.first_suspect));
   report("partition_suspect_last_s", PartitionWatch::max_of(watch.first_suspect));
@@ -246,14 +266,12 @@ TEST_P(NetnsPurgeCluster, PartitionPastPurgeForgetsTheOtherSideAndHealBringsItBa
   topology_->partition({0, 1}, {2, 3, 4});
   PartitionWatch watch;
   // Members are forgotten purge_after after they were declared dead. When they are
-  // declared dead is the other test's subject; under CPU load Lifeguard stretches a
-  // node's probe and suspicion timers (its local health), so here the overall wait
-  // allows twice the healthy bound, and the purge itself is timed from each death.
-  const double purge_bound = kDeadBound + purge_s_ + 0.5;
+  // declared dead is the other test's subject (kDeadBound allows for Lifeguard stretching
+  // an agent's probes), so the purge itself is timed from each death.
   EXPECT_TRUE(wait_until([&] {
     watch.observe(snapshot());
     return watch.first_gone.size() == PartitionWatch::cross_pairs();
-  }, std::chrono::milliseconds(int((2 * kDeadBound + purge_s_ + 0.5) * 1000))))
+  }, std::chrono::milliseconds(int((kDeadBound + purge_s_ + 0.5) * 1000))))
       << "the other side was not purged; not gone: " << watch.not_gone(snapshot());
   constexpr double kPollSlack = 1.0;  // purge sweeps every interval; the watch polls five nodes in turn
   for (const auto& [pair, gone_at] : watch.first_gone) {
@@ -271,7 +289,8 @@ TEST_P(NetnsPurgeCluster, PartitionPastPurgeForgetsTheOtherSideAndHealBringsItBa
   // transport's dealer_idle_s = 5 s after the last send, which stops once a peer is
   // Dead): otherwise TCP would deliver SYNs queued before the heal and mask a protocol
   // that never talks across the cut again.
-  while (seconds_since(watch.cut_at) < std::max(kDead + 5 + 1.5, purge_bound)) {
+  const double hold_until = std::max(kDead + 5 + 1.5, PartitionWatch::max_of(watch.first_dead) + 5 + 1.5);
+  while (seconds_since(watch.cut_at) < hold_until) {
     watch.observe(snapshot());
     std::this_thread::sleep_for(100ms);
   }
