@@ -112,15 +112,25 @@ std::optional<double> candidate_peak(const Candidate& c, const shape::SlotProfil
 // PolicyConfig::accept_when_peaks_fit: a candidate the projection refuses is still
 // accepted when every tenant and the candidate at their observed peaks together fit
 // under the limit.
-void apply_peaks_fit(Decision& d, bool enabled, const HostView& host, const Candidate& c,
+// `headroom_cores`: accepted, the larger of the two rules' rooms; refused by the
+// projection, its own shortfall (the sentence quotes it); refused by the brake, the
+// shortfall at peaks (what the host would still take).
+void apply_peaks_fit(Decision& d, bool enabled, bool braked, const HostView& host, const Candidate& c,
                      const shape::SlotProfile& sized, const std::string& what) {
   const std::optional<double> peak = candidate_peak(c, sized);
-  if (!peak || !std::isfinite(host.tenants_peak_cores)) return;
-  d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
-  if (!enabled) return;
-  // Room is whichever rule leaves more: ranking and `headroom_cores` agree with accept.
-  d.headroom_cores = std::max(d.headroom_cores, d.limit_cores - d.peaks_fit_cores);
-  if (d.accept || !(d.peaks_fit_cores <= d.limit_cores)) return;
+  const bool known = peak && std::isfinite(host.tenants_peak_cores);
+  if (known) d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
+  if (braked) d.headroom_cores = known && enabled ? d.limit_cores - d.peaks_fit_cores : 0.0;
+  if (!known || !enabled) return;
+  const double room_at_peaks = d.limit_cores - d.peaks_fit_cores;
+  if (d.accept) d.headroom_cores = std::max(d.headroom_cores, room_at_peaks);
+  if (d.accept || room_at_peaks < 0) {
+    if (!d.accept && !braked)
+      d.reasons.push_back("At their observed peaks the tenants and the candidate come to " + cores(d.peaks_fit_cores) +
+                          ", " + cores(-room_at_peaks) + " over the limit, so the peaks-fit rule refuses it too.");
+    return;
+  }
+  d.headroom_cores = std::max(d.headroom_cores, room_at_peaks);
   d.accept = true;
   d.accepted_because_peaks_fit = true;
   // What would have refused it follows, as such.
@@ -295,7 +305,9 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                           cores(-d.headroom_cores) + ".");
   }
   d.measured_overload_rate = host.measured_overload_rate;
-  if (d.accept && host.measured_overload_rate > d.target_overload_rate) {
+  const bool braked =
+      config_.accept_when_peaks_fit && d.accept && host.measured_overload_rate > d.target_overload_rate;
+  if (braked) {
     d.accept = false;
     const std::string accepted = "Accepted " + what + ": ";
     if (d.reasons.back().rfind(accepted, 0) == 0)
@@ -306,7 +318,7 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                          percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
                          "until that fades it takes only what fits at its tenants' peaks.");
   }
-  apply_peaks_fit(d, config_.accept_when_peaks_fit, host, candidate, *sized, what);
+  apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
   d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
   if (d.anticorrelation_saving_cores > 0.0)
     d.reasons.push_back("Because host and candidate do not peak together, the projection is " +

@@ -207,6 +207,12 @@ TEST(TailModel, GaussianTailAndQuantileInvertEachOther) {
 // peaks adding up to 6 (limit 8). A candidate of mean 1 ± 0.5 and peak 1.5 moving with
 // them: projected 6 ± 1.5 against a limit of 8 is above it far more than 0.1 % of the
 // time, but at their observed peaks all together they come to 7.5.
+PolicyConfig peaks_fit_mode() {
+  PolicyConfig c;
+  c.accept_when_peaks_fit = true;
+  return c;
+}
+
 HostView noisy_host_with_known_peaks() {
   HostView h;
   h.aggregate = flat(5.0, 1.0);
@@ -216,7 +222,7 @@ HostView noisy_host_with_known_peaks() {
 }
 
 TEST(PeaksFit, WhatPeakSumWouldAcceptIsAcceptedEvenWhenTheProjectionRefuses) {
-  const AdmissionPolicy policy(PolicyConfig{});
+  const AdmissionPolicy policy(peaks_fit_mode());
   shape::SlotProfile p = flat(1.0, 0.5);
   p.peak.assign(96, 1.5);
   const Candidate c = candidate("c", p, 0.95);
@@ -244,11 +250,10 @@ TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
   shape::SlotProfile p = flat(1.0, 0.5);
   p.peak.assign(96, 1.5);
   const Candidate c = candidate("c", p, 0.95);
-  PolicyConfig off;
-  off.accept_when_peaks_fit = false;
-  EXPECT_FALSE(AdmissionPolicy(off).decide(noisy_host_with_known_peaks(), c, 3.0).accept);
+  EXPECT_FALSE(AdmissionPolicy(PolicyConfig{}).decide(noisy_host_with_known_peaks(), c, 3.0).accept)
+      << "peaks-fit mode is off by default";
 
-  const AdmissionPolicy policy(PolicyConfig{});
+  const AdmissionPolicy policy(peaks_fit_mode());
   HostView unknown = noisy_host_with_known_peaks();
   unknown.tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // a peer that does not say
   const Decision d = policy.decide(unknown, c, 3.0);
@@ -273,7 +278,7 @@ TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
 // A host measured above its limit more often than the target: its projection has been
 // too hopeful there, so it takes only what fits at the tenants' peaks until that fades.
 TEST(MeasuredOverload, AHostMeasuredOverTheTargetTakesOnlyWhatFitsAtPeaks) {
-  const AdmissionPolicy policy(PolicyConfig{});
+  const AdmissionPolicy policy(peaks_fit_mode());
   HostView host;
   host.aggregate = flat(4.0, 0.2);
   host.capacity_cores = 8.0;
@@ -283,7 +288,8 @@ TEST(MeasuredOverload, AHostMeasuredOverTheTargetTakesOnlyWhatFitsAtPeaks) {
   const Candidate c = candidate("c", p, 0.2);
   ASSERT_TRUE(policy.decide(host, c, 3.0).accept) << "a calm host takes it on the projection";
 
-  host.measured_overload_rate = 0.004;  // 0.4 % of recent host-time above the limit, target 0.1 %
+  host.measured_overload_rate = 0.004;
+  EXPECT_TRUE(AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.0).accept) << "the brake belongs to peaks-fit mode";  // 0.4 % of recent host-time above the limit, target 0.1 %
   const Decision braked = policy.decide(host, c, 3.0);
   EXPECT_FALSE(braked.accept);
   EXPECT_DOUBLE_EQ(braked.measured_overload_rate, 0.004);

@@ -295,14 +295,16 @@ TEST(NodeCore, AFunctionThatMovesKeepsItsShape) {
 // The host counts the host-time it was measured above its limit (faded, half-life a day),
 // advertises it, and a peer's view of it brakes the same way.
 TEST(NodeCore, MeasuredOverloadIsCountedFadesAndTravels) {
-  NodeCore a(config(8), "a", "tcp://a");
+  NodeConfig peaks_fit = config(8);
+  peaks_fit.policy.accept_when_peaks_fit = true;
+  NodeCore a(peaks_fit, "a", "tcp://a");
   int64_t t = run(a, {{"steady", [](int64_t) { return 4.0; }}}, 1.0);
   EXPECT_EQ(a.measured_overload_rate(), 0.0);
   t = run(a, {{"steady", [](int64_t) { return 9.0; }}}, 1.0 / 24, t + kStep);  // an hour above 8 cores
   const double after_hour = a.measured_overload_rate();
   EXPECT_NEAR(after_hour, 3600.0 / (3600 + 86400 / std::log(2.0) * (1 - std::exp2(-1.0))), 0.01);
   EXPECT_GT(after_hour, 0.03);
-  NodeCore b(config(8), "b", "tcp://b");
+  NodeCore b(peaks_fit, "b", "tcp://b");
   ASSERT_TRUE(b.hear_peer({"a", "tcp://a", true, a.advert_blob()}));
   AdmitRequest r = request("tiny");
   r.peak_cores = 0.1;
