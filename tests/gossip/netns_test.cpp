@@ -116,8 +116,9 @@ struct PartitionWatch {
       for (const auto& peer : kNames) {
         if (same_side(observer, peer) || first_gone.count({observer, peer})) continue;
         const auto state = peers.count(peer) ? peers.at(peer) : "gone";
+        const auto pair = std::make_pair(observer, peer);  // clang 14 lambdas cannot capture structured bindings
         auto at = [&](const auto& times) {
-          const auto it = times.find({observer, peer});
+          const auto it = times.find(pair);
           return it == times.end() ? std::string("never") : std::to_string(it->second);
         };
         out += observer + "->" + peer + " (" + state + ", suspect " + at(first_suspect) + ", dead " + at(first_dead) + ") ";
