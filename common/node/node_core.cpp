@@ -54,7 +54,6 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
       for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
         p.mean[w] += t.extra->mean[w];
         p.spread[w] += t.extra->spread[w];  // the new instances move with the old ones
-        if (w < t.extra->peak.size()) p.peak[w] += t.extra->peak[w];
       }
     return p;
   }
@@ -84,7 +83,7 @@ double NodeCore::tenant_highest(const std::string& name, const Tenant& t) const 
     return model->second.highest() + (t.extra ? top(*t.extra) : 0.0);
   if (t.reserved) return top(*t.reserved);
   if (const auto heard = heard_.find(name); heard != heard_.end())
-    return shape::highest_of(heard->second.summary) / std::max<uint32_t>(1, heard->second.summary.instances) * t.instances;
+    return shape::highest_per_instance(heard->second.summary) * t.instances;
   return model == models_.end() ? 0.0 : model->second.highest();
 }
 
@@ -218,8 +217,7 @@ shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instance
     for (double& x : *v) x *= instances;
   const shape::Summary& s = h.summary;
   const double history = s.history_s ? s.history_s : s.confidence * config_.shape.full_confidence_s;
-  model.seed(day, history, s.samples, h.sketch, unix_s,
-             shape::highest_of(s) / std::max<uint32_t>(1, s.instances) * instances);
+  model.seed(day, history, s.samples, h.sketch, unix_s, shape::highest_per_instance(s) * instances);
   return model;
 }
 

@@ -57,7 +57,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
     const Heard& h = heard->second;
     c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
-    c.highest_cores = shape::highest_of(h.summary) / std::max<uint32_t>(1, h.summary.instances);
+    c.highest_cores = shape::highest_per_instance(h.summary);
     c.confidence = h.summary.confidence;
     c.sizing = "gossiped summary (" + std::to_string(h.summary.samples) + " samples on another host)";
     out->embedding = h.embedding;

@@ -58,6 +58,8 @@ struct Summary {
 
 // The most cores the function was ever seen to use: `highest` where known, else `peak`.
 inline double highest_of(const Summary& s) { return s.highest ? std::max<double>(*s.highest, s.peak) : s.peak; }
+// The same for one instance (the summary sums its instances).
+inline double highest_per_instance(const Summary& s) { return highest_of(s) / std::max<uint32_t>(1, s.instances); }
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
 // uses another slot count (the summary's error bound then refers to the resampled
