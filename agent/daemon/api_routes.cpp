@@ -118,7 +118,7 @@ json Agent::host_json() const {
   return {{"capacity_cores", core_.capacity_cores()},
           {"limit_cores", core_.limit_cores()},
           {"target_utilisation", config_.admission.target_utilisation},
-          {"target_overload_rate", calibrator.config().target_overload_rate},
+          {"target_overload_rate", core_.config().policy.target_overload_rate},  // 0: packs by peaks
           {"calibrated_z", calibrator.z()},
           {"observed_overload_rate", calibrator.observed_rate()},
           {"calibration_observations", calibrator.observations()},

@@ -122,7 +122,7 @@ std::string Agent::metrics_text() const {
   w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", core_.capacity_cores());
   w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", core_.calibrator().z());
   w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
-           core_.calibrator().config().target_overload_rate);
+           core_.config().policy.target_overload_rate);  // not the calibrator's: at 0 it keeps its default
   w.single("antiphase_admission_observed_overload_ratio", "gauge", "Observed fraction of ticks above the host's own prediction.",
            core_.calibrator().observed_rate());
   w.family("antiphase_admission_decisions_total", "counter", "Admission decisions by outcome.");

@@ -391,7 +391,7 @@ class AntiphaseScheduler : public Scheduler {
     return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));
   }
   static void hear_about(Host& host, const std::string& function) {
-    if (host.core.models().count(function)) return;
+    if (host.core.measures(function)) return;
     if (const auto blob = host.gossip.function_summary(function)) host.core.hear_function(function, *blob);
   }
 

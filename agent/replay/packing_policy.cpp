@@ -142,7 +142,10 @@ std::vector<PolicyKind> all_policies() {
 
 std::vector<double> knob_grid(PolicyKind kind) {
   switch (kind) {
-    case PolicyKind::Antiphase: return {0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005};
+    // 0, the careful end: only what fits at peaks (AdmissionPolicy: no statistical
+    // overcommit), so a protocol that finds no positive target safe falls back to
+    // packing by peaks rather than to a margin wider than the peaks.
+    case PolicyKind::Antiphase: return {0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005, 0};
     case PolicyKind::AntiphaseMeasuredRho: return {0, 0.5, 1, 1.5, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 4, 4.5, 5, 6, 7, 8};
     case PolicyKind::TrainQuantile: return {0.02, 0.01, 0.005, 0.003, 0.002, 0.001, 0.0005, 0.0002, 0};
     case PolicyKind::PercentileSum:

@@ -84,12 +84,12 @@ struct PolicyConfig {
   std::optional<double> max_admitted_mean_cores;  // optional cap on total admitted mean load
   // σ of host and candidate pooled over ±k neighbouring slots (see spread_pooling.h).
   uint32_t spread_neighbours = 0;
-  // Peaks-fit mode (a what-if, off by default; docs/admission.md): also accept when the
-  // most each tenant and the candidate ever used, added up, fits under the limit (what
-  // peak-sum packing accepts), and a host measured above its limit more than the target
-  // takes only that. It packs fewer hosts than peak-sum but overloaded more on the
-  // validation folds than the projection alone.
-  bool accept_when_peaks_fit = false;
+  // Peaks fit (docs/admission.md): also accept when the most each tenant and the
+  // candidate ever used, added up, fits under the limit (what peak-sum packing accepts),
+  // so that no target needs more hosts than packing by peaks and target 0 is the careful
+  // end of the knob; and a host measured above its limit more than the target takes
+  // only that. false: the projection alone.
+  bool accept_when_peaks_fit = true;
 };
 
 // Everything an operator needs to understand one decision.

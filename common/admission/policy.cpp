@@ -143,6 +143,34 @@ void apply_peaks_fit(Decision& d, bool enabled, bool braked, const HostView& hos
                    cores(d.limit_cores) + ".");
 }
 
+// target_overload_rate = 0, the careful end of the knob: no statistical overcommit.
+// Accept only what fits when every tenant and the candidate run at the most they were
+// ever seen to use, all at once -- what peak-sum packing accepts. However bursty the
+// validation data that chose the knob, the rule then never needs more hosts than
+// packing by peaks would (docs/admission.md).
+void decide_at_peaks(Decision& d, const HostView& host, const Candidate& c, const shape::SlotProfile& sized,
+                     const std::string& what) {
+  const std::string rule = "the target overload rate is 0, which admits only what fits at observed peaks";
+  const std::optional<double> peak = candidate_peak(c, sized);
+  if (!peak || !std::isfinite(host.tenants_peak_cores)) {
+    d.accept = false;
+    d.headroom_cores = 0.0;
+    d.reasons.push_back("Rejected " + what + ": " + rule + ", and " +
+                        (peak ? std::string("this host's tenants' peaks are unknown")
+                              : std::string("the candidate has no known peak (a requested mean is not one)")) +
+                        ".");
+    return;
+  }
+  d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
+  d.headroom_cores = d.limit_cores - d.peaks_fit_cores;
+  d.accept = d.headroom_cores >= 0.0;
+  d.reasons.push_back((d.accept ? "Accepted " : "Rejected ") + what + ": " + rule +
+                      "; every tenant at its own observed peak and the candidate at its peak, all at once, come to " +
+                      cores(d.peaks_fit_cores) + (d.accept ? ", within" : ", over") + " the limit of " +
+                      cores(d.limit_cores) + " (" + cores(std::abs(d.headroom_cores)) +
+                      (d.accept ? " to spare)." : " too much)."));
+}
+
 }  // namespace
 
 Projection project(const shape::SlotProfile& host, const shape::SlotProfile& candidate, uint32_t instances,
@@ -270,7 +298,14 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   d.target_overload_rate = config_.target_overload_rate;
   d.peak_sum_cores = max_of(host.aggregate.peak) + n * max_of(sized->peak);
   const std::string what = std::to_string(candidate.instances) + " instance(s) of '" + candidate.function + "'";
-  if (config_.rule == Rule::OverloadRate) {
+  const bool at_peaks = config_.rule == Rule::OverloadRate && !(config_.target_overload_rate > 0.0);
+  if (at_peaks) {
+    d.binding_slot = p.binding_slot;
+    d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
+    d.projected_peak_cores = p.peak;
+    d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0);
+    decide_at_peaks(d, host, candidate, *sized, what);
+  } else if (config_.rule == Rule::OverloadRate) {
     size_t worst = p.binding_slot;
     d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
     // Far under the limit no slot contributes anything: name the highest one.
@@ -305,8 +340,8 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                           cores(-d.headroom_cores) + ".");
   }
   d.measured_overload_rate = host.measured_overload_rate;
-  const bool braked =
-      config_.accept_when_peaks_fit && d.accept && host.measured_overload_rate > d.target_overload_rate;
+  const bool braked = !at_peaks && config_.accept_when_peaks_fit && d.accept &&
+                     host.measured_overload_rate > d.target_overload_rate;
   if (braked) {
     d.accept = false;
     const std::string accepted = "Accepted " + what + ": ";
@@ -318,7 +353,7 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                          percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
                          "until that fades it takes only what fits at its tenants' peaks.");
   }
-  apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
+  if (!at_peaks) apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
   d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
   if (d.anticorrelation_saving_cores > 0.0)
     d.reasons.push_back("Because host and candidate do not peak together, the projection is " +

@@ -183,7 +183,7 @@ const std::map<std::string, Apply>& schema() {
       {"admission.capacity_cores", number(&C::admission, &AdmissionConfig::capacity_cores, 0, 1e6)},
       {"admission.reserve_cores", number(&C::admission, &AdmissionConfig::reserve_cores, 0, 1e6)},
       {"admission.target_utilisation", number(&C::admission, &AdmissionConfig::target_utilisation, 0.01, 1.0)},
-      {"admission.target_overload_rate", number(&C::admission, &AdmissionConfig::target_overload_rate, 1e-6, 0.5)},
+      {"admission.target_overload_rate", number(&C::admission, &AdmissionConfig::target_overload_rate, 0, 0.5)},
       {"admission.unknown_function", one_of(&C::admission, &AdmissionConfig::unknown_function, {"size_from_request", "reject"})},
       {"admission.stale_after", duration(&C::admission, &AdmissionConfig::stale_after_s, 1, 86400)},
       {"admission.min_confidence", number(&C::admission, &AdmissionConfig::min_confidence, 0, 1)},

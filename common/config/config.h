@@ -81,7 +81,7 @@ struct AdmissionConfig {
   std::string rule = "overload_rate";  // or "slot_quantile" (what-if: the rule before 2026-11)
   double tail_prior_exceedances = defaults::kTailPriorExceedances;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;
-  bool accept_when_peaks_fit = false;  // peaks-fit mode, a what-if (docs/admission.md)
+  bool accept_when_peaks_fit = true;  // peaks fit + measured-overload brake (docs/admission.md)
 };
 
 struct GossipConfigKeys {

@@ -162,6 +162,8 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
     while (model != models_.end() && model->first < name) ++model;
     if (model == models_.end() || model->first != name)
       model = models_.emplace_hint(model, name, new_model(name, std::max<uint32_t>(1, f.instances), unix_s));
+    else if (!tenant->second.confirmed)  // back after more than a day away
+      resume_model(name, model->second, std::max<uint32_t>(1, f.instances), unix_s);
     Tenant& t = tenant->second;
     const double r = model->second.residual(unix_s, f.cores);
     if (std::isfinite(r)) deviations.push_back({&t, r, model->second.day_slot_at(unix_s).spread});
@@ -201,6 +203,21 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
   });
   for (auto& [name, t] : tenants_)
     if (!t.running && t.confirmed) t.reserved.reset();
+}
+
+// A function back here after more than a day away: its model is from that earlier stay,
+// while what it did since is in its gossiped summary (only the host running a function
+// publishes it). It resumes from the summary, keeping the most it ever used here.
+void NodeCore::resume_model(const std::string& name, shape::ShapeModel& model, uint32_t instances, int64_t unix_s) const {
+  shape::ShapeModel fresh = new_model(name, instances, unix_s);
+  if (fresh.samples() == 0) return;  // nothing heard: the old model is all there is
+  fresh.raise_highest(model.highest());
+  model = std::move(fresh);
+}
+
+bool NodeCore::measures(const std::string& name) const {
+  const auto t = tenants_.find(name);
+  return t != tenants_.end() && t->second.confirmed && models_.count(name);
 }
 
 // A function new to this host starts from what its gossiped summary says, so that a

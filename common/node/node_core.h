@@ -143,6 +143,9 @@ class NodeCore {
   size_t reservations() const;
   // Functions in the last tick, with their instances.
   std::map<std::string, uint32_t> running() const;
+  // Whether this host measured the function within the last day: its model here then
+  // speaks for it; otherwise a gossiped summary, when there is one, is the fresher word.
+  bool measures(const std::string& name) const;
   double capacity_cores() const { return config_.capacity_cores; }
   double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }
   std::optional<double> last_tick_s() const { return last_tick_s_; }
@@ -159,6 +162,7 @@ class NodeCore {
   // A tenant's day profile in the host view, and whether it is a measured one.
   shape::SlotProfile tenant_profile(const std::string& name, const Tenant& t) const;
   double tenant_highest(const std::string& name, const Tenant& t) const;
+  void resume_model(const std::string& name, shape::ShapeModel& model, uint32_t instances, int64_t unix_s) const;
   struct SlotView {
     double mean = 0, spread = 0;
   };

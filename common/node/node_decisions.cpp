@@ -45,7 +45,8 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   c.instances = r.instances;
   c.request_mean_cores = r.mean_cores;
   c.request_peak_cores = r.peak_cores;
-  if (const auto model = models_.find(r.function); model != models_.end()) {
+  const auto model = models_.find(r.function);
+  if (model != models_.end() && (measures(r.function) || !heard_.count(r.function))) {
     const auto live = tenants_.find(r.function);
     const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
     c.profile = per_instance(shifted(model->second.day_profile(), model->second.sketch().recent_shift()), running);
@@ -58,6 +59,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     const Heard& h = heard->second;
     c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
     c.highest_cores = shape::highest_per_instance(h.summary);
+    if (model != models_.end()) c.highest_cores = std::max(*c.highest_cores, model->second.highest());  // an earlier stay here
     c.confidence = h.summary.confidence;
     c.sizing = "gossiped summary (" + std::to_string(h.summary.samples) + " samples on another host)";
     out->embedding = h.embedding;

@@ -67,6 +67,10 @@ double ShapeModel::mean() const { return day_.observed_mean(); }
 double ShapeModel::peak() const { return day_.max_peak(); }
 double ShapeModel::highest() const { return std::max(highest_, peak()); }
 
+void ShapeModel::raise_highest(double cores) {
+  if (std::isfinite(cores) && cores <= kMaxCores) highest_ = std::max(highest_, cores);
+}
+
 size_t ShapeModel::memory_bytes() const {
   return sizeof(*this) + day_.heap_bytes() + hour_.heap_bytes();
 }

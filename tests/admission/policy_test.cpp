@@ -207,9 +207,11 @@ TEST(TailModel, GaussianTailAndQuantileInvertEachOther) {
 // peaks adding up to 6 (limit 8). A candidate of mean 1 ± 0.5 and peak 1.5 moving with
 // them: projected 6 ± 1.5 against a limit of 8 is above it far more than 0.1 % of the
 // time, but at their observed peaks all together they come to 7.5.
-PolicyConfig peaks_fit_mode() {
+PolicyConfig peaks_fit_mode() { return PolicyConfig{}; }  // the default
+
+PolicyConfig projection_alone() {
   PolicyConfig c;
-  c.accept_when_peaks_fit = true;
+  c.accept_when_peaks_fit = false;
   return c;
 }
 
@@ -250,8 +252,8 @@ TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
   shape::SlotProfile p = flat(1.0, 0.5);
   p.peak.assign(96, 1.5);
   const Candidate c = candidate("c", p, 0.95);
-  EXPECT_FALSE(AdmissionPolicy(PolicyConfig{}).decide(noisy_host_with_known_peaks(), c, 3.0).accept)
-      << "peaks-fit mode is off by default";
+  EXPECT_FALSE(AdmissionPolicy(projection_alone()).decide(noisy_host_with_known_peaks(), c, 3.0).accept)
+      << "off, the projection alone decides";
 
   const AdmissionPolicy policy(peaks_fit_mode());
   HostView unknown = noisy_host_with_known_peaks();
@@ -275,6 +277,54 @@ TEST(PeaksFit, OffUnknownTenantPeaksOrARequestedMeanLeaveTheProjectionAlone) {
   EXPECT_TRUE(peak_sized.accepted_because_peaks_fit);
 }
 
+// Target 0, the careful end of the knob: only what fits at peaks, whatever the projection
+// says either way.
+TEST(PeaksFit, TargetZeroAcceptsExactlyWhatFitsAtPeaks) {
+  PolicyConfig zero;
+  zero.target_overload_rate = 0;
+  const AdmissionPolicy policy(zero);
+  shape::SlotProfile p = flat(1.0, 0.5);
+  p.peak.assign(96, 1.5);
+  // The projection refuses (6 ± 1.5 against 8 at 3.0), the peaks fit (7.5): accepted.
+  const Decision fits = policy.decide(noisy_host_with_known_peaks(), candidate("c", p, 0.95), 3.0);
+  EXPECT_TRUE(fits.accept);
+  EXPECT_NEAR(fits.peaks_fit_cores, 7.5, 1e-9);
+  EXPECT_NEAR(fits.headroom_cores, 0.5, 1e-9);
+  EXPECT_GT(fits.projected_overload_rate, 0.01) << "the projection alone must refuse for this to mean anything";
+  EXPECT_EQ(fits.reasons.at(0).rfind("Accepted 1 instance(s) of 'c': the target overload rate is 0", 0), 0u)
+      << fits.reasons.at(0);
+
+  // A calm host the projection would fill, but whose tenants peaked at 7: 7 + 1.5 > 8.
+  HostView calm;
+  calm.aggregate = flat(2.0, 0.1);
+  calm.capacity_cores = 8.0;
+  calm.tenants_peak_cores = 7.0;
+  const Candidate c = candidate("c", p, 0.95);
+  ASSERT_TRUE(AdmissionPolicy(projection_alone()).decide(calm, c, 3.0).accept) << "the projection alone accepts";
+  const Decision over = policy.decide(calm, c, 3.0);
+  EXPECT_FALSE(over.accept);
+  EXPECT_NEAR(over.headroom_cores, -0.5, 1e-9);
+  EXPECT_NE(over.reasons.at(0).find("8.50 cores, over the limit of 8.00 cores (0.50 cores too much)"),
+            std::string::npos)
+      << over.reasons.at(0);
+
+  // The most it was ever seen to use counts, not only its profile's peak.
+  Candidate tall = candidate("c", p, 0.95);
+  tall.highest_cores = 2.5;
+  EXPECT_FALSE(policy.decide(noisy_host_with_known_peaks(), tall, 3.0).accept);
+
+  // No peak to go by: refused, and says why.
+  Candidate by_mean;
+  by_mean.function = "new";
+  by_mean.request_mean_cores = 0.1;
+  const Decision blind = policy.decide(noisy_host_with_known_peaks(), by_mean, 3.0);
+  EXPECT_FALSE(blind.accept);
+  EXPECT_NE(blind.reasons.at(0).find("no known peak"), std::string::npos) << blind.reasons.at(0);
+  HostView unknown = noisy_host_with_known_peaks();
+  unknown.tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(policy.decide(unknown, candidate("c", p, 0.95), 3.0).accept);
+}
+
 // A host measured above its limit more often than the target: its projection has been
 // too hopeful there, so it takes only what fits at the tenants' peaks until that fades.
 TEST(MeasuredOverload, AHostMeasuredOverTheTargetTakesOnlyWhatFitsAtPeaks) {
@@ -289,7 +339,7 @@ TEST(MeasuredOverload, AHostMeasuredOverTheTargetTakesOnlyWhatFitsAtPeaks) {
   ASSERT_TRUE(policy.decide(host, c, 3.0).accept) << "a calm host takes it on the projection";
 
   host.measured_overload_rate = 0.004;
-  EXPECT_TRUE(AdmissionPolicy(PolicyConfig{}).decide(host, c, 3.0).accept) << "the brake belongs to peaks-fit mode";  // 0.4 % of recent host-time above the limit, target 0.1 %
+  EXPECT_TRUE(AdmissionPolicy(projection_alone()).decide(host, c, 3.0).accept) << "the brake belongs to peaks-fit mode";  // 0.4 % of recent host-time above the limit, target 0.1 %
   const Decision braked = policy.decide(host, c, 3.0);
   EXPECT_FALSE(braked.accept);
   EXPECT_DOUBLE_EQ(braked.measured_overload_rate, 0.004);

@@ -292,6 +292,36 @@ TEST(NodeCore, AFunctionThatMovesKeepsItsShape) {
   EXPECT_NEAR(day.mean[8], 1.0, 0.3);
 }
 
+// A function that ran here, left for days and ran elsewhere is judged by what it did
+// since (its gossiped summary), not by this host's old model of it; when it comes back,
+// its model resumes from that summary, so the most it ever used is not forgotten and is
+// what this host publishes for it from then on.
+TEST(NodeCore, AFunctionBackAfterDaysAwayIsJudgedByWhatItDidElsewhere) {
+  NodeCore host(config(16), "h");
+  const Series steady = [](int64_t) { return 2.0; };
+  const Series quiet = [](int64_t) { return 1.0; };
+  int64_t t = run(host, {{"steady", steady}, {"batch", quiet}}, 3);
+  t = run(host, {{"steady", steady}}, 3, t + kStep);  // batch runs elsewhere meanwhile
+  // Elsewhere it ran quietly too, but for one hour at 7 cores.
+  NodeCore elsewhere(config(16), "elsewhere");
+  run(elsewhere, {{"batch", [](int64_t u) { return u > kMidnight + 4 * 86400 && u <= kMidnight + 4 * 86400 + 3600 ? 7.0 : 1.0; }}}, 6);
+  ASSERT_NEAR(elsewhere.models().at("batch").highest(), 7.0, 1e-9);
+  ASSERT_TRUE(host.hear_function("batch", shape::encode(elsewhere.summary_of("batch", 1))));
+  ASSERT_FALSE(host.measures("batch"));
+
+  const Answer a = host.admit(request("batch"), static_cast<double>(t));
+  ASSERT_TRUE(a.ok()) << a.error;
+  EXPECT_EQ(a.decision.sizing.rfind("gossiped summary", 0), 0u) << a.decision.sizing;
+  EXPECT_NEAR(a.decision.peaks_fit_cores, 2.0 + 7.0, 0.05) << "steady's 2 cores and batch's burst elsewhere";
+
+  // It comes back: one tick, and its model here carries the burst it had elsewhere.
+  t = run(host, {{"steady", steady}, {"batch", quiet}}, 1.0 / 288, t + kStep);
+  ASSERT_TRUE(host.measures("batch"));
+  EXPECT_GE(host.models().at("batch").highest(), 7.0);
+  EXPECT_GE(shape::highest_of(host.summary_of("batch", 2)), 7.0);
+  EXPECT_EQ(host.admit(request("batch"), static_cast<double>(t)).decision.sizing.rfind("learned here", 0), 0u);
+}
+
 // The host counts the host-time it was measured above its limit (faded, half-life a day),
 // advertises it, and a peer's view of it brakes the same way.
 TEST(NodeCore, MeasuredOverloadIsCountedFadesAndTravels) {
