@@ -162,7 +162,7 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
     while (model != models_.end() && model->first < name) ++model;
     if (model == models_.end() || model->first != name)
       model = models_.emplace_hint(model, name, new_model(name, std::max<uint32_t>(1, f.instances), unix_s));
-    else if (!tenant->second.confirmed)  // back after more than a day away
+    else if (unix_s - model->second.last_unix_s() > kForgetTenantAfterS)  // back after more than a day away
       resume_model(name, model->second, std::max<uint32_t>(1, f.instances), unix_s);
     Tenant& t = tenant->second;
     const double r = model->second.residual(unix_s, f.cores);
@@ -215,9 +215,11 @@ void NodeCore::resume_model(const std::string& name, shape::ShapeModel& model, u
   model = std::move(fresh);
 }
 
+// Measured here within a day of this host's newest tick (a restored state counts: the
+// host model is saved with the tenants' models).
 bool NodeCore::measures(const std::string& name) const {
-  const auto t = tenants_.find(name);
-  return t != tenants_.end() && t->second.confirmed && models_.count(name);
+  const auto model = models_.find(name);
+  return model != models_.end() && host_model_.last_unix_s() - model->second.last_unix_s() <= kForgetTenantAfterS;
 }
 
 // A function new to this host starts from what its gossiped summary says, so that a

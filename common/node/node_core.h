@@ -143,8 +143,9 @@ class NodeCore {
   size_t reservations() const;
   // Functions in the last tick, with their instances.
   std::map<std::string, uint32_t> running() const;
-  // Whether this host measured the function within the last day: its model here then
-  // speaks for it; otherwise a gossiped summary, when there is one, is the fresher word.
+  // Whether this host measured the function within a day of its newest tick: its model
+  // here then speaks for it; otherwise a gossiped summary, when there is one, is the
+  // fresher word (and the model resumes from it when the function comes back).
   bool measures(const std::string& name) const;
   double capacity_cores() const { return config_.capacity_cores; }
   double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }

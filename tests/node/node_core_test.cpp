@@ -322,6 +322,22 @@ TEST(NodeCore, AFunctionBackAfterDaysAwayIsJudgedByWhatItDidElsewhere) {
   EXPECT_EQ(host.admit(request("batch"), static_cast<double>(t)).decision.sizing.rfind("learned here", 0), 0u);
 }
 
+// A restart is not a departure: the saved model of a function measured just before it
+// still speaks for it, even when a summary of it has been heard.
+TEST(NodeCore, AfterARestartTheSavedModelStillSpeaksForItsFunctions) {
+  NodeCore before(config(16), "h");
+  const int64_t t = run(before, {{"steady", [](int64_t) { return 2.0; }}}, 2);
+  NodeCore after(config(16), "h");
+  std::string error;
+  ASSERT_TRUE(after.load_state(before.save_state(), &error)) << error;
+  ASSERT_TRUE(after.hear_function("steady", summary_blob("steady", [](int64_t) { return 5.0; }, 2)));
+  EXPECT_TRUE(after.measures("steady"));
+  const Answer a = after.admit(request("steady"), static_cast<double>(t));
+  EXPECT_EQ(a.decision.sizing.rfind("learned here", 0), 0u) << a.decision.sizing;
+  run(after, {{"steady", [](int64_t) { return 2.0; }}}, 1.0 / 288, t + kStep);  // the first tick after the restart
+  EXPECT_NEAR(after.models().at("steady").highest(), 2.0, 1e-3) << "not replaced by the heard summary (5 cores)";
+}
+
 // The host counts the host-time it was measured above its limit (faded, half-life a day),
 // advertises it, and a peer's view of it brakes the same way.
 TEST(NodeCore, MeasuredOverloadIsCountedFadesAndTravels) {
