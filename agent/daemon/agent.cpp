@@ -180,9 +180,7 @@ void Agent::feed_core(const TickResult& r, const std::optional<HostMeminfo>& mem
 }
 
 void Agent::hear_about(const std::string& function) {
-  if (!gossip_ || core_.measures(function)) return;
-  if (const auto blob = gossip_->function_blob(function)) core_.hear_function(function, *blob);
-  else core_.forget_function(function);
+  if (gossip_) core_.hear_gossiped(function, [&](const std::string& name) { return gossip_->function_blob(name); });
 }
 
 void Agent::load_state() {

@@ -391,8 +391,7 @@ class AntiphaseScheduler : public Scheduler {
     return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));
   }
   static void hear_about(Host& host, const std::string& function) {
-    if (host.core.measures(function)) return;
-    if (const auto blob = host.gossip.function_summary(function)) host.core.hear_function(function, *blob);
+    host.core.hear_gossiped(function, [&](const std::string& name) { return host.gossip.function_summary(name); });
   }
 
   // Every host's protocol timers that fall due up to `now`, earliest first, as each

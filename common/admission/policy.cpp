@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "common/admission/slot_window.h"
@@ -115,11 +116,17 @@ std::optional<double> candidate_peak(const Candidate& c, const shape::SlotProfil
 // `headroom_cores`: accepted, the larger of the two rules' rooms; refused by the
 // projection, its own shortfall (the sentence quotes it); refused by the brake, the
 // shortfall at peaks (what the host would still take).
+// Every tenant at its own highest use and n times the candidate's, all at once (NaN when
+// either is unknown).
+double peaks_fit_sum(const HostView& host, const Candidate& c, const shape::SlotProfile& sized) {
+  const std::optional<double> peak = candidate_peak(c, sized);
+  return peak ? host.tenants_peak_cores + c.instances * *peak : std::numeric_limits<double>::quiet_NaN();
+}
+
 void apply_peaks_fit(Decision& d, bool enabled, bool braked, const HostView& host, const Candidate& c,
                      const shape::SlotProfile& sized, const std::string& what) {
-  const std::optional<double> peak = candidate_peak(c, sized);
-  const bool known = peak && std::isfinite(host.tenants_peak_cores);
-  if (known) d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
+  d.peaks_fit_cores = peaks_fit_sum(host, c, sized);
+  const bool known = std::isfinite(d.peaks_fit_cores);
   if (braked) d.headroom_cores = known && enabled ? d.limit_cores - d.peaks_fit_cores : 0.0;
   if (!known || !enabled) return;
   const double room_at_peaks = d.limit_cores - d.peaks_fit_cores;
@@ -151,17 +158,17 @@ void apply_peaks_fit(Decision& d, bool enabled, bool braked, const HostView& hos
 void decide_at_peaks(Decision& d, const HostView& host, const Candidate& c, const shape::SlotProfile& sized,
                      const std::string& what) {
   const std::string rule = "the target overload rate is 0, which admits only what fits at observed peaks";
-  const std::optional<double> peak = candidate_peak(c, sized);
-  if (!peak || !std::isfinite(host.tenants_peak_cores)) {
+  d.peaks_fit_cores = peaks_fit_sum(host, c, sized);
+  if (!std::isfinite(d.peaks_fit_cores)) {
     d.accept = false;
     d.headroom_cores = 0.0;
     d.reasons.push_back("Rejected " + what + ": " + rule + ", and " +
-                        (peak ? std::string("this host's tenants' peaks are unknown")
-                              : std::string("the candidate has no known peak (a requested mean is not one)")) +
+                        (std::isfinite(host.tenants_peak_cores)
+                             ? std::string("the candidate has no known peak (a requested mean is not one)")
+                             : std::string("this host's tenants' peaks are unknown")) +
                         ".");
     return;
   }
-  d.peaks_fit_cores = host.tenants_peak_cores + c.instances * *peak;
   d.headroom_cores = d.limit_cores - d.peaks_fit_cores;
   d.accept = d.headroom_cores >= 0.0;
   d.reasons.push_back((d.accept ? "Accepted " : "Rejected ") + what + ": " + rule +

@@ -104,6 +104,16 @@ class NodeCore {
   // False (and nothing stored) when the blob does not decode; `error` says why.
   bool hear_function(const std::string& name, std::string_view summary_blob, std::string* error = nullptr);
   void forget_function(const std::string& name) { heard_.erase(name); }
+  // Takes what gossip now says of a function, unless this host measures it (its own
+  // model then speaks for it): `lookup(name)` gives the current summary blob, or nothing
+  // (a record gone with its author), and then the old one is forgotten. The daemon and
+  // the fleet replay both hear summaries through this.
+  template <typename Lookup>
+  void hear_gossiped(const std::string& name, Lookup&& lookup) {
+    if (measures(name)) return;
+    if (const std::optional<std::string> blob = lookup(name)) hear_function(name, *blob);
+    else forget_function(name);
+  }
   bool hear_peer(const PeerUpdate& peer, std::string* error = nullptr);
   void forget_peer(const std::string& node_id) { peers_.erase(node_id); }
 

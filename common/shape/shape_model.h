@@ -60,9 +60,8 @@ class ShapeModel {
   // The most cores one sample ever showed, never decayed (at least peak()): what
   // peak-sum packing sizes by. A function idle for weeks keeps the burst it once had.
   double highest() const;
-  // What is known of it elsewhere (a gossiped summary) counts too: the most it ever used
-  // is the most anyone saw, and a function that comes back must not forget a burst it
-  // had on another host.
+  // Raises highest() to a use seen outside this model's own samples (e.g. by an earlier
+  // model of the same function on this host): the most it ever used is the most anyone saw.
   void raise_highest(double cores);
   int64_t first_unix_s() const { return first_unix_s_; }
   int64_t last_unix_s() const { return last_unix_s_; }
