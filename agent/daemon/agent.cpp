@@ -170,17 +170,19 @@ void Agent::tick() {
 
 void Agent::feed_core(const TickResult& r, const std::optional<HostMeminfo>& meminfo, double now_s) {
   const node::Tick t = tick_for_core(r, usage_, meminfo);
-  // A function new here starts from its gossiped shape (NodeCore::new_model).
-  for (const auto& [name, f] : t.functions) hear_about(name);
-  core_.observe(t, now_s);
+  core_.observe(t, now_s, [&](const std::string& name) { return gossiped_blob(name); });
   if (!gossip_) return;
   // Rate limits run on the wall clock, also when replaying an accelerated trace.
   gossip_->publish(core_, now_s);
   gossip_->sync_peers(core_);
 }
 
+std::optional<std::string> Agent::gossiped_blob(const std::string& function) const {
+  return gossip_ ? gossip_->function_blob(function) : std::nullopt;
+}
+
 void Agent::hear_about(const std::string& function) {
-  if (gossip_) core_.hear_gossiped(function, [&](const std::string& name) { return gossip_->function_blob(name); });
+  core_.hear_gossiped(function, [&](const std::string& name) { return gossiped_blob(name); });
 }
 
 void Agent::load_state() {

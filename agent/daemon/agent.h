@@ -71,6 +71,7 @@ class Agent {
   void register_routes();
   // Before a decision about `function`: what gossip knows of it, into the core.
   void hear_about(const std::string& function);  // with mu_ held
+  std::optional<std::string> gossiped_blob(const std::string& function) const;  // nothing without gossip
   std::string state_path() const;
   static double wall_now_s();
 

@@ -318,7 +318,10 @@ class AntiphaseScheduler : public Scheduler {
     hosts_of_[h] = std::make_unique<Host>(node_, id, endpoint_of(h), o_.gossip, seeds, o_.seed * 1000003 + h, o_.publisher);
     by_id_[id] = h;
     by_endpoint_[endpoint_of(h)] = h;
-    // A real host measures (nothing) before the scheduler sends it work.
+    // A real host's agent starts, joins the fleet (its first anti-entropy with a seed
+    // brings every record) and measures (nothing) before the scheduler sends it work.
+    deliver(hosts_of_[h]->gossip.tick(clock(step)), clock(step));
+    sync_peers(*hosts_of_[h], clock(step));
     node::Tick empty;
     empty.unix_ms = t_.time_of(step) * 1000;
     empty.dt_s = static_cast<double>(t_.step_s);
@@ -346,7 +349,7 @@ class AntiphaseScheduler : public Scheduler {
       tick.unix_ms = t_.time_of(step) * 1000;
       tick.dt_s = static_cast<double>(t_.step_s);
       for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
-      host.core.observe(tick, now);
+      host.core.observe(tick, now, [&](const std::string& name) { return host.gossip.function_summary(name); });
       sync_peers(host, now);
       const node::Publication due = host.publisher.due(host.core, now);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);

@@ -57,7 +57,16 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
       }
     return p;
   }
-  if (t.reserved) return *t.reserved;
+  if (t.reserved) {
+    if (!t.reserved_blind || model == models_.end()) return *t.reserved;
+    // Admitted blind (at a declared size): what it has shown here since counts, at its
+    // peak, flat -- as a function measured too briefly is counted.
+    shape::SlotProfile p = *t.reserved;
+    const double measured = model->second.peak();
+    for (auto* v : {&p.mean, &p.peak})
+      for (double& x : *v) x = std::max(x, measured);
+    return p;
+  }
   shape::SlotProfile grid{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
                           std::vector<double>(slots, 0.0)};
   if (const auto heard = heard_.find(name); heard != heard_.end()) {
@@ -75,16 +84,18 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
 
 // The most a tenant was ever seen to use, from the same source tenant_profile() uses:
 // its model here (plus instances admitted since), else its reservation, else its
-// gossiped summary, else its model's (low-confidence) figure.
+// gossiped summary -- never less than what its model here has measured, however
+// briefly (a tenant admitted at a declared 1 core that has shown 6 counts as 6).
 double NodeCore::tenant_highest(const std::string& name, const Tenant& t) const {
   auto top = [](const shape::SlotProfile& p) { return p.peak.empty() ? 0.0 : *std::max_element(p.peak.begin(), p.peak.end()); };
   const auto model = models_.find(name);
+  const double measured = model == models_.end() ? 0.0 : model->second.highest();
   if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence)
-    return model->second.highest() + (t.extra ? top(*t.extra) : 0.0);
-  if (t.reserved) return top(*t.reserved);
+    return measured + (t.extra ? top(*t.extra) : 0.0);
+  if (t.reserved) return std::max(top(*t.reserved), measured);
   if (const auto heard = heard_.find(name); heard != heard_.end())
-    return shape::highest_per_instance(heard->second.summary) * t.instances;
-  return model == models_.end() ? 0.0 : model->second.highest();
+    return std::max(shape::highest_per_instance(heard->second.summary) * t.instances, measured);
+  return measured;
 }
 
 // Tenants the view counts: those in the last tick and reservations still waiting.
@@ -213,6 +224,39 @@ void NodeCore::resume_model(const std::string& name, shape::ShapeModel& model, u
   if (fresh.samples() == 0) return;  // nothing heard: the old model is all there is
   fresh.raise_highest(model.highest());
   model = std::move(fresh);
+}
+
+// A function measured here still learns from what gossip says of it (the record may be
+// another host's: the function runs there too, or ran there before it came here):
+//   - the most it was ever seen to use there raises its highest here (scaled to the
+//     instances here), so the fleet's memory of a burst is not lost by moving;
+//   - a model here that has less than a day of history, and less than half the
+//     summary's, resumes from the summary (keeping its highest). This is the function
+//     that started here before gossip brought its record (a host just opened, a record
+//     still spreading), or one back within a day from a short earlier stay: learning it
+//     afresh, this host would republish a summary that forgets its history, and the
+//     fleet would forget it too (on Bitbrains' fleet replay that hid functions' 8-core
+//     bursts behind 0.07-core summaries). The factor of two keeps two young hosts of
+//     one function from adopting each other's model in turn.
+void NodeCore::learn_from_gossip(const std::string& name, std::string_view blob) {
+  uint64_t& read = gossip_read_[name];
+  const uint64_t hash = std::hash<std::string_view>{}(blob);
+  if (read == hash) return;
+  read = hash;
+  const auto model = models_.find(name);
+  const std::optional<shape::Summary> s = shape::decode(blob);
+  if (model == models_.end() || !s || s->function != name) return;
+  const auto tenant = tenants_.find(name);
+  const uint32_t instances = tenant == tenants_.end() ? 1 : std::max<uint32_t>(1, tenant->second.instances);
+  const double history = s->history_s ? s->history_s : s->confidence * config_.shape.full_confidence_s;
+  const double own = model->second.history_s();
+  // (Our own record says at most an hour more than our model: history is sent in whole
+  // hours, rounded up.)
+  if (own < config_.shape.full_confidence_s && history >= 2 * own && history > own + 3600 && hear_function(name, blob)) {
+    resume_model(name, model->second, instances, std::max(model->second.last_unix_s(), host_model_.last_unix_s()));
+    return;
+  }
+  model->second.raise_highest(shape::highest_per_instance(*s) * instances);
 }
 
 // Measured here within a day of this host's newest tick (a restored state counts: the

@@ -99,20 +99,34 @@ class NodeCore {
 
   // --- measurement ---
   void observe(const Tick& tick, double now_s);
+  // What a host's loop does each tick (the daemon and the fleet replay): hears what
+  // gossip says of every function in the tick (hear_gossiped: a function new here starts
+  // from its summary), then observes the tick.
+  template <typename Lookup>
+  void observe(const Tick& tick, double now_s, Lookup&& gossiped) {
+    for (const auto& [name, f] : tick.functions) hear_gossiped(name, gossiped);
+    observe(tick, now_s);
+  }
 
   // --- what peers said ---
   // False (and nothing stored) when the blob does not decode; `error` says why.
   bool hear_function(const std::string& name, std::string_view summary_blob, std::string* error = nullptr);
   void forget_function(const std::string& name) { heard_.erase(name); }
-  // Takes what gossip now says of a function, unless this host measures it (its own
-  // model then speaks for it): `lookup(name)` gives the current summary blob, or nothing
-  // (a record gone with its author), and then the old one is forgotten. The daemon and
-  // the fleet replay both hear summaries through this.
+  // Takes what gossip now says of a function: `lookup(name)` gives the current summary
+  // blob, or nothing (a record gone with its author), and then the old one is forgotten.
+  // A function this host measures keeps its own model, which still learns from the
+  // summary (learn_from_gossip). The daemon and the fleet replay hear summaries only
+  // through this.
   template <typename Lookup>
   void hear_gossiped(const std::string& name, Lookup&& lookup) {
-    if (measures(name)) return;
-    if (const std::optional<std::string> blob = lookup(name)) hear_function(name, *blob);
-    else forget_function(name);
+    const std::optional<std::string> blob = lookup(name);
+    if (measures(name)) {
+      if (blob) learn_from_gossip(name, *blob);
+    } else if (blob) {
+      hear_function(name, *blob);
+    } else {
+      forget_function(name);
+    }
   }
   bool hear_peer(const PeerUpdate& peer, std::string* error = nullptr);
   void forget_peer(const std::string& node_id) { peers_.erase(node_id); }
@@ -174,6 +188,7 @@ class NodeCore {
   shape::SlotProfile tenant_profile(const std::string& name, const Tenant& t) const;
   double tenant_highest(const std::string& name, const Tenant& t) const;
   void resume_model(const std::string& name, shape::ShapeModel& model, uint32_t instances, int64_t unix_s) const;
+  void learn_from_gossip(const std::string& name, std::string_view blob);
   struct SlotView {
     double mean = 0, spread = 0;
   };
@@ -218,6 +233,7 @@ class NodeCore {
     int64_t last_seen_s = 0;
     CoMovementSums comovement;
     std::optional<shape::SlotProfile> reserved;  // as admitted, until measurements speak
+    bool reserved_blind = false;                 // ...sized from the request, nothing measured
     double reserved_at_s = 0;                    // caller's clock
     bool confirmed = false;                      // a tick has shown it since the reservation
     // More instances of a function already running here, counted on top of its model
@@ -255,6 +271,9 @@ class NodeCore {
     double shift = 0;            // its recent level shift (per function total)
   };
   std::map<std::string, Heard> heard_;
+  // Per function measured here, a hash of the gossip record learn_from_gossip last read
+  // (it runs every tick; a record changes only when some host republishes).
+  std::map<std::string, uint64_t> gossip_read_;
   std::map<std::string, Peer> peers_;
 };
 

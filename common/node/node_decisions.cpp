@@ -206,6 +206,7 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
     t.extra_at_s = now_s;
   } else {
     t.reserved = std::move(p);
+    t.reserved_blind = !c.base.profile;
     t.reserved_at_s = now_s;
     t.confirmed = t.running;
   }

@@ -322,6 +322,70 @@ TEST(NodeCore, AFunctionBackAfterDaysAwayIsJudgedByWhatItDidElsewhere) {
   EXPECT_EQ(host.admit(request("batch"), static_cast<double>(t)).decision.sizing.rfind("learned here", 0), 0u);
 }
 
+// A function that started here before gossip brought its record (a host just opened, a
+// record still spreading) learns it afresh; when the record arrives, the young model
+// resumes from it, so this host does not republish a summary that forgets the function's
+// history. Its own record (history rounded up to the hour) does not count as richer.
+TEST(NodeCore, AModelStartedBeforeItsRecordArrivedResumesFromIt) {
+  NodeCore host(config(16), "h");
+  int64_t t = run(host, {{"batch", [](int64_t) { return 1.0; }}}, 2.0 / 24);  // 2 h, nothing heard
+  ASSERT_LT(host.models().at("batch").history_s(), 3 * 3600.0);
+  const std::string own = shape::encode(host.summary_of("batch", 1));
+  host.hear_gossiped("batch", [&](const std::string&) { return std::optional<std::string>(own); });
+  EXPECT_LT(host.models().at("batch").history_s(), 3 * 3600.0) << "its own record is not news";
+  EXPECT_NEAR(host.models().at("batch").highest(), 1.0, 1e-3);
+
+  // Elsewhere it ran for 3 days and once used 7 cores.
+  NodeCore elsewhere(config(16), "elsewhere");
+  run(elsewhere, {{"batch", [](int64_t u) { return u >= kMidnight + 86400 && u < kMidnight + 86400 + 3600 ? 7.0 : 1.0; }}}, 3);
+  const std::string richer = shape::encode(elsewhere.summary_of("batch", 2));
+  host.hear_gossiped("batch", [&](const std::string&) { return std::optional<std::string>(richer); });
+  EXPECT_GE(host.models().at("batch").history_s(), 2 * 86400.0) << "resumed from the 3 days elsewhere";
+  EXPECT_GE(host.models().at("batch").highest(), 7.0);
+  t = run(host, {{"batch", [](int64_t) { return 1.0; }}}, 1.0 / 288, t + kStep);
+  EXPECT_GE(shape::highest_of(host.summary_of("batch", 3)), 7.0) << "what this host publishes keeps the burst";
+  EXPECT_GE(host.admit(request("batch"), static_cast<double>(t)).decision.confidence, 1.0);
+}
+
+// A model with a day behind it keeps its own shape, but the most the function used on
+// another host (where it also runs, or ran) still raises its highest here.
+TEST(NodeCore, AMatureModelTakesOnlyTheHighestFromGossip) {
+  NodeCore host(config(16), "h");
+  run(host, {{"api", [](int64_t) { return 2.0; }}}, 2);
+  const double history = host.models().at("api").history_s();
+  const std::string elsewhere = summary_blob("api", [](int64_t u) { return (u / kStep) % 50 == 0 ? 5.0 : 2.0; }, 4);
+  host.hear_gossiped("api", [&](const std::string&) { return std::optional<std::string>(elsewhere); });
+  EXPECT_EQ(host.models().at("api").history_s(), history);
+  EXPECT_GE(host.models().at("api").highest(), 5.0);
+  EXPECT_NEAR(host.models().at("api").day_profile().mean[10], 2.0, 0.05);
+}
+
+// A tenant admitted before this host trusts its model -- blind at its declared size, or
+// from a gossiped summary -- counts at no less than what it has shown here since: a
+// 1-core declaration that runs at 6 cores fills 6.
+TEST(NodeCore, AnAdmittedTenantCountsAtWhatItHasShownSince) {
+  NodeConfig c = config(16);
+  c.policy.target_overload_rate = 0;  // pack by peaks: the arithmetic is plain
+  NodeCore host(c, "h");
+  int64_t t = run(host, {}, 1.0 / 288);
+  AdmitRequest declared = request("newcomer");
+  declared.peak_cores = 1.0;
+  ASSERT_TRUE(host.admit_and_reserve(declared, static_cast<double>(t)).decision.accept);
+  // "moved" ran elsewhere for half a day at 1 core (its summary is not trusted yet either).
+  ASSERT_TRUE(host.hear_function("moved", summary_blob("moved", [](int64_t) { return 1.0; }, 0.4)));
+  ASSERT_TRUE(host.admit_and_reserve(request("moved"), static_cast<double>(t)).decision.accept);
+  const Series six = [](int64_t) { return 6.0; }, five = [](int64_t) { return 5.0; };
+  t = run(host, {{"newcomer", six}, {"moved", five}}, 1.0 / 24, t + kStep);  // an hour here
+  ASSERT_LT(host.models().at("newcomer").confidence(), c.policy.min_confidence);
+  ASSERT_LT(host.models().at("moved").confidence(), c.policy.min_confidence);
+  EXPECT_NEAR(host.advert().tenants_peak_cores, 11.0, 0.01) << "6 + 5, not the 1 + 1 they were admitted as";
+  AdmitRequest other = request("other");
+  other.peak_cores = 6.0;
+  EXPECT_FALSE(host.admit(other, static_cast<double>(t)).decision.accept) << "11 + 6 > 16";
+  other.peak_cores = 4.5;
+  EXPECT_TRUE(host.admit(other, static_cast<double>(t)).decision.accept);
+}
+
 // A restart is not a departure: the saved model of a function measured just before it
 // still speaks for it, even when a summary of it has been heard.
 TEST(NodeCore, AfterARestartTheSavedModelStillSpeaksForItsFunctions) {
