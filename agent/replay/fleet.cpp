@@ -281,18 +281,19 @@ class AntiphaseScheduler : public Scheduler {
     sync_peers(entry, now);
     hear_about(entry, request.function);
     const node::PlaceAnswer answer = entry.core.place(request, now);
-    std::vector<size_t> options;
+    std::vector<size_t> options, judged;
     for (const node::PlaceOption& o : answer.hosts) {
-      if (!o.decision.accept) continue;
       const auto it = by_id_.find(o.node_id);
-      if (it != by_id_.end() && hosts_[it->second].active) options.push_back(it->second);
+      if (it == by_id_.end()) continue;
+      judged.push_back(it->second);
+      if (o.decision.accept && hosts_[it->second].active) options.push_back(it->second);
     }
     if (!o_.best_fit) std::sort(options.begin(), options.end());  // first fit: the oldest host
-    // Hosts the entry does not know yet (gossip has not reached it, e.g. in a burst of
-    // arrivals at start-up) are still the scheduler's: it asks them last, oldest first,
-    // before it opens a new host.
+    // Hosts the entry could not judge (gossip has not brought it their advert yet, e.g.
+    // in a burst of arrivals at start-up) are still the scheduler's: it asks them last,
+    // oldest first, before it opens a new host.
     for (size_t h : active)
-      if (std::find(options.begin(), options.end(), h) == options.end() && !known_by(entry, h)) options.push_back(h);
+      if (std::find(judged.begin(), judged.end(), h) == judged.end()) options.push_back(h);
     // ...then asks the chosen host itself, which judges on its own, fresher view.
     for (size_t h : options) {
       Host& target = *hosts_of_[h];
@@ -389,9 +390,6 @@ class AntiphaseScheduler : public Scheduler {
         update = node::PeerUpdate{id, p->endpoint, p->state == gossip::PeerState::Alive, p->host_summary};
       return update;
     });
-  }
-  bool known_by(const Host& entry, size_t h) const {
-    return &entry == hosts_of_[h].get() || entry.core.knows_peer("host-" + std::to_string(h));
   }
   static void hear_about(Host& host, const std::string& function) {
     host.core.hear_gossiped(function, [&](const std::string& name) { return host.gossip.function_summary(name); });
