@@ -175,7 +175,6 @@ class NodeCore {
   double limit_cores() const { return config_.policy.target_utilisation * config_.capacity_cores; }
   std::optional<double> last_tick_s() const { return last_tick_s_; }
   size_t peers_known() const { return peers_.size(); }
-  bool knows_peer(const std::string& node_id) const { return peers_.count(node_id) != 0; }
   size_t functions_heard() const { return heard_.size(); }
   // Correlation of two local functions' mean shapes (nullopt if either is unknown here).
   std::optional<shape::CorrelationEstimate> shape_correlation(const std::string& a, const std::string& b) const;
