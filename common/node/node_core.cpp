@@ -17,6 +17,12 @@ namespace {
 constexpr int64_t kForgetTenantAfterS = 86400;
 constexpr double kBusyShare = 0.8;
 
+// How long the summary's author measured the function (older summaries say only their
+// confidence, a share of a day's full confidence).
+double history_of(const shape::Summary& s, const shape::ShapeConfig& config) {
+  return s.history_s ? s.history_s : s.confidence * config.full_confidence_s;
+}
+
 }  // namespace
 
 NodeCore::NodeCore(NodeConfig config, std::string node_id, std::string endpoint)
@@ -248,7 +254,7 @@ void NodeCore::learn_from_gossip(const std::string& name, std::string_view blob)
   if (model == models_.end() || !s || s->function != name) return;
   const auto tenant = tenants_.find(name);
   const uint32_t instances = tenant == tenants_.end() ? 1 : std::max<uint32_t>(1, tenant->second.instances);
-  const double history = s->history_s ? s->history_s : s->confidence * config_.shape.full_confidence_s;
+  const double history = history_of(*s, config_.shape);
   const double own = model->second.history_s();
   // (Our own record says at most an hour more than our model: history is sent in whole
   // hours, rounded up.)
@@ -279,8 +285,7 @@ shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instance
   for (auto* v : {&day.mean, &day.spread, &day.peak})
     for (double& x : *v) x *= instances;
   const shape::Summary& s = h.summary;
-  const double history = s.history_s ? s.history_s : s.confidence * config_.shape.full_confidence_s;
-  model.seed(day, history, s.samples, h.sketch, unix_s, shape::highest_per_instance(s) * instances);
+  model.seed(day, history_of(s, config_.shape), s.samples, h.sketch, unix_s, shape::highest_per_instance(s) * instances);
   return model;
 }
 
