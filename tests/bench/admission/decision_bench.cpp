@@ -121,6 +121,53 @@ void BM_NodeCoreAdmit(benchmark::State& state) {
 }
 BENCHMARK(BM_NodeCoreAdmit)->Args({1, 0})->Args({500, 0})->Args({500, 1})->Unit(benchmark::kMicrosecond);
 
+// One tick of a host with N tenants: the node core learns every tenant (arg 1 = 1: first
+// reading each tenant's gossip record, as the daemon does -- here its own, unchanged since
+// it was published, the common case; NodeCore::learn_from_gossip decodes only a changed one).
+void BM_NodeCoreTick(benchmark::State& state) {
+  using namespace antiphase;
+  std::mt19937_64 rng(3);
+  node::NodeConfig config;
+  config.capacity_cores = 64;
+  node::NodeCore host(config, "bench");
+  std::vector<SlotProfile> tenants;
+  for (int t = 0; t < state.range(0); ++t) tenants.push_back(random_tenant(rng));
+  constexpr int64_t kMidnight = 1700006400, kStep = 300;
+  std::normal_distribution<double> noise(0.0, 1.0);
+  auto tick_at = [&](int64_t i) {
+    node::Tick tick;
+    tick.unix_ms = (kMidnight + i * kStep) * 1000;
+    tick.dt_s = kStep;
+    for (size_t t = 0; t < tenants.size(); ++t) {
+      const size_t w = static_cast<size_t>(i % 288) / 3;
+      tick.functions["tenant-" + std::to_string(t)] = {std::max(0.0, tenants[t].mean[w] + tenants[t].spread[w] * noise(rng)), 1};
+    }
+    return tick;
+  };
+  int64_t i = 0;
+  for (; i < 288; ++i) host.observe(tick_at(i), static_cast<double>(kMidnight + i * kStep));
+  std::map<std::string, std::string> records;
+  for (const auto& [name, model] : host.models()) records[name] = shape::encode(host.summary_of(name, 1));
+  const auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+    const auto it = records.find(name);
+    return it == records.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  const bool gossip = state.range(1) != 0;
+  std::vector<node::Tick> ticks;
+  for (int64_t k = 0; k < 288; ++k) ticks.push_back(tick_at(i + k));
+  size_t k = 0;
+  for (auto _ : state) {
+    const node::Tick& tick = ticks[k % ticks.size()];
+    node::Tick next = tick;
+    next.unix_ms = (kMidnight + (i + static_cast<int64_t>(k)) * kStep) * 1000;
+    const double now = static_cast<double>(next.unix_ms / 1000);
+    if (gossip) host.observe(next, now, lookup);
+    else host.observe(next, now);
+    ++k;
+  }
+}
+BENCHMARK(BM_NodeCoreTick)->Args({500, 0})->Args({500, 1})->Unit(benchmark::kMicrosecond);
+
 void BM_RankHosts(benchmark::State& state) {
   std::mt19937_64 rng(2);
   std::vector<HostView> hosts;
