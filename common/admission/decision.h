@@ -47,6 +47,10 @@ struct HostView {
   // limit. Above the target the projection has been wrong here, so it admits nothing
   // more until that falls (what fits at the tenants' peaks still does).
   double measured_overload_rate = 0.0;
+  // Per slot, what the host's lumps add above their slot means at their peaks for the
+  // time of day (admission::lump_excess, PolicyConfig::lump_share); empty when it has
+  // none (or a peer does not say).
+  std::vector<double> lump_excess;
   TailModel tail = TailModel::gaussian();  // its measured tail of normalised residuals
 };
 
@@ -90,6 +94,13 @@ struct PolicyConfig {
   // end of the knob; and a host measured above its limit more than the target takes
   // only that. false: the projection alone.
   bool accept_when_peaks_fit = true;
+  // Lumps: where a tenant (or the candidate) was seen to jump at least this share of
+  // the limit above its slot mean, the jump is not overcommitted statistically: every
+  // slot must hold the lumps at their peaks for the time of day on top of everyone
+  // else's mean. The projection's tail describes many small deviations; a few tenants
+  // that jump by a large part of the host switch regimes instead, and history says
+  // little about when two of them will jump together (docs/admission.md). 0 = off.
+  double lump_share = defaults::kLumpShare;
 };
 
 // Everything an operator needs to understand one decision.
@@ -114,6 +125,9 @@ struct Decision {
   // alone accepted a candidate the projection refused (PolicyConfig::accept_when_peaks_fit).
   double peaks_fit_cores = std::numeric_limits<double>::quiet_NaN();
   bool accepted_because_peaks_fit = false;
+  // Lumps at their per-slot peaks on top of the others' means, in the worst slot (NaN
+  // when the host has no lumps and the candidate is not one); above the limit refuses.
+  double lumps_cores = std::numeric_limits<double>::quiet_NaN();
   double measured_overload_rate = 0.0;  // the host's, as in HostView
   double confidence = 0.0;
   double z = 0.0;                      // margin: the host's tail quantile at the target rate

@@ -25,6 +25,7 @@ nlohmann::json to_json(const Decision& d) {
       {"anticorrelation_saving_cores", d.anticorrelation_saving_cores},
       {"peaks_fit_cores", std::isfinite(d.peaks_fit_cores) ? nlohmann::json(d.peaks_fit_cores) : nlohmann::json(nullptr)},
       {"accepted_because_peaks_fit", d.accepted_because_peaks_fit},
+      {"lumps_cores", std::isfinite(d.lumps_cores) ? nlohmann::json(d.lumps_cores) : nlohmann::json(nullptr)},
       {"measured_overload_rate", d.measured_overload_rate},
       {"confidence", d.confidence},
       {"z", d.z},

@@ -150,6 +150,64 @@ void apply_peaks_fit(Decision& d, bool enabled, bool braked, const HostView& hos
                    cores(d.limit_cores) + ".");
 }
 
+}  // namespace
+
+std::vector<double> lump_excess(const shape::SlotProfile& p, double highest, double jump) {
+  const double top = p.peak.empty() ? 0.0 : *std::max_element(p.peak.begin(), p.peak.end());
+  const double scale = top > 0 && highest > top ? highest / top : 1.0;
+  std::vector<double> out(p.slots(), 0.0);
+  for (size_t w = 0; w < out.size() && w < p.peak.size(); ++w) {
+    const double excess = p.peak[w] * scale - p.mean[w];
+    if (excess >= jump) out[w] = excess;
+  }
+  return out;
+}
+
+namespace {
+
+// PolicyConfig::lump_share: the load in the worst slot with the host's lumps, and the
+// candidate's if it has any, at their peaks for the time of day and everything else at
+// its slot mean; NaN when there is no lump. Per slot, so tenants that take turns by
+// time of day (the day/night pairs antiphase exists for) still share a host.
+double lumps_worst_slot(const HostView& host, const Candidate& c, const shape::SlotProfile& sized, double share,
+                        double limit, size_t* worst_slot) {
+  if (!(share > 0)) return std::numeric_limits<double>::quiet_NaN();
+  const std::optional<double> peak = candidate_peak(c, sized);
+  const double n = c.instances;
+  // n instances jump together: the jump that makes a lump is per function.
+  const std::vector<double> own = peak ? lump_excess(sized, *peak, share * limit / n) : std::vector<double>{};
+  const bool candidate_is_lump = std::any_of(own.begin(), own.end(), [](double e) { return e > 0; });
+  if (host.lump_excess.empty() && !candidate_is_lump) return std::numeric_limits<double>::quiet_NaN();
+  double worst = -INFINITY;
+  for (size_t w = 0; w < sized.slots(); ++w) {
+    double load = n * sized.mean[w];
+    if (w < host.aggregate.slots()) load += host.aggregate.mean[w];
+    if (w < host.lump_excess.size()) load += host.lump_excess[w];
+    if (w < own.size()) load += n * own[w];
+    if (load > worst) worst = load, *worst_slot = w;
+  }
+  return worst;
+}
+
+void apply_lumps(Decision& d, const HostView& host, const Candidate& c, const shape::SlotProfile& sized,
+                 double share, const std::string& what) {
+  size_t slot = 0;
+  d.lumps_cores = lumps_worst_slot(host, c, sized, share, d.limit_cores, &slot);
+  if (!d.accept || !(d.lumps_cores > d.limit_cores)) return;
+  d.accept = false;
+  d.headroom_cores = d.limit_cores - d.lumps_cores;
+  const std::string accepted = "Accepted " + what + ": ";
+  if (d.reasons.back().rfind(accepted, 0) == 0)
+    d.reasons.back() = "The projection alone would accept it: " + d.reasons.back().substr(accepted.size());
+  d.reasons.insert(d.reasons.end() - 1,
+                   "Rejected " + what + ": tenants seen to jump by " + percent(share) +
+                       " of the limit or more are not overcommitted by the projection, and with those jumps at "
+                       "their observed peaks for the time of day and the rest at their means, " +
+                       slot_window(sized.period_s, sized.slots(), slot) + " comes to " + cores(d.lumps_cores) +
+                       ", " + cores(d.lumps_cores - d.limit_cores) + " over the limit of " + cores(d.limit_cores) +
+                       ".");
+}
+
 // target_overload_rate = 0, the careful end of the knob: no statistical overcommit.
 // Accept only what fits when every tenant and the candidate run at the most they were
 // ever seen to use, all at once -- what peak-sum packing accepts. However bursty the
@@ -346,6 +404,7 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                           d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
                           cores(-d.headroom_cores) + ".");
   }
+  if (!at_peaks) apply_lumps(d, host, candidate, *sized, config_.lump_share, what);
   d.measured_overload_rate = host.measured_overload_rate;
   const bool braked = !at_peaks && config_.accept_when_peaks_fit && d.accept &&
                      host.measured_overload_rate > d.target_overload_rate;

@@ -42,6 +42,13 @@ double rate_headroom(const Projection& p, double limit, const TailModel& tail, d
 Projection project(const shape::SlotProfile& host, const shape::SlotProfile& candidate, uint32_t instances,
                    double rho, double z);
 
+// PolicyConfig::lump_share: per slot, how far a tenant's peak for that time of day rose
+// above its mean there, where that is at least `jump` cores (a lump), else 0. The
+// per-slot (decayed) peaks keep *when* it jumped; they are scaled so their top is
+// `highest`, the most it was ever seen to use (decay forgets how high a jump weeks ago
+// went, not that it can come back).
+std::vector<double> lump_excess(const shape::SlotProfile& p, double highest, double jump);
+
 class AdmissionPolicy {
  public:
   explicit AdmissionPolicy(PolicyConfig config) : config_(std::move(config)) {}

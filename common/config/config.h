@@ -82,6 +82,7 @@ struct AdmissionConfig {
   double tail_prior_exceedances = defaults::kTailPriorExceedances;  // weight of the Gaussian in the calibrated tail
   double comovement_prior = defaults::kComovementPrior;
   bool accept_when_peaks_fit = true;  // peaks fit + measured-overload brake (docs/admission.md)
+  double lump_share = defaults::kLumpShare;  // lumps: jumps of this share of the limit; 0 = off
 };
 
 struct GossipConfigKeys {

@@ -27,6 +27,9 @@ inline constexpr double kTargetUtilisation = 1.0;
 inline constexpr double kTargetOverloadRate = 0.001;
 inline constexpr double kStaleAfterS = 30.0;
 inline constexpr double kMinConfidence = 0.5;
+// A tenant seen to jump at least this share of the host's limit above its slot mean is
+// a "lump" there: such jumps are not overcommitted statistically (docs/admission.md).
+inline constexpr double kLumpShare = 0.25;
 inline constexpr double kReserveCores = 0.5;
 // Weight of the Gaussian tail in the calibrated one: as if this many exceedances at the
 // target rate had confirmed it (docs/admission.md).

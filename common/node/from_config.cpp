@@ -26,6 +26,7 @@ admission::PolicyConfig policy_config_from(const config::Config& c) {
   if (c.admission.max_admitted_cores > 0) p.max_admitted_mean_cores = c.admission.max_admitted_cores;
   p.rule = c.admission.rule == "slot_quantile" ? admission::Rule::SlotQuantile : admission::Rule::OverloadRate;
   p.accept_when_peaks_fit = c.admission.accept_when_peaks_fit;
+  p.lump_share = c.admission.lump_share;
   return p;
 }
 

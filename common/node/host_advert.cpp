@@ -49,6 +49,14 @@ shape::SlotProfile advertised_profile(const shape::SlotProfile& p) {
   return p.slots() > kMaxAdvertSlots ? shape::resample(p, kMaxAdvertSlots) : p;
 }
 
+// Per-slot lump excess on `slots` slots: the largest of the slots each one covers.
+std::vector<double> advertised_lumps(const std::vector<double>& lumps, size_t slots) {
+  if (lumps.size() <= slots || lumps.empty()) return lumps;
+  std::vector<double> out(slots, 0.0);
+  for (size_t i = 0; i < lumps.size(); ++i) out[i * slots / lumps.size()] = std::max(out[i * slots / lumps.size()], lumps[i]);
+  return out;
+}
+
 }  // namespace
 
 std::string encode(const HostAdvert& a, std::string* error) {
@@ -91,6 +99,16 @@ std::string encode(const HostAdvert& a, std::string* error) {
   m.set_measured_overload_rate(std::nextafter(static_cast<float>(a.measured_overload_rate), INFINITY));
   if (std::isfinite(a.tenants_peak_cores))
     m.set_tenants_peak_cores(std::nextafter(static_cast<float>(a.tenants_peak_cores), INFINITY));
+  const std::vector<double> lumps = advertised_lumps(a.lump_excess, p.slots());
+  if (!lumps.empty()) {
+    if (lumps.size() != p.slots() || !std::all_of(lumps.begin(), lumps.end(), sane_cores)) {
+      set_error(error, "host advert lump excess is not one sane number per slot");
+      return {};
+    }
+    float lump_step = 0;
+    m.set_lump_excess(pack_up(lumps, &lump_step));
+    m.set_lump_step(lump_step);
+  }
   std::string bytes = util::frame(kAdvertFormat, m.SerializeAsString());
   if (bytes.size() > kMaxAdvertBytes) {
     set_error(error, "host advert is " + std::to_string(bytes.size()) + " bytes");
@@ -125,6 +143,10 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
     }
   if (!(m.measured_overload_rate() >= 0 && m.measured_overload_rate() <= 1)) {
     set_error(error, "host advert has a measured overload rate outside 0..1");
+    return std::nullopt;
+  }
+  if (!m.lump_excess().empty() && (m.lump_excess().size() != 2 * size_t{slots} || !sane_cores(m.lump_step()))) {
+    set_error(error, "host advert lump excess has an unusable shape or step");
     return std::nullopt;
   }
   if (m.has_tenants_peak_cores() && !sane_cores(m.tenants_peak_cores())) {
@@ -169,6 +191,7 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
   a.memory_committed_bytes = m.memory_committed_bytes();
   if (m.has_tenants_peak_cores()) a.tenants_peak_cores = m.tenants_peak_cores();
   a.measured_overload_rate = m.measured_overload_rate();
+  a.lump_excess = unpack(m.lump_excess(), m.lump_step());
   return a;
 }
 
@@ -196,6 +219,7 @@ admission::HostView view_of(const HostAdvert& advert, double telemetry_age_s) {
   v.tail = advert.tail;
   v.tenants_peak_cores = advert.tenants_peak_cores;
   v.measured_overload_rate = advert.measured_overload_rate;
+  v.lump_excess = advert.lump_excess;
   return v;
 }
 

@@ -16,7 +16,7 @@
 namespace antiphase::node {
 
 inline constexpr uint8_t kAdvertFormat = 1;
-inline constexpr size_t kMaxAdvertBytes = 1024;
+inline constexpr size_t kMaxAdvertBytes = 2048;
 // Hosts whose day fold has more slots advertise it resampled to this many.
 inline constexpr uint32_t kMaxAdvertSlots = 288;
 
@@ -35,6 +35,7 @@ struct HostAdvert {
   uint64_t memory_committed_bytes = 0;
   double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // see admission::HostView
   double measured_overload_rate = 0;  // see admission::HostView
+  std::vector<double> lump_excess;    // see admission::HostView; empty or one per aggregate slot
 };
 
 // Quantises the profile (rounding up, so a peer never sees more headroom than the host

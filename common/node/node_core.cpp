@@ -390,10 +390,18 @@ void NodeCore::refresh_advert() const {
   a.aggregate = shape::SlotProfile{86400, std::vector<double>(slots, 0.0), std::vector<double>(slots, 0.0),
                                    std::vector<double>(slots, host_model_.peak())};
   double admitted = 0, tenants_peak = 0;
+  std::vector<double> lumps;
+  const double lump_from = config_.policy.lump_share * limit_cores();
   for (const auto& [name, t] : tenants_) {
     if (!counted(t)) continue;
     const shape::SlotProfile p = tenant_profile(name, t);
-    tenants_peak += tenant_highest(name, t);
+    const double highest = tenant_highest(name, t);
+    tenants_peak += highest;
+    if (config_.policy.lump_share > 0 && highest >= lump_from) {
+      const std::vector<double> excess = admission::lump_excess(p, highest, lump_from);
+      for (size_t w = 0; w < slots && w < excess.size(); ++w)
+        if (excess[w] > 0) lumps.resize(slots, 0.0), lumps[w] += excess[w];
+    }
     for (size_t w = 0; w < slots; ++w) {
       a.aggregate.mean[w] += p.mean[w];
       own[w] += p.spread[w] * p.spread[w];
@@ -413,6 +421,7 @@ void NodeCore::refresh_advert() const {
   a.comovement_tenants = co.tenants;
   a.admitted_mean_cores = admitted;
   a.tenants_peak_cores = tenants_peak;
+  a.lump_excess = std::move(lumps);
   a.measured_overload_rate = measured_overload_rate();
   a.confidence = host_model_.confidence();
   a.sketch = host_model_.sketch();

@@ -386,6 +386,46 @@ TEST(NodeCore, AnAdmittedTenantCountsAtWhatItHasShownSince) {
   EXPECT_TRUE(host.admit(other, static_cast<double>(t)).decision.accept);
 }
 
+// Idle batch VMs that once ran at half the host for a few hours (Bitbrains' regime
+// jumps): a week of history is mostly idle, so the projection would overcommit two of
+// them -- but nothing in that history says when they will next jump. Lumps (each ≥ a
+// quarter of the limit) must fit at their peaks for the time of day; a pair whose jumps
+// came at different times of day still shares the host.
+Series idle_with_one_jump(int day, double from_h, double to_h) {
+  return [=](int64_t t) {
+    const bool jumped = (t - kMidnight) / 86400 == day && hour_of(t) >= from_h && hour_of(t) < to_h;
+    return jumped ? 8.25 : 0.5;
+  };
+}
+
+TEST(NodeCore, LumpsThatJumpedAtTheSameTimeOfDayAreNotOvercommitted) {
+  NodeCore host(config(16), "h");
+  const int64_t t = run(host, {{"batch-a", idle_with_one_jump(3, 10, 14)}, {"web", [](int64_t) { return 1.0; }}}, 7);
+  ASSERT_TRUE(host.hear_function("batch-b", summary_blob("batch-b", idle_with_one_jump(5, 11, 15), 7)));
+  ASSERT_TRUE(host.hear_function("batch-c", summary_blob("batch-c", idle_with_one_jump(5, 20, 23), 7)));
+
+  const Answer same = host.admit(request("batch-b"), static_cast<double>(t));
+  const Answer apart = host.admit(request("batch-c"), static_cast<double>(t));
+  ASSERT_TRUE(same.ok() && apart.ok());
+  EXPECT_FALSE(same.decision.accept) << same.decision.reasons.front();
+  EXPECT_NE(same.decision.reasons.front().find("their observed peaks for the time of day"), std::string::npos)
+      << same.decision.reasons.front();
+  // 11:00-14:00: both at 8.25 on top of the web tenant's 1: 17.5 (decayed a little).
+  EXPECT_GT(same.decision.lumps_cores, 16.5);
+  EXPECT_LT(same.decision.projected_overload_rate, 0.001) << "the projection alone would have accepted it";
+  EXPECT_TRUE(apart.decision.accept) << apart.decision.reasons.front();
+  EXPECT_LT(apart.decision.lumps_cores, 11.0) << "their jumps never shared a slot: 8.25 + two idle means";
+
+  NodeConfig off = config(16);
+  off.policy.lump_share = 0;
+  NodeCore unguarded(off, "h");
+  run(unguarded, {{"batch-a", idle_with_one_jump(3, 10, 14)}, {"web", [](int64_t) { return 1.0; }}}, 7);
+  ASSERT_TRUE(unguarded.hear_function("batch-b", summary_blob("batch-b", idle_with_one_jump(5, 11, 15), 7)));
+  const Answer unguarded_same = unguarded.admit(request("batch-b"), static_cast<double>(t));
+  EXPECT_TRUE(unguarded_same.decision.accept) << "without the guard the projection overcommits the pair";
+  EXPECT_TRUE(std::isnan(unguarded_same.decision.lumps_cores));
+}
+
 // A restart is not a departure: the saved model of a function measured just before it
 // still speaks for it, even when a summary of it has been heard.
 TEST(NodeCore, AfterARestartTheSavedModelStillSpeaksForItsFunctions) {
