@@ -202,10 +202,18 @@ bool significantly_changed(const HostAdvert& a, const HostAdvert& b, double thre
   const double peak_a = a.aggregate.peak.empty() ? 0 : a.aggregate.peak[0];
   const double peak_b = b.aggregate.peak.empty() ? 0 : b.aggregate.peak[0];
   const double scale = std::max({peak_a, peak_b, 1e-9});
+  const auto moved = [&](double x, double y) { return std::abs(x - y) > threshold * scale; };
   for (size_t w = 0; w < a.aggregate.slots(); ++w)
-    if (std::abs(a.aggregate.mean[w] - b.aggregate.mean[w]) > threshold * scale ||
-        std::abs(a.aggregate.spread[w] - b.aggregate.spread[w]) > threshold * scale)
+    if (moved(a.aggregate.mean[w], b.aggregate.mean[w]) || moved(a.aggregate.spread[w], b.aggregate.spread[w]))
       return true;
+  // The peaks-fit and lumps rules judge by these: an idle 8-core batch VM that leaves
+  // hardly moves the means, but a peer holding the old peaks refuses what fits.
+  if (std::isfinite(a.tenants_peak_cores) != std::isfinite(b.tenants_peak_cores) ||
+      (std::isfinite(a.tenants_peak_cores) && moved(a.tenants_peak_cores, b.tenants_peak_cores)))
+    return true;
+  if (a.lump_excess.size() != b.lump_excess.size()) return true;
+  for (size_t w = 0; w < a.lump_excess.size(); ++w)
+    if (moved(a.lump_excess[w], b.lump_excess[w])) return true;
   return false;
 }
 

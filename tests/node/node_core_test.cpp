@@ -8,6 +8,7 @@
 #include <random>
 
 #include "common/node/node_core.h"
+#include "common/node/publisher.h"
 #include "common/shape/summary.h"
 
 namespace antiphase::node {
@@ -424,6 +425,37 @@ TEST(NodeCore, LumpsThatJumpedAtTheSameTimeOfDayAreNotOvercommitted) {
   const Answer unguarded_same = unguarded.admit(request("batch-b"), static_cast<double>(t));
   EXPECT_TRUE(unguarded_same.decision.accept) << "without the guard the projection overcommits the pair";
   EXPECT_TRUE(std::isnan(unguarded_same.decision.lumps_cores));
+}
+
+// When an idle batch VM leaves, the host's means and spreads may hardly move but its
+// peaks and lumps do; a peer still holding the old ones would refuse what fits, so
+// either alone makes the advert worth sending.
+TEST(NodeCore, AnAdvertIsWorthSendingWhenOnlyItsPeaksOrLumpsChanged) {
+  NodeCore host(config(16), "h");
+  const int64_t t = run(host, {{"batch-a", idle_with_one_jump(3, 10, 14)}, {"web", [](int64_t) { return 4.0; }}}, 7);
+  const HostAdvert before = host.advert();
+  ASSERT_FALSE(before.lump_excess.empty());
+  EXPECT_FALSE(significantly_changed(before, before, 0.05));
+
+  HostAdvert peaks_gone = before;
+  peaks_gone.tenants_peak_cores -= 8.25;
+  peaks_gone.lump_excess.clear();
+  EXPECT_TRUE(significantly_changed(before, peaks_gone, 0.05));
+  HostAdvert lumps_only = before;
+  lumps_only.lump_excess.assign(before.lump_excess.size(), 0.0);
+  EXPECT_TRUE(significantly_changed(before, lumps_only, 0.05));
+  HostAdvert peaks_only = before;
+  peaks_only.tenants_peak_cores += 2.0;
+  EXPECT_TRUE(significantly_changed(before, peaks_only, 0.05));
+  HostAdvert a_little = before;
+  a_little.tenants_peak_cores += 0.1;
+  EXPECT_FALSE(significantly_changed(before, a_little, 0.05)) << "0.1 core of peaks is below 5 % of the host's peak";
+
+  // The publisher follows: the advert goes out after the minimum interval, not the refresh.
+  Publisher publisher;
+  ASSERT_TRUE(publisher.due(host, static_cast<double>(t)).advert);
+  run(host, {{"web", [](int64_t) { return 4.0; }}}, 1.0 / 288, t + kStep);  // batch-a leaves
+  EXPECT_TRUE(publisher.due(host, static_cast<double>(t) + 31).advert);
 }
 
 // A restart is not a departure: the saved model of a function measured just before it
