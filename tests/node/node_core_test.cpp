@@ -7,9 +7,11 @@
 #include <functional>
 #include <random>
 
+#include "common/node/host_advert.pb.h"
 #include "common/node/node_core.h"
 #include "common/node/publisher.h"
 #include "common/shape/summary.h"
+#include "common/util/checked_frame.h"
 
 namespace antiphase::node {
 namespace {
@@ -456,6 +458,29 @@ TEST(NodeCore, AnAdvertIsWorthSendingWhenOnlyItsPeaksOrLumpsChanged) {
   ASSERT_TRUE(publisher.due(host, static_cast<double>(t)).advert);
   run(host, {{"web", [](int64_t) { return 4.0; }}}, 1.0 / 288, t + kStep);  // batch-a leaves
   EXPECT_TRUE(publisher.due(host, static_cast<double>(t) + 31).advert);
+}
+
+// Lumps travel in the advert a peer judges by: rounded up, never lighter, and a peer's
+// advert whose lumps do not fit its slots is refused with a reason.
+TEST(NodeCore, LumpsTravelInTheAdvertRoundedUpAndMalformedOnesAreRefused) {
+  NodeCore host(config(16), "h");
+  run(host, {{"batch-a", idle_with_one_jump(3, 10, 14)}, {"web", [](int64_t) { return 4.0; }}}, 7);
+  const HostAdvert& own = host.advert();  // the host decides on its own decoded bytes
+  ASSERT_EQ(own.lump_excess.size(), own.aggregate.slots());
+  const double top = *std::max_element(own.lump_excess.begin(), own.lump_excess.end());
+  EXPECT_GT(top, 6.0) << "an 8.25-core jump over a mean near 1.6";
+  const auto again = decode_advert(host.advert_blob());
+  ASSERT_TRUE(again);
+  for (size_t w = 0; w < own.lump_excess.size(); ++w) EXPECT_GE(again->lump_excess[w], own.lump_excess[w]);
+
+  proto::HostAdvert m;
+  std::string_view payload;
+  ASSERT_TRUE(util::unframe(host.advert_blob(), kAdvertFormat, kMaxAdvertBytes, &payload, nullptr));
+  ASSERT_TRUE(m.ParseFromArray(payload.data(), static_cast<int>(payload.size())));
+  m.set_lump_excess(m.lump_excess().substr(0, 10));  // 5 slots of 96
+  std::string why;
+  EXPECT_FALSE(decode_advert(util::frame(kAdvertFormat, m.SerializeAsString()), &why));
+  EXPECT_NE(why.find("lump"), std::string::npos) << why;
 }
 
 // A restart is not a departure: the saved model of a function measured just before it
