@@ -481,7 +481,7 @@ class RuleScheduler : public Scheduler {
       return;
     }
     auto& future = future_[h];
-    if (future.empty()) future.assign(t_.steps, 0.0f);
+    if (future.empty()) future.assign(t_.steps, 0.0);
     for (size_t i = step; i < stay_end; ++i) future[i] += t_.series[fn][i];
     stay_[fn] = {step, stay_end};
   }
@@ -546,7 +546,7 @@ class RuleScheduler : public Scheduler {
   size_t dims_;
   std::vector<std::vector<double>> size_;
   std::unordered_map<size_t, std::vector<double>> totals_;        // rules: per host, sizes as of their last refresh
-  std::unordered_map<size_t, std::vector<float>> future_;         // oracle: per host
+  std::unordered_map<size_t, std::vector<double>> future_;        // oracle: per host (double: it packs to the last 1e-9 core)
   std::unordered_map<size_t, std::pair<size_t, size_t>> stay_;    // oracle: per function
 };
 

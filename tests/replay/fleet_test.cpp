@@ -72,6 +72,30 @@ TEST(Fleet, DayAndNightTenantsShareHostsWithoutOverload) {
   EXPECT_EQ(antiphase["path"].get<std::string>().rfind("node-core", 0), 0u);
 }
 
+// The oracle is a bound only if it never overloads. It packs to the last bit, so loads
+// that floats cannot hold exactly (0.1, 0.3, 0.7 cores) add up to "just over" a limit
+// they exactly fill unless its running sums are kept in double (they were float until
+// 2026-11-28: 304 overloaded host-steps on PlanetLab's first 10 days).
+TEST(Fleet, TheOracleNeverOverloadsEvenPackedToTheLastBit) {
+  Trace t;
+  const float levels[] = {0.1f, 0.3f, 0.7f, 1.1f, 1.3f};
+  for (int i = 0; i < 60; ++i) t.functions.push_back("f-" + std::to_string(i));
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + 4 * 86400; ts += kStep)
+    for (uint32_t f = 0; f < 60; ++f)
+      t.rows.push_back({ts, f, levels[(f + static_cast<uint32_t>(ts / kStep)) % 5]});
+  FleetOptions o = options();
+  o.capacity = 4;
+  o.instance_lifetime_s = 3600;  // many joins and leaves: many adds and subtractions
+  o.warmup_days = 1;
+  o.policies = *parse_fleet_policies("oracle");
+  const FleetResult r = run_fleet(t, kStep, o);
+  const auto& oracle = policy(r.json, "oracle");
+  EXPECT_EQ(oracle["overloaded_host_steps"].get<uint64_t>(), 0u) << r.text;
+  EXPECT_EQ(oracle["warmup"]["overloaded_host_steps"].get<uint64_t>(), 0u) << r.text;
+  EXPECT_GT(oracle["hosts_mean"].get<double>(), 10.0) << "60 functions of 0.7 cores on average need 10.5 hosts";
+}
+
 TEST(Fleet, ASeedGivesTheSameRun) {
   const Trace trace = day_and_night_fleet();
   FleetResult a = run_fleet(trace, kStep, options());
