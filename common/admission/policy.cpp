@@ -189,23 +189,29 @@ double lumps_worst_slot(const HostView& host, const Candidate& c, const shape::S
   return worst;
 }
 
+// A rule after the projection refuses what it accepted: its sentence ("Rejected ...")
+// goes first, and the projection's own is kept as what it alone would have done.
+void overrule_projection(Decision& d, const std::string& what, std::string refusal) {
+  d.accept = false;
+  const std::string accepted = "Accepted " + what + ": ";
+  if (d.reasons.back().rfind(accepted, 0) == 0)
+    d.reasons.back() = "The projection alone would accept it: " + d.reasons.back().substr(accepted.size());
+  d.reasons.insert(d.reasons.end() - 1, std::move(refusal));
+}
+
 void apply_lumps(Decision& d, const HostView& host, const Candidate& c, const shape::SlotProfile& sized,
                  double share, const std::string& what) {
   size_t slot = 0;
   d.lumps_cores = lumps_worst_slot(host, c, sized, share, d.limit_cores, &slot);
   if (!d.accept || !(d.lumps_cores > d.limit_cores)) return;
-  d.accept = false;
   d.headroom_cores = d.limit_cores - d.lumps_cores;
-  const std::string accepted = "Accepted " + what + ": ";
-  if (d.reasons.back().rfind(accepted, 0) == 0)
-    d.reasons.back() = "The projection alone would accept it: " + d.reasons.back().substr(accepted.size());
-  d.reasons.insert(d.reasons.end() - 1,
-                   "Rejected " + what + ": tenants seen to jump by " + percent(share) +
-                       " of the limit or more are not overcommitted by the projection, and with those jumps at "
-                       "their observed peaks for the time of day and the rest at their means, " +
-                       slot_window(sized.period_s, sized.slots(), slot) + " comes to " + cores(d.lumps_cores) +
-                       ", " + cores(d.lumps_cores - d.limit_cores) + " over the limit of " + cores(d.limit_cores) +
-                       ".");
+  overrule_projection(d, what,
+                      "Rejected " + what + ": tenants seen to jump by " + percent(share) +
+                          " of the limit or more are not overcommitted by the projection, and with those jumps at "
+                          "their observed peaks for the time of day and the rest at their means, " +
+                          slot_window(sized.period_s, sized.slots(), slot) + " comes to " + cores(d.lumps_cores) +
+                          ", " + cores(d.lumps_cores - d.limit_cores) + " over the limit of " +
+                          cores(d.limit_cores) + ".");
 }
 
 // target_overload_rate = 0, the careful end of the knob: no statistical overcommit.
@@ -408,17 +414,12 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   d.measured_overload_rate = host.measured_overload_rate;
   const bool braked = !at_peaks && config_.accept_when_peaks_fit && d.accept &&
                      host.measured_overload_rate > d.target_overload_rate;
-  if (braked) {
-    d.accept = false;
-    const std::string accepted = "Accepted " + what + ": ";
-    if (d.reasons.back().rfind(accepted, 0) == 0)
-      d.reasons.back() = "The projection alone would accept it: " + d.reasons.back().substr(accepted.size());
-    d.reasons.insert(d.reasons.end() - 1,
-                     "Rejected " + what + ": this host was measured above its limit " +
-                         percent(host.measured_overload_rate) + " of recent host-time (target " +
-                         percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
-                         "until that fades it takes only what fits at its tenants' peaks.");
-  }
+  if (braked)
+    overrule_projection(d, what,
+                        "Rejected " + what + ": this host was measured above its limit " +
+                            percent(host.measured_overload_rate) + " of recent host-time (target " +
+                            percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
+                            "until that fades it takes only what fits at its tenants' peaks.");
   if (!at_peaks) apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
   d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
   if (d.anticorrelation_saving_cores > 0.0)
