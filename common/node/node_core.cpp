@@ -399,8 +399,10 @@ void NodeCore::refresh_advert() const {
     tenants_peak += highest;
     if (config_.policy.lump_share > 0 && highest >= lump_from) {
       const std::vector<double> excess = admission::lump_excess(p, highest, lump_from);
-      for (size_t w = 0; w < slots && w < excess.size(); ++w)
-        if (excess[w] > 0) lumps.resize(slots, 0.0), lumps[w] += excess[w];
+      if (std::any_of(excess.begin(), excess.end(), [](double e) { return e > 0; })) {
+        lumps.resize(slots, 0.0);  // empty (nothing advertised) until there is a lump
+        for (size_t w = 0; w < slots && w < excess.size(); ++w) lumps[w] += excess[w];
+      }
     }
     for (size_t w = 0; w < slots; ++w) {
       a.aggregate.mean[w] += p.mean[w];
