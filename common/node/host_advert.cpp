@@ -214,7 +214,9 @@ bool significantly_changed(const HostAdvert& a, const HostAdvert& b, double thre
   if (a.lump_excess.size() != b.lump_excess.size()) return true;
   for (size_t w = 0; w < a.lump_excess.size(); ++w)
     if (moved(a.lump_excess[w], b.lump_excess[w])) return true;
-  return false;
+  // The measured-overload brake judges by this rate: a relative change, as it fades.
+  const double rate_a = a.measured_overload_rate, rate_b = b.measured_overload_rate;
+  return std::abs(rate_a - rate_b) > threshold * std::max(rate_a, rate_b);
 }
 
 admission::HostView view_of(const HostAdvert& advert, double telemetry_age_s) {

@@ -46,7 +46,8 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
 
 // True when a peer holding `old_a` would judge noticeably differently from `new_a`:
 // capacity or limit changed, z moved by more than 0.1, the co-movement by more than
-// 0.05, or a slot's mean or spread by more than threshold × the larger peak.
+// 0.05; a slot's mean, spread or lumps, or the tenants' sum of peaks, by more than
+// threshold × the larger peak; or the measured overload rate by more than threshold × itself.
 bool significantly_changed(const HostAdvert& old_a, const HostAdvert& new_a, double threshold);
 
 // The admission policy's view of the host this advert describes.

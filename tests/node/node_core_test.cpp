@@ -449,6 +449,12 @@ TEST(NodeCore, AnAdvertIsWorthSendingWhenOnlyItsPeaksOrLumpsChanged) {
   HostAdvert peaks_only = before;
   peaks_only.tenants_peak_cores += 2.0;
   EXPECT_TRUE(significantly_changed(before, peaks_only, 0.05));
+  HostAdvert braked = before;
+  braked.measured_overload_rate = 0.002;  // from 0: peers must learn the host brakes
+  EXPECT_TRUE(significantly_changed(before, braked, 0.05));
+  HostAdvert fading = braked;
+  fading.measured_overload_rate = 0.00199;
+  EXPECT_FALSE(significantly_changed(braked, fading, 0.05)) << "0.5 % of the rate";
   HostAdvert a_little = before;
   a_little.tenants_peak_cores += 0.1;
   EXPECT_FALSE(significantly_changed(before, a_little, 0.05)) << "0.1 core of peaks is below 5 % of the host's peak";
