@@ -30,7 +30,9 @@ void GossipBridge::stop() {
 }
 
 void GossipBridge::publish(const node::NodeCore& core, double now_s) {
-  const node::Publication due = publisher_.due(core, now_s);
+  const node::Publication due = publisher_.due(core, now_s, [&](const std::string& function) {
+    return agent_->function_summary(function).has_value();
+  });
   if (due.advert) agent_->set_node_state({"", "", core.capacity_cores(), *due.advert});
   for (const auto& [name, blob] : due.functions) agent_->publish_function(name, blob);
 }
@@ -87,6 +89,7 @@ nlohmann::json GossipBridge::stats_json() const {
           {"summaries_published", publisher_.counters().summaries_published},
           {"summaries_suppressed", publisher_.counters().summaries_suppressed},
           {"adverts_published", publisher_.counters().adverts_published},
+          {"summaries_restored", publisher_.counters().summaries_restored},
           {"adverts_undecodable", bad_adverts_}};
 }
 

@@ -351,17 +351,23 @@ class AntiphaseScheduler : public Scheduler {
       tick.dt_s = static_cast<double>(t_.step_s);
       for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
       host.core.observe(tick, now, [&](const std::string& name) { return host.gossip.function_summary(name); });
-      sync_peers(host, now);
-      const node::Publication due = host.publisher.due(host.core, now);
+      // (Peers are synced before a host places, not here as the daemon does every tick:
+      // only place() reads them, and the latest advert is the same either way. Most
+      // adverts are replaced before anyone places, so decoding each cost a tenth of the run.)
+      const node::Publication due = host.publisher.due(host.core, publisher_clock(step), [&](const std::string& name) {
+        return host.gossip.function_summary(name).has_value();
+      });
+      published_.count(due);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);
       for (const auto& [name, blob] : due.functions) host.gossip.publish_function(name, blob, now);
     }
+    published_.host_hours += static_cast<double>(active_hosts(hosts_).size() * t_.step_s) / 3600.0;
     run_gossip_until(now);
   }
 
   nlohmann::json extra() const override {
     return {{"gossip_messages", messages_}, {"gossip_clock_speed", speed_}, {"accepted_sized_by", sized_by_},
-            {"accepted_because_peaks_fit", by_peaks_}};
+            {"accepted_because_peaks_fit", by_peaks_}, {"published", published_.json()}};
   }
 
  private:
@@ -372,6 +378,14 @@ class AntiphaseScheduler : public Scheduler {
     by_peaks_ += d.accepted_because_peaks_fit;
   }
   double clock(size_t step) const { return static_cast<double>(t_.time_of(step) - t_.start_s) / speed_; }
+  // The publisher's intervals are an agent's wall-clock seconds. With one gossip round
+  // per trace step the gossip clock is compressed (a step of 300 s is one 1 s round),
+  // and 30 s on it would be 2.5 trace hours: adverts far staler than any agent's. So the
+  // publisher runs on trace time there; at a given replay speed (the real-process
+  // comparison) it runs on the daemons' clock, as they do.
+  double publisher_clock(size_t step) const {
+    return o_.gossip_speed > 0 ? clock(step) : static_cast<double>(t_.time_of(step) - t_.start_s);
+  }
   static std::string endpoint_of(size_t h) { return "sim://host-" + std::to_string(h); }
 
   node::AdmitRequest request_for(size_t fn) const {
@@ -440,6 +454,21 @@ class AntiphaseScheduler : public Scheduler {
   std::map<std::string, uint64_t> sized_by_;
   uint64_t by_peaks_ = 0;
   uint64_t messages_ = 0;
+  // What the hosts' publishers sent over the whole run: the gossip simulator's workload
+  // (docs/benchmarks/gossip.md) takes its advert size and rate from these.
+  struct Published {
+    uint64_t adverts = 0, advert_bytes = 0, summaries = 0, summary_bytes = 0;
+    double host_hours = 0;
+    void count(const node::Publication& due) {
+      if (due.advert) ++adverts, advert_bytes += due.advert->size();
+      for (const auto& [name, blob] : due.functions) ++summaries, summary_bytes += blob.size();
+    }
+    nlohmann::json json() const {
+      const auto per = [](double n, double d) { return d > 0 ? n / d : 0.0; };
+      return {{"adverts_per_host_hour", per(adverts, host_hours)}, {"advert_bytes_mean", per(advert_bytes, adverts)},
+              {"summaries_per_host_hour", per(summaries, host_hours)}, {"summary_bytes_mean", per(summary_bytes, summaries)}};
+    }
+  } published_;
   std::vector<std::unique_ptr<Host>> hosts_of_;
   std::unordered_map<std::string, size_t> by_id_, by_endpoint_;
 };

@@ -456,10 +456,13 @@ void RecordStore::note_node(const std::string& id) {
 
 Changes RecordStore::take_changes() {
   Changes changes;
-  changes.functions.assign(changed_functions_.begin(), changed_functions_.end());
-  changes.nodes.assign(changed_nodes_.begin(), changed_nodes_.end());
-  changed_functions_.clear();
-  changed_nodes_.clear();
+  // Moved out, not copied: at 10,000 hosts the feed carries every change in the fleet.
+  const auto drain = [](auto& from, std::vector<std::string>& to) {
+    to.reserve(from.size());
+    while (!from.empty()) to.push_back(std::move(from.extract(from.begin()).value()));
+  };
+  drain(changed_functions_, changes.functions);
+  drain(changed_nodes_, changes.nodes);
   return changes;
 }
 

@@ -467,15 +467,11 @@ bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {
   peer.alive = update.alive;
   if (update.advert == peer.blob) return true;
   peer.blob = update.advert;
-  peer.target.reset();
+  peer.advert.reset();
+  peer.embedding.reset();
   if (update.advert.empty()) return true;
-  auto advert = decode_advert(update.advert, error);
-  if (!advert) return false;
-  Target t;
-  t.embedding = shape::embed_profile(advert->aggregate, config_.shape.k);
-  t.advert = std::move(*advert);
-  peer.target = std::move(t);
-  return true;
+  peer.advert = decode_advert(update.advert, error);
+  return peer.advert.has_value();
 }
 
 // ---------------------------------------------------------------- gossip, state, introspection

@@ -192,9 +192,11 @@ class NodeCore {
     double mean = 0, spread = 0;
   };
   SlotView slot_view(int64_t unix_s) const;  // the view at one slot, before this tick is learned
-  struct Target {  // a host to judge a candidate on
-    HostAdvert advert;
-    shape::FoldEmbedding embedding;
+  // A host to judge a candidate on: a view into this core's state (its own advert or a
+  // peer's), valid until the core changes. A decision copies nothing per host it judges.
+  struct Target {
+    const HostAdvert* advert = nullptr;
+    const shape::FoldEmbedding* embedding = nullptr;
     double telemetry_age_s = 0;
     bool local = false;  // judged with this host's own memory figures, not a gossiped free figure
   };
@@ -202,8 +204,12 @@ class NodeCore {
     std::string endpoint;
     bool alive = true;
     std::string blob;
-    std::optional<Target> target;
+    std::optional<HostAdvert> advert;  // decoded from blob
+    // Computed at the first decision that judges this peer: peers re-send adverts far
+    // more often than a host is asked to place anything.
+    mutable std::optional<shape::FoldEmbedding> embedding;
   };
+  Target peer_target(const Peer& peer) const;
 
   Answer candidate_for(const AdmitRequest& request, Candidate* out) const;
   // The CPU rule and the memory guard on one host, memory folded into the decision.
@@ -256,6 +262,7 @@ class NodeCore {
   // Decoded from advert_blob_: what peers see and what we decide on. A cache of the
   // models above, rebuilt lazily when advert_stale_.
   mutable HostAdvert advert_;
+  mutable HostAdvert unmeasured_advert_;  // local_target() before the first tick
   mutable std::string advert_blob_;
   mutable shape::FoldEmbedding advert_embedding_;
   mutable bool advert_stale_ = false;

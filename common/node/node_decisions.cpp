@@ -88,7 +88,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
 admission::CoMovement NodeCore::comovement_for(const Target& target, const Candidate& candidate,
                                                const admission::Correlation& shape_corr) const {
   const CoMovementConfig& cfg = config_.comovement;
-  const HostAdvert& h = target.advert;
+  const HostAdvert& h = *target.advert;
   const std::string host_part = h.comovement_tenants
                                     ? "host estimate " + fixed(h.comovement) + " from " +
                                           std::to_string(h.comovement_tenants) + " tenant(s)"
@@ -127,13 +127,13 @@ admission::CoMovement NodeCore::comovement_for(const Target& target, const Candi
 std::pair<admission::Decision, admission::MemoryVerdict> NodeCore::decide_on(const Target& target,
                                                                              const Candidate& candidate) const {
   admission::Candidate c = candidate.base;
-  if (c.profile) c.profile = on_slots_of(target.advert.aggregate, *c.profile);
+  if (c.profile) c.profile = on_slots_of(target.advert->aggregate, *c.profile);
   if (!candidate.embedding.day.empty()) {
-    const auto corr = shape::correlate(target.embedding, candidate.embedding.day);
+    const auto corr = shape::correlate(*target.embedding, candidate.embedding.day);
     c.correlation = {corr.rho, corr.bound};
   }
   c.comovement = comovement_for(target, candidate, c.correlation);
-  admission::Decision d = policy_.decide(view_of(target.advert, target.telemetry_age_s), c, target.advert.z);
+  admission::Decision d = policy_.decide(view_of(*target.advert, target.telemetry_age_s), c, target.advert->z);
   const admission::MemoryGuardConfig& guard = config_.memory.guard;
   admission::MemoryVerdict memory;
   if (guard.mode == admission::CommittedMemoryMode::Off) {
@@ -141,8 +141,8 @@ std::pair<admission::Decision, admission::MemoryVerdict> NodeCore::decide_on(con
     memory.function = c.function;
   } else if (target.local) {
     memory = admission::check_memory(guard, host_memory(), c.function, candidate.memory);
-  } else if (target.advert.memory_capacity_bytes > 0) {
-    const HostAdvert& a = target.advert;
+  } else if (target.advert->memory_capacity_bytes > 0) {
+    const HostAdvert& a = *target.advert;
     const uint64_t free = a.memory_capacity_bytes > a.memory_committed_bytes ? a.memory_capacity_bytes - a.memory_committed_bytes : 0;
     memory = admission::check_memory(guard, free, c.function, candidate.memory);
   } else {
@@ -158,18 +158,25 @@ NodeCore::Target NodeCore::local_target(double now_s) const {
   if (advert_stale_) refresh_advert();
   Target t;
   t.local = true;
-  t.advert = advert_;
-  t.embedding = advert_embedding_;
+  t.advert = &advert_;
+  t.embedding = &advert_embedding_;
   // Never measured: as stale as it gets.
   t.telemetry_age_s = last_tick_s_ ? std::max(0.0, now_s - *last_tick_s_) : 1e9;
   if (advert_blob_.empty()) {  // before the first tick: an empty host of our capacity
-    t.advert.capacity_cores = config_.capacity_cores;
-    t.advert.limit_cores = limit_cores();
-    t.advert.z = calibrator_.z();
-    t.advert.tail = calibrator_.tail();
-    t.advert.comovement = config_.comovement.prior;
+    unmeasured_advert_ = advert_;
+    unmeasured_advert_.capacity_cores = config_.capacity_cores;
+    unmeasured_advert_.limit_cores = limit_cores();
+    unmeasured_advert_.z = calibrator_.z();
+    unmeasured_advert_.tail = calibrator_.tail();
+    unmeasured_advert_.comovement = config_.comovement.prior;
+    t.advert = &unmeasured_advert_;
   }
   return t;
+}
+
+NodeCore::Target NodeCore::peer_target(const Peer& peer) const {
+  if (!peer.embedding) peer.embedding = shape::embed_profile(peer.advert->aggregate, config_.shape.k);
+  return {&*peer.advert, &*peer.embedding, 0, false};
 }
 
 Answer NodeCore::admit(const AdmitRequest& request, double now_s) const {
@@ -188,8 +195,8 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
   std::tie(a.decision, a.memory) = decide_on(here, c);
   if (!a.decision.accept) return a;
   admission::Candidate sized = c.base;
-  if (sized.profile) sized.profile = on_slots_of(here.advert.aggregate, *sized.profile);
-  std::optional<shape::SlotProfile> p = policy_.size(sized, here.advert.aggregate, nullptr);
+  if (sized.profile) sized.profile = on_slots_of(here.advert->aggregate, *sized.profile);
+  std::optional<shape::SlotProfile> p = policy_.size(sized, here.advert->aggregate, nullptr);
   if (!p) return a;
   for (auto* v : {&p->mean, &p->spread, &p->peak})
     for (double& x : *v) x *= request.instances;
@@ -257,11 +264,11 @@ PlaceAnswer NodeCore::place(const AdmitRequest& request, double now_s) const {
   std::vector<PlaceOption> options{{node_id_, endpoint_, true, {}, {}}};
   std::vector<std::pair<admission::Decision, admission::MemoryVerdict>> judged{decide_on(local_target(now_s), c)};
   for (const auto& [id, peer] : peers_) {
-    if (!peer.alive || !peer.target) continue;
+    if (!peer.alive || !peer.advert) continue;
     // An alive peer's advert is current: the peer re-sends it whenever it moves, and
     // liveness is the membership layer's job (SWIM suspects a silent host in seconds).
     // Only this host's own telemetry can be stale here.
-    judged.push_back(decide_on(*peer.target, c));
+    judged.push_back(decide_on(peer_target(peer), c));
     options.push_back({id, peer.endpoint, false, {}, {}});
   }
   for (size_t i : ranked_order(judged)) {

@@ -34,7 +34,7 @@ bool Publisher::should_publish(const std::string& key, const shape::Summary& fre
   return true;
 }
 
-Publication Publisher::due(const NodeCore& core, double now_s) {
+Publication Publisher::due(const NodeCore& core, double now_s, const Held& held) {
   Publication out;
   const std::string& blob = core.advert_blob();
   if (!blob.empty()) {
@@ -54,6 +54,10 @@ Publication Publisher::due(const NodeCore& core, double now_s) {
   }
   for (const auto& [name, instances] : core.running()) {  // only functions running here speak for themselves
     if (checked_recently(name, now_s)) continue;
+    if (held && last_published_.count(name) && !held(name)) {
+      gate_.forget(name);  // peers lost it: due now, changed or not
+      ++counters_.summaries_restored;
+    }
     const shape::Summary summary = core.summary_of(name, next_version_);
     if (!should_publish(name, summary, now_s)) {
       ++counters_.summaries_suppressed;

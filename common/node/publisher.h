@@ -6,6 +6,7 @@
 // Pure: the caller passes `now` (wall-clock seconds, also when replaying a trace) and
 // hands the result to its gossip transport (antiphased) or simulator (antiphase-replay).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -23,7 +24,12 @@ class NodeCore;
 struct PublisherConfig {
   double threshold = 0.05;        // relative change that is worth telling (shape::significantly_changed)
   double min_interval_s = 30.0;   // per summary, and for the advert
-  double refresh_intervals = 10;  // unchanged ones are re-sent every this many intervals
+  // Unchanged ones are re-sent every this many intervals (1 h). Not what repairs a lost
+  // summary (a peer that missed one is repaired by anti-entropy; one purged or evicted
+  // everywhere is re-sent at the next check, see `held` below), so it is long: every
+  // agent hears every refresh, and at 10,000 hosts a 5-minute refresh alone cost each
+  // agent ~120 KB/s (docs/benchmarks/gossip.md).
+  double refresh_intervals = 120;
 };
 
 struct Publication {
@@ -33,12 +39,18 @@ struct Publication {
 
 struct PublisherCounters {
   uint64_t summaries_published = 0, summaries_suppressed = 0, adverts_published = 0;
+  uint64_t summaries_restored = 0;  // re-sent because the replica had lost them
 };
 
 class Publisher {
  public:
+  // `held(name)`: whether this agent's gossip replica still holds a record for the
+  // function (ours or another host's). A summary we sent that the replica no longer holds
+  // (its last author died and was purged, or a cap evicted it) goes out again at the
+  // next check. Without `held`, only the slow refresh brings it back.
+  using Held = std::function<bool(const std::string& function)>;
   explicit Publisher(PublisherConfig config = {});
-  Publication due(const NodeCore& core, double now_s);
+  Publication due(const NodeCore& core, double now_s, const Held& held = {});
   const PublisherCounters& counters() const { return counters_; }
 
  private:

@@ -466,6 +466,30 @@ TEST(NodeCore, AnAdvertIsWorthSendingWhenOnlyItsPeaksOrLumpsChanged) {
   EXPECT_TRUE(publisher.due(host, static_cast<double>(t) + 31).advert);
 }
 
+// Every agent hears every re-send, so re-sending unchanged summaries every few minutes
+// is traffic that grows with the fleet. An unchanged summary goes out again only when
+// this agent's replica lost it (its last author was purged, or a cap evicted it) or at
+// the hourly refresh.
+TEST(NodeCore, AnUnchangedSummaryIsResentOnlyWhenTheReplicaLostItOrHourly) {
+  NodeCore host(config(16), "h");
+  const double t = static_cast<double>(run(host, {{"web", [](int64_t) { return 4.0; }}}, 7));
+  Publisher publisher;
+  bool held = true;
+  const auto sent = [&](double at) {
+    return publisher.due(host, at, [&](const std::string&) { return held; }).functions.size();
+  };
+  ASSERT_EQ(sent(t), 1u);
+  size_t resent = 0;
+  for (double at = t + 30; at < t + 3000; at += 30) resent += sent(at);
+  EXPECT_EQ(resent, 0u) << "nothing changed and the replica holds it";
+  held = false;
+  EXPECT_EQ(sent(t + 3030), 1u) << "lost everywhere: back at the next check";
+  EXPECT_EQ(publisher.counters().summaries_restored, 1u);
+  held = true;
+  EXPECT_EQ(sent(t + 3060), 0u);
+  EXPECT_EQ(sent(t + 3030 + 3600), 1u) << "the hourly refresh";
+}
+
 // Lumps travel in the advert a peer judges by: rounded up, never lighter, and a peer's
 // advert whose lumps do not fit its slots is refused with a reason.
 TEST(NodeCore, LumpsTravelInTheAdvertRoundedUpAndMalformedOnesAreRefused) {

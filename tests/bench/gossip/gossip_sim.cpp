@@ -46,6 +46,7 @@ struct Options {
   size_t summary_bytes = 200;
   size_t host_summary_bytes = 200;
   double republish_s = 60;  // each node republishes one of its functions this often
+  double advert_republish_s = 0;  // each node republishes its host advert this often (0: never)
   double loss = 0;
   double latency_ms = 1.0, jitter_ms = 0.2;
   size_t probes = 7;
@@ -168,7 +169,24 @@ class Simulation {
       const std::string& name = owned_[i][rng_() % owned_[i].size()];
       if (net_.node(i).publish_function(name, summary_of(name), local(i))) ++republished_;
     }
+    if (o_.advert_republish_s > 0) {
+      std::binomial_distribution<size_t> adverts(o_.nodes, std::min(1.0, dt / o_.advert_republish_s));
+      for (size_t k = adverts(rng_); k > 0; --k) {
+        const size_t i = rng_() % o_.nodes;
+        if (!net_.is_up(i) || net_.is_paused(i)) continue;
+        net_.node(i).set_node_state({16.0, advert_of(i)}, local(i));
+        ++adverts_republished_;
+      }
+    }
     forge(dt);
+  }
+
+  // A host advert of the configured size that differs from the last one (a real advert
+  // is republished because it changed).
+  std::string advert_of(size_t i) {
+    std::string s = std::to_string(i) + "@" + std::to_string(++writes_);
+    s.resize(o_.host_summary_bytes, 'h');
+    return s;
   }
 
   std::string summary_of(const std::string& name) {
@@ -186,7 +204,7 @@ class Simulation {
       if (o_.join)
         for (int s = 0; s < 3 && i > 0; ++s) seeds.push_back(rng_() % i);
       net_.add_node(seeds);
-      net_.node(i).set_node_state({16.0, std::string(o_.host_summary_bytes, 'h')}, 0);
+      net_.node(i).set_node_state({16.0, advert_of(i)}, 0);
       for (size_t f = 0; f < o_.functions_per_node; ++f) {
         owned_[i].push_back(function_name(rng_() % pool_));
         net_.node(i).publish_function(owned_[i].back(), summary_of(owned_[i].back()), 0);
@@ -235,7 +253,7 @@ class Simulation {
     std::vector<uint64_t> before(o_.nodes);
     for (size_t i = 0; i < o_.nodes; ++i) before[i] = net_.bytes_sent(i);
     const auto type_before = net_.bytes_by_type();
-    const uint64_t republished_before = republished_;
+    const uint64_t republished_before = republished_, adverts_before = adverts_republished_;
     const double started = now();
     const double probe_every = o_.measure_s / std::max<size_t>(1, o_.probes);
     std::vector<double> to99, to100;
@@ -274,7 +292,9 @@ class Simulation {
     report_["sent_bytes_per_node_s_by_type"] = by_type;
     report_["changes_per_s"] = changes_per_s;
     // The floor: every node must receive every change once.
-    report_["floor_bytes_per_node_s"] = changes_per_s * mean_record_bytes();
+    const double advert_changes_per_s = double(adverts_republished_ - adverts_before) / elapsed;
+    report_["advert_changes_per_s"] = advert_changes_per_s;
+    report_["floor_bytes_per_node_s"] = changes_per_s * mean_record_bytes() + advert_changes_per_s * mean_node_record_bytes();
     report_["largest_message_bytes"] = net_.largest_message();
     state_bytes();
   }
@@ -285,6 +305,15 @@ class Simulation {
     for (size_t i = 0; i < std::min<size_t>(o_.nodes, 200); ++i)
       for (const std::string& name : owned_[i])
         if (const Record* r = net_.node(i).state().function(name)) sum += record_wire_size(*r), ++n;
+    return n ? sum / n : 0;
+  }
+
+  double mean_node_record_bytes() {
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < std::min<size_t>(o_.nodes, 200); ++i)
+      if (const Member* m = net_.node(0).state().member(fingerprint(net_.node(i).identity().node_id)))
+        sum += record_wire_size(*m->node), ++n;
     return n ? sum / n : 0;
   }
 
@@ -398,7 +427,7 @@ class Simulation {
         if (s != i) seeds.push_back(s);
       }
       net_.restart(i, generation[i], seeds);
-      net_.node(i).set_node_state({16.0, std::string(o_.host_summary_bytes, 'h')}, local(i));
+      net_.node(i).set_node_state({16.0, advert_of(i)}, local(i));
     }
     std::map<size_t, double> seen_at;
     while (seen_at.size() < restarted.size() && now() - started < 60) {
@@ -516,6 +545,7 @@ class Simulation {
     report_["false_dead"] = false_dead_;
     report_["false_suspect"] = false_suspect_;
     report_["republished"] = republished_;
+    report_["adverts_republished"] = adverts_republished_;
     report_["config"] = {{"interval_s", o_.interval_s},     {"suspect_after_s", o_.suspect_after_s},
                          {"dead_after_s", o_.dead_after_s}, {"fanout", o_.fanout},
                          {"news_interval_s", config_.news_interval_s}, {"anti_entropy_s", o_.anti_entropy_s},
@@ -542,7 +572,7 @@ class Simulation {
   std::mt19937_64 rng_;
   size_t pool_;
   std::vector<std::vector<std::string>> owned_;
-  uint64_t writes_ = 0, republished_ = 0;
+  uint64_t writes_ = 0, republished_ = 0, adverts_republished_ = 0;
   json report_;
   std::set<size_t> crashed_, paused_, forger_;
   std::unordered_map<size_t, std::unordered_set<size_t>> dead_seen_;
@@ -569,6 +599,7 @@ int main(int argc, char** argv) {
   app.add_option("--hosts-per-function", o.hosts_per_function);
   app.add_option("--summary-bytes", o.summary_bytes);
   app.add_option("--host-summary-bytes", o.host_summary_bytes);
+  app.add_option("--advert-republish-s", o.advert_republish_s, "each node republishes its host advert this often (0: never)");
   app.add_option("--republish-s", o.republish_s, "each node republishes one function this often");
   app.add_option("--loss", o.loss, "fraction of messages lost, throughout");
   app.add_option("--latency-ms", o.latency_ms, "event mode: mean one-way link latency");
