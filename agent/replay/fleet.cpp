@@ -344,7 +344,8 @@ class AntiphaseScheduler : public Scheduler {
 
   void observed(size_t step) override {
     const double now = clock(step);
-    for (size_t h : active_hosts(hosts_)) {
+    const std::vector<size_t> active = active_hosts(hosts_);
+    for (size_t h : active) {
       Host& host = *hosts_of_[h];
       node::Tick tick;
       tick.unix_ms = t_.time_of(step) * 1000;
@@ -355,13 +356,13 @@ class AntiphaseScheduler : public Scheduler {
       // only place() reads them, and the latest advert is the same either way. Most
       // adverts are replaced before anyone places, so decoding each cost a tenth of the run.)
       const node::Publication due = host.publisher.due(host.core, publisher_clock(step), [&](const std::string& name) {
-        return host.gossip.function_summary(name).has_value();
+        return host.gossip.state().function(name) != nullptr;
       });
       published_.count(due);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);
       for (const auto& [name, blob] : due.functions) host.gossip.publish_function(name, blob, now);
     }
-    published_.host_hours += static_cast<double>(active_hosts(hosts_).size() * t_.step_s) / 3600.0;
+    published_.host_hours += static_cast<double>(active.size() * t_.step_s) / 3600.0;
     run_gossip_until(now);
   }
 
