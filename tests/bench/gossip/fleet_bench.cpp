@@ -4,7 +4,8 @@
 // with the shipped gossip timers, CurveZMQ keys and signed records, and every link drops
 // --loss-percent of packets (nftables numgen: this kernel has no netem). Phases:
 //   1. join: every daemon seeds 3 earlier ones; time until all see all alive;
-//   2. steady: bytes sent per daemon for --measure-s (/v1/stats);
+//   2. steady: after --settle-s (as the simulator's), bytes sent per daemon for
+//      --measure-s (/v1/stats);
 //   3. restarts (--restart-percent): SIGTERM (graceful leave) and start again (a new
 //      generation), all at once; time until every other daemon sees each new
 //      incarnation alive;
@@ -49,6 +50,7 @@ struct Options {
   size_t nodes = 50;
   int loss_percent = 5;
   double restart_percent = 10;
+  double settle_s = 10;  // the join's own traffic fades before the steady window, as in gossip_sim
   double measure_s = 60;
   double partition_s = 30;
   std::string antiphased = ANTIPHASED_PATH, gossip_sim = GOSSIP_SIM_PATH;
@@ -275,6 +277,7 @@ class Fleet {
   }
 
   void steady() {
+    std::this_thread::sleep_for(std::chrono::duration<double>(o_.settle_s));
     std::vector<uint64_t> before(o_.nodes);
     for (size_t i = 0; i < o_.nodes; ++i) before[i] = daemons_[i]->bytes_out();
     const auto t = Clock::now();
@@ -375,7 +378,8 @@ class Fleet {
 
   void compare_with_simulator() {
     const std::string command = o_.gossip_sim + " --nodes " + std::to_string(o_.nodes) +
-                                " --functions-per-node 0 --republish-s 1e9 --probes 0 --settle-s 10 --measure-s " +
+                                 " --functions-per-node 0 --republish-s 1e9 --probes 0 --settle-s " +
+                                std::to_string(static_cast<int>(o_.settle_s)) + " --measure-s " +
                                 std::to_string(static_cast<int>(o_.measure_s)) + " --loss " +
                                 std::to_string(o_.loss_percent / 100.0) + " --restart " +
                                 std::to_string(restarted_.size()) + " --crash " + std::to_string(crashed_.size()) +
@@ -427,6 +431,7 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", o.nodes);
   app.add_option("--loss-percent", o.loss_percent);
   app.add_option("--restart-percent", o.restart_percent, "restarted, and as many crashed");
+  app.add_option("--settle-s", o.settle_s, "wait after the join before the steady window");
   app.add_option("--measure-s", o.measure_s);
   app.add_option("--partition-s", o.partition_s);
   app.add_option("--antiphased", o.antiphased);
