@@ -311,6 +311,113 @@ std::optional<shape::SlotProfile> AdmissionPolicy::size(const Candidate& candida
   return sized;
 }
 
+namespace {
+
+// What makes a request undecidable before anything is projected; nullopt when usable.
+std::optional<std::string> undecidable(const HostView& host, const Candidate& candidate, double z,
+                                       double max_telemetry_age_s) {
+  if (!std::isfinite(host.capacity_cores) || host.capacity_cores <= 0.0)
+    return "The host capacity is unknown or not positive, so nothing can be admitted.";
+  if (candidate.instances == 0) return "A request for 0 instances is not a placement.";
+  if (!std::isfinite(z)) return "The safety margin z is not a number; the calibrator needs attention.";
+  if (!(host.telemetry_age_s <= max_telemetry_age_s))
+    return "Host telemetry is " + number(host.telemetry_age_s, "%.0f") + " s old (limit " +
+           number(max_telemetry_age_s, "%.0f") + " s): refusing rather than deciding on stale data.";
+  if (host.aggregate.slots() != 0) {
+    if (std::string problem = profile_problem(host.aggregate); !problem.empty())
+      return "The host aggregate profile " + problem + ".";
+  }
+  return std::nullopt;
+}
+
+// What makes a sized candidate unfit to add to this host before any projection.
+std::optional<std::string> unaddable(const HostView& host, const Candidate& candidate,
+                                     const shape::SlotProfile& sized, const std::optional<double>& mean_cap) {
+  if (host.aggregate.slots() != 0 &&
+      (sized.slots() != host.aggregate.slots() || sized.period_s != host.aggregate.period_s))
+    return "The candidate's profile has " + std::to_string(sized.slots()) + " slots over " +
+           std::to_string(sized.period_s) + " s but the host's has " + std::to_string(host.aggregate.slots()) +
+           " over " + std::to_string(host.aggregate.period_s) + " s; they cannot be added.";
+  if (mean_cap) {
+    const double after = host.admitted_mean_cores + candidate.instances * mean_of(sized.mean);
+    if (after > *mean_cap)
+      return "Admitting it would raise the total admitted mean load to " + cores(after) +
+             ", above the configured cap of " + cores(*mean_cap) + ".";
+  }
+  return std::nullopt;
+}
+
+// Rule::OverloadRate with a positive target: the share of host-time the projection puts
+// above the limit, against the target.
+void judge_overload_rate(Decision& d, const Projection& p, const HostView& host, const shape::SlotProfile& sized,
+                         const std::string& what) {
+  size_t worst = p.binding_slot;
+  d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
+  // Far under the limit no slot contributes anything: name the highest one.
+  if (!(d.projected_overload_rate > 0)) worst = p.binding_slot;
+  d.binding_slot = worst;
+  d.binding_window = slot_window(sized.period_s, sized.slots(), worst);
+  d.projected_peak_cores = p.peak;
+  d.headroom_cores = rate_headroom(p, d.limit_cores, host.tail, d.target_overload_rate);
+  d.accept = d.projected_overload_rate <= d.target_overload_rate;
+  const std::string rates = "the projected load is above the limit of " + cores(d.limit_cores) + " " +
+                            percent(d.projected_overload_rate) + " of the time (target " +
+                            percent(d.target_overload_rate) + "), most during " + d.binding_window;
+  if (d.accept)
+    d.reasons.push_back("Accepted " + what + ": " + rates + "; " + cores(d.headroom_cores) +
+                        " more would still meet the target.");
+  else
+    d.reasons.push_back("Rejected " + what + ": " + rates + "; it would need " + cores(-d.headroom_cores) +
+                        " less load to meet the target.");
+}
+
+// Rule::SlotQuantile (the what-if): the projected mean + z·spread of every slot under the limit.
+void judge_slot_quantile(Decision& d, const Projection& p, const shape::SlotProfile& sized, const std::string& what) {
+  d.binding_slot = p.binding_slot;
+  d.binding_window = slot_window(sized.period_s, sized.slots(), p.binding_slot);
+  d.projected_peak_cores = p.peak;
+  d.headroom_cores = d.limit_cores - p.peak;
+  d.accept = p.peak <= d.limit_cores;
+  if (d.accept)
+    d.reasons.push_back("Accepted " + what + ": the projected load peaks at " + cores(p.peak) + " during " +
+                        d.binding_window + ", within the limit of " + cores(d.limit_cores) + " (" +
+                        cores(d.headroom_cores) + " to spare).");
+  else
+    d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
+                        d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
+                        cores(-d.headroom_cores) + ".");
+}
+
+// A host measured above its limit more often than the target takes only what fits at
+// its tenants' peaks (PolicyConfig::accept_when_peaks_fit); true when it applies.
+bool apply_brake(Decision& d, const HostView& host, bool peaks_fit_on, const std::string& what) {
+  const bool braked = peaks_fit_on && d.accept && host.measured_overload_rate > d.target_overload_rate;
+  if (braked)
+    overrule_projection(d, what,
+                        "Rejected " + what + ": this host was measured above its limit " +
+                            percent(host.measured_overload_rate) + " of recent host-time (target " +
+                            percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
+                            "until that fades it takes only what fits at its tenants' peaks.");
+  return braked;
+}
+
+// The explanation every decision ends with: what the shapes saved, and the terms used.
+void explain_shapes(Decision& d, double projected_peak) {
+  d.anticorrelation_saving_cores = d.peak_sum_cores - projected_peak;
+  if (d.anticorrelation_saving_cores > 0.0)
+    d.reasons.push_back("Because host and candidate do not peak together, the projection is " +
+                        cores(d.anticorrelation_saving_cores) + " below the sum of their peaks (" +
+                        cores(d.peak_sum_cores) + ").");
+  d.reasons.push_back("Shape correlation with the host is " + number(d.correlation) + " ± " +
+                      number(std::abs(d.correlation_bound)) + (d.correlation + std::abs(d.correlation_bound) < 0
+                                                                 ? " (it moves against the host)"
+                                                                 : "") +
+                      "; within a slot their deviations were assumed to move together at " + number(d.comovement) +
+                      " (" + d.comovement_source + "), with margin z = " + number(d.z) + ".");
+}
+
+}  // namespace
+
 Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidate, double z) const {
   Decision d;
   d.function = candidate.function;
@@ -322,38 +429,13 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
   d.z = std::isfinite(z) ? std::max(0.0, z) : 0.0;
   d.correlation = candidate.correlation.rho;
   d.correlation_bound = candidate.correlation.bound;
-
-  if (!std::isfinite(host.capacity_cores) || host.capacity_cores <= 0.0)
-    return reject(d, "The host capacity is unknown or not positive, so nothing can be admitted.");
-  if (candidate.instances == 0) return reject(d, "A request for 0 instances is not a placement.");
-  if (!std::isfinite(z)) return reject(d, "The safety margin z is not a number; the calibrator needs attention.");
-  if (!(host.telemetry_age_s <= config_.max_telemetry_age_s))
-    return reject(d, "Host telemetry is " + number(host.telemetry_age_s, "%.0f") + " s old (limit " +
-                         number(config_.max_telemetry_age_s, "%.0f") +
-                         " s): refusing rather than deciding on stale data.");
-  if (host.aggregate.slots() != 0) {
-    if (std::string problem = profile_problem(host.aggregate); !problem.empty())
-      return reject(d, "The host aggregate profile " + problem + ".");
-  }
+  if (auto why = undecidable(host, candidate, z, config_.max_telemetry_age_s)) return reject(d, *why);
 
   std::string why;
   std::vector<std::string> notes;
   const std::optional<shape::SlotProfile> sized = sizing_profile(candidate, config_, host.aggregate, why, notes);
   if (!sized) return reject(d, why);
-  if (host.aggregate.slots() != 0 &&
-      (sized->slots() != host.aggregate.slots() || sized->period_s != host.aggregate.period_s))
-    return reject(d, "The candidate's profile has " + std::to_string(sized->slots()) + " slots over " +
-                         std::to_string(sized->period_s) + " s but the host's has " +
-                         std::to_string(host.aggregate.slots()) + " over " +
-                         std::to_string(host.aggregate.period_s) + " s; they cannot be added.");
-
-  const double n = candidate.instances;
-  if (config_.max_admitted_mean_cores) {
-    const double after = host.admitted_mean_cores + n * mean_of(sized->mean);
-    if (after > *config_.max_admitted_mean_cores)
-      return reject(d, "Admitting it would raise the total admitted mean load to " + cores(after) +
-                           ", above the configured cap of " + cores(*config_.max_admitted_mean_cores) + ".");
-  }
+  if (auto why_not = unaddable(host, candidate, *sized, config_.max_admitted_mean_cores)) return reject(d, *why_not);
 
   // A non-finite co-movement means we know nothing: assume fully together.
   const CoMovement co = std::isfinite(candidate.comovement.rho) ? candidate.comovement : CoMovement{};
@@ -367,7 +449,8 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
                                         pool_spread_over_neighbours(*sized, k), candidate.instances,
                                         d.comovement, d.z);
   d.target_overload_rate = config_.target_overload_rate;
-  d.peak_sum_cores = max_of(host.aggregate.peak) + n * max_of(sized->peak);
+  d.peak_sum_cores = max_of(host.aggregate.peak) + candidate.instances * max_of(sized->peak);
+  d.measured_overload_rate = host.measured_overload_rate;
   const std::string what = std::to_string(candidate.instances) + " instance(s) of '" + candidate.function + "'";
   const bool at_peaks = config_.rule == Rule::OverloadRate && !(config_.target_overload_rate > 0.0);
   if (at_peaks) {
@@ -376,62 +459,16 @@ Decision AdmissionPolicy::decide(const HostView& host, const Candidate& candidat
     d.projected_peak_cores = p.peak;
     d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0);
     decide_at_peaks(d, host, candidate, *sized, what);
-  } else if (config_.rule == Rule::OverloadRate) {
-    size_t worst = p.binding_slot;
-    d.projected_overload_rate = overload_rate(p, d.limit_cores, host.tail, 0.0, &worst);
-    // Far under the limit no slot contributes anything: name the highest one.
-    if (!(d.projected_overload_rate > 0)) worst = p.binding_slot;
-    d.binding_slot = worst;
-    d.binding_window = slot_window(sized->period_s, sized->slots(), worst);
-    d.projected_peak_cores = p.peak;
-    d.headroom_cores = rate_headroom(p, d.limit_cores, host.tail, d.target_overload_rate);
-    d.accept = d.projected_overload_rate <= d.target_overload_rate;
-    const std::string rates = "the projected load is above the limit of " + cores(d.limit_cores) + " " +
-                              percent(d.projected_overload_rate) + " of the time (target " +
-                              percent(d.target_overload_rate) + "), most during " + d.binding_window;
-    if (d.accept)
-      d.reasons.push_back("Accepted " + what + ": " + rates + "; " + cores(d.headroom_cores) +
-                          " more would still meet the target.");
-    else
-      d.reasons.push_back("Rejected " + what + ": " + rates + "; it would need " + cores(-d.headroom_cores) +
-                          " less load to meet the target.");
   } else {
-    d.binding_slot = p.binding_slot;
-    d.binding_window = slot_window(sized->period_s, sized->slots(), p.binding_slot);
-    d.projected_peak_cores = p.peak;
-    d.headroom_cores = d.limit_cores - p.peak;
-    d.accept = p.peak <= d.limit_cores;
-    if (d.accept)
-      d.reasons.push_back("Accepted " + what + ": the projected load peaks at " + cores(p.peak) + " during " +
-                          d.binding_window + ", within the limit of " + cores(d.limit_cores) + " (" +
-                          cores(d.headroom_cores) + " to spare).");
+    if (config_.rule == Rule::OverloadRate)
+      judge_overload_rate(d, p, host, *sized, what);
     else
-      d.reasons.push_back("Rejected " + what + ": the projected load reaches " + cores(p.peak) + " during " +
-                          d.binding_window + ", above the limit of " + cores(d.limit_cores) + " by " +
-                          cores(-d.headroom_cores) + ".");
+      judge_slot_quantile(d, p, *sized, what);
+    apply_lumps(d, host, candidate, *sized, config_.lump_share, what);
+    const bool braked = apply_brake(d, host, config_.accept_when_peaks_fit, what);
+    apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
   }
-  if (!at_peaks) apply_lumps(d, host, candidate, *sized, config_.lump_share, what);
-  d.measured_overload_rate = host.measured_overload_rate;
-  const bool braked = !at_peaks && config_.accept_when_peaks_fit && d.accept &&
-                     host.measured_overload_rate > d.target_overload_rate;
-  if (braked)
-    overrule_projection(d, what,
-                        "Rejected " + what + ": this host was measured above its limit " +
-                            percent(host.measured_overload_rate) + " of recent host-time (target " +
-                            percent(d.target_overload_rate) + "), so its projection has been too hopeful here; "
-                            "until that fades it takes only what fits at its tenants' peaks.");
-  if (!at_peaks) apply_peaks_fit(d, config_.accept_when_peaks_fit, braked, host, candidate, *sized, what);
-  d.anticorrelation_saving_cores = d.peak_sum_cores - p.peak;
-  if (d.anticorrelation_saving_cores > 0.0)
-    d.reasons.push_back("Because host and candidate do not peak together, the projection is " +
-                        cores(d.anticorrelation_saving_cores) + " below the sum of their peaks (" +
-                        cores(d.peak_sum_cores) + ").");
-  d.reasons.push_back("Shape correlation with the host is " + number(d.correlation) + " ± " +
-                      number(std::abs(d.correlation_bound)) + (d.correlation + std::abs(d.correlation_bound) < 0
-                                                                 ? " (it moves against the host)"
-                                                                 : "") +
-                      "; within a slot their deviations were assumed to move together at " + number(d.comovement) +
-                      " (" + d.comovement_source + "), with margin z = " + number(d.z) + ".");
+  explain_shapes(d, p.peak);
   d.reasons.insert(d.reasons.end(), notes.begin(), notes.end());
   return d;
 }
