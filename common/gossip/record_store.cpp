@@ -93,7 +93,7 @@ RecordRef RecordStore::write_function(const std::string& name, std::string summa
   record->payload = std::move(summary);
   RecordRef shared = sign_and_share(std::move(record));
   store_function(shared, functions_.find(shared->key_hash));
-  note_function(name);
+  note_function(*shared);
   return shared;
 }
 
@@ -248,7 +248,7 @@ Verdict RecordStore::apply_function(const RecordRef& record, double now) {
   lamport_ = std::max(lamport_, r.version);
   store_function(record, current);
   ++counters_.applied;
-  note_function(r.key);
+  note_function(r);
   return Verdict::Applied;
 }
 
@@ -298,7 +298,7 @@ void RecordStore::evict_functions() {
   for (size_t i = 0; i < victims; ++i) {
     const RecordRef* doomed = functions_.find(by_age[i].second);
     if (!doomed) continue;
-    note_function((*doomed)->key);
+    note_function(**doomed);
     toggle_bucket(**doomed);
     functions_.erase(by_age[i].second);
     ++counters_.functions_evicted;
@@ -312,7 +312,7 @@ void RecordStore::drop_authored(uint64_t author_fp, uint64_t below_generation) {
   });
   for (const uint64_t key : doomed) {
     const RecordRef& record = *functions_.find(key);
-    note_function(record->key);
+    note_function(*record);
     toggle_bucket(*record);
     functions_.erase(key);
   }
@@ -447,8 +447,10 @@ size_t RecordStore::approximate_bytes() const {
   return bytes;
 }
 
-void RecordStore::note_function(const std::string& name) {
-  if (config_.track_changes) changed_functions_.insert(name);
+void RecordStore::note_function(const Record& record) {
+  // By key hash: in the fleet replay every host's replica notes every change, and a
+  // function already noted costs one integer lookup instead of hashing its name again.
+  if (config_.track_changes) changed_functions_.try_emplace(record.key_hash, record.key);
 }
 void RecordStore::note_node(const std::string& id) {
   if (config_.track_changes && id != self_id_) changed_nodes_.insert(id);
@@ -457,12 +459,12 @@ void RecordStore::note_node(const std::string& id) {
 Changes RecordStore::take_changes() {
   Changes changes;
   // Moved out, not copied: at 10,000 hosts the feed carries every change in the fleet.
-  const auto drain = [](auto& from, std::vector<std::string>& to) {
-    to.reserve(from.size());
-    while (!from.empty()) to.push_back(std::move(from.extract(from.begin()).value()));
-  };
-  drain(changed_functions_, changes.functions);
-  drain(changed_nodes_, changes.nodes);
+  changes.functions.reserve(changed_functions_.size());
+  for (auto& [key_hash, name] : changed_functions_) changes.functions.push_back(std::move(name));
+  changed_functions_.clear();
+  changes.nodes.reserve(changed_nodes_.size());
+  while (!changed_nodes_.empty())
+    changes.nodes.push_back(std::move(changed_nodes_.extract(changed_nodes_.begin()).value()));
   return changes;
 }
 

@@ -156,7 +156,7 @@ class RecordStore {
   void evict_functions();
   void evict_member();
   void forget(Member& member, double now);
-  void note_function(const std::string& name);
+  void note_function(const Record& record);
   void note_node(const std::string& id);
   RecordRef sign_and_share(std::unique_ptr<Record> record) const;
   void toggle_bucket(const Record& record);  // adds or removes the record's anti-entropy entry
@@ -177,7 +177,8 @@ class RecordStore {
   size_t by_state_[4] = {0, 0, 0, 0};
   StoreCounters counters_;
   MemberListener* listener_ = nullptr;
-  std::unordered_set<std::string> changed_functions_, changed_nodes_;
+  std::unordered_map<uint64_t, std::string> changed_functions_;  // by key hash
+  std::unordered_set<std::string> changed_nodes_;
   std::vector<RecordRef> released_;
   std::vector<uint32_t> bucket_xor_ = std::vector<uint32_t>(kMaxBuckets, 0);
 };
