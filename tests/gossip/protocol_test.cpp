@@ -242,8 +242,10 @@ TEST(GossipProtocol, SuspectedLiveNodeRefutesAndIsNeverDeclaredDead) {
   EXPECT_GT(suspected_3(), 0) << "the outage should have been noticed";
   EXPECT_EQ(log.deaths_of(3), 0u) << "a refuted suspicion must not end in a death";
   EXPECT_GE(net.node(3).counters().refutations, 1u);
-  for (size_t i = 0; i < net.size(); ++i)
-    if (i != 3) EXPECT_EQ(state_seen_by(net, i, 3, now), PeerState::Alive) << i;
+  for (size_t i = 0; i < net.size(); ++i) {
+    if (i == 3) continue;
+    EXPECT_EQ(state_seen_by(net, i, 3, now), PeerState::Alive) << i;
+  }
   EXPECT_TRUE(all_see_all_alive(net, now)) << restored;
 }
 
