@@ -8,6 +8,7 @@
 #include "agent/features/feature_probe.h"
 #include "common/admission/explanation_json.h"
 #include "common/admission/memory_guard_json.h"
+#include "common/config/defaults.h"
 #include "common/shape/embedding.h"
 #include "common/shape/summary.h"
 
@@ -244,8 +245,9 @@ HttpResponse Agent::rank(const HttpRequest& req) {
   HttpResponse err;
   if (!parse_json_body(req, body, err) || !reject_unknown_fields(body, {"candidates"}, err)) return err;
   if (!body.contains("candidates") || !body["candidates"].is_array() || body["candidates"].empty() ||
-      body["candidates"].size() > 1000)
-    return json_error(400, "bad request", "\"candidates\" must be an array of 1..1000 admission requests");
+      body["candidates"].size() > defaults::kMaxRankCandidates)
+    return json_error(400, "bad request", "\"candidates\" must be an array of 1.." +
+                                              std::to_string(defaults::kMaxRankCandidates) + " admission requests");
   std::vector<node::AdmitRequest> requests;
   for (const auto& item : body["candidates"]) {
     node::AdmitRequest r;

@@ -88,7 +88,7 @@ json Agent::stats_json() const {
           {"ticks", {{"count", counters_.ticks}, {"late", counters_.ticks_late}, {"last_lag_ms", counters_.last_tick_lag_ms},
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", sampler_errors()}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
-                         {"heard", core_.functions_heard()}}},
+                         {"heard", core_.functions_heard()}, {"heard_forgotten", core_.heard_forgotten()}}},
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
           {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
           {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},

@@ -39,6 +39,16 @@ inline constexpr double kComovementPrior = 0.2;
 // Memory kept for everything that is not a tenant, and the factor on observed memory
 // peaks (common/admission/memory_guard.h, docs/configuration.md).
 inline constexpr uint64_t kMemoryReserveBytes = uint64_t{1} << 30;
+// The most admission requests one POST /v1/rank may carry.
+inline constexpr uint32_t kMaxRankCandidates = 1000;
+// Decoded summaries a node core keeps of functions it was asked about but does not run
+// (4.4 KB each, measured: the day profile in doubles, the embedding, the sketch, for a
+// 243-byte blob): an agent asked about every function of a 10,000-host fleet (~31,600)
+// would otherwise hold ~140 MB of them. Beyond this the least recently heard are dropped
+// (~9 MB kept) and decoded again from the gossip replica when asked about again.
+inline constexpr uint32_t kMaxHeardFunctions = 2048;
+// One /v1/rank hears all its candidates before it decides: none may be dropped meanwhile.
+static_assert(kMaxHeardFunctions - kMaxHeardFunctions / 8 >= kMaxRankCandidates);
 inline constexpr double kMemoryPeakMargin = 1.25;
 
 }  // namespace antiphase::defaults

@@ -50,6 +50,7 @@ struct NodeConfig {
   CoMovementConfig comovement;
   MemoryConfig memory;
   double capacity_cores = 1.0;
+  uint32_t max_heard_functions = defaults::kMaxHeardFunctions;  // 0: no bound
 };
 
 }  // namespace antiphase::node

@@ -457,8 +457,25 @@ bool NodeCore::hear_function(const std::string& name, std::string_view blob, std
   h.sketch = shape::dequantise(summary->sketch);
   h.shift = h.sketch.recent_shift();
   h.summary = std::move(*summary);
+  h.heard_seq = ++hear_seq_;
   heard_[name] = std::move(h);
+  if (config_.max_heard_functions && heard_.size() > config_.max_heard_functions) forget_least_recently_heard();
   return true;
+}
+
+// Every decision hears its candidate again first (hear_gossiped), so a dropped summary
+// costs one decode when next asked about. The tenants here and the functions measured
+// here are never dropped: their views read what was heard of them between decisions.
+// An eighth goes at once, so the scan is paid once per cap/8 functions heard.
+void NodeCore::forget_least_recently_heard() {
+  const size_t keep = config_.max_heard_functions - config_.max_heard_functions / 8;
+  std::vector<std::pair<uint64_t, std::string>> droppable;
+  for (const auto& [name, h] : heard_)
+    if (!tenants_.count(name) && !measures(name)) droppable.emplace_back(h.heard_seq, name);
+  const size_t drop = std::min(droppable.size(), heard_.size() - std::min(heard_.size(), keep));
+  std::nth_element(droppable.begin(), droppable.begin() + drop, droppable.end());
+  for (size_t i = 0; i < drop; ++i) heard_.erase(droppable[i].second);
+  heard_forgotten_ += drop;
 }
 
 bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {

@@ -176,6 +176,8 @@ class NodeCore {
   std::optional<double> last_tick_s() const { return last_tick_s_; }
   size_t peers_known() const { return peers_.size(); }
   size_t functions_heard() const { return heard_.size(); }
+  // Decoded summaries dropped to stay within NodeConfig::max_heard_functions.
+  uint64_t heard_forgotten() const { return heard_forgotten_; }
   // Correlation of two local functions' mean shapes (nullopt if either is unknown here).
   std::optional<shape::CorrelationEstimate> shape_correlation(const std::string& a, const std::string& b) const;
   std::optional<shape::CorrelationEstimate> shape_correlation_with_host(const std::string& function) const;
@@ -275,8 +277,11 @@ class NodeCore {
     shape::Embedding embedding;
     shape::ResidualSketch sketch;
     double shift = 0;            // its recent level shift (per function total)
+    uint64_t heard_seq = 0;      // when it was last heard, in hear_function calls
   };
   std::map<std::string, Heard> heard_;
+  uint64_t hear_seq_ = 0, heard_forgotten_ = 0;
+  void forget_least_recently_heard();
   // Per function measured here, a hash of the gossip record learn_from_gossip last read
   // (it runs every tick; a record changes only when some host republishes).
   std::map<std::string, uint64_t> gossip_read_;

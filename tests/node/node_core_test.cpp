@@ -120,6 +120,42 @@ TEST(NodeCore, AReservationCountsAtOnceSoABurstCannotOvercommit) {
   EXPECT_TRUE(host.admit_and_reserve(other, now + kReservationTimeoutS + 60).decision.accept);
 }
 
+// An agent is asked about functions from all over the fleet; what it decoded of them is
+// bounded (NodeConfig::max_heard_functions), least recently heard first, and a function
+// asked about again is heard again and judged exactly as before. A tenant here keeps
+// what was heard of it, however long ago.
+TEST(NodeCore, WhatWasHeardIsBoundedAndADroppedFunctionIsJudgedAgainAsBefore) {
+  std::mt19937_64 rng(6);
+  NodeConfig c = config(16);
+  c.max_heard_functions = 16;
+  NodeCore host(c, "h");
+  const double now = static_cast<double>(run(host, {{"steady", [](int64_t) { return 2.0; }}}, 1));
+  ASSERT_TRUE(host.hear_function("tenant", summary_blob("tenant", [](int64_t) { return 1.0; }, 1)));
+  ASSERT_TRUE(host.admit_and_reserve(request("tenant"), now).decision.accept);
+  const std::string x_blob = summary_blob("x", day_worker(rng), 7);
+  ASSERT_TRUE(host.hear_function("x", x_blob));
+  const Answer before = host.admit(request("x"), now);
+  ASSERT_TRUE(before.ok());
+  ASSERT_GT(before.decision.confidence, 0.0) << "sized from its summary";
+
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = "other-" + std::to_string(i);
+    ASSERT_TRUE(host.hear_function(name, summary_blob(name, [](int64_t) { return 0.5; }, 1)));
+  }
+  EXPECT_LE(host.functions_heard(), 16u + 1u) << "the cap, and the tenant";
+  EXPECT_GE(host.heard_forgotten(), 40u + 2u - 16u);
+  EXPECT_EQ(host.admit(request("x"), now).decision.confidence, 0.0) << "x was heard before the 40 others: dropped";
+  EXPECT_GT(host.admit(request("other-39"), now).decision.confidence, 0.0) << "the most recently heard stay";
+  EXPECT_GT(host.admit(request("tenant"), now).decision.confidence, 0.0) << "a tenant's summary is never dropped";
+
+  ASSERT_TRUE(host.hear_function("x", x_blob));
+  const Answer again = host.admit(request("x"), now);
+  EXPECT_EQ(again.decision.accept, before.decision.accept);
+  EXPECT_EQ(again.decision.confidence, before.decision.confidence);
+  EXPECT_DOUBLE_EQ(again.decision.headroom_cores, before.decision.headroom_cores);
+  EXPECT_EQ(again.decision.reasons, before.decision.reasons);
+}
+
 TEST(NodeCore, TheViewFollowsAnArrivalAtOnceAndADepartureToo) {
   NodeCore host(config(), "h");
   int64_t t = run(host, {{"a", [](int64_t) { return 3.0; }}}, 3);
