@@ -118,17 +118,9 @@ std::string encode(const HostAdvert& a, std::string* error) {
 }
 
 std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* error) {
-  std::string_view payload;
-  std::string why;
-  if (!util::unframe(bytes, kAdvertFormat, kMaxAdvertBytes, &payload, &why)) {
-    set_error(error, "host advert " + why);
-    return std::nullopt;
-  }
-  proto::HostAdvert m;
-  if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    set_error(error, "host advert is not a valid protobuf message");
-    return std::nullopt;
-  }
+  const auto parsed = util::unframe_message<proto::HostAdvert>(bytes, kAdvertFormat, kMaxAdvertBytes, "host advert", error);
+  if (!parsed) return std::nullopt;
+  const proto::HostAdvert& m = *parsed;
   const uint32_t slots = m.slots();
   if (slots == 0 || slots > kMaxAdvertSlots || m.period_s() != 86400 || m.period_s() % slots != 0 ||
       m.mean().size() != 2 * size_t{slots} || m.spread().size() != 2 * size_t{slots}) {

@@ -212,17 +212,9 @@ std::string encode(const Summary& summary, std::string* error) {
 }
 
 std::optional<Summary> decode(std::string_view bytes, std::string* error) {
-  std::string_view payload;
-  std::string why;
-  if (!util::unframe(bytes, kSummaryFormat, kMaxSummaryBytes, &payload, &why)) {
-    set_error(error, "summary " + why);
-    return std::nullopt;
-  }
-  proto::ShapeSummary message;
-  if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    set_error(error, "summary is not a valid protobuf message");
-    return std::nullopt;
-  }
+  const auto parsed = util::unframe_message<proto::ShapeSummary>(bytes, kSummaryFormat, kMaxSummaryBytes, "summary", error);
+  if (!parsed) return std::nullopt;
+  const proto::ShapeSummary& message = *parsed;
   if (!message.profile().empty() && message.profile().size() != kProfileBytes) {
     set_error(error, "summary profile is " + std::to_string(message.profile().size()) + " bytes, expected " +
                          std::to_string(kProfileBytes));

@@ -3,6 +3,7 @@
 // (zlib, little-endian) of everything before it. Protobuf alone cannot tell a
 // message truncated at a field boundary from a shorter one; the CRC can.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,25 @@ inline bool unframe(std::string_view bytes, uint8_t format, size_t max_bytes, st
   if (crc32_of(covered) != crc) return fail("checksum mismatch (truncated or corrupt)");
   *payload = covered.substr(1);
   return true;
+}
+
+// The protobuf `Message` inside a well-formed frame; otherwise nullopt and *error says
+// why, prefixed with `what` ("summary", "host advert").
+template <class Message>
+std::optional<Message> unframe_message(std::string_view bytes, uint8_t format, size_t max_bytes, const char* what,
+                                       std::string* error) {
+  std::string_view payload;
+  std::string why;
+  if (!unframe(bytes, format, max_bytes, &payload, &why)) {
+    if (error) *error = std::string(what) + " " + why;
+    return std::nullopt;
+  }
+  Message message;
+  if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    if (error) *error = std::string(what) + " is not a valid protobuf message";
+    return std::nullopt;
+  }
+  return message;
 }
 
 }  // namespace antiphase::util
