@@ -190,42 +190,59 @@ ReplayResult run_fleet_replay(const ReplayOptions& o) {
 
 }  // namespace
 
-ReplayResult run_replay(const ReplayOptions& o) {
-  if (o.fleet) return run_fleet_replay(o);
-  using Clock = std::chrono::steady_clock;
+namespace {
+
+void check_static_options(const ReplayOptions& o) {
   if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
   if (!(o.target_overload_rate > 0 && o.target_overload_rate < 1)) throw std::runtime_error("--target-overload must be in (0, 1)");
   if (o.slots_per_day == 0 || 86400 % o.slots_per_day) throw std::runtime_error("--slots must divide 86400");
-  const auto t0 = Clock::now();
-  ReadOptions read_options;
-  if (o.train_start && o.test_end) {  // explicit windows: keep only what we need
-    read_options.from = std::min(*o.train_start, o.val_fit_start.value_or(*o.train_start));
-    for (const auto& p : o.val_pairs) read_options.from = std::min(read_options.from, std::min(p[0], p[2]));
-    read_options.to = *o.test_end;
-  }
-  const Trace trace = read_trace(o.trace_path, read_options);
-  const auto t_read = Clock::now();
-  const Windows win = choose_windows(o, trace);
-  const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace, win.test.start);
-  if (step <= 0)
-    throw std::runtime_error("cannot detect the sampling step (no series with two samples before the test window); give --step");
+}
 
-  const SeriesMatrix train = align(trace, win.train, step), test = align(trace, win.test, step);
-  const std::vector<uint32_t> selected = covered_in_both(train, test, o.min_coverage);
-  if (selected.empty()) throw std::runtime_error("no function has enough coverage in both the training and test windows");
-  const Workload final_run = make_workload(trace, train, test, selected, o.slots_per_day, o.profiles);
+// With explicit windows only the rows from the earliest fit window to the test's end are read.
+ReadOptions rows_needed(const ReplayOptions& o) {
+  ReadOptions r;
+  if (o.train_start && o.test_end) {
+    r.from = std::min(*o.train_start, o.val_fit_start.value_or(*o.train_start));
+    for (const auto& p : o.val_pairs) r.from = std::min(r.from, std::min(p[0], p[2]));
+    r.to = *o.test_end;
+  }
+  return r;
+}
+
+// What the static protocol places: the final run (train → test) and one workload per
+// validation fold, each with the functions covered in both of its windows.
+struct StaticWorkloads {
+  Windows win;
+  int64_t step = 0;
+  std::vector<uint32_t> selected;  // functions of the final run
+  Workload final_run;
   std::vector<Workload> validation;
   nlohmann::json folds_json = nlohmann::json::array();
-  for (const Fold& f : win.folds) {
-    const SeriesMatrix fit = align(trace, f.fit, step), judge = align(trace, f.judge, step);
+};
+
+StaticWorkloads static_workloads(const ReplayOptions& o, const Trace& trace) {
+  StaticWorkloads w;
+  w.win = choose_windows(o, trace);
+  w.step = o.step_s > 0 ? o.step_s : detect_step(trace, w.win.test.start);
+  if (w.step <= 0)
+    throw std::runtime_error("cannot detect the sampling step (no series with two samples before the test window); give --step");
+  const SeriesMatrix train = align(trace, w.win.train, w.step), test = align(trace, w.win.test, w.step);
+  w.selected = covered_in_both(train, test, o.min_coverage);
+  if (w.selected.empty()) throw std::runtime_error("no function has enough coverage in both the training and test windows");
+  w.final_run = make_workload(trace, train, test, w.selected, o.slots_per_day, o.profiles);
+  for (const Fold& f : w.win.folds) {
+    const SeriesMatrix fit = align(trace, f.fit, w.step), judge = align(trace, f.judge, w.step);
     // The fold's own coverage decides which functions it uses: which functions still
     // report in the test window is test-window knowledge.
     const std::vector<uint32_t> chosen = covered_in_both(fit, judge, o.min_coverage);
     if (chosen.empty()) throw std::runtime_error("no function has enough coverage in validation fold " + window_text(f.judge));
-    validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
-    folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});
+    w.validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
+    w.folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});
   }
+  return w;
+}
 
+ProtocolOptions protocol_options(const ReplayOptions& o) {
   ProtocolOptions po;
   po.capacity = o.capacity;
   po.target_overload_rate = o.target_overload_rate;
@@ -238,18 +255,20 @@ ReplayResult run_replay(const ReplayOptions& o) {
   po.spread_neighbours = o.spread_neighbours;
   po.fixed_knob = o.fixed_knob;
   po.node = replay_node_config(o);
-  std::vector<PolicyReport> reports;
-  for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, validation, final_run, po));
-  const auto t_done = Clock::now();
+  return po;
+}
 
-  const double read_s = std::chrono::duration<double>(t_read - t0).count();
-  const double total_s = std::chrono::duration<double>(t_done - t0).count();
-  ReplayResult result;
-  nlohmann::json& j = result.json;
+struct Timing {
+  double read_s = 0, total_s = 0;
+};
+
+nlohmann::json static_json(const ReplayOptions& o, const Trace& trace, const StaticWorkloads& w,
+                           const std::vector<PolicyReport>& reports, Timing time) {
+  nlohmann::json j;
   j["trace"] = {{"path", o.trace_path}, {"rows", trace.rows.size()}, {"functions", trace.functions.size()},
-                {"step_s", step}};
-  j["windows"] = {{"train", window_text(win.train)}, {"test", window_text(win.test)}, {"validation_folds", folds_json}};
-  j["functions_placed"] = selected.size();
+                {"step_s", w.step}};
+  j["windows"] = {{"train", window_text(w.win.train)}, {"test", window_text(w.win.test)}, {"validation_folds", w.folds_json}};
+  j["functions_placed"] = w.selected.size();
   j["capacity_cores"] = o.capacity;
   j["target_overload_rate"] = o.target_overload_rate;
   j["fit"] = o.fit == Fit::First ? "first" : "best";
@@ -257,44 +276,68 @@ ReplayResult run_replay(const ReplayOptions& o) {
   j["validation_criterion"] = o.val_worst_run ? "worst-run" : "pooled";
   j["profiles"] = o.profiles == ProfileSource::ShapeModel ? "shape-model" : "direct";
   j["seed"] = o.seed;
-  j["timing"] = {{"read_s", read_s}, {"total_s", total_s},
-                 {"lines_per_s_read", read_s > 0 ? trace.lines / read_s : 0.0},
-                 {"lines_per_s_total", total_s > 0 ? trace.lines / total_s : 0.0}};
+  j["timing"] = {{"read_s", time.read_s}, {"total_s", time.total_s},
+                 {"lines_per_s_read", time.read_s > 0 ? trace.lines / time.read_s : 0.0},
+                 {"lines_per_s_total", time.total_s > 0 ? trace.lines / time.total_s : 0.0}};
   if (o.fixed_knob) j["fixed_knob"] = *o.fixed_knob;
   j["policies"] = nlohmann::json::array();
   for (const PolicyReport& r : reports) j["policies"].push_back(report_json(r));
+  return j;
+}
 
+std::string knob_text(const PolicyReport& r) {
+  if (knob_name(r.kind) == "none") return "-";
+  char value[16];
+  std::snprintf(value, sizeof value, "%g", r.chosen_knob);
+  return knob_name(r.kind).substr(0, 4) + "=" + value;
+}
+
+std::string static_text(const ReplayOptions& o, const Trace& trace, const StaticWorkloads& w,
+                        const std::vector<PolicyReport>& reports, Timing time) {
   std::ostringstream t;
-  t << "trace " << o.trace_path << ": " << trace.rows.size() << " rows, step " << step << " s\n"
-    << "train " << window_text(win.train) << ", test " << window_text(win.test) << "\n"
-    << selected.size() << " functions placed on " << o.capacity << "-core hosts, target overload "
+  t << "trace " << o.trace_path << ": " << trace.rows.size() << " rows, step " << w.step << " s\n"
+    << "train " << window_text(w.win.train) << ", test " << window_text(w.win.test) << "\n"
+    << w.selected.size() << " functions placed on " << o.capacity << "-core hosts, target overload "
     << o.target_overload_rate * 100 << " %, " << (o.fit == Fit::First ? "first" : "best") << "-fit, seed " << o.seed
     << "\n\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-14s %-12s %8s %12s %7s %11s %13s %8s\n", "policy", "knob", "val-over%",
                 "met-target", "hosts", "overload%", "over-core-st", "util%");
-  for (const auto& f : folds_json)
+  for (const auto& f : w.folds_json)
     t << "validation fold: fit " << f["fit"].get<std::string>() << ", judge " << f["judge"].get<std::string>() << " ("
       << f["functions"].get<size_t>() << " functions)\n";
   t << "\n" << line;
   for (const PolicyReport& r : reports) {
     const KnobResult* chosen = r.chosen();
-    const std::string knob = knob_name(r.kind) == "none" ? "-" : knob_name(r.kind).substr(0, 4) + "=" + [&] {
-      char b[16];
-      std::snprintf(b, sizeof b, "%g", r.chosen_knob);
-      return std::string(b);
-    }();
     std::snprintf(line, sizeof line, "%-14s %-12s %8.3f %12s %7zu %11.3f %13.2f %8.1f\n", to_string(r.kind).c_str(),
-                  knob.c_str(), chosen && chosen->validation ? chosen->validation->overload_rate * 100 : 0.0,
+                  knob_text(r).c_str(), chosen && chosen->validation ? chosen->validation->overload_rate * 100 : 0.0,
                   r.met_target_in_validation ? "yes" : "NO", r.test.hosts, r.test.overload_rate * 100,
                   r.test.overload_core_steps, r.test.utilisation * 100);
     t << line;
   }
-  std::snprintf(line, sizeof line, "\nread %.2f s (%.2f M lines/s), total %.2f s\n", read_s,
-                read_s > 0 ? trace.lines / read_s / 1e6 : 0.0, total_s);
+  std::snprintf(line, sizeof line, "\nread %.2f s (%.2f M lines/s), total %.2f s\n", time.read_s,
+                time.read_s > 0 ? trace.lines / time.read_s / 1e6 : 0.0, time.total_s);
   t << line;
-  result.text = t.str();
-  if (!o.plot_dir.empty()) write_plots(o, reports, final_run);
+  return t.str();
+}
+
+}  // namespace
+
+ReplayResult run_replay(const ReplayOptions& o) {
+  if (o.fleet) return run_fleet_replay(o);
+  check_static_options(o);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const Trace trace = read_trace(o.trace_path, rows_needed(o));
+  const auto t_read = Clock::now();
+  const StaticWorkloads w = static_workloads(o, trace);
+  const ProtocolOptions po = protocol_options(o);
+  std::vector<PolicyReport> reports;
+  for (PolicyKind k : o.policies) reports.push_back(run_protocol(k, w.validation, w.final_run, po));
+  const Timing time{std::chrono::duration<double>(t_read - t0).count(),
+                    std::chrono::duration<double>(Clock::now() - t0).count()};
+  ReplayResult result{static_json(o, trace, w, reports, time), static_text(o, trace, w, reports, time)};
+  if (!o.plot_dir.empty()) write_plots(o, reports, w.final_run);
   return result;
 }
 
