@@ -89,6 +89,8 @@ json Agent::stats_json() const {
                      {"last_work_ms", counters_.last_tick_work_ms}, {"rescans", counters_.rescans}, {"sampler_errors", sampler_errors()}}},
           {"functions", {{"running", usage_.functions().size()}, {"shapes", core_.models().size()},
                          {"heard", core_.functions_heard()}, {"heard_forgotten", core_.heard_forgotten()}}},
+          {"newcomers", {{"watched", core_.newcomers().watched()}, {"samples", core_.newcomers().samples()},
+                         {"request_factor", core_.newcomers().factor()}}},
           {"decisions", {{"accept", counters_.decisions_accept}, {"reject", counters_.decisions_reject}, {"error", counters_.decisions_error}}},
           {"state", {{"path", state_path()}, {"saves", counters_.state_saves}, {"save_errors", counters_.state_save_errors}}},
           {"api", {{"requests", api.requests}, {"rejected_peer", api.rejected_peer}, {"oversize", api.oversize}}},

@@ -368,10 +368,25 @@ class AntiphaseScheduler : public Scheduler {
 
   nlohmann::json extra() const override {
     return {{"gossip_messages", messages_}, {"gossip_clock_speed", speed_}, {"accepted_sized_by", sized_by_},
-            {"accepted_because_peaks_fit", by_peaks_}, {"published", published_.json()}};
+            {"accepted_because_peaks_fit", by_peaks_}, {"published", published_.json()}, {"newcomers", newcomers_json()}};
   }
 
  private:
+  // How far the hosts had learned what unmeasured functions use per core requested
+  // (node::NewcomerSizing), over every host the run opened.
+  nlohmann::json newcomers_json() const {
+    size_t hosts = 0, scaling = 0, samples = 0;
+    double factor_sum = 0;
+    for (const auto& h : hosts_of_) {
+      if (!h) continue;
+      ++hosts;
+      samples += h->core.newcomers().samples();
+      scaling += h->core.newcomers().factor() > 1.0;
+      factor_sum += h->core.newcomers().factor();
+    }
+    return {{"hosts", hosts}, {"hosts_scaling_requests", scaling}, {"samples_mean", hosts ? double(samples) / hosts : 0.0},
+            {"factor_mean", hosts ? factor_sum / hosts : 1.0}};
+  }
   // Where each accepted candidate's size came from ("learned here", "gossiped summary",
   // "requested peak": the declared stand-in), so a run shows how much it sized blind.
   void count_accepted(const admission::Decision& d) {

@@ -66,6 +66,10 @@ struct Candidate {
   // Sizing supplied inline by the requester for functions without a profile.
   std::optional<double> request_mean_cores;
   std::optional<double> request_peak_cores;
+  // What a request is multiplied by (>= 1): where functions admitted unmeasured used
+  // more than they requested (node::NewcomerSizing), and why, for the explanation.
+  double request_scale = 1.0;
+  std::string request_scale_why;
   // The most one instance was ever seen to use (ShapeModel::highest per instance), for
   // the peaks-fit rule; absent: the profile's peak stands in.
   std::optional<double> highest_cores;

@@ -84,9 +84,12 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
       why = "Function '" + c.function + "' has no learned shape and the request gives no valid size (mean or peak).";
       return std::nullopt;
     }
-    notes.push_back("Function '" + c.function + "' is unknown here, so it is sized flat at the requested " +
-                    (c.request_peak_cores ? "peak" : "mean") + " of " + cores(*size) + " per instance.");
-    return flat_profile(period, slots, *size);
+    std::string note = "Function '" + c.function + "' is unknown here, so it is sized flat at the requested " +
+                       (c.request_peak_cores ? "peak" : "mean") + " of " + cores(*size);
+    if (c.request_scale > 1.0)
+      note += " x " + number(c.request_scale) + " = " + cores(*size * c.request_scale) + " (" + c.request_scale_why + ")";
+    notes.push_back(note + " per instance.");
+    return flat_profile(period, slots, *size * std::max(1.0, c.request_scale));
   }
   if (std::string problem = profile_problem(*c.profile); !problem.empty()) {
     why = "The candidate's profile " + problem + ".";
@@ -107,7 +110,8 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
 // at its peak), or a peak given in the request. A requested mean is not a peak.
 std::optional<double> candidate_peak(const Candidate& c, const shape::SlotProfile& sized) {
   if (c.profile) return std::max(max_of(sized.peak), c.highest_cores.value_or(0.0));
-  return c.request_peak_cores;
+  if (c.request_peak_cores) return *c.request_peak_cores * std::max(1.0, c.request_scale);
+  return std::nullopt;
 }
 
 // PolicyConfig::accept_when_peaks_fit: a candidate the projection refuses is still

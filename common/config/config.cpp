@@ -197,6 +197,7 @@ const std::map<std::string, Apply>& schema() {
       {"admission.rule", one_of(&C::admission, &AdmissionConfig::rule, {"overload_rate", "slot_quantile"})},
       {"admission.accept_when_peaks_fit", boolean(&C::admission, &AdmissionConfig::accept_when_peaks_fit)},
       {"admission.lump_share", number(&C::admission, &AdmissionConfig::lump_share, 0, 1)},
+      {"admission.newcomer_quantile", number(&C::admission, &AdmissionConfig::newcomer_quantile, 0, 1)},
       {"admission.tail_prior_exceedances", number(&C::admission, &AdmissionConfig::tail_prior_exceedances, 0, 1e6)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
       {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},

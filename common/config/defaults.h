@@ -50,5 +50,8 @@ inline constexpr uint32_t kMaxHeardFunctions = 2048;
 // One /v1/rank hears all its candidates before it decides: none may be dropped meanwhile.
 static_assert(kMaxHeardFunctions - kMaxHeardFunctions / 8 >= kMaxRankCandidates);
 inline constexpr double kMemoryPeakMargin = 1.25;
+// An unknown function is sized at its request times this quantile of what earlier
+// newcomers here used per core requested (docs/admission.md "Newcomers").
+inline constexpr double kNewcomerQuantile = 0.9;
 
 }  // namespace antiphase::defaults

@@ -70,6 +70,7 @@ NodeConfig node_config_from(const config::Config& c, long online_cpus) {
   n.calibrator = calibrator_config_from(c);
   n.comovement = comovement_config_from(c);
   n.memory = memory_config_from(c);
+  n.newcomers.quantile = c.admission.newcomer_quantile;
   n.capacity_cores = capacity_cores_from(c, online_cpus);
   return n;
 }

@@ -9,6 +9,7 @@
 #include "common/admission/decision.h"
 #include "common/admission/margin_calibrator.h"
 #include "common/admission/memory_guard.h"
+#include "common/node/newcomer_sizing.h"
 #include "common/shape/shape_config.h"
 
 namespace antiphase::node {
@@ -49,6 +50,7 @@ struct NodeConfig {
   admission::CalibratorConfig calibrator;
   CoMovementConfig comovement;
   MemoryConfig memory;
+  NewcomerConfig newcomers;
   double capacity_cores = 1.0;
   uint32_t max_heard_functions = defaults::kMaxHeardFunctions;  // 0: no bound
 };

@@ -31,13 +31,16 @@ NodeCore::NodeCore(NodeConfig config, std::string node_id, std::string endpoint)
       endpoint_(std::move(endpoint)),
       policy_(config_.policy),
       calibrator_(config_.calibrator),
-      host_model_(config_.shape) {}
+      host_model_(config_.shape),
+      newcomers_(config_.newcomers) {}
 
 void NodeCore::reconfigure(const NodeConfig& config) {
   config_.policy = config.policy;
   config_.calibrator = config.calibrator;
   config_.comovement = config.comovement;
   config_.capacity_cores = config.capacity_cores;
+  config_.newcomers = config.newcomers;
+  newcomers_.reconfigure(config_.newcomers);  // keeps what newcomers showed
   policy_ = admission::AdmissionPolicy(config_.policy);
   // The calibrator keeps what it measured; z follows a new target at once.
   calibrator_.reset_config(config_.calibrator);
@@ -316,9 +319,18 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   over_limit_s_ = over_limit_s_ * fade + (total > limit_cores() ? tick.dt_s : 0.0);
   measured_s_ = measured_s_ * fade + tick.dt_s;
   learn_tenants(tick, unix_s, 0.0);
+  watch_newcomers(tick, unix_s);
   host_model_.add_sample(unix_s, total, tick.dt_s);
   last_tick_s_ = now_s;
   advert_stale_ = true;
+}
+
+// Functions admitted blind: the most each used per instance over its first day here (or
+// its whole stay, if shorter), against what it requested.
+void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
+  if (!newcomers_.watched()) return;
+  for (const auto& [name, f] : tick.functions) newcomers_.measured(name, f.cores / std::max<uint32_t>(1, f.instances), unix_s);
+  newcomers_.settle(unix_s, [&](const std::string& name) { return tick.functions.count(name) > 0; });
 }
 
 CoMovementEstimate NodeCore::comovement() const {

@@ -178,6 +178,7 @@ class NodeCore {
   size_t functions_heard() const { return heard_.size(); }
   // Decoded summaries dropped to stay within NodeConfig::max_heard_functions.
   uint64_t heard_forgotten() const { return heard_forgotten_; }
+  const NewcomerSizing& newcomers() const { return newcomers_; }
   // Correlation of two local functions' mean shapes (nullopt if either is unknown here).
   std::optional<shape::CorrelationEstimate> shape_correlation(const std::string& a, const std::string& b) const;
   std::optional<shape::CorrelationEstimate> shape_correlation_with_host(const std::string& function) const;
@@ -214,6 +215,7 @@ class NodeCore {
   Target peer_target(const Peer& peer) const;
 
   Answer candidate_for(const AdmitRequest& request, Candidate* out) const;
+  void scale_request_by_newcomers(admission::Candidate& c) const;
   // The CPU rule and the memory guard on one host, memory folded into the decision.
   std::pair<admission::Decision, admission::MemoryVerdict> decide_on(const Target& target, const Candidate& candidate) const;
   admission::HostMemory host_memory() const;
@@ -225,6 +227,7 @@ class NodeCore {
   bool busy_slot(int64_t unix_s, const SlotView& v) const;
   void learn_tenants(const Tick& tick, int64_t unix_s, double host_residual);
   void expire_reservations(double now_s);
+  void watch_newcomers(const Tick& tick, int64_t unix_s);
   shape::ShapeModel new_model(const std::string& name, uint32_t instances, int64_t unix_s) const;
   void refresh_advert() const;
 
@@ -253,6 +256,7 @@ class NodeCore {
   };
   std::map<std::string, Tenant> tenants_;
   std::optional<uint64_t> memory_total_bytes_, memory_available_bytes_;
+  NewcomerSizing newcomers_;  // what functions admitted blind turned out to use
   // Pairwise co-movement sums: (Σ r)², Σ r², (Σ σ)² − Σ σ² over ticks, faded.
   double pair_total_ = 0, pair_own_ = 0, pair_norm_ = 0, pair_weight_s_ = 0;
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)

@@ -81,8 +81,20 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     c.sizing = r.peak_cores   ? "requested peak (never measured)"
                : r.mean_cores ? "requested mean (never measured)"
                               : "unknown";
+    scale_request_by_newcomers(c);
   }
   return a;
+}
+
+// Where functions admitted blind used more than they requested, an unknown function's
+// request is scaled up by what they showed (NewcomerSizing); never down.
+void NodeCore::scale_request_by_newcomers(admission::Candidate& c) const {
+  const double factor = newcomers_.factor();
+  if (!(factor > 1.0) || !(c.request_peak_cores || c.request_mean_cores)) return;
+  c.request_scale = factor;
+  c.request_scale_why = "the " + fixed(100 * config_.newcomers.quantile, "%.0f") + "th percentile of what the last " +
+                        std::to_string(newcomers_.samples()) +
+                        " functions admitted here unmeasured used at most per core they requested";
 }
 
 admission::CoMovement NodeCore::comovement_for(const Target& target, const Candidate& candidate,
@@ -215,6 +227,10 @@ Answer NodeCore::admit_and_reserve(const AdmitRequest& request, double now_s) {
     t.reserved = std::move(p);
     t.reserved_blind = !c.base.profile;
     t.reserved_at_s = now_s;
+    if (t.reserved_blind && !t.running) {
+      const std::optional<double> asked = request.peak_cores ? request.peak_cores : request.mean_cores;
+      if (asked) newcomers_.admitted(request.function, *asked);  // as requested, before any scaling
+    }
     t.confirmed = t.running;
   }
   advert_stale_ = true;

@@ -318,6 +318,55 @@ TEST(NodeCore, AnUnknownFunctionIsSizedFromTheRequestWithNoConfidence) {
   EXPECT_NE(a.decision.sizing.find("requested mean"), std::string::npos) << a.decision.sizing;
 }
 
+// Newcomers admitted at 1 core requested that each used 3 teach the host to size the
+// next unknown function at 3 per core requested (docs/admission.md "Newcomers").
+// `used`: what each of `count` newcomers runs at for two hours before it leaves.
+NodeCore host_after_newcomers(size_t count, double used, double quantile = defaults::kNewcomerQuantile) {
+  NodeConfig c = config(16);
+  c.newcomers.quantile = quantile;
+  NodeCore host(c, "h");
+  int64_t t = run(host, {{"steady", [](int64_t) { return 2.0; }}}, 1);
+  for (size_t i = 0; i < count; ++i) {
+    AdmitRequest r = request("newcomer-" + std::to_string(i));
+    r.peak_cores = 1.0;
+    EXPECT_TRUE(host.admit_and_reserve(r, static_cast<double>(t)).decision.accept);
+    t = run(host, {{"steady", [](int64_t) { return 2.0; }}, {r.function, [used](int64_t) { return used; }}}, 2.0 / 24, t + kStep);
+  }
+  run(host, {{"steady", [](int64_t) { return 2.0; }}}, 1.0 / 288, t + kStep);  // the last one leaves
+  return host;
+}
+
+TEST(NodeCore, UnknownFunctionsAreSizedByWhatNewcomersUsedPerCoreRequested) {
+  AdmitRequest five = request("unknown");
+  five.peak_cores = 1.0;
+  five.instances = 5;
+  const double now = 1e9;  // admit() does not read the clock for an unknown function
+  // Seven newcomers are too few to judge requests by: 2 + 5 x 1 = 7 of 16 cores.
+  const NodeCore few = host_after_newcomers(7, 3.0);
+  EXPECT_EQ(few.newcomers().samples(), 7u);
+  EXPECT_DOUBLE_EQ(few.newcomers().factor(), 1.0);
+  EXPECT_TRUE(few.admit(five, now).decision.accept);
+  // Eight that each used 3 per core requested: 2 + 5 x 3 = 17 > 16 is refused, 2 + 4 x 3 = 14 joins.
+  const NodeCore taught = host_after_newcomers(8, 3.0);
+  EXPECT_EQ(taught.newcomers().samples(), 8u);
+  EXPECT_NEAR(taught.newcomers().factor(), 3.0, 1e-9);
+  const Answer refused = taught.admit(five, now);
+  EXPECT_FALSE(refused.decision.accept);
+  const std::string notes = [&] {
+    std::string all;
+    for (const auto& n : refused.decision.reasons) all += n + "\n";
+    return all;
+  }();
+  EXPECT_NE(notes.find("requested peak of 1.00 cores x 3.00 = 3.00 cores"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("last 8 functions admitted here unmeasured"), std::string::npos) << notes;
+  AdmitRequest four = five;
+  four.instances = 4;
+  EXPECT_TRUE(taught.admit(four, now).decision.accept);
+  // Newcomers that used less than they asked for never shrink a request; quantile 0 trusts requests.
+  EXPECT_DOUBLE_EQ(host_after_newcomers(8, 0.5).newcomers().factor(), 1.0);
+  EXPECT_TRUE(host_after_newcomers(8, 3.0, 0.0).admit(five, now).decision.accept);
+}
+
 TEST(NodeCore, AFunctionThatMovesKeepsItsShape) {
   std::mt19937_64 rng(4);
   NodeCore host(config(16), "h");

@@ -26,6 +26,7 @@ void expect_same_rules(const node::NodeConfig& a, const node::NodeConfig& b) {
   EXPECT_EQ(a.policy.max_admitted_mean_cores, b.policy.max_admitted_mean_cores);
   EXPECT_EQ(a.policy.accept_when_peaks_fit, b.policy.accept_when_peaks_fit);
   EXPECT_EQ(a.policy.lump_share, b.policy.lump_share);
+  EXPECT_EQ(a.newcomers.quantile, b.newcomers.quantile);
   EXPECT_EQ(a.calibrator.target_overload_rate, b.calibrator.target_overload_rate);
   EXPECT_EQ(a.calibrator.prior_exceedances, b.calibrator.prior_exceedances);
   EXPECT_EQ(a.comovement.mode, b.comovement.mode);
@@ -53,6 +54,7 @@ rule = "slot_quantile"
 tail_prior_exceedances = 9
 accept_when_peaks_fit = false
 lump_share = 0.4
+newcomer_quantile = 0.75
 )";
   const auto path = std::filesystem::temp_directory_path() / ("antiphase-mapping-" + std::to_string(::getpid()) + ".toml");
   std::ofstream(path) << text;
@@ -66,6 +68,7 @@ lump_share = 0.4
   EXPECT_EQ(replay.policy.target_utilisation, 0.85) << "the file's value, not a default";
   EXPECT_EQ(replay.shape.day.slots, 48u);
   EXPECT_EQ(replay.policy.lump_share, 0.4);
+  EXPECT_EQ(replay.newcomers.quantile, 0.75);
   EXPECT_EQ(replay.capacity_cores, 16.0) << "--capacity wins in the replay";
 }
 
