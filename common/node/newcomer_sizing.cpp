@@ -8,7 +8,7 @@ namespace antiphase::node {
 namespace {
 // Requests smaller than this say nothing a ratio could scale (a "0 cores" guess).
 constexpr double kMinRequestCores = 0.01;
-// Watches of functions admitted but never seen are dropped beyond this many.
+// At most this many watches at once (admissions that never showed up lapse after kGoneAfterS).
 constexpr size_t kMaxWatched = 4096;
 }  // namespace
 
@@ -22,7 +22,7 @@ void NewcomerSizing::admitted(const std::string& function, double requested_core
   if (!(requested_cores >= kMinRequestCores) || !std::isfinite(requested_cores)) return;
   if (watched_.size() >= kMaxWatched && !watched_.count(function)) return;
   // A second blind admission of the same function before it showed up: one watch.
-  watched_.try_emplace(function, Watch{requested_cores, 0.0, -1});
+  watched_.try_emplace(function, Watch{requested_cores, 0.0, -1, -1, -1});
 }
 
 void NewcomerSizing::measured(const std::string& function, double cores_per_instance, int64_t unix_s) {
@@ -30,7 +30,23 @@ void NewcomerSizing::measured(const std::string& function, double cores_per_inst
   if (it == watched_.end() || !std::isfinite(cores_per_instance)) return;
   Watch& w = it->second;
   if (w.first_unix_s < 0) w.first_unix_s = unix_s;
+  w.last_unix_s = unix_s;
   w.highest = std::max(w.highest, cores_per_instance);
+}
+
+void NewcomerSizing::settle(int64_t unix_s) {
+  for (auto it = watched_.begin(); it != watched_.end();) {
+    Watch& w = it->second;
+    bool done = false;
+    if (w.first_unix_s < 0) {  // admitted, not shown up yet: gone if it never comes
+      if (w.admitted_unix_s < 0) w.admitted_unix_s = unix_s;
+      done = unix_s - w.admitted_unix_s >= kGoneAfterS;
+    } else if (unix_s - w.last_unix_s >= kGoneAfterS || unix_s - w.first_unix_s >= config_.watch_s) {
+      add_sample(w.highest / w.requested);
+      done = true;
+    }
+    it = done ? watched_.erase(it) : std::next(it);
+  }
 }
 
 void NewcomerSizing::add_sample(double ratio) {

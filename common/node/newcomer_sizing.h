@@ -23,6 +23,10 @@ struct NewcomerConfig {
   int64_t watch_s = 7 * 86400;  // a newcomer's highest use over its stay, up to a week
 };
 
+// A function missing from the ticks this long has left: one tick without it (a cgroup
+// between two containers, a sampler that missed it) is not a departure.
+inline constexpr int64_t kGoneAfterS = 900;
+
 class NewcomerSizing {
  public:
   explicit NewcomerSizing(NewcomerConfig config = {}) : config_(config) {}
@@ -32,21 +36,9 @@ class NewcomerSizing {
   void admitted(const std::string& function, double requested_cores);
   // Per tick: what a watched function used per instance.
   void measured(const std::string& function, double cores_per_instance, int64_t unix_s);
-  // After each tick: a watched function missing from it has left, one watched for
-  // watch_s has shown its day; either becomes a sample.
-  template <typename IsRunning>
-  void settle(int64_t unix_s, IsRunning&& running) {
-    for (auto it = watched_.begin(); it != watched_.end();) {
-      const Watch& w = it->second;
-      const bool seen = w.first_unix_s >= 0;
-      if (seen && (!running(it->first) || unix_s - w.first_unix_s >= config_.watch_s)) {
-        add_sample(w.highest / w.requested);
-        it = watched_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  // After each tick: a watched function not seen for kGoneAfterS has left, one watched
+  // for watch_s has shown enough; either becomes a sample.
+  void settle(int64_t unix_s);
 
   double factor() const { return factor_; }  // >= 1
   size_t samples() const { return ratios_.size(); }
@@ -56,6 +48,8 @@ class NewcomerSizing {
   struct Watch {
     double requested = 0, highest = 0;
     int64_t first_unix_s = -1;  // first tick that showed it
+    int64_t last_unix_s = -1;   // last tick that showed it
+    int64_t admitted_unix_s = -1;  // the first settle after its admission
   };
   void add_sample(double ratio);
   void refresh_factor();

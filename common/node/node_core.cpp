@@ -330,7 +330,7 @@ void NodeCore::observe(const Tick& tick, double now_s) {
 void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
   if (!newcomers_.watched()) return;
   for (const auto& [name, f] : tick.functions) newcomers_.measured(name, f.cores / std::max<uint32_t>(1, f.instances), unix_s);
-  newcomers_.settle(unix_s, [&](const std::string& name) { return tick.functions.count(name) > 0; });
+  newcomers_.settle(unix_s);
 }
 
 CoMovementEstimate NodeCore::comovement() const {

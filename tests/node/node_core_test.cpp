@@ -332,7 +332,7 @@ NodeCore host_after_newcomers(size_t count, double used, double quantile = defau
     EXPECT_TRUE(host.admit_and_reserve(r, static_cast<double>(t)).decision.accept);
     t = run(host, {{"steady", [](int64_t) { return 2.0; }}, {r.function, [used](int64_t) { return used; }}}, 2.0 / 24, t + kStep);
   }
-  run(host, {{"steady", [](int64_t) { return 2.0; }}}, 1.0 / 288, t + kStep);  // the last one leaves
+  run(host, {{"steady", [](int64_t) { return 2.0; }}}, 1.0 / 24, t + kStep);  // the last one leaves
   return host;
 }
 
