@@ -26,30 +26,29 @@ std::string function_name(size_t i) {
 }
 
 g::RecordRef node_record(size_t i) {
-  auto r = std::make_unique<g::Record>();
-  r->kind = g::RecordKind::Node;
-  r->key = node_id(i);
-  r->author_fp = g::fingerprint(r->key);
-  r->generation = kGeneration;
-  r->version = 7;
-  r->payload = std::string(200, 'h');
-  r->node = std::make_unique<const g::NodeBody>(g::NodeBody{
-      "tcp://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":7946", 16,
-      std::string(32, 'c'), std::string(32, 'e'), false});
-  r->signature = std::string(64, 's');
-  return g::share(std::move(r));
+  g::RecordDraft r;
+  r.kind = g::RecordKind::Node;
+  r.key = node_id(i);
+  r.author_fp = g::fingerprint(r.key);
+  r.generation = kGeneration;
+  r.version = 7;
+  r.payload = std::string(200, 'h');
+  r.node = g::NodeBody{"tcp://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":7946", 16,
+                       std::string(32, 'c'), std::string(32, 'e'), false};
+  r.signature = std::string(64, 's');
+  return g::share(r);
 }
 
 g::RecordRef function_record(size_t i) {
-  auto r = std::make_unique<g::Record>();
-  r->kind = g::RecordKind::Function;
-  r->key = function_name(i);
-  r->author_fp = g::fingerprint(node_id(i % kNodes));
-  r->generation = kGeneration;
-  r->version = i + 1;
-  r->payload = std::string(200, 'f');
-  r->signature = std::string(64, 's');
-  return g::share(std::move(r));
+  g::RecordDraft r;
+  r.kind = g::RecordKind::Function;
+  r.key = function_name(i);
+  r.author_fp = g::fingerprint(node_id(i % kNodes));
+  r.generation = kGeneration;
+  r.version = i + 1;
+  r.payload = std::string(200, 'f');
+  r.signature = std::string(64, 's');
+  return g::share(r);
 }
 
 size_t heap_in_use() {
