@@ -102,21 +102,21 @@ bool read_record(const wire::Record& in, Checker& check, RecordRef* out) {
   if (!in.signature().empty() && in.signature().size() != kSignatureBytes) return check.fail("bad signature length");
   if (in.author() == 0) return check.fail("record without author");
   if (is_node != in.has_node()) return check.fail("node fields on the wrong record kind");
-  RecordDraft record;
-  record.kind = static_cast<RecordKind>(in.kind());
-  record.key = in.key();
-  record.author_fp = in.author();
-  record.generation = in.generation();
-  record.version = in.version();
-  record.payload = in.payload();
-  record.signature = in.signature();
+  // Views into the protobuf message: share() copies each field once, into the record.
+  RecordFields record{.kind = static_cast<RecordKind>(in.kind()), .key = in.key(), .author_fp = in.author(),
+                      .generation = in.generation(), .version = in.version(), .payload = in.payload(),
+                      .signature = in.signature()};
   if (is_node) {
     const wire::Node& n = in.node();
     if (in.author() != fingerprint(in.key())) return check.fail("node record authored by someone else");
     if (!check.name_ok(n.endpoint()) || !Checker::key_ok(n.curve_key()) || !Checker::key_ok(n.sign_key()))
       return check.fail("node record field too long");
     if (!std::isfinite(n.capacity_cores()) || n.capacity_cores() < 0) return check.fail("bad capacity");
-    record.node = NodeBody{n.endpoint(), n.capacity_cores(), n.curve_key(), n.sign_key(), n.left()};
+    record.endpoint = n.endpoint();
+    record.curve_key = n.curve_key();
+    record.sign_key = n.sign_key();
+    record.capacity_cores = n.capacity_cores();
+    record.left = n.left();
   }
   *out = share(record);
   return true;

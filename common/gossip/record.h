@@ -38,14 +38,30 @@ struct NodeBody {
 // writes, tests and the simulator's forgers fill one in); share() freezes it.
 struct RecordDraft {
   RecordKind kind = RecordKind::Function;
-  std::string key;           // node id (node records) or function name
+  std::string key{};         // node id (node records) or function name
   uint64_t author_fp = 0;    // fingerprint(author node id)
   uint64_t generation = 0;   // the author's generation when it wrote this
   uint64_t version = 0;      // node: version within the generation; function: Lamport stamp
-  std::string payload;       // function summary, or the node's host summary (opaque)
-  std::optional<NodeBody> node;  // node records only, and always for them
-  std::string signature;     // Ed25519 over signing_bytes(), empty when signing is off
+  std::string payload{};     // function summary, or the node's host summary (opaque)
+  std::optional<NodeBody> node{};  // node records only, and always for them
+  std::string signature{};   // Ed25519 over signing_bytes(), empty when signing is off
 };
+
+// A record's fields as views: what share() copies into the record's block, and what
+// signing reads. The decoder fills one straight from the protobuf message's strings.
+struct RecordFields {
+  RecordKind kind = RecordKind::Function;
+  std::string_view key{};
+  uint64_t author_fp = 0, generation = 0, version = 0;
+  std::string_view payload{}, signature{};
+  // Node records only (ignored for function records).
+  std::string_view endpoint{}, curve_key{}, sign_key{};
+  double capacity_cores = 0;
+  bool left = false;
+
+  bool is_node() const { return kind == RecordKind::Node; }
+};
+RecordFields fields_of(const RecordDraft& draft);  // views into the draft
 
 class RecordRef;
 
@@ -89,9 +105,9 @@ class Record {
   size_t allocation_bytes() const;
 
  private:
-  friend RecordRef share(const RecordDraft& draft);
+  friend RecordRef share(const RecordFields& fields);
   friend class RecordRef;
-  Record(const RecordDraft& draft, uint64_t key_hash, uint32_t stamp_hash);
+  Record(const RecordFields& fields, uint64_t key_hash, uint32_t stamp_hash);
   static void destroy(const Record* record);
 
   const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
@@ -116,6 +132,7 @@ uint64_t function_key_hash(std::string_view function);
 // The bytes an author signs: every field but the signature, length-prefixed, behind a
 // domain separator so a signature can never be replayed as another kind of message.
 // The same bytes for a draft and for the record share() makes of it.
+std::string signing_bytes(const RecordFields& fields);
 std::string signing_bytes(const RecordDraft& draft);
 std::string signing_bytes(const Record& record);
 
@@ -151,11 +168,12 @@ class RecordRef {
   const Record* record_ = nullptr;
 };
 
-// Freezes a draft: packs it into one allocation, computes its hashes and hands out the
-// first reference. Throws std::invalid_argument if a node record lacks its NodeBody (or a
-// function record has one), std::length_error if a field is longer than the header's
-// lengths hold (record keys and endpoints 65,535 bytes; curve keys, sign keys and
-// signatures 255).
+// Freezes a record: copies its fields into one allocation, computes its hashes and hands
+// out the first reference. Throws std::length_error if a field is longer than the
+// header's lengths hold (record keys and endpoints 65,535 bytes; curve keys, sign keys
+// and signatures 255), and std::invalid_argument for a draft of a node record without
+// its NodeBody (or of a function record with one).
+RecordRef share(const RecordFields& fields);
 RecordRef share(const RecordDraft& draft);
 
 // A draft with the record's fields, to change and sign again (our own next version,

@@ -26,29 +26,17 @@ std::string function_name(size_t i) {
 }
 
 g::RecordRef node_record(size_t i) {
-  g::RecordDraft r;
-  r.kind = g::RecordKind::Node;
-  r.key = node_id(i);
-  r.author_fp = g::fingerprint(r.key);
-  r.generation = kGeneration;
-  r.version = 7;
-  r.payload = std::string(200, 'h');
-  r.node = g::NodeBody{"tcp://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":7946", 16,
-                       std::string(32, 'c'), std::string(32, 'e'), false};
-  r.signature = std::string(64, 's');
-  return g::share(r);
+  const std::string endpoint = "tcp://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":7946";
+  return g::share(g::RecordDraft{.kind = g::RecordKind::Node, .key = node_id(i), .author_fp = g::fingerprint(node_id(i)),
+                                 .generation = kGeneration, .version = 7, .payload = std::string(200, 'h'),
+                                 .node = g::NodeBody{endpoint, 16, std::string(32, 'c'), std::string(32, 'e'), false},
+                                 .signature = std::string(64, 's')});
 }
 
 g::RecordRef function_record(size_t i) {
-  g::RecordDraft r;
-  r.kind = g::RecordKind::Function;
-  r.key = function_name(i);
-  r.author_fp = g::fingerprint(node_id(i % kNodes));
-  r.generation = kGeneration;
-  r.version = i + 1;
-  r.payload = std::string(200, 'f');
-  r.signature = std::string(64, 's');
-  return g::share(r);
+  return g::share(g::RecordDraft{.kind = g::RecordKind::Function, .key = function_name(i),
+                                 .author_fp = g::fingerprint(node_id(i % kNodes)), .generation = kGeneration,
+                                 .version = i + 1, .payload = std::string(200, 'f'), .signature = std::string(64, 's')});
 }
 
 size_t heap_in_use() {

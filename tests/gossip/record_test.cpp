@@ -11,28 +11,15 @@ namespace g = antiphase::gossip;
 namespace {
 
 g::RecordDraft function_draft() {
-  g::RecordDraft d;
-  d.kind = g::RecordKind::Function;
-  d.key = "resize-image";
-  d.author_fp = g::fingerprint("worker-eu-west-1a-17");
-  d.generation = 1700000000;
-  d.version = 42;
-  d.payload = std::string(200, 's');
-  d.signature = std::string(64, 'g');
-  return d;
+  return {.kind = g::RecordKind::Function, .key = "resize-image", .author_fp = g::fingerprint("worker-eu-west-1a-17"),
+          .generation = 1700000000, .version = 42, .payload = std::string(200, 's'), .signature = std::string(64, 'g')};
 }
 
 g::RecordDraft node_draft() {
-  g::RecordDraft d;
-  d.kind = g::RecordKind::Node;
-  d.key = "worker-eu-west-1a-17";
-  d.author_fp = g::fingerprint(d.key);
-  d.generation = 1700000000;
-  d.version = 9;
-  d.payload = "host-shape";
-  d.node = g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), true};
-  d.signature = std::string(64, 'z');
-  return d;
+  return {.kind = g::RecordKind::Node, .key = "worker-eu-west-1a-17", .author_fp = g::fingerprint("worker-eu-west-1a-17"),
+          .generation = 1700000000, .version = 9, .payload = "host-shape",
+          .node = g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), true},
+          .signature = std::string(64, 'z')};
 }
 
 uint64_t fnv(std::string_view bytes) {

@@ -12,28 +12,17 @@ namespace g = antiphase::gossip;
 namespace {
 
 g::RecordRef function_record(const std::string& name, size_t summary_bytes, uint64_t lamport) {
-  g::RecordDraft r;
-  r.kind = g::RecordKind::Function;
-  r.key = name;
-  r.author_fp = g::fingerprint("node-c");
-  r.generation = 3;
-  r.version = lamport;
-  r.payload = std::string(summary_bytes, '\x7f');
-  r.signature = std::string(64, 's');
-  return g::share(r);
+  return g::share(g::RecordDraft{.kind = g::RecordKind::Function, .key = name, .author_fp = g::fingerprint("node-c"),
+                                 .generation = 3, .version = lamport, .payload = std::string(summary_bytes, '\x7f'),
+                                 .signature = std::string(64, 's')});
 }
 
 g::RecordRef node_record(const std::string& id, bool left) {
-  g::RecordDraft r;
-  r.kind = g::RecordKind::Node;
-  r.key = id;
-  r.author_fp = g::fingerprint(id);
-  r.generation = 1700000000;
-  r.version = 9;
-  r.payload = "host-shape";
-  r.node = g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), left};
-  r.signature = std::string(64, 'z');
-  return g::share(r);
+  return g::share(g::RecordDraft{
+      .kind = g::RecordKind::Node, .key = id, .author_fp = g::fingerprint(id), .generation = 1700000000, .version = 9,
+      .payload = "host-shape",
+      .node = g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), left},
+      .signature = std::string(64, 'z')});
 }
 
 g::Message sample_message() {

@@ -22,13 +22,9 @@ ag::CurveKeypair keypair() {
 }
 
 gossip::RecordRef function_record(const std::string& name, const gossip::RecordAuthority* signer, uint64_t lamport = 5) {
-  gossip::RecordDraft r;
-  r.kind = gossip::RecordKind::Function;
-  r.key = name;
-  r.author_fp = gossip::fingerprint("worker-eu-west-1a-17");
-  r.generation = 3;
-  r.version = lamport;
-  r.payload = std::string(200, 's');
+  gossip::RecordDraft r{.kind = gossip::RecordKind::Function, .key = name,
+                        .author_fp = gossip::fingerprint("worker-eu-west-1a-17"), .generation = 3, .version = lamport,
+                        .payload = std::string(200, 's')};
   if (signer) r.signature = signer->sign(gossip::signing_bytes(r));
   return gossip::share(r);
 }
