@@ -25,20 +25,21 @@ size_t fixed64_field(uint64_t value) { return value ? 9 : 0; }
 size_t message_field(size_t length) { return 1 + varint_size(length) + length; }
 size_t packed_field(size_t payload) { return payload ? 1 + varint_size(payload) + payload : 0; }
 
-size_t node_size(const NodeBody& n) {
+size_t node_size(const Record& n) {
+  const double capacity = n.capacity_cores();
   uint64_t capacity_bits = 0;
-  std::memcpy(&capacity_bits, &n.capacity_cores, sizeof(capacity_bits));
-  return bytes_field(n.endpoint.size()) + fixed64_field(capacity_bits) + bytes_field(n.curve_key.size()) +
-         bytes_field(n.sign_key.size()) + (n.left ? 2 : 0);
+  std::memcpy(&capacity_bits, &capacity, sizeof(capacity_bits));
+  return bytes_field(n.endpoint().size()) + fixed64_field(capacity_bits) + bytes_field(n.curve_key().size()) +
+         bytes_field(n.sign_key().size()) + (n.left() ? 2 : 0);
 }
 
 size_t record_size(const Record& r) {
   const uint32_t cached = r.wire_bytes.load(std::memory_order_relaxed);
   if (cached) return cached;
-  size_t size = varint_field(static_cast<uint64_t>(r.kind)) + bytes_field(r.key.size()) + fixed64_field(r.author_fp) +
-                varint_field(r.generation) + varint_field(r.version) + bytes_field(r.payload.size()) +
-                bytes_field(r.signature.size());
-  if (r.is_node()) size += message_field(node_size(r.body()));
+  size_t size = varint_field(static_cast<uint64_t>(r.kind())) + bytes_field(r.key().size()) +
+                fixed64_field(r.author_fp) + varint_field(r.generation) + varint_field(r.version) +
+                bytes_field(r.payload().size()) + bytes_field(r.signature().size());
+  if (r.is_node()) size += message_field(node_size(r));
   r.wire_bytes.store(static_cast<uint32_t>(size), std::memory_order_relaxed);
   return size;
 }
@@ -62,21 +63,20 @@ size_t target_size(const ProbeTarget& t) {
 // ---- Message -> protobuf ----
 
 void fill_record(const Record& r, wire::Record* out) {
-  out->set_kind(static_cast<uint32_t>(r.kind));
-  out->set_key(r.key);
+  out->set_kind(static_cast<uint32_t>(r.kind()));
+  out->set_key(r.key().data(), r.key().size());
   out->set_author(r.author_fp);
   out->set_generation(r.generation);
   out->set_version(r.version);
-  out->set_payload(r.payload);
-  out->set_signature(r.signature);
+  out->set_payload(r.payload().data(), r.payload().size());
+  out->set_signature(r.signature().data(), r.signature().size());
   if (r.is_node()) {
-    const NodeBody& n = r.body();
     wire::Node* node = out->mutable_node();
-    node->set_endpoint(n.endpoint);
-    node->set_capacity_cores(n.capacity_cores);
-    node->set_curve_key(n.curve_key);
-    node->set_sign_key(n.sign_key);
-    node->set_left(n.left);
+    node->set_endpoint(r.endpoint().data(), r.endpoint().size());
+    node->set_capacity_cores(r.capacity_cores());
+    node->set_curve_key(r.curve_key().data(), r.curve_key().size());
+    node->set_sign_key(r.sign_key().data(), r.sign_key().size());
+    node->set_left(r.left());
   }
 }
 
@@ -102,24 +102,23 @@ bool read_record(const wire::Record& in, Checker& check, RecordRef* out) {
   if (!in.signature().empty() && in.signature().size() != kSignatureBytes) return check.fail("bad signature length");
   if (in.author() == 0) return check.fail("record without author");
   if (is_node != in.has_node()) return check.fail("node fields on the wrong record kind");
-  auto record = std::make_unique<Record>();
-  record->kind = static_cast<RecordKind>(in.kind());
-  record->key = in.key();
-  record->author_fp = in.author();
-  record->generation = in.generation();
-  record->version = in.version();
-  record->payload = in.payload();
-  record->signature = in.signature();
+  // Views into the protobuf message: share() copies each field once, into the record.
+  RecordFields record{.kind = static_cast<RecordKind>(in.kind()), .key = in.key(), .author_fp = in.author(),
+                      .generation = in.generation(), .version = in.version(), .payload = in.payload(),
+                      .signature = in.signature()};
   if (is_node) {
     const wire::Node& n = in.node();
     if (in.author() != fingerprint(in.key())) return check.fail("node record authored by someone else");
     if (!check.name_ok(n.endpoint()) || !Checker::key_ok(n.curve_key()) || !Checker::key_ok(n.sign_key()))
       return check.fail("node record field too long");
     if (!std::isfinite(n.capacity_cores()) || n.capacity_cores() < 0) return check.fail("bad capacity");
-    record->node = std::make_unique<const NodeBody>(
-        NodeBody{n.endpoint(), n.capacity_cores(), n.curve_key(), n.sign_key(), n.left()});
+    record.endpoint = n.endpoint();
+    record.curve_key = n.curve_key();
+    record.sign_key = n.sign_key();
+    record.capacity_cores = n.capacity_cores();
+    record.left = n.left();
   }
-  *out = share(std::move(record));
+  *out = share(record);
   return true;
 }
 

@@ -89,15 +89,20 @@ Message Protocol::message(MessageType type) const {
 }
 
 Outgoing Protocol::to(const Member& member, Message message) const {
-  return Outgoing{member.node->body().endpoint, member.node->body().curve_key, std::move(message)};
+  Contact contact = contact_in(*member.node);
+  return Outgoing{std::move(contact.endpoint), std::move(contact.public_key), std::move(message)};
 }
 
 Outgoing Protocol::to(const Contact& contact, Message message) const {
   return Outgoing{contact.endpoint, contact.public_key, std::move(message)};
 }
 
+Protocol::Contact Protocol::contact_in(const Record& node) {
+  return Contact{std::string(node.endpoint()), std::string(node.curve_key())};
+}
+
 std::optional<Protocol::Contact> Protocol::contact_of(uint64_t fp) const {
-  if (const Member* m = store_.member(fp)) return Contact{m->node->body().endpoint, m->node->body().curve_key};
+  if (const Member* m = store_.member(fp)) return contact_in(*m->node);
   if (const auto it = strangers_.find(fp); it != strangers_.end()) return it->second;
   return std::nullopt;
 }
@@ -123,7 +128,7 @@ const Member* Protocol::random_live_member(uint64_t exclude_a, uint64_t exclude_
   if (members.capacity() == 0) return nullptr;
   auto usable = [&](const Member* m) {
     return m && is_live(m->state) && m->fp() != store_.self_fp() && m->fp() != exclude_a && m->fp() != exclude_b &&
-           !m->node->body().endpoint.empty();
+           !m->node->endpoint().empty();
   };
   // Random slots until one holds a usable member: uniform over members, no scan. The
   // table is at least 55 % full, so a few tries do unless almost nobody is usable.
@@ -152,7 +157,7 @@ const Member* Protocol::next_probe_target() {
     probe_cursor_ = (probe_cursor_ + probe_stride_) % capacity;
     ++probe_steps_;
     const Member* m = members.slot(probe_cursor_);
-    if (m && is_live(m->state) && m->fp() != store_.self_fp() && !m->node->body().endpoint.empty()) return m;
+    if (m && is_live(m->state) && m->fp() != store_.self_fp() && !m->node->endpoint().empty()) return m;
   }
   return nullptr;
 }
@@ -260,7 +265,8 @@ void Protocol::send_indirect(double now, std::vector<Outgoing>& out) {
   if (!target) return;
   Message request = message(MessageType::PingReq);
   request.seq = probe_->seq;
-  request.target = ProbeTarget{target->node->key, target->node->body().endpoint, target->node->body().curve_key};
+  const Record& node = *target->node;
+  request.target = ProbeTarget{std::string(node.key()), std::string(node.endpoint()), std::string(node.curve_key())};
   // A second direct PING too (memberlist sends a TCP ping here): with 5 % loss a direct
   // round trip fails 1 time in 10, and it is the cheapest second chance.
   Message again = message(MessageType::Ping);
@@ -426,7 +432,7 @@ void Protocol::maybe_reconnect(double now, std::vector<Outgoing>& out) {
     store_.members().for_each([&](const Member& m) {
       if (m.state == PeerState::Dead && index++ == pick) chosen = &m;
     });
-    if (!chosen || chosen->node->body().endpoint.empty()) return;
+    if (!chosen || chosen->node->endpoint().empty()) return;
     out.push_back(to(*chosen, anti_entropy_syn()));
   }
   ++counters_.anti_entropy_sent;
@@ -468,7 +474,7 @@ void Protocol::send_news(double now, std::vector<Outgoing>& out) {
     const Member* m = random_live_member(chosen.empty() ? 0 : chosen.back(), chosen.size() > 1 ? chosen[chosen.size() - 2] : 0);
     if (!m || std::find(chosen.begin(), chosen.end(), m->fp()) != chosen.end()) continue;
     chosen.push_back(m->fp());
-    targets.push_back(Contact{m->node->body().endpoint, m->node->body().curve_key});
+    targets.push_back(contact_in(*m->node));
   }
   // Alone (joining, or cut off): tell the seeds.
   for (size_t i = 0; targets.empty() && i < seeds_.size() && i < config_.fanout; ++i)
@@ -576,14 +582,14 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
                              std::vector<Outgoing>& out) {
   for (const RecordRef& record : records) {
     const Verdict verdict = store_.apply(record, now);
-    if (verdict == Verdict::Duplicate && record->is_node() && record->key == self_.node_id)
-      notice_duplicate(Contact{record->body().endpoint, record->body().curve_key}, now, out);
+    if (verdict == Verdict::Duplicate && record->is_node() && record->key() == self_.node_id)
+      notice_duplicate(contact_in(*record), now, out);
     if (verdict == Verdict::Buried && record->is_node()) {
       // Someone still holds a member we purged: if it is alive (a healed partition), it must
       // hear that it was declared dead, and re-sign its record above our tombstone.
       const Tombstone* stone = store_.tombstone(record->author_fp);
       if (stone && stone->generation == record->generation)
-        notify(record->author_fp, Contact{record->body().endpoint, record->body().curve_key},
+        notify(record->author_fp, contact_in(*record),
                MemberNews{record->author_fp, stone->generation, stone->version, PeerState::Dead, store_.self_fp()}, now,
                out);
     }
@@ -729,7 +735,7 @@ std::vector<Outgoing> Protocol::handle(const Message& m, const std::string& auth
   }
   const uint64_t from_fp = fingerprint(from.node_id);
   if (const Member* known = store_.member(from_fp); known && authority_->enabled() && !authenticated_key.empty() &&
-                                                    is_live(known->state) && known->node->body().curve_key != authenticated_key) {
+                                                    is_live(known->state) && known->node->curve_key() != authenticated_key) {
     ++counters_.refused_identity;  // a live member's id, spoken with another key
     return out;
   }
@@ -788,7 +794,7 @@ void Protocol::greet(const Sender& from, uint64_t from_fp, double now, std::vect
       want(m->node->key_hash, 0, from_fp, now);
     } else if ((m->state == PeerState::Suspect || m->state == PeerState::Dead) && from.generation == m->generation()) {
       // It talks to us, so it is up, but it may not know what we think: tell it, it refutes.
-      notify(from_fp, Contact{m->node->body().endpoint, m->node->body().curve_key}, rumour_about(*m, m->state), now, out);
+      notify(from_fp, contact_in(*m->node), rumour_about(*m, m->state), now, out);
     }
     return;
   }
@@ -838,7 +844,7 @@ void Protocol::handle_members(const std::vector<MemberNews>& items, uint64_t sou
       // After a partition heals, each side's list says the other side is dead. Applying it
       // would bury live members for a moment; telling them lets each refute for itself.
       if (m->state == PeerState::Alive)
-        notify(m->fp(), Contact{m->node->body().endpoint, m->node->body().curve_key}, item, now, out);
+        notify(m->fp(), contact_in(*m->node), item, now, out);
       continue;
     }
     if (item.state == PeerState::Dead) {
@@ -956,7 +962,7 @@ void Protocol::on_pull(const Message& m, uint64_t from_fp, std::vector<Outgoing>
 std::vector<Outgoing> Protocol::leave(double now) {
   std::vector<Outgoing> out;
   if (left_) return out;
-  NodeBody body = store_.self().node->body();
+  NodeBody body = *draft_of(*store_.self().node).node;
   body.left = true;
   const RecordRef record = store_.write_self(std::move(body), local_.host_summary, now);
   left_ = true;
@@ -978,14 +984,15 @@ std::vector<Outgoing> Protocol::leave(double now) {
 std::optional<std::string> Protocol::function_summary(const std::string& function) const {
   const Record* record = store_.function(function);
   if (!record) return std::nullopt;
-  return record->payload;
+  return std::string(record->payload());
 }
 
 namespace {
 PeerView view_of(const Member& m, double now) {
-  const NodeBody& body = m.node->body();
-  return PeerView{m.node->key,          body.endpoint,   body.curve_key, m.state, now - from_ds(m.heard),
-                  m.generation(),       m.version(),     body.capacity_cores, m.node->payload};
+  const Record& node = *m.node;
+  return PeerView{std::string(node.key()), std::string(node.endpoint()), std::string(node.curve_key()),
+                  m.state,                 now - from_ds(m.heard),       m.generation(),
+                  m.version(),             node.capacity_cores(),        std::string(node.payload())};
 }
 }  // namespace
 
@@ -1001,7 +1008,7 @@ std::vector<PeerView> Protocol::peers(double now) const {
 
 std::optional<PeerView> Protocol::peer(const std::string& node_id, double now) const {
   const Member* m = store_.member(fingerprint(node_id));
-  if (!m || m->node->key != node_id || m->fp() == store_.self_fp()) return std::nullopt;
+  if (!m || m->node->key() != node_id || m->fp() == store_.self_fp()) return std::nullopt;
   return view_of(*m, now);
 }
 

@@ -164,6 +164,7 @@ class Protocol : private MemberListener {
   struct Contact {
     std::string endpoint, public_key;
   };
+  static Contact contact_in(const Record& node);  // where a node record says its author listens
 
   // MemberListener
   void member_changed(const Member& member, PeerState before, double now) override;

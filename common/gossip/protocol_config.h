@@ -33,7 +33,7 @@ struct ProtocolConfig {
   size_t max_functions = 100000;    // function records kept; lowest Lamport stamp evicted first
   size_t max_message_bytes = 1 << 20;  // outgoing messages are built to fit this
   size_t max_summary_bytes = 4096;  // larger summaries/host summaries are refused
-  size_t max_name_bytes = 256;      // node ids, function names, endpoints
+  size_t max_name_bytes = 256;      // node ids, function names, endpoints (records hold up to 65,535)
 
   bool track_changes = true;        // keep the change feed (take_changes); the simulator turns it off
 

@@ -36,9 +36,9 @@ RecordStore::RecordStore(std::string self_id, uint64_t generation, const Protoco
 
 // ---------------------------------------------------------------- own writes
 
-RecordRef RecordStore::sign_and_share(std::unique_ptr<Record> record) const {
-  if (authority_.enabled()) record->signature = authority_.sign(signing_bytes(*record));
-  RecordRef shared = share(std::move(record));
+RecordRef RecordStore::sign_and_share(RecordDraft draft) const {
+  if (authority_.enabled()) draft.signature = authority_.sign(signing_bytes(draft));
+  RecordRef shared = share(draft);
   // Our own signature needs no checking; remember that so forwarding it costs nothing.
   if (authority_.enabled()) shared->verified_with.store(nonzero(fingerprint(authority_.sign_key())));
   return shared;
@@ -47,15 +47,15 @@ RecordRef RecordStore::sign_and_share(std::unique_ptr<Record> record) const {
 RecordRef RecordStore::write_self(NodeBody body, std::string host_summary, double now) {
   if (host_summary.size() > config_.max_summary_bytes || body.endpoint.size() > config_.max_name_bytes) return {};
   const Member* current = member(self_fp_);
-  auto record = std::make_unique<Record>();
-  record->kind = RecordKind::Node;
-  record->key = self_id_;
-  record->author_fp = self_fp_;
-  record->generation = self_generation_;
-  record->version = current ? current->version() + 1 : 1;
-  record->payload = std::move(host_summary);
-  record->node = std::make_unique<const NodeBody>(std::move(body));
-  RecordRef shared = sign_and_share(std::move(record));
+  RecordDraft draft;
+  draft.kind = RecordKind::Node;
+  draft.key = self_id_;
+  draft.author_fp = self_fp_;
+  draft.generation = self_generation_;
+  draft.version = current ? current->version() + 1 : 1;
+  draft.payload = std::move(host_summary);
+  draft.node = std::move(body);
+  RecordRef shared = sign_and_share(std::move(draft));
   if (Member* self = member(self_fp_)) {
     adopt_node(*self, shared, now);
   } else {
@@ -66,16 +66,11 @@ RecordRef RecordStore::write_self(NodeBody body, std::string host_summary, doubl
 }
 
 RecordRef RecordStore::rewrite_self(uint64_t at_least, double now) {
-  const Record& current = *self().node;
-  auto record = std::make_unique<Record>();
-  record->kind = RecordKind::Node;
-  record->key = self_id_;
-  record->author_fp = self_fp_;
-  record->generation = self_generation_;
-  record->version = std::max(current.version, at_least) + 1;
-  record->payload = current.payload;
-  record->node = std::make_unique<const NodeBody>(current.body());
-  RecordRef shared = sign_and_share(std::move(record));
+  RecordDraft draft = draft_of(*self().node);
+  draft.generation = self_generation_;
+  draft.version = std::max(draft.version, at_least) + 1;
+  draft.signature.clear();
+  RecordRef shared = sign_and_share(std::move(draft));
   adopt_node(*member(self_fp_), shared, now);
   note_node(self_id_);
   return shared;
@@ -84,14 +79,14 @@ RecordRef RecordStore::rewrite_self(uint64_t at_least, double now) {
 RecordRef RecordStore::write_function(const std::string& name, std::string summary, double now) {
   (void)now;
   if (name.empty() || name.size() > config_.max_name_bytes || summary.size() > config_.max_summary_bytes) return {};
-  auto record = std::make_unique<Record>();
-  record->kind = RecordKind::Function;
-  record->key = name;
-  record->author_fp = self_fp_;
-  record->generation = self_generation_;
-  record->version = ++lamport_;  // ordered after every write we have seen, anywhere
-  record->payload = std::move(summary);
-  RecordRef shared = sign_and_share(std::move(record));
+  RecordDraft draft;
+  draft.kind = RecordKind::Function;
+  draft.key = name;
+  draft.author_fp = self_fp_;
+  draft.generation = self_generation_;
+  draft.version = ++lamport_;  // ordered after every write we have seen, anywhere
+  draft.payload = std::move(summary);
+  RecordRef shared = sign_and_share(std::move(draft));
   store_function(shared, functions_.find(shared->key_hash));
   note_function(*shared);
   return shared;
@@ -101,31 +96,31 @@ RecordRef RecordStore::write_function(const std::string& name, std::string summa
 
 Verdict RecordStore::apply(const RecordRef& record, double now) {
   const Record& r = *record;
-  const bool sizes_ok = !r.key.empty() && r.key.size() <= config_.max_name_bytes &&
-                        r.payload.size() <= config_.max_summary_bytes &&
-                        (r.signature.empty() || r.signature.size() == kSignatureBytes) &&
-                        (!r.is_node() || r.body().endpoint.size() <= config_.max_name_bytes);
-  if (!sizes_ok || (r.is_node() != (r.node != nullptr))) {
+  // (A node record always carries its node fields: share() refuses one without.)
+  const bool sizes_ok = !r.key().empty() && r.key().size() <= config_.max_name_bytes &&
+                        r.payload().size() <= config_.max_summary_bytes &&
+                        (r.signature().empty() || r.signature().size() == kSignatureBytes) &&
+                        (!r.is_node() || r.endpoint().size() <= config_.max_name_bytes);
+  if (!sizes_ok) {
     ++counters_.refused;
     return Verdict::Refused;
   }
   return r.is_node() ? apply_node(record, now) : apply_function(record, now);
 }
 
-bool RecordStore::signature_ok(const Record& r, const std::string& sign_key) const {
+bool RecordStore::signature_ok(const Record& r, std::string_view sign_key) const {
   if (!authority_.enabled()) return true;
   const uint64_t key_id = nonzero(fingerprint(sign_key));
   if (r.verified_with.load(std::memory_order_relaxed) == key_id) return true;
-  if (r.signature.size() != kSignatureBytes || sign_key.empty()) return false;
-  if (!authority_.verify(sign_key, signing_bytes(r), r.signature)) return false;
+  if (r.signature().size() != kSignatureBytes || sign_key.empty()) return false;
+  if (!authority_.verify(sign_key, signing_bytes(r), r.signature())) return false;
   r.verified_with.store(key_id, std::memory_order_relaxed);
   return true;
 }
 
 bool RecordStore::node_keys_ok(const Record& r) const {
   if (!authority_.enabled()) return true;
-  const NodeBody& body = r.body();
-  return authority_.key_allowed(body.curve_key, body.sign_key) && signature_ok(r, body.sign_key);
+  return authority_.key_allowed(r.curve_key(), r.sign_key()) && signature_ok(r, r.sign_key());
 }
 
 bool RecordStore::supersedes_tombstone(const Record& r) const {
@@ -139,7 +134,7 @@ Verdict RecordStore::apply_own_id(const Record& r) {
   if (mine.stamp_hash == r.stamp_hash) return Verdict::Same;
   // Another host using our id: its record names another endpoint or key, or is newer than
   // anything we wrote. Otherwise it is one of our own earlier records, echoed back.
-  const bool another_host = r.body().endpoint != mine.body().endpoint || r.body().curve_key != mine.body().curve_key;
+  const bool another_host = r.endpoint() != mine.endpoint() || r.curve_key() != mine.curve_key();
   if (another_host || supersedes(r, mine)) {
     ++counters_.duplicate_node_id;
     return Verdict::Duplicate;
@@ -150,11 +145,11 @@ Verdict RecordStore::apply_own_id(const Record& r) {
 
 Verdict RecordStore::apply_node(const RecordRef& record, double now) {
   const Record& r = *record;
-  if (r.author_fp != fingerprint(r.key)) {
+  if (r.author_fp != fingerprint(r.key())) {
     ++counters_.refused;
     return Verdict::Refused;
   }
-  if (r.key == self_id_) return apply_own_id(r);
+  if (r.key() == self_id_) return apply_own_id(r);
   if (!supersedes_tombstone(r)) {
     ++counters_.stale;
     return Verdict::Buried;
@@ -171,7 +166,7 @@ Verdict RecordStore::apply_node(const RecordRef& record, double now) {
   }
   // A live member's id claimed with another key: a second host with the same node id,
   // or an allowlisted peer squatting a name. The first key keeps it until it is gone.
-  if (known && known->node->body().curve_key != r.body().curve_key && known->state != PeerState::Dead &&
+  if (known && known->node->curve_key() != r.curve_key() && known->state != PeerState::Dead &&
       known->state != PeerState::Left) {
     ++counters_.duplicate_node_id;
     return Verdict::Duplicate;
@@ -183,7 +178,7 @@ Verdict RecordStore::apply_node(const RecordRef& record, double now) {
   }
   tombstones_.erase(r.author_fp);
   ++counters_.applied;
-  note_node(r.key);
+  note_node(r.key());
   release_pending(r.author_fp, now);
   return Verdict::Applied;
 }
@@ -199,7 +194,7 @@ void RecordStore::adopt_node(Member& member, const RecordRef& record, double now
   if (counted) toggle_bucket(*member.node);
   member.heard = to_ds(now);
   // A newer node record is the member's own word that it is alive: it refutes suspicion.
-  set_state(member, r.body().left ? PeerState::Left : PeerState::Alive, now);
+  set_state(member, r.left() ? PeerState::Left : PeerState::Alive, now);
 }
 
 Member& RecordStore::add_member(const RecordRef& record, double now) {
@@ -207,7 +202,7 @@ Member& RecordStore::add_member(const RecordRef& record, double now) {
   Member fresh;
   fresh.node = record;
   fresh.since = fresh.heard = to_ds(now);
-  fresh.state = record->body().left ? PeerState::Left : PeerState::Alive;
+  fresh.state = record->left() ? PeerState::Left : PeerState::Alive;
   ++by_state_[static_cast<size_t>(fresh.state)];
   toggle_bucket(*record);
   return *members_.insert(std::move(fresh));
@@ -236,12 +231,12 @@ Verdict RecordStore::apply_function(const RecordRef& record, double now) {
   RecordRef* current = functions_.find(r.key_hash);
   if (current) {
     if ((*current)->stamp_hash == r.stamp_hash) return Verdict::Same;
-    if ((*current)->key != r.key || !supersedes(r, **current)) {
+    if ((*current)->key() != r.key() || !supersedes(r, **current)) {
       ++counters_.stale;
       return Verdict::Stale;
     }
   }
-  if (!signature_ok(r, author->node->body().sign_key)) {
+  if (!signature_ok(r, author->node->sign_key())) {
     ++counters_.forged;
     return Verdict::Forged;
   }
@@ -328,7 +323,7 @@ const Record* RecordStore::find(uint64_t key_hash) const {
 
 const Record* RecordStore::function(const std::string& name) const {
   const RecordRef* found = functions_.find(function_key_hash(name));
-  return found && (*found)->key == name ? found->get() : nullptr;
+  return found && (*found)->key() == name ? found->get() : nullptr;
 }
 
 Member* RecordStore::member(uint64_t fp) { return members_.find(nonzero(fp)); }
@@ -347,7 +342,7 @@ void RecordStore::set_state(Member& member, PeerState state, double now) {
   ++by_state_[static_cast<size_t>(state)];
   member.state = state;
   member.since = to_ds(now);
-  note_node(member.node->key);
+  note_node(member.node->key());
   if (listener_) listener_->member_changed(member, before, now);
 }
 
@@ -365,7 +360,7 @@ void RecordStore::evict_member() {
 
 void RecordStore::forget(Member& member, double now) {
   const uint64_t fp = member.fp();
-  const std::string id = member.node->key;
+  const std::string id(member.node->key());
   tombstones_[fp] = Tombstone{member.generation(), member.version(), to_ds(now)};
   drop_authored(fp, std::numeric_limits<uint64_t>::max());
   if (member.state != PeerState::Dead) toggle_bucket(*member.node);
@@ -450,10 +445,10 @@ size_t RecordStore::approximate_bytes() const {
 void RecordStore::note_function(const Record& record) {
   // By key hash: in the fleet replay every host's replica notes every change, and a
   // function already noted costs one integer lookup instead of hashing its name again.
-  if (config_.track_changes) changed_functions_.try_emplace(record.key_hash, record.key);
+  if (config_.track_changes) changed_functions_.try_emplace(record.key_hash, record.key());
 }
-void RecordStore::note_node(const std::string& id) {
-  if (config_.track_changes && id != self_id_) changed_nodes_.insert(id);
+void RecordStore::note_node(std::string_view id) {
+  if (config_.track_changes && id != self_id_ && !changed_nodes_.contains(id)) changed_nodes_.emplace(id);
 }
 
 Changes RecordStore::take_changes() {

@@ -7,8 +7,10 @@
 // Memory: a member costs one 24-byte slot, a function one 8-byte slot (divided by the
 // table's load factor), plus the records, which are shared (see record.h).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -144,7 +146,7 @@ class RecordStore {
   Verdict apply_node(const RecordRef& record, double now);
   Verdict apply_function(const RecordRef& record, double now);
   Verdict apply_own_id(const Record& record);
-  bool signature_ok(const Record& record, const std::string& sign_key) const;
+  bool signature_ok(const Record& record, std::string_view sign_key) const;
   bool node_keys_ok(const Record& record) const;
   bool supersedes_tombstone(const Record& record) const;
   void adopt_node(Member& member, const RecordRef& record, double now);
@@ -157,8 +159,8 @@ class RecordStore {
   void evict_member();
   void forget(Member& member, double now);
   void note_function(const Record& record);
-  void note_node(const std::string& id);
-  RecordRef sign_and_share(std::unique_ptr<Record> record) const;
+  void note_node(std::string_view id);
+  RecordRef sign_and_share(RecordDraft draft) const;
   void toggle_bucket(const Record& record);  // adds or removes the record's anti-entropy entry
 
   std::string self_id_;
@@ -178,7 +180,12 @@ class RecordStore {
   StoreCounters counters_;
   MemberListener* listener_ = nullptr;
   std::unordered_map<uint64_t, std::string> changed_functions_;  // by key hash
-  std::unordered_set<std::string> changed_nodes_;
+  // Looked up by the record's string_view key: no string is built for an id already noted.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_set<std::string, IdHash, std::equal_to<>> changed_nodes_;
   std::vector<RecordRef> released_;
   std::vector<uint32_t> bucket_xor_ = std::vector<uint32_t>(kMaxBuckets, 0);
 };

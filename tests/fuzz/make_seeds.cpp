@@ -68,24 +68,16 @@ void wire_seeds(const fs::path& dir) {
   for (uint64_t i = 0; i < 3; ++i) news.news.push_back({0x1234 + i, static_cast<uint32_t>(10 * i)});
   write(dir, "news", gossip::encode(news));
 
-  auto node = std::make_unique<gossip::Record>();
-  node->kind = gossip::RecordKind::Node;
-  node->key = "node-b";
-  node->author_fp = gossip::fingerprint("node-b");
-  node->generation = 2;
-  node->version = 12;
-  node->node = std::make_unique<const gossip::NodeBody>(gossip::NodeBody{"tcp://127.0.0.1:7947", 8, "", "", false});
-  auto fn = std::make_unique<gossip::Record>();
-  fn->kind = gossip::RecordKind::Function;
-  fn->key = "web";
-  fn->author_fp = gossip::fingerprint("node-b");
-  fn->generation = 2;
-  fn->version = 5;
-  fn->payload = shape::encode(shape::summarize("web", learned_model(0.0, 1), 1, 11));
+  const gossip::RecordDraft node{.kind = gossip::RecordKind::Node, .key = "node-b",
+                                 .author_fp = gossip::fingerprint("node-b"), .generation = 2, .version = 12,
+                                 .node = gossip::NodeBody{"tcp://127.0.0.1:7947", 8, "", "", false}};
+  const gossip::RecordDraft fn{.kind = gossip::RecordKind::Function, .key = "web",
+                               .author_fp = gossip::fingerprint("node-b"), .generation = 2, .version = 5,
+                               .payload = shape::encode(shape::summarize("web", learned_model(0.0, 1), 1, 11))};
   gossip::Message push = ping;
   push.type = wire::MessageType::Push;
   push.members.clear();
-  push.records = {gossip::share(std::move(node)), gossip::share(std::move(fn))};
+  push.records = {gossip::share(node), gossip::share(fn)};
   write(dir, "push", gossip::encode(push));
 }
 

@@ -464,16 +464,11 @@ TEST(GossipProtocol, DuplicateNodeIdIsCountedOnBothSidesAndNoticesAreRateLimited
 namespace {
 
 RecordRef resigned(const Record& original, std::string payload, const RecordAuthority* signer) {
-  auto r = std::make_unique<Record>();
-  r->kind = original.kind;
-  r->key = original.key;
-  r->author_fp = original.author_fp;
-  r->generation = original.generation;
-  r->version = original.version + 1;
-  r->payload = std::move(payload);
-  if (original.node) r->node = std::make_unique<const NodeBody>(original.body());
-  r->signature = signer ? signer->sign(signing_bytes(*r)) : original.signature;
-  return share(std::move(r));
+  RecordDraft r = draft_of(original);
+  r.version += 1;
+  r.payload = std::move(payload);
+  if (signer) r.signature = signer->sign(signing_bytes(r));  // otherwise the author's stays
+  return share(r);
 }
 
 Outgoing push_to(size_t to, const std::vector<RecordRef>& records, const std::string& from_id) {

@@ -12,28 +12,17 @@ namespace g = antiphase::gossip;
 namespace {
 
 g::RecordRef function_record(const std::string& name, size_t summary_bytes, uint64_t lamport) {
-  auto r = std::make_unique<g::Record>();
-  r->kind = g::RecordKind::Function;
-  r->key = name;
-  r->author_fp = g::fingerprint("node-c");
-  r->generation = 3;
-  r->version = lamport;
-  r->payload = std::string(summary_bytes, '\x7f');
-  r->signature = std::string(64, 's');
-  return g::share(std::move(r));
+  return g::share(g::RecordDraft{.kind = g::RecordKind::Function, .key = name, .author_fp = g::fingerprint("node-c"),
+                                 .generation = 3, .version = lamport, .payload = std::string(summary_bytes, '\x7f'),
+                                 .signature = std::string(64, 's')});
 }
 
 g::RecordRef node_record(const std::string& id, bool left) {
-  auto r = std::make_unique<g::Record>();
-  r->kind = g::RecordKind::Node;
-  r->key = id;
-  r->author_fp = g::fingerprint(id);
-  r->generation = 1700000000;
-  r->version = 9;
-  r->payload = "host-shape";
-  r->node = std::make_unique<const g::NodeBody>(g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), left});
-  r->signature = std::string(64, 'z');
-  return g::share(std::move(r));
+  return g::share(g::RecordDraft{
+      .kind = g::RecordKind::Node, .key = id, .author_fp = g::fingerprint(id), .generation = 1700000000, .version = 9,
+      .payload = "host-shape",
+      .node = g::NodeBody{"tcp://10.0.0.3:7946", 32.5, std::string(32, 'c'), std::string(32, 'e'), left},
+      .signature = std::string(64, 'z')});
 }
 
 g::Message sample_message() {
@@ -81,11 +70,11 @@ TEST(WireFrame, RoundTripsEveryField) {
   EXPECT_EQ(m.members[0].version, 12u);
   EXPECT_EQ(m.pull.back(), 0xffffffffffffffffull);
   ASSERT_EQ(m.records.size(), 2u);
-  EXPECT_EQ(m.records[0]->payload.size(), 200u);
+  EXPECT_EQ(m.records[0]->payload().size(), 200u);
   EXPECT_EQ(m.records[0]->version, 5u);
   EXPECT_EQ(m.records[0]->stamp_hash, sample_message().records[0]->stamp_hash) << "same record, same identity";
-  EXPECT_EQ(m.records[1]->body().capacity_cores, 32.5);
-  EXPECT_EQ(m.records[1]->body().sign_key, std::string(32, 'e'));
+  EXPECT_EQ(m.records[1]->capacity_cores(), 32.5);
+  EXPECT_EQ(m.records[1]->sign_key(), std::string(32, 'e'));
   EXPECT_EQ(g::signing_bytes(*m.records[1]), g::signing_bytes(*sample_message().records[1]));
 }
 

@@ -336,7 +336,7 @@ class Simulation {
     for (size_t i = 0; i < o_.nodes; ++i) {
       if (!net_.is_up(i) || net_.is_paused(i)) continue;
       const Record* r = const_cast<sim::SimNetwork&>(net_).node(i).state().function(name);
-      seen += r && r->payload == value;
+      seen += r && r->payload() == value;
     }
     return seen;
   }
@@ -515,29 +515,26 @@ class Simulation {
       const auto signer = net_.authority(f);
       push.records.push_back(forged_copy(*real, signer.get()));   // re-signed by the forger
       push.records.push_back(forged_copy(*real, nullptr));        // altered, author's signature kept
-      if (const auto old = replay_.find(real->key); old != replay_.end()) push.records.push_back(old->second);
-      replay_[real->key] = RecordRef(real);
+      const std::string key(real->key());
+      if (const auto old = replay_.find(key); old != replay_.end()) push.records.push_back(old->second);
+      replay_[key] = RecordRef(real);
       for (int k = 0; k < 3; ++k) {
         const size_t to = rng_() % o_.nodes;
         if (to == f || !net_.is_up(to) || net_.is_paused(to)) continue;
         net_.node(to).handle(push, net_.public_key(f), local(to));
         forged_sent_ += 2;
       }
-      forged_keys_.insert(real->key);
+      forged_keys_.insert(key);
     }
   }
 
   RecordRef forged_copy(const Record& real, const RecordAuthority* signer) {
-    auto r = std::make_unique<Record>();
-    r->kind = real.kind;
-    r->key = real.key;
-    r->author_fp = real.author_fp;
-    r->generation = real.generation;
-    r->version = real.version + 1000;  // would win last-writer-wins if accepted
-    r->payload = "FORGED";
-    r->payload.resize(real.payload.size(), 'f');
-    r->signature = signer ? signer->sign(signing_bytes(*r)) : real.signature;
-    return share(std::move(r));
+    RecordDraft r = draft_of(real);
+    r.version += 1000;  // would win last-writer-wins if accepted
+    r.payload = "FORGED";
+    r.payload.resize(real.payload().size(), 'f');
+    if (signer) r.signature = signer->sign(signing_bytes(r));  // otherwise the author's stays
+    return share(r);
   }
 
   void finish_report() {
@@ -560,7 +557,7 @@ class Simulation {
       for (size_t i = 0; i < o_.nodes; ++i) {
         for (const std::string& key : forged_keys_) {
           const Record* r = net_.node(i).state().function(key);
-          accepted += r && r->payload.rfind("FORGED", 0) == 0;
+          accepted += r && r->payload().starts_with("FORGED");
         }
         refused += net_.node(i).state().counters().forged;
         stale += net_.node(i).state().counters().stale;
