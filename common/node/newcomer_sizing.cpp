@@ -34,6 +34,13 @@ void NewcomerSizing::measured(const std::string& function, double cores_per_inst
   w.highest = std::max(w.highest, cores_per_instance);
 }
 
+std::vector<std::string> NewcomerSizing::watched_functions() const {
+  std::vector<std::string> names;
+  names.reserve(watched_.size());
+  for (const auto& [name, w] : watched_) names.push_back(name);
+  return names;
+}
+
 void NewcomerSizing::settle(int64_t unix_s) {
   for (auto it = watched_.begin(); it != watched_.end();) {
     Watch& w = it->second;

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace antiphase::node {
 
@@ -43,6 +44,7 @@ class NewcomerSizing {
   double factor() const { return factor_; }  // >= 1
   size_t samples() const { return ratios_.size(); }
   size_t watched() const { return watched_.size(); }
+  std::vector<std::string> watched_functions() const;
 
  private:
   struct Watch {

@@ -325,11 +325,14 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   advert_stale_ = true;
 }
 
-// Functions admitted blind: the most each used per instance over its first day here (or
-// its whole stay, if shorter), against what it requested.
+// Functions admitted blind: the most each used per instance over its stay here (up to
+// NewcomerConfig::watch_s), against what it requested. Looked up by watch, not by tick
+// function: a host watches a few newcomers among hundreds of tenants.
 void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
   if (!newcomers_.watched()) return;
-  for (const auto& [name, f] : tick.functions) newcomers_.measured(name, f.cores / std::max<uint32_t>(1, f.instances), unix_s);
+  for (const std::string& name : newcomers_.watched_functions())
+    if (const auto f = tick.functions.find(name); f != tick.functions.end())
+      newcomers_.measured(name, f->second.cores / std::max<uint32_t>(1, f->second.instances), unix_s);
   newcomers_.settle(unix_s);
 }
 
