@@ -167,11 +167,7 @@ double Record::capacity_cores() const {
 
 bool Record::left() const { return node_scalars()[sizeof(double)] != 0; }
 
-size_t Record::allocation_bytes() const {
-  size_t bytes = sizeof(Record) + key_bytes_ + payload_bytes_ + signature_bytes_;
-  if (is_node()) bytes += endpoint_bytes_ + curve_key_bytes_ + sign_key_bytes_ + kNodeScalarBytes;
-  return bytes;
-}
+size_t Record::allocation_bytes() const { return sizeof(Record) + tail_bytes(fields_of(*this)); }
 
 void Record::destroy(const Record* record) {
   record->~Record();

@@ -27,18 +27,14 @@ void NewcomerSizing::admitted(const std::string& function, double requested_core
 
 void NewcomerSizing::measured(const std::string& function, double cores_per_instance, int64_t unix_s) {
   const auto it = watched_.find(function);
-  if (it == watched_.end() || !std::isfinite(cores_per_instance)) return;
-  Watch& w = it->second;
+  if (it != watched_.end()) note(it->second, cores_per_instance, unix_s);
+}
+
+void NewcomerSizing::note(Watch& w, double cores_per_instance, int64_t unix_s) {
+  if (!std::isfinite(cores_per_instance)) return;
   if (w.first_unix_s < 0) w.first_unix_s = unix_s;
   w.last_unix_s = unix_s;
   w.highest = std::max(w.highest, cores_per_instance);
-}
-
-std::vector<std::string> NewcomerSizing::watched_functions() const {
-  std::vector<std::string> names;
-  names.reserve(watched_.size());
-  for (const auto& [name, w] : watched_) names.push_back(name);
-  return names;
 }
 
 void NewcomerSizing::settle(int64_t unix_s) {

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
-#include <vector>
 
 namespace antiphase::node {
 
@@ -44,7 +44,13 @@ class NewcomerSizing {
   double factor() const { return factor_; }  // >= 1
   size_t samples() const { return ratios_.size(); }
   size_t watched() const { return watched_.size(); }
-  std::vector<std::string> watched_functions() const;
+  // measured() for every watched function `cores_of(name)` knows (per instance), then settle().
+  template <typename CoresOf>
+  void observe(int64_t unix_s, CoresOf&& cores_of) {
+    for (auto& [name, w] : watched_)
+      if (const std::optional<double> cores = cores_of(name)) note(w, *cores, unix_s);
+    settle(unix_s);
+  }
 
  private:
   struct Watch {
@@ -53,6 +59,7 @@ class NewcomerSizing {
     int64_t last_unix_s = -1;   // last tick that showed it
     int64_t admitted_unix_s = -1;  // the first settle after its admission
   };
+  static void note(Watch& w, double cores_per_instance, int64_t unix_s);
   void add_sample(double ratio);
   void refresh_factor();
 

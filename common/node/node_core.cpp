@@ -330,10 +330,11 @@ void NodeCore::observe(const Tick& tick, double now_s) {
 // function: a host watches a few newcomers among hundreds of tenants.
 void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
   if (!newcomers_.watched()) return;
-  for (const std::string& name : newcomers_.watched_functions())
-    if (const auto f = tick.functions.find(name); f != tick.functions.end())
-      newcomers_.measured(name, f->second.cores / std::max<uint32_t>(1, f->second.instances), unix_s);
-  newcomers_.settle(unix_s);
+  newcomers_.observe(unix_s, [&](const std::string& name) -> std::optional<double> {
+    const auto f = tick.functions.find(name);
+    if (f == tick.functions.end()) return std::nullopt;
+    return f->second.cores / std::max<uint32_t>(1, f->second.instances);
+  });
 }
 
 CoMovementEstimate NodeCore::comovement() const {
