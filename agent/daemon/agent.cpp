@@ -181,6 +181,10 @@ std::optional<std::string> Agent::gossiped_blob(const std::string& function) con
   return gossip_ ? gossip_->function_blob(function) : std::nullopt;
 }
 
+void Agent::fetch_unheard(const std::string& function) {
+  if (gossip_) gossip_->fetch_if_unheard(function);
+}
+
 void Agent::hear_about(const std::string& function) {
   core_.hear_gossiped(function, [&](const std::string& name) { return gossiped_blob(name); });
 }

@@ -71,6 +71,9 @@ class Agent {
   void register_routes();
   // Before a decision about `function`: what gossip knows of it, into the core.
   void hear_about(const std::string& function);  // with mu_ held
+  // With function homes: fetches a summary this agent lacks from its homes (up to 50 ms),
+  // so that hear_about() finds it. Without mu_ held: the tick must not wait for the network.
+  void fetch_unheard(const std::string& function);
   std::optional<std::string> gossiped_blob(const std::string& function) const;  // nothing without gossip
   std::string state_path() const;
   static double wall_now_s();

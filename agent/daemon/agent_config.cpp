@@ -30,6 +30,8 @@ agent::gossip::GossipConfig gossip_config_from(const config::Config& c) {
   g.public_key_file = c.gossip.public_key_file;
   g.allowed_keys_dir = c.gossip.allowed_keys_dir;
   g.insecure = c.gossip.insecure;
+  g.max_peers = c.gossip.max_peers;
+  g.function_homes = c.gossip.function_homes;
   g.state_dir = c.state.dir;
   return g;
 }

@@ -225,6 +225,8 @@ HttpResponse Agent::admit(const HttpRequest& req) {
   if (!parse_json_body(req, body, err)) return err;
   node::AdmitRequest request;
   bool reserve = false;
+  // Before the lock (the request is validated under it): a fetch waits for the network.
+  if (body.contains("function") && body["function"].is_string()) fetch_unheard(body["function"].get<std::string>());
   std::lock_guard lock(mu_);
   if (!request_from_json(body, request, err, &reserve)) {
     ++counters_.decisions_error;
@@ -254,6 +256,7 @@ HttpResponse Agent::rank(const HttpRequest& req) {
     if (!request_from_json(item, r, err)) return err;
     requests.push_back(std::move(r));
   }
+  for (const auto& r : requests) fetch_unheard(r.function);
   std::lock_guard lock(mu_);
   for (const auto& r : requests) hear_about(r.function);
   const node::RankAnswer a = core_.rank(requests, wall_now_s());
@@ -269,6 +272,7 @@ HttpResponse Agent::place(const HttpRequest& req) {
   if (!parse_json_body(req, body, err)) return err;
   node::AdmitRequest request;
   if (!request_from_json(body, request, err)) return err;
+  fetch_unheard(request.function);
   std::lock_guard lock(mu_);
   hear_about(request.function);
   // This host and every live peer, each judged as it judges itself.

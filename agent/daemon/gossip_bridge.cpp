@@ -51,8 +51,11 @@ void GossipBridge::sync_peers(node::NodeCore& core) {
 }
 
 std::optional<std::string> GossipBridge::function_blob(const std::string& function) const {
+  agent_->want_function(function);
   return agent_->function_summary(function);
 }
+
+void GossipBridge::fetch_if_unheard(const std::string& function) { agent_->fetch_function(function, kColdFetchWait); }
 
 nlohmann::json GossipBridge::peers_json() const {
   nlohmann::json list = nlohmann::json::array();
@@ -86,6 +89,9 @@ nlohmann::json GossipBridge::stats_json() const {
                                  {"local_health", s.local_health}}},
           {"peers", {{"alive", s.peers_alive}, {"suspect", s.peers_suspect}, {"dead", s.peers_dead}, {"left", s.peers_left}}},
           {"functions_known", s.functions},
+          {"state_bytes", s.state_bytes},
+          {"function_homes", {{"homes", s.function_homes}, {"interest_pulls", s.interest_pulls},
+                              {"functions_forgotten", s.functions_forgotten}, {"home_news_sent", s.home_news_sent}}},
           {"summaries_published", publisher_.counters().summaries_published},
           {"summaries_suppressed", publisher_.counters().summaries_suppressed},
           {"adverts_published", publisher_.counters().adverts_published},

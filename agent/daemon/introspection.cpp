@@ -162,7 +162,12 @@ std::string Agent::metrics_text() const {
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_suspect), "state=\"suspect\"");
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_dead), "state=\"dead\"");
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_left), "state=\"left\"");
-    w.single("antiphase_gossip_functions_known", "gauge", "Function summaries replicated from peers.", static_cast<double>(g.functions));
+    w.single("antiphase_gossip_functions_known", "gauge", "Function summaries this agent keeps.", static_cast<double>(g.functions));
+    w.single("antiphase_gossip_state_bytes", "gauge", "Memory of this agent's gossip replica (records and tables).",
+             static_cast<double>(g.state_bytes));
+    w.single("antiphase_gossip_interest_pulls_total", "counter",
+             "Function summaries pulled from their homes because this agent runs or was asked about them.",
+             static_cast<double>(g.interest_pulls));
     w.family("antiphase_gossip_records_total", "counter", "Peer records by what became of them.");
     w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_applied), "outcome=\"applied\"");
     w.sample("antiphase_gossip_records_total", static_cast<double>(g.records_forged), "outcome=\"forged\"");

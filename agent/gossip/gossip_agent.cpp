@@ -59,6 +59,7 @@ antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config)
   p.max_functions = config.max_functions;
   p.max_message_bytes = config.max_message_bytes;
   p.max_summary_bytes = config.max_summary_bytes;
+  p.function_homes = config.function_homes;
   return p;
 }
 
@@ -193,7 +194,10 @@ void GossipAgent::stop() {
   if (!running_) return;
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
-  transport_.reset();
+  {
+    std::lock_guard lock(mutex_);  // want_function() may be waking it
+    transport_.reset();
+  }
   running_ = false;
 }
 
@@ -283,6 +287,24 @@ std::optional<std::string> GossipAgent::function_summary(const std::string& func
   return protocol_->function_summary(function);
 }
 
+void GossipAgent::want_function(const std::string& function) {
+  if (config_.function_homes == 0) return;
+  std::lock_guard lock(mutex_);
+  if (!protocol_ || !running_ || !transport_) return;
+  // The loop may be asleep in poll() for up to kMaxPollWaitS: wake it to send the pull now.
+  if (protocol_->want_function(function, now())) transport_->wake();
+}
+
+std::optional<std::string> GossipAgent::fetch_function(const std::string& function, std::chrono::milliseconds wait) {
+  want_function(function);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (auto summary = function_summary(function)) return summary;
+    if (config_.function_homes == 0 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 namespace {
 std::pair<NodeState, PeerInfo> node_and_peer(const antiphase::gossip::PeerView& view) {
   return {NodeState{view.node_id, view.endpoint, view.capacity_cores, view.host_summary},
@@ -349,6 +371,11 @@ Stats GossipAgent::stats() const {
   stats.peers_suspect = store.count(PeerState::Suspect);
   stats.peers_dead = store.count(PeerState::Dead);
   stats.peers_left = store.count(PeerState::Left);
+  stats.function_homes = config_.function_homes;
+  stats.interest_pulls = counters.interest_pulls;
+  stats.functions_forgotten = counters.functions_forgotten;
+  stats.home_news_sent = counters.home_news_sent;
+  stats.state_bytes = store.approximate_bytes();
   return stats;
 }
 

@@ -60,7 +60,9 @@ struct GossipConfig {
   std::string secret_key_file, public_key_file;  // CurveZMQ; both empty = no encryption
   std::string allowed_keys_dir;                  // public keys of peers we accept
   bool insecure = false;                         // allow non-loopback gossip without keys (loudly)
-  size_t max_peers = 4096, max_functions = 100000, max_message_bytes = 1 << 20;
+  size_t max_peers = 16384, max_functions = 100000, max_message_bytes = 1 << 20;
+  // 0: full replication. r > 0: function homes (ProtocolConfig::function_homes).
+  unsigned function_homes = 0;
   size_t max_summary_bytes = 4096;
   std::string state_dir;  // gossip.generation is persisted here
 };
@@ -97,6 +99,10 @@ struct Stats {
   uint64_t local_health = 0;          // Lifeguard: 0 healthy; probing slows (x health + 1) when > 0
   uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
   uint64_t functions = 0;
+  // function homes (0 = full replication)
+  uint64_t function_homes = 0;
+  uint64_t interest_pulls = 0, functions_forgotten = 0, home_news_sent = 0;
+  uint64_t state_bytes = 0;  // this agent's replica: records and tables (approximate)
 };
 
 // Keys whose records were applied, replaced or removed since the last take_changes().
@@ -123,6 +129,13 @@ class GossipAgent {
   bool publish_function(const std::string& function, std::string summary_blob);
 
   std::optional<std::string> function_summary(const std::string& function) const;
+  // With function homes: this agent needs `function`'s summary (it runs it, or was asked
+  // about it), so it keeps it and pulls it from a home when it lacks it or its copy is a
+  // minute old. A no-op without homes. Cheap enough to call on every lookup.
+  void want_function(const std::string& function);
+  // want_function, then waits up to `wait` for the summary if this agent has none yet
+  // (one round trip to a home). Returns it, or nullopt if no home had it in time.
+  std::optional<std::string> fetch_function(const std::string& function, std::chrono::milliseconds wait);
   std::vector<std::pair<NodeState, PeerInfo>> nodes() const;  // peers, not us; O(members)
   std::optional<std::pair<NodeState, PeerInfo>> node(const std::string& node_id) const;
   std::vector<PeerInfo> peers() const;

@@ -1,6 +1,12 @@
 #include "agent/gossip/zmq_transport.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
@@ -46,9 +52,12 @@ ZmqTransport::ZmqTransport(TransportOptions options)
   router_.set(zmq::sockopt::rcvhwm, options_.hwm * 64);
   router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes) + kOversizeCountingSlack);
   router_.bind(options_.bind);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("gossip: eventfd: ") + std::strerror(errno));
 }
 
 ZmqTransport::~ZmqTransport() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
   peers_.clear();
   router_.close();
   zap_.reset();
@@ -58,14 +67,24 @@ ZmqTransport::~ZmqTransport() {
 std::vector<Received> ZmqTransport::poll(std::chrono::milliseconds timeout) {
   std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
   if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
   std::vector<Received> received;
   zmq::poll(items, timeout);
+  if (items.back().revents & ZMQ_POLLIN) {
+    uint64_t wakes = 0;
+    [[maybe_unused]] const ssize_t drained = ::read(wake_fd_, &wakes, sizeof wakes);
+  }
   if (zap_ && (items[1].revents & ZMQ_POLLIN))
     for (int i = 0; i < 16; ++i) zap_->handle_one();
   if (items[0].revents & ZMQ_POLLIN)
     for (size_t i = 0; i < kMaxReceivesPerPoll && receive_one(received); ++i) {
     }
   return received;
+}
+
+void ZmqTransport::wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
 }
 
 bool ZmqTransport::receive_one(std::vector<Received>& out) {

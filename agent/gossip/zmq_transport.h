@@ -55,8 +55,10 @@ class ZmqTransport {
   explicit ZmqTransport(TransportOptions options);
   ~ZmqTransport();
 
-  // Waits up to `timeout` for traffic, answers ZAP requests, returns valid messages.
+  // Waits up to `timeout` for traffic (or wake()), answers ZAP requests, returns valid messages.
   std::vector<Received> poll(std::chrono::milliseconds timeout);
+  // Ends the current or next poll() early. The one member safe to call from any thread.
+  void wake();
   void send(const antiphase::gossip::Outgoing& message, double now);
   // Retries queued sends, expires old ones, closes idle DEALERs.
   void maintain(double now);
@@ -90,6 +92,7 @@ class ZmqTransport {
   zmq::socket_t router_;
   std::unordered_map<std::string, Peer> peers_;
   TransportCounters counters_;
+  int wake_fd_ = -1;  // eventfd, polled beside the sockets
 };
 
 }  // namespace antiphase::agent::gossip

@@ -215,6 +215,8 @@ const std::map<std::string, Apply>& schema() {
       {"gossip.insecure", boolean(&C::gossip, &GossipConfigKeys::insecure)},
       {"gossip.republish_threshold", number(&C::gossip, &GossipConfigKeys::republish_threshold, 0, 10)},
       {"gossip.republish_min_interval", duration(&C::gossip, &GossipConfigKeys::republish_min_interval_s, 0, 86400)},
+      {"gossip.max_peers", integer(&C::gossip, &GossipConfigKeys::max_peers, 2, 1000000)},
+      {"gossip.function_homes", integer(&C::gossip, &GossipConfigKeys::function_homes, 0, 64)},
       {"log.level", one_of(&C::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error"})},
   };
   return keys;

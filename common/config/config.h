@@ -103,6 +103,8 @@ struct GossipConfigKeys {
   bool insecure = false;
   double republish_threshold = 0.05;
   double republish_min_interval_s = 30.0;
+  uint32_t max_peers = 16384;     // members kept; a fleet larger than this must raise it
+  uint32_t function_homes = 0;    // 0: every agent keeps every summary; r: r homes per function
 };
 
 struct LogConfig {

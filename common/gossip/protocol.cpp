@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "common/gossip/function_homes.h"
 #include "common/gossip/message_codec.h"
 
 namespace antiphase::gossip {
@@ -19,6 +20,12 @@ constexpr size_t kMaxNoticed = 1024;
 constexpr uint8_t kMaxPullAttempts = 3;
 constexpr size_t kMessageSlackBytes = 1024;   // header, sender block, protobuf framing
 constexpr size_t kNewsItemBytes = 12, kMemberRumourBytes = 40, kAverageRecordBytes = 400;
+// A function's news goes to each of its homes this many times, one news interval apart:
+// at 5 % loss a home misses all three with odds 1.25e-4, and a home that misses them
+// hears again within kFullAnnounceRounds anti-entropy intervals.
+constexpr uint8_t kHomeNewsTransmissions = 3;
+constexpr uint64_t kFullAnnounceRounds = 10;
+constexpr size_t kMaxInterests = 4096;
 constexpr double kNever = -std::numeric_limits<double>::infinity();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -73,7 +80,13 @@ void Protocol::set_node_state(const LocalNodeState& state, double now) {
 bool Protocol::publish_function(const std::string& function, std::string summary, double now) {
   const RecordRef record = store_.write_function(function, std::move(summary), now);
   if (!record) return false;
-  queue_news(*record);
+  if (!homed()) {
+    queue_news(*record);
+    return true;
+  }
+  std::vector<uint64_t> homes = homes_of(record->key_hash);
+  announce_to_homes(*record, homes, kHomeNewsTransmissions);
+  announced_[record->key_hash] = std::move(homes);
   return true;
 }
 
@@ -173,10 +186,13 @@ std::vector<Outgoing> Protocol::tick(double now) {
   probe_step(now, out);
   relay_step(now, out);
   suspicion_step(now, out);
-  if (now >= next_news_at_ && (!news_.empty() || !member_news_.empty())) send_news(now, out);
+  if (now >= next_news_at_ && (!news_.empty() || !member_news_.empty() || !home_news_.empty())) send_news(now, out);
   send_pulls(now, out);
   last_pull_round_at_ = now;
-  if (now >= next_ae_at_ && !left_) start_anti_entropy(now, out);
+  if (now >= next_ae_at_ && !left_) {
+    if (homed()) tend_homes(now);
+    start_anti_entropy(now, out);
+  }
   if (now >= next_purge_at_) {
     store_.purge(now);
     next_purge_at_ = now + std::min(1.0, config_.probe_interval_s);
@@ -198,7 +214,7 @@ double Protocol::next_deadline() const {
                                              config_.suspicion_confirmations, config_.suspect_after_s, config_.dead_after_s);
     deadline = std::min(deadline, s.final_check ? s.final_deadline : s.started + timeout);
   }
-  if (!news_.empty() || !member_news_.empty()) deadline = std::min(deadline, next_news_at_);
+  if (!news_.empty() || !member_news_.empty() || !home_news_.empty()) deadline = std::min(deadline, next_news_at_);
   // Pulls that did not fit one round are retried the next news interval, not in a spin.
   if (!wants_.empty()) deadline = std::min(deadline, std::max(wants_due_at_, last_pull_round_at_ + config_.news_interval_s));
   return deadline;
@@ -494,6 +510,143 @@ void Protocol::send_news(double now, std::vector<Outgoing>& out) {
     ++counters_.news_sent;
   }
   std::erase_if(news_, [](const QueuedNews& q) { return q.left == 0; });
+  send_home_news(out);
+}
+
+// ---------------------------------------------------------------- function homes
+
+std::vector<uint64_t> Protocol::homes_of(uint64_t key_hash) const {
+  if (!homed()) return {};
+  TopHomes top(key_hash, config_.function_homes);
+  store_.members().for_each([&](const Member& m) {
+    if (is_live(m.state)) top.offer(m.fp());
+  });
+  return top.members();
+}
+
+bool Protocol::is_home(uint64_t key_hash) const {
+  const std::vector<uint64_t> homes = homes_of(key_hash);
+  return std::find(homes.begin(), homes.end(), store_.self_fp()) != homes.end();
+}
+
+bool Protocol::keeps_function(const Record& record, double now) const {
+  if (!homed() || record.author_fp == store_.self_fp()) return true;
+  if (const auto it = interest_.find(record.key_hash); it != interest_.end() && it->second.until >= now) return true;
+  return is_home(record.key_hash);
+}
+
+void Protocol::announce_to_homes(const Record& record, const std::vector<uint64_t>& homes, uint8_t transmissions) {
+  for (const uint64_t home : homes) {
+    if (home == store_.self_fp()) continue;
+    cap_queue(home_news_);
+    home_news_.push_back({home, {record.key_hash, record.stamp_hash}, transmissions});
+  }
+}
+
+void Protocol::send_home_news(std::vector<Outgoing>& out) {
+  if (home_news_.empty()) return;
+  const size_t budget = (config_.max_message_bytes - kMessageSlackBytes) / 2 / kNewsItemBytes;
+  std::unordered_map<uint64_t, Message> by_home;
+  for (HomeNews& queued : home_news_) {
+    auto [it, fresh] = by_home.try_emplace(queued.target_fp);
+    if (fresh) it->second = message(MessageType::News);
+    if (it->second.news.size() >= budget) continue;
+    it->second.news.push_back(queued.item);
+    --queued.left;
+  }
+  std::erase_if(home_news_, [](const HomeNews& q) { return q.left == 0; });
+  for (auto& [home, news] : by_home) {
+    const std::optional<Contact> contact = contact_of(home);
+    if (!contact || contact->endpoint.empty()) continue;
+    out.push_back(to(*contact, std::move(news)));
+    ++counters_.home_news_sent;
+  }
+}
+
+bool Protocol::want_function(const std::string& function, double now) {
+  if (!homed() || left_) return false;
+  const uint64_t key = function_key_hash(function);
+  const Record* held = store_.find(key);
+  auto [it, fresh] = interest_.try_emplace(key, Interest{now, held ? now : kNever});
+  it->second.until = now + config_.interest_s;
+  if (fresh && interest_.size() > kMaxInterests) {
+    std::erase_if(interest_, [&](const auto& entry) { return entry.second.until < now; });
+    if (interest_.size() > kMaxInterests) {  // all current: the one asked about longest ago goes
+      auto oldest = std::min_element(interest_.begin(), interest_.end(), [](const auto& a, const auto& b) {
+        return a.second.until < b.second.until;
+      });
+      interest_.erase(oldest);
+      it = interest_.find(key);
+      if (it == interest_.end()) return false;
+    }
+  }
+  if (held && now - it->second.pulled_at < config_.interest_refresh_s) return false;
+  std::vector<uint64_t> homes = homes_of(key);
+  std::erase(homes, store_.self_fp());
+  if (homes.empty()) return false;
+  // Either of the two best homes: the best one alone would answer every cold ask.
+  it->second.pulled_at = now;
+  want(key, 0, homes[rng_.below(std::min<size_t>(2, homes.size()))], now);
+  last_pull_round_at_ = kNever;  // someone may be waiting for it: the next tick pulls, not the next news interval
+  ++counters_.interest_pulls;
+  return true;
+}
+
+void Protocol::tend_homes(double now) {
+  const bool everyone = ++tend_rounds_ % kFullAnnounceRounds == 0;
+  std::erase_if(interest_, [&](const auto& entry) { return entry.second.until < now; });
+  std::vector<uint64_t> live;
+  live.reserve(store_.members().size());
+  store_.members().for_each([&](const Member& m) {
+    if (is_live(m.state)) live.push_back(m.fp());
+  });
+  const uint64_t self = store_.self_fp();
+  std::vector<uint64_t> forget;
+  store_.for_each_function([&](const Record& r) {
+    TopHomes top(r.key_hash, config_.function_homes);
+    for (const uint64_t fp : live) top.offer(fp);
+    std::vector<uint64_t> homes = top.members();
+    if (r.author_fp == self) {
+      std::vector<uint64_t>& told = announced_[r.key_hash];
+      std::vector<uint64_t> tell;
+      for (const uint64_t home : homes)
+        if (everyone || std::find(told.begin(), told.end(), home) == told.end()) tell.push_back(home);
+      announce_to_homes(r, tell, everyone ? 1 : kHomeNewsTransmissions);
+      told = std::move(homes);
+      return;
+    }
+    const bool interested = interest_.contains(r.key_hash);
+    if (!interested && std::find(homes.begin(), homes.end(), self) == homes.end()) forget.push_back(r.key_hash);
+  });
+  for (const uint64_t key : forget)
+    if (store_.erase_function(key)) ++counters_.functions_forgotten;
+  std::erase_if(announced_, [&](const auto& entry) {
+    const Record* r = store_.find(entry.first);
+    return !r || r->author_fp != self;
+  });
+}
+
+void Protocol::repull_if_missed(const NewsItem& item, uint64_t from_fp, double now) {
+  if (wants_.contains(item.key_hash)) return;
+  const Record* held = store_.find(item.key_hash);
+  const bool missed = held ? !held->is_node() && held->stamp_hash != item.stamp_hash : is_home(item.key_hash);
+  if (missed) want(item.key_hash, item.stamp_hash, from_fp, now);
+}
+
+void Protocol::keep_or_forget(const Record& record, uint64_t source_fp, Verdict verdict, double now) {
+  if (verdict == Verdict::Applied && !keeps_function(record, now)) {
+    if (store_.erase_function(record.key_hash)) ++counters_.functions_forgotten;
+    return;
+  }
+  // Its writer announced a version that a newer one (another host running the same
+  // function) has replaced: tell the writer, so it pulls the newer one and stops
+  // announcing its own.
+  if (verdict == Verdict::Stale && record.author_fp == source_fp) {
+    if (const Record* ours = store_.find(record.key_hash); ours && ours->stamp_hash != record.stamp_hash) {
+      cap_queue(home_news_);
+      home_news_.push_back({source_fp, {ours->key_hash, ours->stamp_hash}, 1});
+    }
+  }
 }
 
 // ---------------------------------------------------------------- pulls
@@ -593,7 +746,8 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
                MemberNews{record->author_fp, stone->generation, stone->version, PeerState::Dead, store_.self_fp()}, now,
                out);
     }
-    if (verdict == Verdict::Applied) queue_news(*record);
+    if (verdict == Verdict::Applied && (record->is_node() || !homed())) queue_news(*record);
+    if (!record->is_node() && homed()) keep_or_forget(*record, source_fp, verdict, now);
     if (verdict == Verdict::Pending) want(nonzero(record->author_fp), 0, source_fp, now);  // its author's record
     // A want is answered by the very version it asked for, or, if it asked for anything
     // newer (stamp 0), by whatever the source had. An older version (a push we did not ask
@@ -602,7 +756,13 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
       const uint32_t wanted = it->second.stamp_hash;
       if (wanted == record->stamp_hash || wanted == 0) wants_.erase(it);
     }
-    for (const RecordRef& released : store_.take_released()) queue_news(*released);
+    for (const RecordRef& released : store_.take_released()) {
+      if (!homed()) {
+        queue_news(*released);
+      } else {
+        keep_or_forget(*released, 0, Verdict::Applied, now);
+      }
+    }
   }
 }
 
@@ -930,7 +1090,10 @@ void Protocol::on_news(const Message& m, uint64_t from_fp, double now) {
   for (const NewsItem& item : m.news) {
     const uint64_t id = nonzero(item.key_hash ^ (uint64_t{item.stamp_hash} * 0x9e3779b97f4a7c15ull));
     uint64_t& seen = seen_news_[id % kSeenNewsSlots];
-    if (seen == id) continue;  // held, or wanted already
+    if (seen == id) {  // held, or wanted already
+      if (homed()) repull_if_missed(item, from_fp, now);
+      continue;
+    }
     seen = id;
     const Record* held = store_.find(item.key_hash);
     if (!held || held->stamp_hash != item.stamp_hash) want(item.key_hash, item.stamp_hash, from_fp, now);
@@ -1023,8 +1186,8 @@ void Protocol::member_forgotten(uint64_t fp, double now) {
   noticed_at_.erase(fp);
 }
 
-void Protocol::adopt_state(const Protocol& donor, double now) {
-  store_.clone_from(donor.store_, now);
+void Protocol::adopt_state(const Protocol& donor, double now, const std::vector<RecordRef>* functions) {
+  store_.clone_from(donor.store_, now, functions);
   next_probe_at_ = now + rng_.unit() * config_.probe_interval_s;
   next_ae_at_ = now + rng_.unit() * config_.anti_entropy_interval_s;
   next_purge_at_ = now + rng_.unit();

@@ -21,6 +21,11 @@
 //     then the entries of differing buckets; differences still there after a short
 //     settling delay are pulled. With probability 1/(live + 1) per round an agent also
 //     runs it with a Dead member or a seed, so partitions heal.
+//   - Function homes (config.function_homes = r > 0, for large fleets): a function's
+//     record is announced by its writer to its r homes only (function_homes.h), kept
+//     there, by its writer and by agents that asked for it (want_function), and nowhere
+//     else. Node records still spread to everyone. The writer re-announces to new homes
+//     as members come and go (tend_homes); anti-entropy then compares node records only.
 // Kept from the Scuttlebutt version: generations (a restart voids the old incarnation's
 // records), tombstones for purged members, last-writer-wins per function by Lamport
 // stamp, and the caps.
@@ -77,6 +82,10 @@ struct ProtocolCounters {
   uint64_t refused_identity = 0;   // a member's id used with a key that is not its own
   uint64_t probes_failed = 0, suspicions = 0, refutations = 0, deaths_declared = 0;
   uint64_t purged = 0;
+  // function homes
+  uint64_t home_news_sent = 0;       // NEWS messages addressed to a function's homes
+  uint64_t functions_forgotten = 0;  // records dropped because this agent need not keep them
+  uint64_t interest_pulls = 0;       // functions pulled from their homes because we were asked about them
 };
 
 // Optional hook for tests and the simulator: every liveness change this agent makes.
@@ -97,6 +106,14 @@ class Protocol : private MemberListener {
 
   void set_node_state(const LocalNodeState& state, double now);
   bool publish_function(const std::string& function, std::string summary, double now);
+  // With function homes: we need `function`'s record (we run it, or were asked about it).
+  // Keeps it for interest_s; pulls it from a home if we lack it or our copy is older than
+  // interest_refresh_s. Without homes every agent holds every record: nothing to do.
+  // True when a pull is now due (the caller may call tick() at once instead of waiting).
+  bool want_function(const std::string& function, double now);
+  // The live members (self included) that keep `key_hash`'s record; empty without homes.
+  std::vector<uint64_t> homes_of(uint64_t key_hash) const;
+  bool homed() const { return config_.function_homes > 0; }
 
   // Runs every timer that is due at `now`.
   std::vector<Outgoing> tick(double now);
@@ -123,8 +140,9 @@ class Protocol : private MemberListener {
   // The timers behind next_deadline(), for diagnostics ("probe=… news=…").
   std::string timers() const;
   // Simulator warm start: take `donor`'s records and members (which include ours) as if
-  // we had joined long ago, with timers at random phases.
-  void adopt_state(const Protocol& donor, double now);
+  // we had joined long ago, with timers at random phases; with `functions`, those function
+  // records instead of the donor's (with function homes, what we would keep).
+  void adopt_state(const Protocol& donor, double now, const std::vector<RecordRef>* functions = nullptr);
 
  private:
   struct Probe {
@@ -163,6 +181,15 @@ class Protocol : private MemberListener {
   };
   struct Contact {
     std::string endpoint, public_key;
+  };
+  struct HomeNews {  // a rumour for one function home
+    uint64_t target_fp;
+    NewsItem item;
+    uint8_t left;  // transmissions to go
+  };
+  struct Interest {
+    double until;      // kept until then
+    double pulled_at;  // last pull from a home, -inf if never
   };
   static Contact contact_in(const Record& node);  // where a node record says its author listens
 
@@ -210,6 +237,20 @@ class Protocol : private MemberListener {
   void settle_want(uint64_t key_hash);
   void send_pulls(double now, std::vector<Outgoing>& out);  // due wants not asked for lately
   void apply_records(const std::vector<RecordRef>& records, uint64_t source_fp, double now, std::vector<Outgoing>& out);
+
+  // function homes
+  bool is_home(uint64_t key_hash) const;
+  bool keeps_function(const Record& record, double now) const;  // author, home, or asked lately
+  void announce_to_homes(const Record& record, const std::vector<uint64_t>& homes, uint8_t transmissions);
+  void send_home_news(std::vector<Outgoing>& out);
+  // Every anti-entropy interval: our records told to homes that are new since we last
+  // told them (all of them every kFullAnnounceRounds rounds), what we need not keep dropped.
+  void tend_homes(double now);
+  void keep_or_forget(const Record& record, uint64_t source_fp, Verdict verdict, double now);
+  // A repeated announcement (deduplicated by seen_news_) of a function we hold at another
+  // version, or lack as one of its homes: nothing else repairs a home whose pulls all
+  // failed, nor tells a writer still announcing a superseded version (keep_or_forget).
+  void repull_if_missed(const NewsItem& item, uint64_t from_fp, double now);
 
   // anti-entropy
   void start_anti_entropy(double now, std::vector<Outgoing>& out);
@@ -270,6 +311,11 @@ class Protocol : private MemberListener {
   std::unordered_map<uint64_t, Contact> strangers_;  // senders we have no node record of yet
 
   double last_pull_round_at_ = 0;
+
+  std::vector<HomeNews> home_news_;
+  std::unordered_map<uint64_t, Interest> interest_;                // by function key hash
+  std::unordered_map<uint64_t, std::vector<uint64_t>> announced_;  // our records: the homes last told
+  uint64_t tend_rounds_ = 0;
 
   double next_ae_at_ = 0;
   double next_purge_at_ = 0;

@@ -28,6 +28,17 @@ struct ProtocolConfig {
   double anti_entropy_settle_s = 2;     // differences it finds are pulled this much later (news may bring them first)
   double pull_retry_s = 0.4;        // a pulled key that did not arrive is asked again after this (2 news intervals)
 
+  // --- function homes (docs/gossip.md, "Function homes") ---
+  // 0: every agent keeps every function's record (full replication; what the simulator's
+  // 1,000-node rows and fleets up to a few thousand hosts use). r > 0: a function's record
+  // is kept by the agent that wrote it, by its r homes (rendezvous hashing over the live
+  // members, function_homes.h), and by agents that asked for it (want_function) within
+  // interest_s; everyone else forgets it. Node records stay everywhere. Every agent of a
+  // fleet must use the same value.
+  unsigned function_homes = 0;
+  double interest_s = 600;           // a function asked about is kept this long after the last ask
+  double interest_refresh_s = 60;    // a kept copy is re-pulled from a home when asked about after this
+
   // --- caps ---
   size_t max_peers = 4096;          // members kept (self included); Left, Dead, then oldest-heard evicted
   size_t max_functions = 100000;    // function records kept; lowest Lamport stamp evicted first

@@ -300,6 +300,15 @@ void RecordStore::evict_functions() {
   }
 }
 
+bool RecordStore::erase_function(uint64_t key_hash) {
+  const RecordRef* record = functions_.find(key_hash);
+  if (!record) return false;
+  note_function(**record);
+  toggle_bucket(**record);
+  functions_.erase(key_hash);
+  return true;
+}
+
 void RecordStore::drop_authored(uint64_t author_fp, uint64_t below_generation) {
   std::vector<uint64_t> doomed;
   functions_.for_each([&](const RecordRef& r) {
@@ -409,11 +418,13 @@ bool RecordStore::bucket_hashes_consistent() const {
   members_.for_each([&](const Member& m) {
     if (m.state != PeerState::Dead) scanned[bucket_of(m.node->key_hash, kMaxBuckets)] ^= entry_hash(*m.node);
   });
-  functions_.for_each([&](const RecordRef& r) { scanned[bucket_of(r->key_hash, kMaxBuckets)] ^= entry_hash(*r); });
+  if (functions_in_anti_entropy())
+    functions_.for_each([&](const RecordRef& r) { scanned[bucket_of(r->key_hash, kMaxBuckets)] ^= entry_hash(*r); });
   return scanned == bucket_xor_;
 }
 
 void RecordStore::toggle_bucket(const Record& record) {
+  if (!record.is_node() && !functions_in_anti_entropy()) return;
   bucket_xor_[bucket_of(record.key_hash, kMaxBuckets)] ^= entry_hash(record);
 }
 
@@ -428,7 +439,8 @@ std::vector<uint32_t> RecordStore::bucket_hashes(uint32_t count) const {
   members_.for_each([&](const Member& m) {
     if (m.state != PeerState::Dead) hashes[bucket_of(m.node->key_hash, count)] ^= entry_hash(*m.node);
   });
-  functions_.for_each([&](const RecordRef& r) { hashes[bucket_of(r->key_hash, count)] ^= entry_hash(*r); });
+  if (functions_in_anti_entropy())
+    functions_.for_each([&](const RecordRef& r) { hashes[bucket_of(r->key_hash, count)] ^= entry_hash(*r); });
   return hashes;
 }
 
@@ -463,11 +475,19 @@ Changes RecordStore::take_changes() {
   return changes;
 }
 
-void RecordStore::clone_from(const RecordStore& donor, double now) {
+void RecordStore::clone_from(const RecordStore& donor, double now, const std::vector<RecordRef>* functions) {
   members_ = donor.members_;
-  functions_ = donor.functions_;
-  tombstones_ = donor.tombstones_;
   lamport_ = donor.lamport_;
+  if (functions) {
+    functions_ = FlatTable<RecordRef, RecordKeyOf>();
+    for (const RecordRef& r : *functions) {
+      functions_.insert(r);
+      lamport_ = std::max(lamport_, r->version);
+    }
+  } else {
+    functions_ = donor.functions_;
+  }
+  tombstones_ = donor.tombstones_;
   std::copy(std::begin(donor.by_state_), std::end(donor.by_state_), std::begin(by_state_));
   bucket_xor_ = donor.bucket_xor_;
   const Deciseconds now_ds = to_ds(now);

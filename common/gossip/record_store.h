@@ -103,6 +103,12 @@ class RecordStore {
   // --- lookups ---
   const Record* find(uint64_t key_hash) const;  // a function record or a node record
   const Record* function(const std::string& name) const;
+  template <typename F>
+  void for_each_function(F&& f) const {  // f(const Record&)
+    functions_.for_each([&](const RecordRef& r) { f(*r); });
+  }
+  // Forgets a function record (with function homes: one this agent need not keep).
+  bool erase_function(uint64_t key_hash);
   Member* member(uint64_t fp);
   const Member* member(uint64_t fp) const;
   const Member& self() const { return *member(self_fp_); }
@@ -130,7 +136,9 @@ class RecordStore {
   bool bucket_hashes_consistent() const;
   // Calls f(const Record&) for every record whose key falls into a bucket marked in `selected`.
   // Dead members' node records are left out of anti-entropy (here and in bucket_hashes()):
-  // whoever lags behind must not re-learn, from us, a member we already buried.
+  // whoever lags behind must not re-learn, from us, a member we already buried. With
+  // function homes, function records are too: agents hold different ones by design, and
+  // their homes repair them instead (Protocol::tend_homes).
   template <typename F>
   void for_each_in(const std::vector<bool>& selected, F&& f) const;
 
@@ -139,8 +147,9 @@ class RecordStore {
   const StoreCounters& counters() const { return counters_; }
   void set_listener(MemberListener* listener) { listener_ = listener; }
   // Simulator warm start: take every record and member of `donor` (which must hold our
-  // own node record), sharing the records.
-  void clone_from(const RecordStore& donor, double now);
+  // own node record), sharing the records; with `functions`, those function records
+  // instead of the donor's (function homes: what this agent would keep).
+  void clone_from(const RecordStore& donor, double now, const std::vector<RecordRef>* functions = nullptr);
 
  private:
   Verdict apply_node(const RecordRef& record, double now);
@@ -162,6 +171,7 @@ class RecordStore {
   void note_node(std::string_view id);
   RecordRef sign_and_share(RecordDraft draft) const;
   void toggle_bucket(const Record& record);  // adds or removes the record's anti-entropy entry
+  bool functions_in_anti_entropy() const { return config_.function_homes == 0; }
 
   std::string self_id_;
   uint64_t self_fp_;
@@ -196,6 +206,7 @@ void RecordStore::for_each_in(const std::vector<bool>& selected, F&& f) const {
   members_.for_each([&](const Member& m) {
     if (m.state != PeerState::Dead && selected[bucket_of(m.node->key_hash, count)]) f(*m.node);
   });
+  if (!functions_in_anti_entropy()) return;
   functions_.for_each([&](const RecordRef& r) {
     if (selected[bucket_of(r->key_hash, count)]) f(*r);
   });

@@ -47,8 +47,16 @@ constexpr int kAttackers = 3;
 // grows: libzmq per-connection buffers (8 KiB in/out each) for the few connections
 // alive at once, at most one batch of 256 received messages (<= 128 KiB each) in
 // flight, and glibc arenas that keep freed chunks. 16 MiB is far above that
-// and far below what unbounded queueing of ~100 KiB frames reaches in seconds.
+// and far below what unbounded queueing of ~100 KiB frames reaches in seconds. Under
+// ThreadSanitizer (.ci/tsan builds the target the same way) every byte the agent touches
+// also costs shadow memory and the sanitizer's allocator keeps its own caches: twice the
+// bound there (a clean machine's first CI run measured 16.1 MiB of growth under TSan
+// while another job loaded the CPU), still far below unbounded queueing.
+#if defined(__SANITIZE_THREAD__)
+constexpr size_t kMaxRssGrowthBytes = 32u << 20;
+#else
 constexpr size_t kMaxRssGrowthBytes = 16u << 20;
+#endif
 
 struct MemoryFigures {
   size_t rss_before = 0, rss_peak_sampled = 0, hwm_end = 0, rss_after = 0;
@@ -152,7 +160,8 @@ class GossipFlood : public ::testing::Test {
                 scenario, memory.rss_before / 1048576.0, memory.rss_peak_sampled / 1048576.0, memory.hwm_end / 1048576.0,
                 memory.rss_after / 1048576.0, target_not_alive_polls_);
     ASSERT_GT(memory.rss_before, 0u);
-    EXPECT_LT(memory.hwm_end, memory.rss_before + kMaxRssGrowthBytes) << "peak memory grew by more than 16 MiB";
+    EXPECT_LT(memory.hwm_end, memory.rss_before + kMaxRssGrowthBytes)
+        << "peak memory grew by more than " << (kMaxRssGrowthBytes >> 20) << " MiB";
     EXPECT_LT(memory.rss_after, memory.rss_before + kMaxRssGrowthBytes);
   }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -192,6 +193,62 @@ TEST(GossipAgentApi, TwoInProcessAgentsShareStateWhileCallersHammerTheApi) {
   EXPECT_EQ(nodes[0].second.state, ag::PeerState::Alive);
   one.stop();
   EXPECT_TRUE(wait_until([&] { return two.peers().at(0).state == ag::PeerState::Left; }, 2s));
+}
+
+TEST(GossipAgentApi, WithFunctionHomesAnAgentKeepsAFewSummariesAndFetchesTheRestInARoundTrip) {
+  // Five real agents over loopback ZeroMQ, each function kept by its writer and 1 home.
+  const int port = ::antiphase::testing::free_port_block(5);
+  std::vector<std::unique_ptr<ag::GossipAgent>> agents;
+  for (int i = 0; i < 5; ++i) {
+    ag::GossipConfig c;
+    c.node_id = "h" + std::to_string(i);
+    c.bind = "tcp://127.0.0.1:" + std::to_string(port + i);
+    if (i > 0) c.seeds = {"tcp://127.0.0.1:" + std::to_string(port)};
+    c.interval_s = 0.1;
+    c.suspect_after_s = 1;
+    c.dead_after_s = 2;
+    c.purge_after_s = 4;
+    c.function_homes = 1;
+    agents.push_back(std::make_unique<ag::GossipAgent>(c));
+    agents.back()->start();
+  }
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& a : agents)
+      if (a->stats().peers_alive != 4) return false;
+    return true;
+  }, 5s));
+  for (int f = 0; f < 40; ++f) ASSERT_TRUE(agents[0]->publish_function("fn" + std::to_string(f), "v"));
+  // Each summary reaches its one home (the writer keeps its own): 40 + about 32 copies
+  // (the home is the writer itself for ~1 in 5), not 200.
+  auto held = [&] {
+    uint64_t total = 0;
+    for (const auto& a : agents) total += a->stats().functions;
+    return total;
+  };
+  EXPECT_TRUE(wait_until([&] { return held() >= 40 + 20; }, 3s)) << held();
+  EXPECT_LE(held(), 80u);
+  ag::GossipAgent& asker = *agents[3];
+  const uint64_t kept_before = asker.stats().functions;
+  EXPECT_LT(kept_before, 30u);
+  std::vector<double> waits;
+  for (int f = 0; f < 40; ++f) {
+    const std::string name = "fn" + std::to_string(f);
+    if (asker.function_summary(name)) continue;
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(asker.fetch_function(name, 1s), "v") << name;
+    waits.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - asked).count());
+  }
+  ASSERT_GE(waits.size(), 10u);
+  std::sort(waits.begin(), waits.end());
+  RecordProperty("cold_fetch_median_ms", std::to_string(waits[waits.size() / 2]));
+  EXPECT_LE(waits[waits.size() / 2], 50.0) << "the daemon waits 50 ms for a cold fetch";
+  EXPECT_EQ(asker.stats().interest_pulls, waits.size());
+  EXPECT_EQ(asker.stats().functions, kept_before + waits.size()) << "what it asked about, it now keeps";
+  // A function nobody published: nothing comes, after the wait.
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_FALSE(asker.fetch_function("nobody-runs-this", 100ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, 100ms);
+  for (auto& a : agents) a->stop();
 }
 
 TEST(GossipAgentConfig, RefusesNonLoopbackWithoutKeysUnlessInsecure) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "common/gossip/flat_table.h"
@@ -480,6 +481,169 @@ Outgoing push_to(size_t to, const std::vector<RecordRef>& records, const std::st
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- function homes
+
+ProtocolConfig homed_config(unsigned homes = 3) {
+  ProtocolConfig config = fast_config();
+  config.function_homes = homes;
+  config.interest_s = 20;
+  config.interest_refresh_s = 5;
+  return config;
+}
+
+std::set<size_t> holders_of(SimNetwork& net, const std::string& function, const std::string& summary) {
+  std::set<size_t> holders;
+  for (size_t i = 0; i < net.size(); ++i)
+    if (net.is_up(i) && net.node(i).function_summary(function) == summary) holders.insert(i);
+  return holders;
+}
+
+// The homes of `function` as node `observer` computes them, as node indexes.
+std::set<size_t> homes_seen_by(SimNetwork& net, size_t observer, const std::string& function) {
+  std::set<size_t> homes;
+  for (const uint64_t fp : net.node(observer).homes_of(function_key_hash(function))) homes.insert(net.index_of_fp(fp));
+  return homes;
+}
+
+TEST(FunctionHomes, AFunctionReachesItsHomesWithinASecondAndNobodyElseKeepsIt) {
+  SimNetwork net = star_joined(30, homed_config(3));
+  double now = 0;
+  run_for(net, now, 8);
+  ASSERT_TRUE(all_see_all_alive(net, now));
+  for (int f = 0; f < 10; ++f) net.node(f).publish_function("fn" + std::to_string(f), "v1", now);
+  run_for(net, now, 1.0);
+  std::map<std::string, std::set<size_t>> keepers;
+  size_t records = 0;
+  for (int f = 0; f < 10; ++f) {
+    const std::string name = "fn" + std::to_string(f);
+    std::set<size_t> expected = homes_seen_by(net, 20, name);
+    ASSERT_EQ(expected.size(), 3u);
+    EXPECT_EQ(homes_seen_by(net, 7, name), expected) << "every agent computes the same homes";
+    expected.insert(f);  // and its writer
+    EXPECT_EQ(holders_of(net, name, "v1"), expected) << name;
+    records += expected.size();
+    keepers[name] = expected;
+  }
+  size_t held = 0;
+  for (size_t i = 0; i < net.size(); ++i) held += net.node(i).state().function_count();
+  EXPECT_EQ(held, records) << "10 functions kept 3-4 times each, not 30 times";
+  // Anti-entropy (every 5 s) compares node records only: it spreads no function records,
+  // and the kept hashes still match a scan.
+  run_for(net, now, 12);
+  for (const auto& [name, expected] : keepers) EXPECT_EQ(holders_of(net, name, "v1"), expected) << name;
+  for (size_t i = 0; i < net.size(); ++i) EXPECT_TRUE(net.node(i).state().bucket_hashes_consistent()) << i;
+}
+
+TEST(FunctionHomes, AtFivePercentLossEveryHomeHasEveryChangeWithinThreeSeconds) {
+  SimNetwork net = star_joined(40, homed_config(4));
+  double now = 0;
+  run_for(net, now, 10);
+  net.set_loss(0.05);
+  for (int f = 0; f < 30; ++f) net.node(f % 40).publish_function("lossy" + std::to_string(f), "x", now);
+  run_for(net, now, 3.0);
+  for (int f = 0; f < 30; ++f) {
+    const std::string name = "lossy" + std::to_string(f);
+    std::set<size_t> expected = homes_seen_by(net, 39, name);
+    expected.insert(f % 40);
+    EXPECT_EQ(holders_of(net, name, "x"), expected) << name;
+  }
+}
+
+TEST(FunctionHomes, AnAgentAskedAboutAFunctionPullsItFromAHomeAndForgetsItWhenNoLongerAsked) {
+  const ProtocolConfig config = homed_config(3);
+  SimNetwork net = star_joined(20, config);
+  double now = 0;
+  run_for(net, now, 8);
+  net.node(2).publish_function("resize", "v1", now);
+  run_for(net, now, 1);
+  size_t asker = 0;
+  while (holders_of(net, "resize", "v1").count(asker)) ++asker;
+  net.node(asker).want_function("resize", now);
+  run_for(net, now, 0.6);  // the next pull round, a PULL and a PUSH
+  EXPECT_EQ(net.node(asker).function_summary("resize"), "v1");
+  EXPECT_EQ(net.node(asker).counters().interest_pulls, 1u);
+  // Asked again while its copy is fresh: no second pull.
+  net.node(asker).want_function("resize", now);
+  EXPECT_EQ(net.node(asker).counters().interest_pulls, 1u);
+  // A newer version reaches the homes; the asker sees it when asked after interest_refresh_s.
+  net.node(2).publish_function("resize", "v2", now);
+  run_for(net, now, config.interest_refresh_s);
+  EXPECT_EQ(net.node(asker).function_summary("resize"), "v1") << "nobody pushes changes to an agent that only asked";
+  net.node(asker).want_function("resize", now);
+  run_for(net, now, 0.6);
+  EXPECT_EQ(net.node(asker).function_summary("resize"), "v2");
+  // Not asked for interest_s (then one anti-entropy interval): forgotten.
+  run_for(net, now, config.interest_s + config.anti_entropy_interval_s + 1);
+  EXPECT_FALSE(net.node(asker).function_summary("resize"));
+  EXPECT_GE(net.node(asker).counters().functions_forgotten, 1u);
+}
+
+TEST(FunctionHomes, WhenAHomeDiesItsReplacementGetsTheRecordFromTheWriter) {
+  const ProtocolConfig config = homed_config(3);
+  SimNetwork net = star_joined(20, config);
+  double now = 0;
+  run_for(net, now, 8);
+  net.node(1).publish_function("billing", "v1", now);
+  run_for(net, now, 1);
+  std::set<size_t> homes = homes_seen_by(net, 1, "billing");
+  homes.erase(1);
+  ASSERT_FALSE(homes.empty());
+  const size_t victim = *homes.begin();
+  net.set_up(victim, false);
+  // Dead everywhere after dead_after_s (sooner when confirmed), then the writer's next
+  // anti-entropy round tells the new home.
+  run_for(net, now, config.dead_after_s + config.anti_entropy_interval_s + 2);
+  std::set<size_t> now_homes = homes_seen_by(net, 1, "billing");
+  EXPECT_FALSE(now_homes.count(victim));
+  now_homes.insert(1);
+  EXPECT_EQ(holders_of(net, "billing", "v1"), now_homes);
+}
+
+TEST(FunctionHomes, AHomeThatMissedAWriteGetsItAtTheWritersNextFullAnnouncement) {
+  const ProtocolConfig config = homed_config(3);
+  SimNetwork net = star_joined(20, config);
+  double now = 0;
+  run_for(net, now, 8);
+  std::set<size_t> homes = homes_seen_by(net, 0, "batch");
+  homes.erase(5);
+  const size_t cut = *homes.begin();
+  net.set_link_filter([&](size_t from, size_t to) { return from == 5 && to == cut; });
+  net.node(5).publish_function("batch", "v1", now);
+  run_for(net, now, 3);  // every announcement to it lost; the other homes have it
+  ASSERT_FALSE(net.node(cut).function_summary("batch"));
+  for (const size_t home : homes)
+    if (home != cut) EXPECT_EQ(net.node(home).function_summary("batch"), "v1") << home;
+  net.set_link_filter({});
+  // Nothing changes the homes, so only the writer's full announcement (every 10th
+  // anti-entropy round, ±10 % jitter) repairs it.
+  double repaired = -1;
+  for (const double start = now; now < start + 11 * 1.1 * config.anti_entropy_interval_s && repaired < 0;) {
+    net.round(now += kRound);
+    if (net.node(cut).function_summary("batch") == "v1") repaired = now - start;
+  }
+  EXPECT_GE(repaired, 0) << "the home that missed the write never got it";
+}
+
+TEST(FunctionHomes, AnotherRunnersNewerWriteWinsAtTheHomesAndTheOldWriterLearnsIt) {
+  SimNetwork net = star_joined(20, homed_config(3));
+  double now = 0;
+  run_for(net, now, 8);
+  net.node(3).publish_function("api", "from-3", now);
+  run_for(net, now, 1);
+  net.node(9).want_function("api", now);  // node 9 runs it too: it fetches node 3's record first
+  run_for(net, now, 1);
+  ASSERT_EQ(net.node(9).function_summary("api"), "from-3");
+  net.node(9).publish_function("api", "from-9", now);  // later in Lamport order: it wins
+  run_for(net, now, 1);
+  std::set<size_t> homes = homes_seen_by(net, 0, "api");
+  for (const size_t home : homes) EXPECT_EQ(net.node(home).function_summary("api"), "from-9") << home;
+  // Node 3's periodic announcement of its old record makes a home tell it about the new one.
+  run_for(net, now, 10 * homed_config().anti_entropy_interval_s + 2);
+  const auto at_3 = net.node(3).function_summary("api");
+  EXPECT_TRUE(!at_3 || *at_3 == "from-9") << "node 3 still holds its superseded record as current";
+  for (const size_t home : homes) EXPECT_EQ(net.node(home).function_summary("api"), "from-9") << home;
+}
 
 TEST(GossipSignatures, ForgedAlteredAndReplayedRecordsAreRefusedCountedAndNeverApplied) {
   SimOptions options;

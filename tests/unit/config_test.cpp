@@ -46,6 +46,8 @@ TEST(Config, ShippedDefaultFileEqualsBuiltInDefaults) {
   EXPECT_EQ(file.admission.memory_peak_margin, builtin.admission.memory_peak_margin);
   EXPECT_EQ(file.gossip.dead_after_s, builtin.gossip.dead_after_s);
   EXPECT_EQ(file.gossip.bind, builtin.gossip.bind);
+  EXPECT_EQ(file.gossip.max_peers, builtin.gossip.max_peers);
+  EXPECT_EQ(file.gossip.function_homes, builtin.gossip.function_homes);
   EXPECT_EQ(file.log.level, builtin.log.level);
 }
 
@@ -108,6 +110,8 @@ TEST(Config, BadValuesAreRejectedWithTheirKey) {
   EXPECT_EQ(parse_error("[admission]\ntarget_overload_rate = 2.0\n").key, "admission.target_overload_rate");
   EXPECT_EQ(parse_error("[gossip]\nsuspect_after = \"20s\"\ndead_after = \"10s\"\n").key, "gossip.dead_after");
   EXPECT_EQ(parse_error("[shape]\nday_slots = 7\nk = 4\n").key, "shape.day_slots");
+  EXPECT_EQ(parse_error("[gossip]\nfunction_homes = 65\n").key, "gossip.function_homes");
+  EXPECT_EQ(parse_error("[gossip]\nmax_peers = 1\n").key, "gossip.max_peers");
 }
 
 TEST(Config, MemorySizesTakeBytesOrAUnit) {

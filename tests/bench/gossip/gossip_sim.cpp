@@ -29,6 +29,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "common/gossip/function_homes.h"
 #include "common/gossip/message_codec.h"
 #include "tests/gossip/sim_network.h"
 
@@ -67,6 +68,7 @@ struct Options {
   double news_multiplier = 1.0;
   double anti_entropy_s = 30;
   double settle_ae_s = -1;  // -1: 2 x interval, as the agent
+  unsigned function_homes = 0;  // 0: full replication
   uint64_t seed = 7;
 };
 
@@ -98,6 +100,7 @@ ProtocolConfig protocol_config(const Options& o) {
   c.suspect_after_s = o.suspect_after_s;
   c.dead_after_s = o.dead_after_s;
   c.purge_after_s = o.purge_after_s;
+  c.function_homes = o.function_homes;
   c.max_peers = std::max<size_t>(4096, o.nodes + 16);
   c.track_changes = false;  // nobody reads the change feed here; it would hold a copy of every change
   return c;
@@ -169,6 +172,18 @@ class Simulation {
       const std::string& name = owned_[i][rng_() % owned_[i].size()];
       if (net_.node(i).publish_function(name, summary_of(name), local(i))) ++republished_;
     }
+    if (o_.function_homes > 0) {
+      // As the daemon does for its tenants every tick: want_function pulls a function from
+      // a home once its copy is interest_refresh_s old, so one pull per tenant per that time.
+      // Asked twice per refresh time here (not every tick: 100,000 calls a second).
+      std::binomial_distribution<size_t> wants(o_.nodes * o_.functions_per_node,
+                                               std::min(1.0, 2 * dt / config_.interest_refresh_s));
+      for (size_t k = wants(rng_); k > 0; --k) {
+        const size_t i = rng_() % o_.nodes;
+        if (!net_.is_up(i) || net_.is_paused(i) || owned_[i].empty()) continue;
+        net_.node(i).want_function(owned_[i][rng_() % owned_[i].size()], local(i));
+      }
+    }
     if (o_.advert_republish_s > 0) {
       std::binomial_distribution<size_t> adverts(o_.nodes, std::min(1.0, dt / o_.advert_republish_s));
       for (size_t k = adverts(rng_); k > 0; --k) {
@@ -230,8 +245,55 @@ class Simulation {
         if (const Record* r = store.function(name)) everything.records.emplace_back(r);
     }
     net_.node(0).handle(everything, "", 0);
-    for (size_t i = 0; i < o_.nodes; ++i) net_.node(i).adopt_state(net_.node(0), 0);
+    if (o_.function_homes == 0) {
+      for (size_t i = 0; i < o_.nodes; ++i) net_.node(i).adopt_state(net_.node(0), 0);
+    } else {
+      warm_start_homed();
+    }
     report_["start"] = "warm";
+  }
+
+  // With function homes each node keeps what it wrote, what it is a home for and what it
+  // runs (as the daemon's want_function for its tenants makes it): the homes are computed
+  // once per key here, as every node computes them (function_homes.h). Node 0 applied
+  // every node record above and kept only its own functions, so the winning record of
+  // each function (last writer wins) is taken from the hosts that wrote them.
+  void warm_start_homed() {
+    std::vector<uint64_t> fps(o_.nodes);
+    std::unordered_map<uint64_t, size_t> index_of;
+    for (size_t i = 0; i < o_.nodes; ++i) {
+      fps[i] = fingerprint(net_.node(i).identity().node_id);
+      index_of[fps[i]] = i;
+    }
+    std::unordered_map<uint64_t, RecordRef> winner;  // by key hash
+    for (size_t i = 0; i < o_.nodes; ++i) {
+      for (const std::string& name : owned_[i]) {
+        const Record* r = net_.node(i).state().function(name);
+        if (!r) continue;
+        RecordRef& best = winner[r->key_hash];
+        if (!best || supersedes(*r, *best)) best = RecordRef(r);
+      }
+    }
+    std::vector<std::vector<RecordRef>> keeps(o_.nodes);
+    for (const auto& [key, record] : winner) {
+      TopHomes top(key, o_.function_homes);
+      for (const uint64_t fp : fps) top.offer(fp);
+      std::vector<size_t> holders{index_of[record->author_fp]};
+      for (const uint64_t fp : top.members()) holders.push_back(index_of[fp]);
+      std::sort(holders.begin(), holders.end());
+      holders.erase(std::unique(holders.begin(), holders.end()), holders.end());
+      for (const size_t i : holders) keeps[i].push_back(record);
+    }
+    for (size_t i = 0; i < o_.nodes; ++i)
+      for (const std::string& name : owned_[i]) {
+        const RecordRef& record = winner[function_key_hash(name)];
+        if (record && std::find(keeps[i].begin(), keeps[i].end(), record) == keeps[i].end()) keeps[i].push_back(record);
+      }
+    for (size_t k = 1; k <= o_.nodes; ++k) {
+      const size_t i = k % o_.nodes;  // node 0, the donor of the members, last
+      net_.node(i).adopt_state(net_.node(0), 0, &keeps[i]);
+      for (const std::string& name : owned_[i]) net_.node(i).want_function(name, 0);
+    }
   }
 
   void time_join() {
@@ -261,12 +323,13 @@ class Simulation {
       const size_t origin = live_node();
       const std::string name = "probe-" + std::to_string(p), value = summary_of(name);
       net_.node(origin).publish_function(name, value, local(origin));
+      const std::vector<size_t> holders = expected_holders(name, origin);
       const double published = now();
       double hit99 = -1, hit100 = -1;
       advance(probe_every, [&] {
         if (hit100 >= 0) return;
-        const size_t seen = coverage(name, value);
-        const size_t live = live_count();
+        const size_t seen = coverage(name, value, holders);
+        const size_t live = holders.size();
         if (hit99 < 0 && seen * 100 >= live * 99) hit99 = now() - published;
         if (seen >= live) hit100 = now() - published;
       });
@@ -295,6 +358,10 @@ class Simulation {
     const double advert_changes_per_s = double(adverts_republished_ - adverts_before) / elapsed;
     report_["advert_changes_per_s"] = advert_changes_per_s;
     report_["floor_bytes_per_node_s"] = changes_per_s * mean_record_bytes() + advert_changes_per_s * mean_node_record_bytes();
+    // With function homes a change must reach its homes only.
+    if (o_.function_homes > 0)
+      report_["floor_homed_bytes_per_node_s"] = changes_per_s * mean_record_bytes() * o_.function_homes / o_.nodes +
+                                                advert_changes_per_s * mean_node_record_bytes();
     report_["largest_message_bytes"] = net_.largest_message();
     state_bytes();
   }
@@ -328,17 +395,51 @@ class Simulation {
       most = std::max(most, bytes);
     }
     report_["state_bytes_per_node"] = {{"mean", sum / counted}, {"max", most}, {"nodes_measured", counted}};
-    report_["functions_distinct"] = net_.node(0).state().function_count();
+    report_["functions_distinct"] = pool_drawn();
+    size_t held = 0, most_held = 0;
+    for (size_t i = 0; i < o_.nodes; i += step) {
+      held += net_.node(i).state().function_count();
+      most_held = std::max(most_held, net_.node(i).state().function_count());
+    }
+    report_["functions_held_per_node"] = {{"mean", double(held) / counted}, {"max", most_held}};
   }
 
-  size_t coverage(const std::string& name, const std::string& value) const {
-    size_t seen = 0;
+  // Who must hold a change: every live node, or with function homes its writer and its
+  // live homes.
+  std::vector<size_t> expected_holders(const std::string& name, size_t origin) const {
+    std::vector<size_t> holders;
+    if (o_.function_homes == 0) {
+      for (size_t i = 0; i < o_.nodes; ++i)
+        if (net_.is_up(i) && !net_.is_paused(i)) holders.push_back(i);
+      return holders;
+    }
+    TopHomes top(function_key_hash(name), o_.function_homes);
+    std::unordered_map<uint64_t, size_t> index_of;
     for (size_t i = 0; i < o_.nodes; ++i) {
+      if (!net_.is_up(i) || net_.is_paused(i)) continue;
+      const uint64_t fp = fingerprint(const_cast<sim::SimNetwork&>(net_).node(i).identity().node_id);
+      index_of[fp] = i;
+      top.offer(fp);
+    }
+    holders.push_back(origin);
+    for (const uint64_t fp : top.members())
+      if (index_of[fp] != origin) holders.push_back(index_of[fp]);
+    return holders;
+  }
+
+  size_t coverage(const std::string& name, const std::string& value, const std::vector<size_t>& holders) const {
+    size_t seen = 0;
+    for (const size_t i : holders) {
       if (!net_.is_up(i) || net_.is_paused(i)) continue;
       const Record* r = const_cast<sim::SimNetwork&>(net_).node(i).state().function(name);
       seen += r && r->payload() == value;
     }
     return seen;
+  }
+  size_t pool_drawn() const {
+    std::unordered_set<std::string> names;
+    for (const auto& owned : owned_) names.insert(owned.begin(), owned.end());
+    return names.size();
   }
   size_t live_count() const {
     size_t live = 0;
@@ -503,7 +604,8 @@ class Simulation {
       if (!act(rng_) || !net_.is_up(f)) continue;
       const size_t victim = (f + 1 + rng_() % (o_.nodes - 1)) % o_.nodes;
       if (owned_[victim].empty()) continue;
-      const Record* real = net_.node(f).state().function(owned_[victim][0]);
+      // (From the victim's own replica: with function homes the forger may not keep it.)
+      const Record* real = net_.node(victim).state().function(owned_[victim][0]);
       // A function runs on ~3 hosts and the newest summary wins; if the forger is one of
       // them and wrote the newest, "re-signing" it is its own authorship, which any host
       // running the function may publish (until 2026-11-28 that was counted as a forgery
@@ -550,7 +652,7 @@ class Simulation {
     report_["config"] = {{"interval_s", o_.interval_s},     {"suspect_after_s", o_.suspect_after_s},
                          {"dead_after_s", o_.dead_after_s}, {"fanout", o_.fanout},
                          {"news_interval_s", config_.news_interval_s}, {"anti_entropy_s", o_.anti_entropy_s},
-                         {"news_multiplier", o_.news_multiplier}};
+                         {"news_multiplier", o_.news_multiplier}, {"function_homes", o_.function_homes}};
     if (o_.forgers) {
       size_t accepted = 0;
       uint64_t refused = 0, stale = 0;
@@ -626,6 +728,8 @@ int main(int argc, char** argv) {
   app.add_option("--news-multiplier", o.news_multiplier);
   app.add_option("--anti-entropy-s", o.anti_entropy_s);
   app.add_option("--anti-entropy-settle-s", o.settle_ae_s, "delay before pulling what anti-entropy found (-1: 2 x interval)");
+  app.add_option("--function-homes", o.function_homes,
+                 "keep each function's record on this many homes (and its writer and runners) instead of everywhere");
   app.add_option("--seed", o.seed);
   CLI11_PARSE(app, argc, argv);
   Simulation simulation(o);
