@@ -2,7 +2,8 @@
 // keygen`: a shape learned on A is used by E's admission (seeds form a chain, so it must
 // hop), E ranks all five hosts for a function, an agent whose key is not allowlisted
 // is refused and learns nothing, a killed agent is marked dead by the others within the
-// configured timeout, and a stopped one is seen as having left.
+// configured timeout, and a stopped one is seen as having left. With function homes, an
+// agent that keeps no copy of a shape fetches it before its first answer.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -44,7 +45,7 @@ NodeKeys keygen(const std::string& prefix) {
 }
 
 std::string gossip_toml(const std::string& node, int port, const std::string& seed, const NodeKeys& keys,
-                        const std::string& allowed_dir, const std::string& root) {
+                        const std::string& allowed_dir, const std::string& root, unsigned homes = 0) {
   std::string t = "[sampler]\nmode = \"cgroup\"\ntick = \"200ms\"\n[functions]\ncgroup_roots = [\"" + root +
                   "\"]\ndepth = 1\n[admission]\ncapacity_cores = 4\n[gossip]\nenabled = true\nnode_id = \"" + node +
                   "\"\nbind = \"tcp://127.0.0.1:" + std::to_string(port) +
@@ -52,6 +53,7 @@ std::string gossip_toml(const std::string& node, int port, const std::string& se
                   "republish_min_interval = \"1s\"\nsecret_key_file = \"" + keys.secret_file +
                   "\"\npublic_key_file = \"" + keys.public_file + "\"\nallowed_keys_dir = \"" + allowed_dir + "\"\n";
   if (!seed.empty()) t += "seeds = [\"" + seed + "\"]\n";
+  if (homes > 0) t += "function_homes = " + std::to_string(homes) + "\n";
   return t;
 }
 
@@ -174,6 +176,64 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   // Graceful leave: B shuts down cleanly, A sees "left" rather than "dead".
   EXPECT_EQ(agents["b"]->terminate(), 0);
   EXPECT_TRUE(eventually([&] { return peer_state(a, "node-b") == "left"; }, 4000)) << a.get_json("/v1/peers").dump(2);
+  fs::remove_all(key_dirs.dir);
+}
+
+// gossip.function_homes = 1 on four signed agents: A measures "nightly" and publishes its
+// shape, which only A and the function's one home keep. An agent that keeps nothing is
+// asked to admit it: the daemon fetches the shape from the home before deciding, so the
+// very first answer is sized from the gossiped summary.
+TEST(AgentGossip, WithFunctionHomesAColdAgentFetchesTheShapeBeforeItsFirstAnswer) {
+  if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  const std::string mount = cgroup2_mount();
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  std::map<std::string, std::unique_ptr<ScopedCgroup>> roots;
+  for (const auto& n : names) roots[n] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gh" + n));
+  ScopedCgroup fn(roots["a"]->path(), "fn-nightly.scope");
+  Burner burner(fn, BurnPattern::DutyCycled);
+  auto rel = [&](const std::string& n) { return roots[n]->path().substr(mount.size() + 1); };
+  const AgentDirs key_dirs = make_agent_dirs("gossip-homes-keys");
+  const std::string allowed = key_dirs.dir + "/peers";
+  fs::create_directories(allowed);
+  std::map<std::string, NodeKeys> keys;
+  for (const auto& n : names) {
+    keys[n] = keygen(key_dirs.dir + "/" + n);
+    fs::copy_file(keys[n].public_file, allowed + "/" + n + ".pub");
+  }
+  const int base = free_port_block(4);
+  std::map<std::string, std::unique_ptr<AgentProcess>> agents;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string seed = i ? keys["a"].public_z85 + "@tcp://127.0.0.1:" + std::to_string(base) : "";
+    agents[names[i]] = std::make_unique<AgentProcess>(
+        make_agent_dirs("gossip-homes-" + names[i]),
+        gossip_toml("node-" + names[i], base + i, seed, keys[names[i]], allowed, rel(names[i]), 1));
+  }
+  AgentProcess& a = *agents["a"];
+  ASSERT_TRUE(eventually([&] { return a.get_json("/v1/stats")["gossip"]["peers"]["alive"].get<uint64_t>() == 3; }, 15000))
+      << a.get_json("/v1/peers").dump(2);
+  ASSERT_TRUE(eventually([&] { return gossip_stat(a, "summaries_published") > 0; }, 10000))
+      << a.get_json("/v1/stats")["gossip"].dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the home has pulled it by now
+  EXPECT_EQ(a.get_json("/v1/stats")["gossip"]["function_homes"]["homes"].get<uint64_t>(), 1u);
+  AgentProcess* cold = nullptr;
+  size_t keeping = 0;
+  for (const auto& n : {"b", "c", "d"}) {
+    const uint64_t kept = gossip_stat(*agents[n], "functions_known");
+    keeping += kept;
+    if (kept == 0 && !cold) cold = agents[n].get();
+  }
+  EXPECT_LE(keeping, 1u) << "only the function's one home keeps it besides A";
+  ASSERT_NE(cold, nullptr) << "every other agent keeps the summary: homes are not in use";
+  ASSERT_TRUE(eventually([&] {
+    const double age = cold->get_json("/v1/host")["telemetry_age_s"].get<double>();
+    return age >= 0 && age < 2;
+  }, 5000));
+  const json first = json::parse(cold->call("POST", "/v1/admit", kNightly).body);
+  EXPECT_NE(first["sizing"].get<std::string>().find("gossiped summary"), std::string::npos) << first.dump(2);
+  const json stats = cold->get_json("/v1/stats")["gossip"];
+  EXPECT_EQ(stats["function_homes"]["interest_pulls"].get<uint64_t>(), 1u) << stats.dump(2);
+  EXPECT_EQ(stats["functions_known"].get<uint64_t>(), 1u) << "what it was asked about, it now keeps";
+  EXPECT_EQ(stats["records"]["forged"].get<uint64_t>(), 0u);
   fs::remove_all(key_dirs.dir);
 }
 
