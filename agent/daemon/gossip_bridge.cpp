@@ -55,7 +55,9 @@ std::optional<std::string> GossipBridge::function_blob(const std::string& functi
   return agent_->function_summary(function);
 }
 
-void GossipBridge::fetch_if_unheard(const std::string& function) { agent_->fetch_function(function, kColdFetchWait); }
+void GossipBridge::fetch_if_unheard(const std::string& function) {
+  if (agent_->homed()) agent_->fetch_function(function, kColdFetchWait);
+}
 
 nlohmann::json GossipBridge::peers_json() const {
   nlohmann::json list = nlohmann::json::array();

@@ -287,20 +287,22 @@ std::optional<std::string> GossipAgent::function_summary(const std::string& func
   return protocol_->function_summary(function);
 }
 
-void GossipAgent::want_function(const std::string& function) {
-  if (config_.function_homes == 0) return;
+bool GossipAgent::want_function(const std::string& function) {
+  if (!homed()) return false;
   std::lock_guard lock(mutex_);
-  if (!protocol_ || !running_ || !transport_) return;
+  if (!protocol_ || !running_ || !transport_) return false;
+  if (!protocol_->want_function(function, now())) return false;
   // The loop may be asleep in poll() for up to kMaxPollWaitS: wake it to send the pull now.
-  if (protocol_->want_function(function, now())) transport_->wake();
+  transport_->wake();
+  return true;
 }
 
 std::optional<std::string> GossipAgent::fetch_function(const std::string& function, std::chrono::milliseconds wait) {
-  want_function(function);
+  const bool asked = want_function(function);
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
     if (auto summary = function_summary(function)) return summary;
-    if (config_.function_homes == 0 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    if (!asked || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

@@ -132,10 +132,13 @@ class GossipAgent {
   // With function homes: this agent needs `function`'s summary (it runs it, or was asked
   // about it), so it keeps it and pulls it from a home when it lacks it or its copy is a
   // minute old. A no-op without homes. Cheap enough to call on every lookup.
-  void want_function(const std::string& function);
-  // want_function, then waits up to `wait` for the summary if this agent has none yet
-  // (one round trip to a home). Returns it, or nullopt if no home had it in time.
+  // True when that sent a pull.
+  bool want_function(const std::string& function);
+  // want_function, then, if that sent a pull for a summary this agent has none of, waits
+  // up to `wait` for it (one round trip to a home). Returns it, or nullopt if none came
+  // in time (a function no home had is waited for at most once per 5 s).
   std::optional<std::string> fetch_function(const std::string& function, std::chrono::milliseconds wait);
+  bool homed() const { return config_.function_homes > 0; }
   std::vector<std::pair<NodeState, PeerInfo>> nodes() const;  // peers, not us; O(members)
   std::optional<std::pair<NodeState, PeerInfo>> node(const std::string& node_id) const;
   std::vector<PeerInfo> peers() const;

@@ -26,6 +26,9 @@ constexpr size_t kNewsItemBytes = 12, kMemberRumourBytes = 40, kAverageRecordByt
 constexpr uint8_t kHomeNewsTransmissions = 3;
 constexpr uint64_t kFullAnnounceRounds = 10;
 constexpr size_t kMaxInterests = 4096;
+// A function no home had when asked (new to the fleet, or its homes just changed) is
+// asked for again after this, not on every question about it.
+constexpr double kMissRetryS = 5;
 constexpr double kNever = -std::numeric_limits<double>::infinity();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -580,7 +583,7 @@ bool Protocol::want_function(const std::string& function, double now) {
       if (it == interest_.end()) return false;
     }
   }
-  if (held && now - it->second.pulled_at < config_.interest_refresh_s) return false;
+  if (now - it->second.pulled_at < (held ? config_.interest_refresh_s : kMissRetryS)) return false;
   std::vector<uint64_t> homes = homes_of(key);
   std::erase(homes, store_.self_fp());
   if (homes.empty()) return false;

@@ -108,7 +108,8 @@ class Protocol : private MemberListener {
   bool publish_function(const std::string& function, std::string summary, double now);
   // With function homes: we need `function`'s record (we run it, or were asked about it).
   // Keeps it for interest_s; pulls it from a home if we lack it or our copy is older than
-  // interest_refresh_s. Without homes every agent holds every record: nothing to do.
+  // interest_refresh_s (a function it lacks: when last asked for over 5 s ago). Without
+  // homes every agent holds every record: nothing to do.
   // True when a pull is now due (the caller may call tick() at once instead of waiting).
   bool want_function(const std::string& function, double now);
   // The live members (self included) that keep `key_hash`'s record; empty without homes.
