@@ -44,6 +44,32 @@ NodeKeys keygen(const std::string& prefix) {
   return {at == std::string::npos ? "" : out.substr(at + marker.size(), 40), prefix + ".key", prefix + ".pub"};
 }
 
+// One cgroup root per host (`prefix` + name), below the cgroup2 mount.
+using Roots = std::map<std::string, std::unique_ptr<ScopedCgroup>>;
+Roots cgroup_roots(const std::string& mount, const std::string& prefix, const std::vector<std::string>& names) {
+  Roots roots;
+  for (const auto& n : names) roots[n] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name(prefix + n));
+  return roots;
+}
+
+// A keypair per host from `antiphasectl keygen`, every one of them in the allowlist
+// directory `dir` + "/peers", as an operator sets up a fleet.
+struct Allowlist {
+  AgentDirs dirs;
+  std::string dir;
+  std::map<std::string, NodeKeys> keys;
+};
+Allowlist allowlisted_keys(const std::string& tag, const std::vector<std::string>& names) {
+  Allowlist a{make_agent_dirs(tag), "", {}};
+  a.dir = a.dirs.dir + "/peers";
+  fs::create_directories(a.dir);
+  for (const auto& n : names) {
+    a.keys[n] = keygen(a.dirs.dir + "/" + n);
+    fs::copy_file(a.keys[n].public_file, a.dir + "/" + n + ".pub");
+  }
+  return a;
+}
+
 std::string gossip_toml(const std::string& node, int port, const std::string& seed, const NodeKeys& keys,
                         const std::string& allowed_dir, const std::string& root, unsigned homes = 0) {
   std::string t = "[sampler]\nmode = \"cgroup\"\ntick = \"200ms\"\n[functions]\ncgroup_roots = [\"" + root +
@@ -81,22 +107,17 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
   const std::string mount = cgroup2_mount();
   const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
-  std::map<std::string, std::unique_ptr<ScopedCgroup>> roots;
-  for (const auto& n : names) roots[n] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gs" + n));
+  Roots roots = cgroup_roots(mount, "antiphase-gs", names);
   roots["mallory"] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gsm"));
   ScopedCgroup fn(roots["a"]->path(), "fn-nightly.scope");
   Burner burner(fn, BurnPattern::DutyCycled);
   auto rel = [&](const std::string& n) { return roots[n]->path().substr(mount.size() + 1); };
 
   // Keys: the five hosts are allowlisted everywhere, mallory is not.
-  const AgentDirs key_dirs = make_agent_dirs("gossip-keys");
-  const std::string allowed = key_dirs.dir + "/peers";
-  fs::create_directories(allowed);
-  std::map<std::string, NodeKeys> keys;
-  for (const auto& n : names) {
-    keys[n] = keygen(key_dirs.dir + "/" + n);
-    fs::copy_file(keys[n].public_file, allowed + "/" + n + ".pub");
-  }
+  Allowlist allowlist = allowlisted_keys("gossip-keys", names);
+  const AgentDirs& key_dirs = allowlist.dirs;
+  const std::string& allowed = allowlist.dir;
+  std::map<std::string, NodeKeys>& keys = allowlist.keys;
   keys["mallory"] = keygen(key_dirs.dir + "/mallory");
 
   const int base = free_port_block(6);
@@ -187,19 +208,14 @@ TEST(AgentGossip, WithFunctionHomesAColdAgentFetchesTheShapeBeforeItsFirstAnswer
   if (!running_as_root() || cgroup2_mount().empty()) GTEST_SKIP() << "needs root and a cgroup2 mount";
   const std::string mount = cgroup2_mount();
   const std::vector<std::string> names = {"a", "b", "c", "d"};
-  std::map<std::string, std::unique_ptr<ScopedCgroup>> roots;
-  for (const auto& n : names) roots[n] = std::make_unique<ScopedCgroup>(mount, unique_cgroup_name("antiphase-gh" + n));
+  Roots roots = cgroup_roots(mount, "antiphase-gh", names);
   ScopedCgroup fn(roots["a"]->path(), "fn-nightly.scope");
   Burner burner(fn, BurnPattern::DutyCycled);
   auto rel = [&](const std::string& n) { return roots[n]->path().substr(mount.size() + 1); };
-  const AgentDirs key_dirs = make_agent_dirs("gossip-homes-keys");
-  const std::string allowed = key_dirs.dir + "/peers";
-  fs::create_directories(allowed);
-  std::map<std::string, NodeKeys> keys;
-  for (const auto& n : names) {
-    keys[n] = keygen(key_dirs.dir + "/" + n);
-    fs::copy_file(keys[n].public_file, allowed + "/" + n + ".pub");
-  }
+  Allowlist allowlist = allowlisted_keys("gossip-homes-keys", names);
+  const AgentDirs& key_dirs = allowlist.dirs;
+  const std::string& allowed = allowlist.dir;
+  std::map<std::string, NodeKeys>& keys = allowlist.keys;
   const int base = free_port_block(4);
   std::map<std::string, std::unique_ptr<AgentProcess>> agents;
   for (size_t i = 0; i < names.size(); ++i) {
