@@ -518,13 +518,23 @@ void Protocol::send_news(double now, std::vector<Outgoing>& out) {
 
 // ---------------------------------------------------------------- function homes
 
-std::vector<uint64_t> Protocol::homes_of(uint64_t key_hash) const {
-  if (!homed()) return {};
-  TopHomes top(key_hash, config_.function_homes);
+std::vector<uint64_t> Protocol::live_members() const {
+  std::vector<uint64_t> live;
+  live.reserve(store_.members().size());
   store_.members().for_each([&](const Member& m) {
-    if (is_live(m.state)) top.offer(m.fp());
+    if (is_live(m.state)) live.push_back(m.fp());
   });
+  return live;
+}
+
+std::vector<uint64_t> Protocol::homes_among(uint64_t key_hash, const std::vector<uint64_t>& members) const {
+  TopHomes top(key_hash, config_.function_homes);
+  for (const uint64_t fp : members) top.offer(fp);
   return top.members();
+}
+
+std::vector<uint64_t> Protocol::homes_of(uint64_t key_hash) const {
+  return homed() ? homes_among(key_hash, live_members()) : std::vector<uint64_t>{};
 }
 
 bool Protocol::is_home(uint64_t key_hash) const {
@@ -598,17 +608,11 @@ bool Protocol::want_function(const std::string& function, double now) {
 void Protocol::tend_homes(double now) {
   const bool everyone = ++tend_rounds_ % kFullAnnounceRounds == 0;
   std::erase_if(interest_, [&](const auto& entry) { return entry.second.until < now; });
-  std::vector<uint64_t> live;
-  live.reserve(store_.members().size());
-  store_.members().for_each([&](const Member& m) {
-    if (is_live(m.state)) live.push_back(m.fp());
-  });
+  const std::vector<uint64_t> live = live_members();
   const uint64_t self = store_.self_fp();
   std::vector<uint64_t> forget;
   store_.for_each_function([&](const Record& r) {
-    TopHomes top(r.key_hash, config_.function_homes);
-    for (const uint64_t fp : live) top.offer(fp);
-    std::vector<uint64_t> homes = top.members();
+    std::vector<uint64_t> homes = homes_among(r.key_hash, live);
     if (r.author_fp == self) {
       std::vector<uint64_t>& told = announced_[r.key_hash];
       std::vector<uint64_t> tell;
@@ -645,10 +649,8 @@ void Protocol::keep_or_forget(const Record& record, uint64_t source_fp, Verdict 
   // function) has replaced: tell the writer, so it pulls the newer one and stops
   // announcing its own.
   if (verdict == Verdict::Stale && record.author_fp == source_fp) {
-    if (const Record* ours = store_.find(record.key_hash); ours && ours->stamp_hash != record.stamp_hash) {
-      cap_queue(home_news_);
-      home_news_.push_back({source_fp, {ours->key_hash, ours->stamp_hash}, 1});
-    }
+    if (const Record* ours = store_.find(record.key_hash); ours && ours->stamp_hash != record.stamp_hash)
+      announce_to_homes(*ours, {source_fp}, 1);
   }
 }
 

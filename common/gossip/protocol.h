@@ -240,6 +240,8 @@ class Protocol : private MemberListener {
   void apply_records(const std::vector<RecordRef>& records, uint64_t source_fp, double now, std::vector<Outgoing>& out);
 
   // function homes
+  std::vector<uint64_t> live_members() const;  // Alive or Suspect, self included: who may be a home
+  std::vector<uint64_t> homes_among(uint64_t key_hash, const std::vector<uint64_t>& members) const;
   bool is_home(uint64_t key_hash) const;
   bool keeps_function(const Record& record, double now) const;  // author, home, or asked lately
   void announce_to_homes(const Record& record, const std::vector<uint64_t>& homes, uint8_t transmissions);

@@ -260,11 +260,7 @@ class Simulation {
   // each function (last writer wins) is taken from the hosts that wrote them.
   void warm_start_homed() {
     std::vector<uint64_t> fps(o_.nodes);
-    std::unordered_map<uint64_t, size_t> index_of;
-    for (size_t i = 0; i < o_.nodes; ++i) {
-      fps[i] = fingerprint(net_.node(i).identity().node_id);
-      index_of[fps[i]] = i;
-    }
+    for (size_t i = 0; i < o_.nodes; ++i) fps[i] = fingerprint(net_.node(i).identity().node_id);
     std::unordered_map<uint64_t, RecordRef> winner;  // by key hash
     for (size_t i = 0; i < o_.nodes; ++i) {
       for (const std::string& name : owned_[i]) {
@@ -278,8 +274,8 @@ class Simulation {
     for (const auto& [key, record] : winner) {
       TopHomes top(key, o_.function_homes);
       for (const uint64_t fp : fps) top.offer(fp);
-      std::vector<size_t> holders{index_of[record->author_fp]};
-      for (const uint64_t fp : top.members()) holders.push_back(index_of[fp]);
+      std::vector<size_t> holders{net_.index_of_fp(record->author_fp)};
+      for (const uint64_t fp : top.members()) holders.push_back(net_.index_of_fp(fp));
       std::sort(holders.begin(), holders.end());
       holders.erase(std::unique(holders.begin(), holders.end()), holders.end());
       for (const size_t i : holders) keeps[i].push_back(record);
@@ -414,16 +410,12 @@ class Simulation {
       return holders;
     }
     TopHomes top(function_key_hash(name), o_.function_homes);
-    std::unordered_map<uint64_t, size_t> index_of;
-    for (size_t i = 0; i < o_.nodes; ++i) {
-      if (!net_.is_up(i) || net_.is_paused(i)) continue;
-      const uint64_t fp = fingerprint(const_cast<sim::SimNetwork&>(net_).node(i).identity().node_id);
-      index_of[fp] = i;
-      top.offer(fp);
-    }
+    for (size_t i = 0; i < o_.nodes; ++i)
+      if (net_.is_up(i) && !net_.is_paused(i))
+        top.offer(fingerprint(const_cast<sim::SimNetwork&>(net_).node(i).identity().node_id));
     holders.push_back(origin);
     for (const uint64_t fp : top.members())
-      if (index_of[fp] != origin) holders.push_back(index_of[fp]);
+      if (net_.index_of_fp(fp) != origin) holders.push_back(net_.index_of_fp(fp));
     return holders;
   }
 
