@@ -172,7 +172,10 @@ int cmd_host(const Options& o) {
   std::cout << "capacity " << fixed((*r)["capacity_cores"].get<double>()) << " cores, using "
             << fixed((*r)["current_cores"].get<double>()) << ", target utilisation " << fixed((*r)["target_utilisation"].get<double>())
             << "\nmargin z " << fixed((*r)["calibrated_z"].get<double>()) << " (target overload rate "
-            << (*r)["target_overload_rate"].get<double>() << ", observed " << (*r)["observed_overload_rate"].get<double>() << ")\n\n";
+            << (*r)["target_overload_rate"].get<double>() << ", observed " << (*r)["observed_overload_rate"].get<double>() << ")\n";
+  if (r->contains("relief") && (*r)["relief"].is_object())
+    std::cout << "relief: " << (*r)["relief"]["explanation"].get<std::string>() << "\n";
+  std::cout << "\n";
   draw_profile("host aggregate, time of day", (*r)["aggregate"]["day"]);
   return kExitOk;
 }

@@ -116,6 +116,10 @@ json Agent::host_json() const {
   const auto& calibrator = core_.calibrator();
   const auto co = core_.comovement();
   const auto last = core_.last_tick_s();
+  json relief = nullptr;
+  if (const auto r = core_.relief())
+    relief = {{"function", r->function}, {"cores", r->cores}, {"host_cores", r->host_cores},
+              {"over_s", r->over_s}, {"explanation", r->explanation}};
   return {{"capacity_cores", core_.capacity_cores()},
           {"limit_cores", core_.limit_cores()},
           {"target_utilisation", config_.admission.target_utilisation},
@@ -128,6 +132,9 @@ json Agent::host_json() const {
                           {"tenants", co.tenants},
                           {"advertised", core_.advert().comovement}}},
           {"current_cores", usage_.total_cores()},
+          {"over_capacity_s", core_.over_capacity_s()},
+          {"relief_after_s", core_.config().relief_after_s},
+          {"relief", relief},  // the tenant to move while the host stays above capacity (docs/admission.md "Relief")
           {"functions", usage_.functions().size()},
           {"telemetry_age_s", last ? wall_now_s() - *last : -1.0},
           {"last_sample_unix_s", host.samples() ? host.last_unix_s() : 0},

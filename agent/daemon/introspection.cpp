@@ -122,6 +122,10 @@ std::string Agent::metrics_text() const {
   const double total = usage_.total_cores();
   w.single("antiphase_host_tenant_cpu_cores", "gauge", "CPU used by all functions over the last tick, in cores.", total);
   w.single("antiphase_host_capacity_cores", "gauge", "Cores available to tenants.", core_.capacity_cores());
+  w.single("antiphase_host_over_capacity_seconds", "gauge", "Unbroken time the host has been measured above its capacity.",
+           core_.over_capacity_s());
+  w.single("antiphase_relief_suggested", "gauge", "1 while the host names a tenant to move (GET /v1/host \"relief\").",
+           core_.relief() ? 1.0 : 0.0);
   w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", core_.calibrator().z());
   w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
            core_.config().policy.target_overload_rate);  // not the calibrator's: at 0 it keeps its default

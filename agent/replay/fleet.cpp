@@ -95,15 +95,29 @@ FleetTrace fleet_trace(const Trace& trace, int64_t step_s, std::optional<double>
 struct SimHost {
   std::vector<size_t> tenants;
   bool active = true;
+  bool accepting = true;  // false while a tenant moves off it (--relieve): not back onto it
+};
+
+std::vector<size_t> active_hosts(const std::vector<SimHost>& hosts) {
+  std::vector<size_t> out;
+  for (size_t h = 0; h < hosts.size(); ++h)
+    if (hosts[h].active) out.push_back(h);
+  return out;
+}
+
+// What the harness gives a scheduler to judge relief with (node/relief.h).
+struct ReliefSetting {
+  double capacity = 0, dt_s = 0, after_s = 0;
 };
 
 struct DecisionCounters {
   uint64_t requests = 0;  // placements asked for (arrivals and recycled instances)
   uint64_t admits = 0, accepted = 0, rejected = 0;
   uint64_t new_hosts = 0, forced = 0;
+  uint64_t moved = 0;  // instances moved off a host above capacity (--relieve), each also a request
   nlohmann::json json() const {
-    return {{"requests", requests}, {"admits", admits},     {"accepted", accepted},
-            {"rejected", rejected}, {"new_hosts", new_hosts}, {"forced", forced}};
+    return {{"requests", requests}, {"admits", admits},       {"accepted", accepted}, {"rejected", rejected},
+            {"new_hosts", new_hosts}, {"forced", forced}, {"moved", moved}};
   }
 };
 
@@ -122,17 +136,33 @@ class Scheduler {
   virtual void left(size_t /*fn*/, size_t /*host*/, size_t /*step*/) {}
   virtual void retired(size_t /*host*/, size_t /*step*/) {}
   virtual void observed(size_t /*step*/) {}  // every active host's usage at `step` is in
+  // With --relieve, after each step, per active host: the tenant to move, or nothing.
+  // Scheduler-side rules judge what the host measured (`usage`) with the node core's
+  // relief rule; antiphase asks the host's own node core.
+  virtual std::optional<node::Relief> relief(size_t host, const std::vector<node::TenantUsage>& usage,
+                                             const ReliefSetting& setting) {
+    double total = 0;
+    for (const node::TenantUsage& u : usage) total += u.cores;
+    node::OverloadSpell& spell = spells_[host];
+    spell.tick(total, setting.capacity, setting.dt_s);
+    if (!spell.long_enough(setting.after_s)) return std::nullopt;
+    return node::choose_relief(usage, setting.capacity, spell.over_s());
+  }
   virtual nlohmann::json extra() const { return nlohmann::json::object(); }
   DecisionCounters counters;
 
  protected:
   const std::vector<SimHost>& hosts_;
+
+ private:
+  std::unordered_map<size_t, node::OverloadSpell> spells_;
 };
 
 struct DayStats {
   double host_steps = 0;
   size_t hosts_max = 0;
   size_t overloaded = 0;
+  size_t unavoidable = 0;  // overloaded host-steps where one tenant alone was above capacity
   DecisionCounters decisions;
 };
 
@@ -172,11 +202,19 @@ class Harness {
         if (!h.active) continue;
         ++active;
         double load = 0;
-        for (size_t f : h.tenants) load += t_.series[f][i];
-        if (load > o_.capacity + 1e-9) ++day.overloaded;
+        double largest = 0;
+        for (size_t f : h.tenants) {
+          load += t_.series[f][i];
+          largest = std::max<double>(largest, t_.series[f][i]);
+        }
+        if (load > o_.capacity + 1e-9) {
+          ++day.overloaded;
+          if (largest > o_.capacity + 1e-9) ++day.unavoidable;
+        }
       }
       day.host_steps += static_cast<double>(active);
       day.hosts_max = std::max(day.hosts_max, active);
+      if (o_.relieve) relieve(s, i);
       add(day.decisions, s.counters, before);
     }
     return days;
@@ -190,6 +228,7 @@ class Harness {
     into.rejected += now.rejected - before.rejected;
     into.new_hosts += now.new_hosts - before.new_hosts;
     into.forced += now.forced - before.forced;
+    into.moved += now.moved - before.moved;
   }
 
   size_t stay_end(size_t f, size_t i) {
@@ -221,6 +260,27 @@ class Harness {
     s.joined(f, h, i, end);
   }
 
+  // A platform that moves a tenant off a host its node names as overloaded: the
+  // instance leaves and is placed again (anywhere but there), from the next step on.
+  void relieve(Scheduler& s, size_t i) {
+    const ReliefSetting setting{o_.capacity, static_cast<double>(t_.step_s), o_.node.relief_after_s};
+    for (size_t h : active_hosts(hosts_)) {
+      std::vector<node::TenantUsage> usage;
+      for (size_t f : hosts_[h].tenants) usage.push_back({t_.names[f], t_.series[f][i]});
+      const std::optional<node::Relief> r = s.relief(h, usage, setting);
+      if (!r) continue;
+      const auto& tenants = hosts_[h].tenants;
+      const auto it = std::find_if(tenants.begin(), tenants.end(), [&](size_t f) { return t_.names[f] == r->function; });
+      if (it == tenants.end()) continue;  // a name the host does not hold: nothing to move
+      const size_t f = *it;
+      hosts_[h].accepting = false;
+      leave(s, f, i);
+      place(s, f, i);
+      hosts_[h].accepting = true;
+      ++s.counters.moved;
+    }
+  }
+
   void leave(Scheduler& s, size_t f, size_t i) {
     const size_t h = host_of_[f];
     auto& tenants = hosts_[h].tenants;
@@ -239,13 +299,6 @@ class Harness {
   std::vector<SimHost> hosts_;
   std::vector<size_t> host_of_, expiry_;
 };
-
-std::vector<size_t> active_hosts(const std::vector<SimHost>& hosts) {
-  std::vector<size_t> out;
-  for (size_t h = 0; h < hosts.size(); ++h)
-    if (hosts[h].active) out.push_back(h);
-  return out;
-}
 
 // ---------------------------------------------------------------- antiphase: node cores + gossip
 
@@ -286,14 +339,14 @@ class AntiphaseScheduler : public Scheduler {
       const auto it = by_id_.find(o.node_id);
       if (it == by_id_.end()) continue;
       judged.push_back(it->second);
-      if (o.decision.accept && hosts_[it->second].active) options.push_back(it->second);
+      if (o.decision.accept && hosts_[it->second].active && hosts_[it->second].accepting) options.push_back(it->second);
     }
     if (!o_.best_fit) std::sort(options.begin(), options.end());  // first fit: the oldest host
     // Hosts the entry could not judge (gossip has not brought it their advert yet, e.g.
     // in a burst of arrivals at start-up) are still the scheduler's: it asks them last,
     // oldest first, before it opens a new host.
     for (size_t h : active)
-      if (std::find(judged.begin(), judged.end(), h) == judged.end()) options.push_back(h);
+      if (hosts_[h].accepting && std::find(judged.begin(), judged.end(), h) == judged.end()) options.push_back(h);
     // ...then asks the chosen host itself, which judges on its own, fresher view.
     for (size_t h : options) {
       Host& target = *hosts_of_[h];
@@ -342,6 +395,11 @@ class AntiphaseScheduler : public Scheduler {
     deliver(hosts_of_[h]->gossip.leave(clock(step)), clock(step));
   }
 
+  // The host's node core already observed this step (observed()): it judges itself.
+  std::optional<node::Relief> relief(size_t h, const std::vector<node::TenantUsage>&, const ReliefSetting&) override {
+    return hosts_of_[h]->core.relief();
+  }
+
   void observed(size_t step) override {
     const double now = clock(step);
     const std::vector<size_t> active = active_hosts(hosts_);
@@ -350,7 +408,11 @@ class AntiphaseScheduler : public Scheduler {
       node::Tick tick;
       tick.unix_ms = t_.time_of(step) * 1000;
       tick.dt_s = static_cast<double>(t_.step_s);
-      for (size_t f : hosts_[h].tenants) tick.functions[t_.names[f]] = {t_.series[f][step], 1};
+      for (size_t f : hosts_[h].tenants) {
+        node::FunctionTick& usage = tick.functions[t_.names[f]];
+        usage.cores = t_.series[f][step];
+        usage.instances = 1;  // the trace has CPU only: memory stays unmeasured
+      }
       host.core.observe(tick, now, [&](const std::string& name) { return host.gossip.function_summary(name); });
       // (Peers are synced before a host places, not here as the daemon does every tick:
       // only place() reads them, and the latest advert is the same either way. Most
@@ -505,6 +567,7 @@ class RuleScheduler : public Scheduler {
     size_t best = kNone;
     double best_room = INFINITY;
     for (size_t h : active_hosts(hosts_)) {
+      if (!hosts_[h].accepting) continue;
       const double room = room_left(h, fn, step, stay_end);
       ++counters.admits;
       if (room < -1e-9) {
@@ -610,6 +673,7 @@ struct Summary {
   size_t hosts_max = 0;
   double overload_rate = 0;
   size_t overloaded = 0;
+  size_t unavoidable = 0;
   double host_steps = 0;
 };
 
@@ -619,6 +683,7 @@ Summary summarise(const std::vector<DayStats>& days, size_t from, size_t to, siz
   for (size_t d = from; d < to && d < days.size(); ++d) {
     s.host_steps += days[d].host_steps;
     s.overloaded += days[d].overloaded;
+    s.unavoidable += days[d].unavoidable;
     s.hosts_max = std::max(s.hosts_max, days[d].hosts_max);
     steps += steps_per_day;
   }
@@ -629,7 +694,8 @@ Summary summarise(const std::vector<DayStats>& days, size_t from, size_t to, siz
 
 nlohmann::json summary_json(const Summary& s) {
   return {{"hosts_mean", s.hosts_mean}, {"hosts_max", s.hosts_max}, {"overload_rate", s.overload_rate},
-          {"overloaded_host_steps", s.overloaded}, {"host_steps", s.host_steps}};
+          {"overloaded_host_steps", s.overloaded}, {"unavoidable_overloaded_host_steps", s.unavoidable},
+          {"host_steps", s.host_steps}};
 }
 
 std::string path_of(const std::string& policy) {
@@ -716,17 +782,20 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
   j["fit"] = o.best_fit ? "best" : "first";
   j["declared_cores"] = o.declared_cores;
   j["instance_lifetime_s"] = o.instance_lifetime_s;
+  j["relieve_after_s"] = o.relieve ? nlohmann::json(o.node.relief_after_s) : nlohmann::json(nullptr);
   j["warmup_days"] = warm;
   j["policies"] = nlohmann::json::array();
   std::ostringstream text;
   char line[256];
-  std::snprintf(line, sizeof line, "fleet: %zu functions, %zu days, %g-core hosts, declared %g cores, lifetime %s, %s-fit, seed %llu\n",
+  std::snprintf(line, sizeof line,
+                "fleet: %zu functions, %zu days, %g-core hosts, declared %g cores, lifetime %s, %s-fit, seed %llu, relief %s\n",
                 t.names.size(), static_cast<size_t>(j["days"]), o.capacity, o.declared_cores,
                 o.instance_lifetime_s > 0 ? (std::to_string(o.instance_lifetime_s / 3600.0) + " h").c_str() : "whole trace",
-                o.best_fit ? "best" : "first", static_cast<unsigned long long>(o.seed));
+                o.best_fit ? "best" : "first", static_cast<unsigned long long>(o.seed),
+                o.relieve ? ("after " + std::to_string(static_cast<long>(o.node.relief_after_s)) + " s").c_str() : "off");
   text << line;
-  std::snprintf(line, sizeof line, "%-18s %12s %10s %12s | %12s %12s %10s %8s\n", "policy", "hosts(mean)", "hosts(max)",
-                "overload%", "warm hosts", "warm over%", "requests", "time s");
+  std::snprintf(line, sizeof line, "%-18s %12s %10s %12s | %12s %12s %10s %7s %8s\n", "policy", "hosts(mean)", "hosts(max)",
+                "overload%", "warm hosts", "warm over%", "requests", "moved", "time s");
   text << line;
   for (const PolicyRun& r : runs) {
     const Summary judged = summarise(r.days, warm, r.days.size(), spd);
@@ -738,6 +807,7 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
                       {"hosts_mean", s.host_steps / static_cast<double>(spd)},
                       {"hosts_max", s.hosts_max},
                       {"overloaded_host_steps", s.overloaded},
+                      {"unavoidable_overloaded_host_steps", s.unavoidable},
                       {"overload_rate", s.host_steps > 0 ? static_cast<double>(s.overloaded) / s.host_steps : 0.0},
                       {"decisions", s.decisions.json()}});
     }
@@ -750,9 +820,10 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
     p["seconds"] = r.seconds;
     p["extra"] = r.extra;
     j["policies"].push_back(p);
-    std::snprintf(line, sizeof line, "%-18s %12.1f %10zu %12.4f | %12.1f %12.4f %10llu %8.1f\n", label(r.spec).c_str(),
+    std::snprintf(line, sizeof line, "%-18s %12.1f %10zu %12.4f | %12.1f %12.4f %10llu %7llu %8.1f\n", label(r.spec).c_str(),
                   judged.hosts_mean, judged.hosts_max, 100 * judged.overload_rate, warmup.hosts_mean,
-                  100 * warmup.overload_rate, static_cast<unsigned long long>(r.total.requests), r.seconds);
+                  100 * warmup.overload_rate, static_cast<unsigned long long>(r.total.requests),
+                  static_cast<unsigned long long>(r.total.moved), r.seconds);
     text << line;
   }
   result.text = text.str();

@@ -37,6 +37,11 @@ struct FleetOptions {
   bool best_fit = false;            // default first-fit: the oldest host that accepts
   double declared_cores = 1.0;      // the stand-in for an unmeasured function's declared size
   double instance_lifetime_s = 0;   // 0: an instance lives from its first to its last sample
+  // Move a tenant off a host measured above capacity for node.relief_after_s (the node
+  // core's relief rule, node/relief.h), for every policy alike: a platform that acts on
+  // what the shipped agent names (admission.relief_after, on by default). Off
+  // (--no-relieve): a placement stands until the instance leaves.
+  bool relieve = true;
   double gossip_speed = 0;          // trace seconds per gossip-clock second; 0: one round per step
   double gossip_interval_s = 1.0;   // gossip-clock seconds between rounds
   int warmup_days = 7;

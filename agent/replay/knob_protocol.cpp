@@ -27,6 +27,7 @@ void validate(PolicyKind kind, KnobResult& result, const std::vector<Workload>& 
     worst_rate = std::max(worst_rate, r.overload_rate);
     sum.hosts += r.hosts;
     sum.overloaded_host_steps += r.overloaded_host_steps;
+    sum.unavoidable_overloaded_host_steps += r.unavoidable_overloaded_host_steps;
     sum.overload_core_steps += r.overload_core_steps;
     sum.utilisation += r.utilisation * static_cast<double>(r.hosts);
     sum.forced += r.forced;

@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
   std::string lifetime;
   app.add_option("--instance-lifetime", lifetime,
                  "fleet: re-place each instance after this long (e.g. 1d; default: never, it stays until its last sample)");
+  bool no_relieve = false;
+  app.add_flag("--no-relieve", no_relieve,
+               "fleet: never move a tenant (default: a host measured above capacity for admission.relief_after has "
+               "the tenant it names moved, for every policy alike)");
   app.add_option("--gossip-speed", o.gossip_speed,
                  "fleet: trace seconds per gossip-clock second (default: one gossip round per trace step)");
   app.add_option("--warmup-days", o.warmup_days, "fleet: first days reported apart")->capture_default_str();
@@ -118,6 +122,7 @@ int main(int argc, char** argv) {
   if (val_days > 0) o.val_days = val_days;
   if (std::isfinite(knob)) o.fixed_knob = knob;
   if (fleet_days > 0) o.fleet_days = fleet_days;
+  o.relieve = !no_relieve;
   if (!lifetime.empty()) {
     const auto seconds = antiphase::config::parse_duration_s(lifetime);
     if (!seconds) {

@@ -50,16 +50,22 @@ Outcome evaluate(const Placement& placement, const Workload& w, double capacity)
   o.forced = placement.forced;
   const size_t steps = w.eval_steps();
   std::vector<double> load(steps);
+  std::vector<double> largest(steps);
   double total = 0.0;
   for (const std::vector<size_t>& tenants : placement.hosts) {
     std::fill(load.begin(), load.end(), 0.0);
+    std::fill(largest.begin(), largest.end(), 0.0);
     for (size_t fn : tenants)
-      for (size_t i = 0; i < steps; ++i) load[i] += w.eval[fn][i];
-    for (double l : load) {
-      total += l;
-      if (l > capacity) {
+      for (size_t i = 0; i < steps; ++i) {
+        load[i] += w.eval[fn][i];
+        largest[i] = std::max<double>(largest[i], w.eval[fn][i]);
+      }
+    for (size_t i = 0; i < steps; ++i) {
+      total += load[i];
+      if (load[i] > capacity) {
         ++o.overloaded_host_steps;
-        o.overload_core_steps += l - capacity;
+        o.overload_core_steps += load[i] - capacity;
+        if (largest[i] > capacity) ++o.unavoidable_overloaded_host_steps;
       }
     }
   }

@@ -22,6 +22,10 @@ struct Outcome {
   double overload_core_steps = 0;  // Σ max(0, load − capacity) over host-steps
   double utilisation = 0.0;        // Σ load / (hosts × capacity × steps)
   size_t overloaded_host_steps = 0;
+  // Of those, the host-steps where one tenant alone used more than the capacity: no
+  // placement could have avoided them, so every policy pays them (a trace whose functions
+  // outgrow the chosen host size shows it here, not as a rule's mistake).
+  size_t unavoidable_overloaded_host_steps = 0;
   size_t forced = 0;
 };
 

@@ -81,6 +81,7 @@ nlohmann::json outcome_json(const Outcome& o) {
   return {{"hosts", o.hosts},
           {"overload_rate", o.overload_rate},
           {"overloaded_host_steps", o.overloaded_host_steps},
+          {"unavoidable_overloaded_host_steps", o.unavoidable_overloaded_host_steps},
           {"overload_core_steps", o.overload_core_steps},
           {"utilisation", o.utilisation},
           {"forced", o.forced}};
@@ -163,6 +164,7 @@ ReplayResult run_fleet_replay(const ReplayOptions& o) {
   f.best_fit = o.fit == Fit::Best;
   f.declared_cores = o.declared_cores;
   f.instance_lifetime_s = o.instance_lifetime_s;
+  f.relieve = o.relieve;
   f.gossip_speed = o.gossip_speed;
   f.gossip_interval_s = c.gossip.interval_s;
   f.warmup_days = o.warmup_days;

@@ -47,6 +47,7 @@ struct ReplayOptions {
   std::string fleet_policies = "antiphase,peak-sum,pXX-sum:95,pXX-sum:99,slot-pXX-sum:95,slot-pXX-sum:99,oracle";
   double declared_cores = 1.0;
   double instance_lifetime_s = 0;
+  bool relieve = true;  // --no-relieve turns it off (fleet.h FleetOptions::relieve)
   double gossip_speed = 0;
   int warmup_days = 7;
   std::optional<double> fleet_days;

@@ -198,6 +198,7 @@ const std::map<std::string, Apply>& schema() {
       {"admission.accept_when_peaks_fit", boolean(&C::admission, &AdmissionConfig::accept_when_peaks_fit)},
       {"admission.lump_share", number(&C::admission, &AdmissionConfig::lump_share, 0, 1)},
       {"admission.newcomer_quantile", number(&C::admission, &AdmissionConfig::newcomer_quantile, 0, 1)},
+      {"admission.relief_after", duration(&C::admission, &AdmissionConfig::relief_after_s, 0, 86400)},
       {"admission.tail_prior_exceedances", number(&C::admission, &AdmissionConfig::tail_prior_exceedances, 0, 1e6)},
       {"gossip.enabled", boolean(&C::gossip, &GossipConfigKeys::enabled)},
       {"gossip.node_id", str(&C::gossip, &GossipConfigKeys::node_id)},

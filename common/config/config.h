@@ -84,6 +84,7 @@ struct AdmissionConfig {
   bool accept_when_peaks_fit = true;  // peaks fit + measured-overload brake (docs/admission.md)
   double lump_share = defaults::kLumpShare;  // lumps: jumps of this share of the limit; 0 = off
   double newcomer_quantile = defaults::kNewcomerQuantile;  // unknown functions: request × this quantile of newcomers' use/request; 0 = trust requests
+  double relief_after_s = defaults::kReliefAfterS;  // above capacity this long: name a tenant to move; 0 = never
 };
 
 struct GossipConfigKeys {

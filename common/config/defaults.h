@@ -53,5 +53,9 @@ inline constexpr double kMemoryPeakMargin = 1.25;
 // An unknown function is sized at its request times this quantile of what earlier
 // newcomers here used per core requested (docs/admission.md "Newcomers").
 inline constexpr double kNewcomerQuantile = 0.9;
+// A host above its capacity this long without a break names a tenant to move
+// (docs/admission.md "Relief"): one sampling period of the traces we replay, and five
+// minutes of a live host's ticks. 0 = never.
+inline constexpr double kReliefAfterS = 300;
 
 }  // namespace antiphase::defaults

@@ -71,6 +71,7 @@ NodeConfig node_config_from(const config::Config& c, long online_cpus) {
   n.comovement = comovement_config_from(c);
   n.memory = memory_config_from(c);
   n.newcomers.quantile = c.admission.newcomer_quantile;
+  n.relief_after_s = c.admission.relief_after_s;
   n.capacity_cores = capacity_cores_from(c, online_cpus);
   return n;
 }

@@ -52,6 +52,7 @@ struct NodeConfig {
   MemoryConfig memory;
   NewcomerConfig newcomers;
   double capacity_cores = 1.0;
+  double relief_after_s = defaults::kReliefAfterS;  // relief.h; 0 = never
   uint32_t max_heard_functions = defaults::kMaxHeardFunctions;  // 0: no bound
 };
 

@@ -40,6 +40,7 @@ void NodeCore::reconfigure(const NodeConfig& config) {
   config_.comovement = config.comovement;
   config_.capacity_cores = config.capacity_cores;
   config_.newcomers = config.newcomers;
+  config_.relief_after_s = config.relief_after_s;
   newcomers_.reconfigure(config_.newcomers);  // keeps what newcomers showed
   policy_ = admission::AdmissionPolicy(config_.policy);
   // The calibrator keeps what it measured; z follows a new target at once.
@@ -318,6 +319,9 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   const double fade = std::exp2(-tick.dt_s / kOverloadHalfLifeS);
   over_limit_s_ = over_limit_s_ * fade + (total > limit_cores() ? tick.dt_s : 0.0);
   measured_s_ = measured_s_ * fade + tick.dt_s;
+  over_capacity_.tick(total, config_.capacity_cores, tick.dt_s);
+  last_usage_.clear();
+  for (const auto& [name, f] : tick.functions) last_usage_.push_back({name, f.cores});
   learn_tenants(tick, unix_s, 0.0);
   watch_newcomers(tick, unix_s);
   host_model_.add_sample(unix_s, total, tick.dt_s);
@@ -335,6 +339,11 @@ void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
     if (f == tick.functions.end()) return std::nullopt;
     return f->second.cores / std::max<uint32_t>(1, f->second.instances);
   });
+}
+
+std::optional<Relief> NodeCore::relief() const {
+  if (!over_capacity_.long_enough(config_.relief_after_s)) return std::nullopt;
+  return choose_relief(last_usage_, config_.capacity_cores, over_capacity_.over_s());
 }
 
 CoMovementEstimate NodeCore::comovement() const {

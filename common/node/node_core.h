@@ -25,6 +25,7 @@
 #include "common/node/comovement.h"
 #include "common/node/host_advert.h"
 #include "common/node/node_config.h"
+#include "common/node/relief.h"
 #include "common/shape/shape_model.h"
 #include "common/shape/summary.h"
 
@@ -142,6 +143,11 @@ class NodeCore {
   // This host and every live peer that published an advert, each judged as it judges
   // itself (its own aggregate, limit, z and co-movement).
   PlaceAnswer place(const AdmitRequest& request, double now_s) const;
+  // The tenant to move when the host has been measured above its capacity for
+  // NodeConfig::relief_after_s without a break (relief.h); nothing otherwise.
+  std::optional<Relief> relief() const;
+  // Unbroken time the host has been measured above its capacity (0 when under).
+  double over_capacity_s() const { return over_capacity_.over_s(); }
 
   // --- what we tell peers ---
   // Built on first use after a tick (the replay runs thousands of ticks between questions).
@@ -262,6 +268,8 @@ class NodeCore {
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
   // Host-time measured above the limit, and all host-time, faded with kOverloadHalfLifeS.
   double over_limit_s_ = 0, measured_s_ = 0;
+  OverloadSpell over_capacity_;            // unbroken time above capacity (relief)
+  std::vector<TenantUsage> last_usage_;    // the last tick's functions (relief)
   mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
   mutable double busy_threshold_ = 0;
 

@@ -240,4 +240,41 @@ TEST(DaemonReload, SighupMovesTheCalibratorToTheNewTarget) {
   expect_clean_exit(agent);
 }
 
+// Relief: a host replaying two tenants that run hot together from 02:00 to 06:00
+// (5 + 4.5 + 0.5 = 10 cores on 8) names the tenant to move once it has been above
+// capacity for admission.relief_after, in /v1/host, antiphasectl's view and /metrics;
+// outside those hours (6.5 cores) it names none.
+TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
+  const auto dirs = make_agent_dirs("daemon-relief");
+  write_trace(dirs.dir + "/trace.csv",
+              {{"h-steady", [](double) { return 5.0; }},
+               {"h-batch", [](double h) { return h >= 2 && h < 6 ? 4.5 : 1.0; }},
+               {"h-small", [](double) { return 0.5; }}},
+              0, 8);
+  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(h-.+)$", kCapacity);
+  config.set("admission", "relief_after", toml_string("20m"));  // two 10-minute ticks at 6000 x
+  AgentProcess agent(dirs, config.str());
+  json relieved;
+  ASSERT_TRUE(wait_until([&] { return (relieved = agent.get_json("/v1/host"))["relief"].is_object(); }, 20s))
+      << relieved.dump(1);
+  const json& r = relieved["relief"];
+  // 2 cores too many: h-batch (4.5) is the smallest tenant that removes them alone.
+  EXPECT_EQ(r["function"], "h-batch") << r.dump(1);
+  EXPECT_NEAR(r["host_cores"].get<double>(), 10.0, 0.05);
+  EXPECT_NEAR(r["cores"].get<double>(), 4.5, 0.05);
+  EXPECT_GE(r["over_s"].get<double>(), 1200.0);
+  EXPECT_EQ(relieved["relief_after_s"].get<double>(), 1200.0);
+  EXPECT_NE(r["explanation"].get<std::string>().find("moving h-batch"), std::string::npos) << r.dump(1);
+  const std::string metrics = agent.call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\nantiphase_relief_suggested 1"), std::string::npos) << metrics.substr(0, 400);
+  // After 06:00 the host is at 6.5 cores: the spell ends and nothing is named.
+  json calm;
+  ASSERT_TRUE(wait_until([&] {
+    calm = agent.get_json("/v1/host");
+    return calm["relief"].is_null() && calm["current_cores"].get<double>() < 7.0;
+  }, 20s)) << calm.dump(1);
+  EXPECT_EQ(calm["over_capacity_s"].get<double>(), 0.0);
+  expect_clean_exit(agent);
+}
+
 }  // namespace

@@ -27,6 +27,7 @@ void expect_same_rules(const node::NodeConfig& a, const node::NodeConfig& b) {
   EXPECT_EQ(a.policy.accept_when_peaks_fit, b.policy.accept_when_peaks_fit);
   EXPECT_EQ(a.policy.lump_share, b.policy.lump_share);
   EXPECT_EQ(a.newcomers.quantile, b.newcomers.quantile);
+  EXPECT_EQ(a.relief_after_s, b.relief_after_s);
   EXPECT_EQ(a.calibrator.target_overload_rate, b.calibrator.target_overload_rate);
   EXPECT_EQ(a.calibrator.prior_exceedances, b.calibrator.prior_exceedances);
   EXPECT_EQ(a.comovement.mode, b.comovement.mode);
@@ -55,6 +56,7 @@ tail_prior_exceedances = 9
 accept_when_peaks_fit = false
 lump_share = 0.4
 newcomer_quantile = 0.75
+relief_after = "10m"
 )";
   const auto path = std::filesystem::temp_directory_path() / ("antiphase-mapping-" + std::to_string(::getpid()) + ".toml");
   std::ofstream(path) << text;
@@ -69,6 +71,7 @@ newcomer_quantile = 0.75
   EXPECT_EQ(replay.shape.day.slots, 48u);
   EXPECT_EQ(replay.policy.lump_share, 0.4);
   EXPECT_EQ(replay.newcomers.quantile, 0.75);
+  EXPECT_EQ(replay.relief_after_s, 600.0);
   EXPECT_EQ(replay.capacity_cores, 16.0) << "--capacity wins in the replay";
 }
 

@@ -103,6 +103,75 @@ TEST(Fleet, TheOracleNeverOverloadsEvenPackedToTheLastBit) {
   EXPECT_GT(oracle["hosts_mean"].get<double>(), 10.0) << "60 functions of 0.7 cores on average need 10.5 hosts";
 }
 
+// A function larger than a host overloads whichever host holds it: the harness counts
+// those host-steps apart, so a trace with such functions reads as the host size's
+// limit, not as every rule's mistake.
+TEST(Fleet, AFunctionLargerThanAHostIsReportedAsUnavoidableOverload) {
+  Trace t;
+  t.functions = {"giant", "small"};
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  size_t giant_over = 0;
+  for (int64_t ts = start; ts < start + 3 * 86400; ts += kStep) {
+    const bool busy = (ts / kStep) % 4 == 0;  // a quarter of the steps at 6 cores, on a 4-core host
+    giant_over += busy && ts >= start + 86400;
+    t.rows.push_back({ts, 0, busy ? 6.0f : 0.5f});
+    t.rows.push_back({ts, 1, 0.5f});
+  }
+  FleetOptions o = options();
+  o.capacity = 4;
+  o.warmup_days = 1;
+  o.policies = *parse_fleet_policies("oracle,peak-sum");
+  const FleetResult r = run_fleet(t, kStep, o);
+  for (const char* name : {"oracle", "peak-sum"}) {
+    const auto& p = policy(r.json, name);
+    EXPECT_EQ(p["unavoidable_overloaded_host_steps"].get<uint64_t>(), giant_over) << name << "\n" << r.text;
+    EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), giant_over) << name << "\n" << r.text;
+  }
+}
+
+// Eight functions that idle at 0.5 cores for two days and then run at 3 for the rest,
+// all arriving at once and never recycled: packed on their idle days, four share an
+// 8-core host and overload it (12 cores) from day 3 on, for good. With relief each
+// host moves one tenant per step until it is back under (7-8 moves, 7 overloaded
+// host-steps in all), and the run then needs no more hosts than the oracle's (it packs
+// two per host by their future peaks).
+Trace jumpers() {
+  Trace t;
+  for (int i = 0; i < 8; ++i) t.functions.push_back("batch-" + std::to_string(i));
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + 6 * 86400; ts += kStep)
+    for (uint32_t f = 0; f < 8; ++f) t.rows.push_back({ts, f, ts < start + 2 * 86400 ? 0.5f : 3.0f});
+  return t;
+}
+
+TEST(Fleet, WithReliefAHostAboveCapacityMovesTenantsOffWithinAStep) {
+  FleetOptions o = options();
+  o.instance_lifetime_s = 0;  // placed once: only relief can undo a placement
+  o.warmup_days = 2;
+  o.best_fit = false;
+  o.policies = *parse_fleet_policies("antiphase,peak-sum,oracle");
+  o.relieve = false;
+  const FleetResult stuck = run_fleet(jumpers(), kStep, o);
+  o.relieve = true;  // the default
+  const FleetResult relieved = run_fleet(jumpers(), kStep, o);
+  const double judged_steps = 4 * 86400 / kStep;
+  for (const char* name : {"antiphase", "peak-sum"}) {
+    const auto& before = policy(stuck.json, name);
+    const auto& after = policy(relieved.json, name);
+    EXPECT_EQ(before["decisions"]["moved"].get<uint64_t>(), 0u) << name;
+    EXPECT_GE(before["overload_rate"].get<double>(), 0.5) << name << ": packed on idle days, overloaded for good\n" << stuck.text;
+    // One or two steps per host at the jump, then never again.
+    EXPECT_LE(after["overloaded_host_steps"].get<uint64_t>(), 2u * 4u) << name << "\n" << relieved.text;
+    EXPECT_GE(after["decisions"]["moved"].get<uint64_t>(), 2u) << name;
+    EXPECT_LE(after["decisions"]["moved"].get<uint64_t>(), 8u) << name << ": about one move per function, no ping-pong";
+    EXPECT_LE(after["hosts_mean"].get<double>(), 4.0 + 0.01) << name << "\n" << relieved.text;
+    EXPECT_GT(after["host_steps"].get<double>(), 3.9 * judged_steps) << name;
+  }
+  EXPECT_EQ(policy(relieved.json, "oracle")["decisions"]["moved"].get<uint64_t>(), 0u) << "the oracle never overloads";
+  EXPECT_EQ(relieved.json["relieve_after_s"].get<double>(), o.node.relief_after_s);
+  EXPECT_TRUE(stuck.json["relieve_after_s"].is_null());
+}
+
 TEST(Fleet, ASeedGivesTheSameRun) {
   const Trace trace = day_and_night_fleet();
   FleetResult a = run_fleet(trace, kStep, options());

@@ -70,6 +70,22 @@ TEST(Packing, EvaluateCountsOverloadedHostSteps) {
   EXPECT_DOUBLE_EQ(o.utilisation, (2 + 10 + 4 + 2) / (4 * 6.0));
 }
 
+TEST(Packing, OverloadThatOneTenantCausesAloneIsCountedAsUnavoidable) {
+  // Step 1: 5 + 5 > 6 (a placement mistake); step 2: the second tenant alone uses 7 > 6,
+  // which no placement avoids; step 3: 2 + 1 fits.
+  Workload w = workload({{1, 1, 1, 1}, {1, 1, 1, 1}}, {{1, 5, 1, 2}, {1, 5, 7, 1}});
+  Placement together;
+  together.hosts = {{0, 1}};
+  const Outcome o = evaluate(together, w, 6.0);
+  EXPECT_EQ(o.overloaded_host_steps, 2u);
+  EXPECT_EQ(o.unavoidable_overloaded_host_steps, 1u);
+  Placement apart;
+  apart.hosts = {{0}, {1}};
+  const Outcome alone = evaluate(apart, w, 6.0);
+  EXPECT_EQ(alone.overloaded_host_steps, 1u);
+  EXPECT_EQ(alone.unavoidable_overloaded_host_steps, 1u);
+}
+
 TEST(Packing, BestFitPrefersTheFullestHostThatFits) {
   // Sizes by peak: 5, 2, 4, 3 on 8-core hosts. First-fit: {5,2}, {4,3}... both give 2
   // hosts here, but best-fit puts the 3 next to the 5 (leaving 0) rather than the 4.

@@ -40,6 +40,7 @@ TEST(Config, ShippedDefaultFileEqualsBuiltInDefaults) {
   EXPECT_EQ(file.shape.k, builtin.shape.k);
   EXPECT_EQ(file.admission.target_overload_rate, builtin.admission.target_overload_rate);
   EXPECT_EQ(file.admission.stale_after_s, builtin.admission.stale_after_s);
+  EXPECT_EQ(file.admission.relief_after_s, builtin.admission.relief_after_s);
   EXPECT_EQ(file.admission.memory_capacity_bytes, builtin.admission.memory_capacity_bytes);
   EXPECT_EQ(file.admission.memory_reserve_bytes, builtin.admission.memory_reserve_bytes);
   EXPECT_EQ(file.admission.committed_memory, builtin.admission.committed_memory);
@@ -112,6 +113,9 @@ TEST(Config, BadValuesAreRejectedWithTheirKey) {
   EXPECT_EQ(parse_error("[shape]\nday_slots = 7\nk = 4\n").key, "shape.day_slots");
   EXPECT_EQ(parse_error("[gossip]\nfunction_homes = 65\n").key, "gossip.function_homes");
   EXPECT_EQ(parse_error("[gossip]\nmax_peers = 1\n").key, "gossip.max_peers");
+  EXPECT_EQ(parse_error("[admission]\nrelief_after = \"2d\"\n").key, "admission.relief_after");
+  EXPECT_EQ(parse_error("[admission]\nrelief_after = \"soon\"\n").key, "admission.relief_after");
+  EXPECT_EQ(parse("[admission]\nrelief_after = \"0s\"\n").admission.relief_after_s, 0.0) << "0 = never";
 }
 
 TEST(Config, MemorySizesTakeBytesOrAUnit) {

@@ -5,8 +5,10 @@ Starts HOSTS antiphased (sampler mode replay on a cut of TRACE, an accelerated c
 gossip on loopback through a chain of seeds). A driver plays the scheduler: at each
 function's first sample it asks a random host in use for /v1/place, then /v1/admit
 (with "reserve") on the oldest host that accepts, else on the next idle host; at its
-last sample it takes it away. Tenants reach an agent through its sampler.replay_tenants
-file. Then `antiphase-replay --fleet` runs the same cut with the same gossip clock, and
+last sample it takes it away. After each trace step it reads every host's /v1/host and
+moves the tenant a host names under "relief" (above capacity for admission.relief_after)
+as the in-process fleet does: placed again, anywhere but there. Tenants reach an agent
+through its sampler.replay_tenants file. Then `antiphase-replay --fleet` runs the same cut with the same gossip clock, and
 both outcomes are printed side by side and checked against a stated tolerance.
 
   tests/bench/replay/fleet_processes.py BUILD TRACE.csv.gz [--functions 40] [--hosts 8]
@@ -15,7 +17,7 @@ both outcomes are printed side by side and checked against a stated tolerance.
 Exact equality is not expected: daemons start a few hundred ms apart (a few trace
 minutes at 1000x), placements happen when the driver sees the trace clock pass an
 arrival, and gossip runs over real sockets and threads. What must agree: the hosts in
-use within 1 (or 15 %), and the decisions' counts within 20 %.
+use within 1 (or 15 %), the decisions' counts within 20 %, and the moves within 2.
 """
 import argparse
 import csv
@@ -151,22 +153,19 @@ seeds = {seeds}
                     pass
                 time.sleep(0.05)
         rng = random.Random(a.seed)
-        events = sorted([(first[fn], 1, fn) for fn in names] + [(last[fn] + step, 0, fn) for fn in names])
         host_of = {}
         log = []  # (trace time, function, host or None)
-        counts = {"requests": 0, "admits": 0, "accepted": 0, "rejected": 0, "new_hosts": 0, "forced": 0}
-        t0 = time.time()
-        for t, kind, fn in events:
-            # Wait until the trace clock (wall time since start x speed) reaches the event.
-            due = t0 + (t - origin) / a.speed
-            while time.time() < due:
-                time.sleep(min(0.05, due - time.time()))
-            if kind == 0:
-                h = host_of.pop(fn)
-                agents[h]["tenants"].discard(fn)
-                write_tenants(agents[h])
-                log.append((t, fn, None))
-                continue
+        counts = {"requests": 0, "admits": 0, "accepted": 0, "rejected": 0, "new_hosts": 0, "forced": 0, "moved": 0}
+
+        def take_away(fn, t):
+            h = host_of.pop(fn)
+            agents[h]["tenants"].discard(fn)
+            write_tenants(agents[h])
+            log.append((t, fn, None))
+
+        def place(fn, t, leaving):
+            """/v1/place on a random host in use, then /v1/admit on the oldest that accepts
+            (never `leaving`, the host it moves off), else the next idle host."""
             counts["requests"] += 1
             active = [h for h, ag in enumerate(agents) if ag["tenants"]]
             request = {"function": fn, "peak_cores": a.declared_cores}
@@ -178,6 +177,8 @@ seeds = {seeds}
                 options = sorted(int(o["node_id"].split("-")[1]) for o in place["hosts"] if o["decision"]["accept"])
                 options = [h for h in options if h in active] + [h for h in active if h not in known]
                 for h in options:
+                    if h == leaving:
+                        continue
                     counts["admits"] += 1
                     _, d = call(agents[h]["sock"], "POST", "/v1/admit", dict(request, reserve=True))
                     if d["accept"]:
@@ -186,10 +187,10 @@ seeds = {seeds}
                         break
                     counts["rejected"] += 1
             if chosen is None:
-                idle = [h for h, ag in enumerate(agents) if not ag["tenants"]]
+                idle = [h for h, ag in enumerate(agents) if not ag["tenants"] and h != leaving]
                 if not idle:
                     print("fleet_processes: ran out of hosts; give more --hosts", file=sys.stderr)
-                    return 2
+                    return False
                 chosen = idle[0]
                 counts["new_hosts"] += 1
                 counts["admits"] += 1
@@ -201,6 +202,34 @@ seeds = {seeds}
             agents[chosen]["tenants"].add(fn)
             write_tenants(agents[chosen])
             log.append((t, fn, chosen))
+            return True
+
+        # Arrivals, departures, and half a step after each step (the agents have ticked)
+        # a look at every host for a tenant to move.
+        end_t = origin + int(a.days * 86400)
+        events = sorted([(first[fn], 1, fn) for fn in names] + [(last[fn] + step, 0, fn) for fn in names] +
+                        [(t + step // 2, 2, "") for t in range(origin, end_t, step)])
+        t0 = time.time()
+        for t, kind, fn in events:
+            # Wait until the trace clock (wall time since start x speed) reaches the event.
+            due = t0 + (t - origin) / a.speed
+            while time.time() < due:
+                time.sleep(min(0.05, due - time.time()))
+            if kind == 0:
+                take_away(fn, t)
+            elif kind == 1:
+                if not place(fn, t, None):
+                    return 2
+            else:
+                for h, ag in enumerate(agents):
+                    if not ag["tenants"]:
+                        continue
+                    relief = call(ag["sock"], "GET", "/v1/host")[1].get("relief")
+                    if relief and relief["function"] in ag["tenants"]:
+                        take_away(relief["function"], t)
+                        counts["moved"] += 1
+                        if not place(relief["function"], t, h):
+                            return 2
         processes = judge(log, series, start, a.days, step, a.capacity)
         processes["decisions"] = counts
     finally:
@@ -224,11 +253,12 @@ seeds = {seeds}
     print(f"{'hosts in use (mean)':22}{processes['hosts_mean']:12.2f}{sim['hosts_mean']:12.2f}")
     print(f"{'hosts in use (max)':22}{processes['hosts_max']:12d}{sim['hosts_max']:12d}")
     print(f"{'overloaded host-steps':22}{100 * processes['overload_rate']:11.3f}%{100 * sim['overload_rate']:11.3f}%")
-    for k in ("requests", "accepted", "rejected", "new_hosts", "forced"):
+    for k in ("requests", "accepted", "rejected", "new_hosts", "forced", "moved"):
         print(f"{k:22}{processes['decisions'][k]:12d}{sim['decisions'][k]:12d}")
     ok = abs(processes["hosts_mean"] - sim["hosts_mean"]) <= max(1.0, 0.15 * sim["hosts_mean"])
     for k in ("accepted", "new_hosts"):
         ok &= abs(processes["decisions"][k] - sim["decisions"][k]) <= max(2, 0.2 * sim["decisions"][k])
+    ok &= abs(processes["decisions"]["moved"] - sim["decisions"]["moved"]) <= 2
     print("agree within the stated tolerance" if ok else "DISAGREE beyond the stated tolerance")
     return 0 if ok else 1
 
