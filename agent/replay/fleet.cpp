@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -136,17 +137,16 @@ class Scheduler {
   virtual void left(size_t /*fn*/, size_t /*host*/, size_t /*step*/) {}
   virtual void retired(size_t /*host*/, size_t /*step*/) {}
   virtual void observed(size_t /*step*/) {}  // every active host's usage at `step` is in
-  // With --relieve, after each step, per active host: the tenant to move, or nothing.
-  // Scheduler-side rules judge what the host measured (`usage`) with the node core's
-  // relief rule; antiphase asks the host's own node core.
-  virtual std::optional<node::Relief> relief(size_t host, const std::vector<node::TenantUsage>& usage,
+  // With relief on, after each step, per active host: the tenant to move, or nothing.
+  // Scheduler-side rules judge what the host measured (`total`, and `usage()` while
+  // above capacity) with the node core's relief rule; antiphase asks the host's own
+  // node core.
+  using UsageOf = std::function<std::vector<node::TenantUsage>()>;
+  virtual std::optional<node::Relief> relief(size_t host, double total, const UsageOf& usage,
                                              const ReliefSetting& setting) {
-    double total = 0;
-    for (const node::TenantUsage& u : usage) total += u.cores;
-    node::OverloadSpell& spell = spells_[host];
-    spell.tick(total, setting.capacity, setting.dt_s);
-    if (!spell.long_enough(setting.after_s)) return std::nullopt;
-    return node::choose_relief(usage, setting.capacity, spell.over_s());
+    node::ReliefWatch& watch = watches_[host];
+    watch.tick(total, setting.capacity, setting.dt_s, usage);
+    return watch.relief(setting.after_s);
   }
   virtual nlohmann::json extra() const { return nlohmann::json::object(); }
   DecisionCounters counters;
@@ -155,7 +155,7 @@ class Scheduler {
   const std::vector<SimHost>& hosts_;
 
  private:
-  std::unordered_map<size_t, node::OverloadSpell> spells_;
+  std::unordered_map<size_t, node::ReliefWatch> watches_;
 };
 
 struct DayStats {
@@ -265,9 +265,13 @@ class Harness {
   void relieve(Scheduler& s, size_t i) {
     const ReliefSetting setting{o_.capacity, static_cast<double>(t_.step_s), o_.node.relief_after_s};
     for (size_t h : active_hosts(hosts_)) {
-      std::vector<node::TenantUsage> usage;
-      for (size_t f : hosts_[h].tenants) usage.push_back({t_.names[f], t_.series[f][i]});
-      const std::optional<node::Relief> r = s.relief(h, usage, setting);
+      double total = 0;
+      for (size_t f : hosts_[h].tenants) total += t_.series[f][i];
+      const std::optional<node::Relief> r = s.relief(h, total, [&] {
+        std::vector<node::TenantUsage> usage;
+        for (size_t f : hosts_[h].tenants) usage.push_back({t_.names[f], t_.series[f][i]});
+        return usage;
+      }, setting);
       if (!r) continue;
       const auto& tenants = hosts_[h].tenants;
       const auto it = std::find_if(tenants.begin(), tenants.end(), [&](size_t f) { return t_.names[f] == r->function; });
@@ -396,7 +400,7 @@ class AntiphaseScheduler : public Scheduler {
   }
 
   // The host's node core already observed this step (observed()): it judges itself.
-  std::optional<node::Relief> relief(size_t h, const std::vector<node::TenantUsage>&, const ReliefSetting&) override {
+  std::optional<node::Relief> relief(size_t h, double, const UsageOf&, const ReliefSetting&) override {
     return hosts_of_[h]->core.relief();
   }
 

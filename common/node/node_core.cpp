@@ -319,9 +319,11 @@ void NodeCore::observe(const Tick& tick, double now_s) {
   const double fade = std::exp2(-tick.dt_s / kOverloadHalfLifeS);
   over_limit_s_ = over_limit_s_ * fade + (total > limit_cores() ? tick.dt_s : 0.0);
   measured_s_ = measured_s_ * fade + tick.dt_s;
-  over_capacity_.tick(total, config_.capacity_cores, tick.dt_s);
-  last_usage_.clear();
-  for (const auto& [name, f] : tick.functions) last_usage_.push_back({name, f.cores});
+  relief_watch_.tick(total, config_.capacity_cores, tick.dt_s, [&] {
+    std::vector<TenantUsage> usage;
+    for (const auto& [name, f] : tick.functions) usage.push_back({name, f.cores});
+    return usage;
+  });
   learn_tenants(tick, unix_s, 0.0);
   watch_newcomers(tick, unix_s);
   host_model_.add_sample(unix_s, total, tick.dt_s);
@@ -341,10 +343,7 @@ void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
   });
 }
 
-std::optional<Relief> NodeCore::relief() const {
-  if (!over_capacity_.long_enough(config_.relief_after_s)) return std::nullopt;
-  return choose_relief(last_usage_, config_.capacity_cores, over_capacity_.over_s());
-}
+std::optional<Relief> NodeCore::relief() const { return relief_watch_.relief(config_.relief_after_s); }
 
 CoMovementEstimate NodeCore::comovement() const {
   CoMovementAverage average;

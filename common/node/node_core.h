@@ -147,7 +147,7 @@ class NodeCore {
   // NodeConfig::relief_after_s without a break (relief.h); nothing otherwise.
   std::optional<Relief> relief() const;
   // Unbroken time the host has been measured above its capacity (0 when under).
-  double over_capacity_s() const { return over_capacity_.over_s(); }
+  double over_capacity_s() const { return relief_watch_.over_s(); }
 
   // --- what we tell peers ---
   // Built on first use after a tick (the replay runs thousands of ticks between questions).
@@ -268,8 +268,7 @@ class NodeCore {
   std::optional<double> last_tick_s_;               // caller's clock at the last tick (staleness)
   // Host-time measured above the limit, and all host-time, faded with kOverloadHalfLifeS.
   double over_limit_s_ = 0, measured_s_ = 0;
-  OverloadSpell over_capacity_;            // unbroken time above capacity (relief)
-  std::vector<TenantUsage> last_usage_;    // the last tick's functions (relief)
+  ReliefWatch relief_watch_;  // unbroken time above capacity and what ran then (relief.h)
   mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
   mutable double busy_threshold_ = 0;
 

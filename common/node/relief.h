@@ -32,18 +32,31 @@ struct Relief {
 // holds one tenant only (moving it alone changes nothing: it is too big for any host).
 std::optional<Relief> choose_relief(const std::vector<TenantUsage>& tenants, double capacity_cores, double over_s);
 
-// How long a host has been above capacity without a tick under it. A single hot tick
-// is not worth a move (a restart costs more than a blip); `after_s` of them is.
-class OverloadSpell {
+// One host's relief, tick by tick: how long it has been above capacity without a tick
+// under it, and its tenants' usage in the last tick (asked for only while above: most
+// ticks copy nothing). A single hot tick is not worth a move (a restart costs more than
+// a blip); `after_s` of them is. The node core and the fleet replay's scheduler-side
+// rules both judge through this.
+class ReliefWatch {
  public:
-  void tick(double host_cores, double capacity_cores, double dt_s) {
+  // `usage()` gives the tenants' TenantUsage list of this tick.
+  template <typename Usage>
+  void tick(double host_cores, double capacity_cores, double dt_s, Usage&& usage) {
+    capacity_cores_ = capacity_cores;
     over_s_ = host_cores > capacity_cores ? over_s_ + dt_s : 0.0;
+    if (over_s_ > 0) last_ = usage();
+    else last_.clear();
   }
   double over_s() const { return over_s_; }
-  bool long_enough(double after_s) const { return after_s > 0 && over_s_ >= after_s; }
+  // The tenant to move once the spell has lasted `after_s` (0: never).
+  std::optional<Relief> relief(double after_s) const {
+    if (!(after_s > 0) || over_s_ < after_s) return std::nullopt;
+    return choose_relief(last_, capacity_cores_, over_s_);
+  }
 
  private:
-  double over_s_ = 0;
+  double over_s_ = 0, capacity_cores_ = 0;
+  std::vector<TenantUsage> last_;
 };
 
 }  // namespace antiphase::node

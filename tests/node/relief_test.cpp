@@ -41,16 +41,26 @@ TEST(Relief, NothingMovesUnderCapacityOrWhenOneTenantIsTooBigAlone) {
 }
 
 TEST(Relief, ASpellIsUnbrokenTimeAboveCapacity) {
-  OverloadSpell s;
-  s.tick(17, 16, 300);
-  EXPECT_TRUE(s.long_enough(300));
-  EXPECT_FALSE(s.long_enough(600));
-  s.tick(15, 16, 300);  // one tick under ends it
-  EXPECT_EQ(s.over_s(), 0);
-  s.tick(17, 16, 300);
-  s.tick(17, 16, 300);
-  EXPECT_TRUE(s.long_enough(600));
-  EXPECT_FALSE(s.long_enough(0)) << "0 = never";
+  ReliefWatch w;
+  int asked = 0;
+  auto hot = [&] {
+    ++asked;
+    return std::vector<TenantUsage>{{"a", 9}, {"b", 8}};
+  };
+  w.tick(15, 16, 300, hot);
+  EXPECT_EQ(asked, 0) << "under capacity, the tenants' usage is not even copied";
+  w.tick(17, 16, 300, hot);
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(w.relief(300));
+  EXPECT_FALSE(w.relief(600));
+  w.tick(15, 16, 300, hot);  // one tick under ends it
+  EXPECT_EQ(w.over_s(), 0);
+  EXPECT_FALSE(w.relief(300));
+  w.tick(17, 16, 300, hot);
+  w.tick(17, 16, 300, hot);
+  ASSERT_TRUE(w.relief(600));
+  EXPECT_EQ(w.relief(600)->function, "b");
+  EXPECT_FALSE(w.relief(0)) << "0 = never";
 }
 
 // The node core names the tenant after relief_after_s of its own ticks above capacity,
