@@ -1,6 +1,7 @@
 #include "common/node/relief.h"
 
 #include <cstdio>
+#include <string>
 
 namespace antiphase::node {
 
@@ -20,13 +21,14 @@ std::optional<Relief> choose_relief(const std::vector<TenantUsage>& tenants, dou
   const TenantUsage& pick = enough ? *enough : *largest;
   if (!(pick.cores > 0)) return std::nullopt;
   Relief r{pick.function, pick.cores, total, capacity_cores, over_s, {}};
-  char text[320];
-  std::snprintf(text, sizeof text,
-                "measured %.2f cores on a %.2f-core host for %.0f s: moving %s (%.2f cores now) %s", total,
-                capacity_cores, over_s, pick.function.c_str(), pick.cores,
-                enough ? "brings it back under with the least work moved"
-                       : "moves the most work; no single tenant brings it back under");
-  r.explanation = text;
+  char head[96], cores[32];
+  std::snprintf(head, sizeof head, "measured %.2f cores on a %.2f-core host for %.0f s: moving ", total, capacity_cores,
+                over_s);
+  std::snprintf(cores, sizeof cores, " (%.2f cores now) ", pick.cores);
+  // The name is appended, not formatted: a long one must not cut the sentence short.
+  r.explanation = std::string(head) + pick.function + cores +
+                  (enough ? "brings it back under with the least work moved"
+                          : "moves the most work; no single tenant brings it back under");
   return r;
 }
 
