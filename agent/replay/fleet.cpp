@@ -96,7 +96,7 @@ FleetTrace fleet_trace(const Trace& trace, int64_t step_s, std::optional<double>
 struct SimHost {
   std::vector<size_t> tenants;
   bool active = true;
-  bool accepting = true;  // false while a tenant moves off it (--relieve): not back onto it
+  bool accepting = true;  // false while a tenant moves off it (relief): not back onto it
 };
 
 std::vector<size_t> active_hosts(const std::vector<SimHost>& hosts) {
@@ -115,7 +115,7 @@ struct DecisionCounters {
   uint64_t requests = 0;  // placements asked for (arrivals and recycled instances)
   uint64_t admits = 0, accepted = 0, rejected = 0;
   uint64_t new_hosts = 0, forced = 0;
-  uint64_t moved = 0;  // instances moved off a host above capacity (--relieve), each also a request
+  uint64_t moved = 0;  // instances moved off a host above capacity (relief), each also a request
   nlohmann::json json() const {
     return {{"requests", requests}, {"admits", admits},       {"accepted", accepted}, {"rejected", rejected},
             {"new_hosts", new_hosts}, {"forced", forced}, {"moved", moved}};
@@ -262,6 +262,9 @@ class Harness {
 
   // A platform that moves a tenant off a host its node names as overloaded: the
   // instance leaves and is placed again (anywhere but there), from the next step on.
+  // Hosts are visited in order and each is judged on the tenants it holds when visited,
+  // so a baseline's host that took a moved tenant earlier in the same pass counts that
+  // tenant's usage of this step (antiphase's hosts judge what their node core observed).
   void relieve(Scheduler& s, size_t i) {
     const ReliefSetting setting{o_.capacity, static_cast<double>(t_.step_s), o_.node.relief_after_s};
     for (size_t h : active_hosts(hosts_)) {
