@@ -99,6 +99,13 @@ struct SimHost {
   bool accepting = true;  // false while a tenant moves off it (relief): not back onto it
 };
 
+// One active host as measured at a step, before relief moves anything.
+struct Measured {
+  size_t host = 0;
+  std::vector<size_t> tenants;
+  double load = 0.0;  // the tenants' summed usage
+};
+
 std::vector<size_t> active_hosts(const std::vector<SimHost>& hosts) {
   std::vector<size_t> out;
   for (size_t h = 0; h < hosts.size(); ++h)
@@ -197,24 +204,24 @@ class Harness {
       std::shuffle(requests.begin(), requests.end(), rng_);
       for (size_t f : requests) place(s, f, i);
       s.observed(i);
-      size_t active = 0;
-      for (const SimHost& h : hosts_) {
-        if (!h.active) continue;
-        ++active;
-        double load = 0;
+      std::vector<Measured> measured;
+      for (size_t h = 0; h < hosts_.size(); ++h) {
+        if (!hosts_[h].active) continue;
+        Measured m{h, hosts_[h].tenants, 0.0};
         double largest = 0;
-        for (size_t f : h.tenants) {
-          load += t_.series[f][i];
+        for (size_t f : m.tenants) {
+          m.load += t_.series[f][i];
           largest = std::max<double>(largest, t_.series[f][i]);
         }
-        if (load > o_.capacity + 1e-9) {
+        if (m.load > o_.capacity + 1e-9) {
           ++day.overloaded;
           if (largest > o_.capacity + 1e-9) ++day.unavoidable;
         }
+        measured.push_back(std::move(m));
       }
-      day.host_steps += static_cast<double>(active);
-      day.hosts_max = std::max(day.hosts_max, active);
-      if (o_.relieve) relieve(s, i);
+      day.host_steps += static_cast<double>(measured.size());
+      day.hosts_max = std::max(day.hosts_max, measured.size());
+      if (o_.relieve) relieve(s, i, measured);
       add(day.decisions, s.counters, before);
     }
     return days;
@@ -262,28 +269,26 @@ class Harness {
 
   // A platform that moves a tenant off a host its node names as overloaded: the
   // instance leaves and is placed again (anywhere but there), from the next step on.
-  // Hosts are visited in order and each is judged on the tenants it holds when visited,
-  // so a baseline's host that took a moved tenant earlier in the same pass counts that
-  // tenant's usage of this step (antiphase's hosts judge what their node core observed).
-  void relieve(Scheduler& s, size_t i) {
+  // Every host is judged on what was measured on it this step, before any move (as
+  // antiphase's hosts judge what their node core observed): a tenant moved onto a host
+  // in this pass counts there from the next step, like any arrival.
+  void relieve(Scheduler& s, size_t i, const std::vector<Measured>& measured) {
     const ReliefSetting setting{o_.capacity, static_cast<double>(t_.step_s), o_.node.relief_after_s};
-    for (size_t h : active_hosts(hosts_)) {
-      double total = 0;
-      for (size_t f : hosts_[h].tenants) total += t_.series[f][i];
-      const std::optional<node::Relief> r = s.relief(h, total, [&] {
+    for (const Measured& m : measured) {
+      const std::optional<node::Relief> r = s.relief(m.host, m.load, [&] {
         std::vector<node::TenantUsage> usage;
-        for (size_t f : hosts_[h].tenants) usage.push_back({t_.names[f], t_.series[f][i]});
+        for (size_t f : m.tenants) usage.push_back({t_.names[f], t_.series[f][i]});
         return usage;
       }, setting);
       if (!r) continue;
-      const auto& tenants = hosts_[h].tenants;
+      const auto& tenants = hosts_[m.host].tenants;
       const auto it = std::find_if(tenants.begin(), tenants.end(), [&](size_t f) { return t_.names[f] == r->function; });
       if (it == tenants.end()) continue;  // a name the host does not hold: nothing to move
       const size_t f = *it;
-      hosts_[h].accepting = false;
+      hosts_[m.host].accepting = false;
       leave(s, f, i);
       place(s, f, i);
-      hosts_[h].accepting = true;
+      hosts_[m.host].accepting = true;
       ++s.counters.moved;
     }
   }
