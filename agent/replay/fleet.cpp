@@ -403,6 +403,11 @@ class AntiphaseScheduler : public Scheduler {
     return a.ok() && a.decision.accept;
   }
 
+  // A daemon sees an instance gone at its next tick, a second later; this host's next
+  // tick is a trace step away, so it is told now (else a recycled instance would be
+  // judged on top of its own previous one).
+  void left(size_t fn, size_t h, size_t) override { hosts_of_[h]->core.departed(t_.names[fn]); }
+
   void retired(size_t h, size_t step) override {
     deliver(hosts_of_[h]->gossip.leave(clock(step)), clock(step));
   }

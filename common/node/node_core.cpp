@@ -111,6 +111,12 @@ double NodeCore::tenant_highest(const std::string& name, const Tenant& t) const 
 // Tenants the view counts: those in the last tick and reservations still waiting.
 static bool counted(const auto& tenant) { return tenant.running || (tenant.reserved && !tenant.confirmed); }
 
+// A tenant no longer running here; a confirmed one's reservation goes with it.
+static void stop_counting(auto& tenant) {
+  tenant.running = false;
+  if (tenant.confirmed) tenant.reserved.reset();
+}
+
 NodeCore::SlotView NodeCore::slot_view(int64_t unix_s) const {
   double mean = 0, own = 0, sum_sd = 0;
   for (const auto& [name, t] : tenants_) {
@@ -178,7 +184,7 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
   auto model = models_.begin();
   auto tenant = tenants_.begin();
   for (const auto& [name, f] : tick.functions) {
-    while (tenant != tenants_.end() && tenant->first < name) (tenant++)->second.running = false;
+    while (tenant != tenants_.end() && tenant->first < name) stop_counting((tenant++)->second);
     if (tenant == tenants_.end() || tenant->first != name) tenant = tenants_.emplace_hint(tenant, name, Tenant{});
     while (model != models_.end() && model->first < name) ++model;
     if (model == models_.end() || model->first != name)
@@ -201,7 +207,7 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
     ++tenant;
     ++model;
   }
-  for (; tenant != tenants_.end(); ++tenant) tenant->second.running = false;
+  for (; tenant != tenants_.end(); ++tenant) stop_counting(tenant->second);
   // Leave-one-out (each tenant against the rest) and pairwise (all pairs) co-movement.
   double sum = 0, own = 0, sum_sd = 0, own_sd = 0;
   for (const Deviation& d : deviations) {
@@ -222,8 +228,13 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
   std::erase_if(tenants_, [&](const auto& t) {
     return !t.second.running && t.second.confirmed && unix_s - t.second.last_seen_s > kForgetTenantAfterS;
   });
-  for (auto& [name, t] : tenants_)
-    if (!t.running && t.confirmed) t.reserved.reset();
+}
+
+void NodeCore::departed(const std::string& function) {
+  const auto it = tenants_.find(function);
+  if (it == tenants_.end() || !it->second.running) return;
+  stop_counting(it->second);
+  advert_stale_ = true;
 }
 
 // A function back here after more than a day away: its model is from that earlier stay,

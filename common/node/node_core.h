@@ -100,6 +100,11 @@ class NodeCore {
 
   // --- measurement ---
   void observe(const Tick& tick, double now_s);
+  // A function stopped running here, told before the next tick shows it: counted no
+  // more from now, as a tick without it would leave it (its model stays). The fleet
+  // replay tells a host at once when an instance leaves it (recycled or moved), since its
+  // ticks are a trace step (5 minutes) apart where a daemon's are a second apart.
+  void departed(const std::string& function);
   // What a host's loop does each tick (the daemon and the fleet replay): hears what
   // gossip says of every function in the tick (hear_gossiped: a function new here starts
   // from its summary), then observes the tick.
@@ -245,7 +250,7 @@ class NodeCore {
   shape::ShapeModel host_model_;
   struct Tenant {  // a function that runs here, ran here lately, or was reserved
     uint32_t instances = 1;
-    bool running = false;   // in the last tick
+    bool running = false;   // in the last tick (and not departed since)
     int64_t last_seen_s = 0;
     CoMovementSums comovement;
     std::optional<shape::SlotProfile> reserved;  // as admitted, until measurements speak

@@ -169,6 +169,33 @@ TEST(NodeCore, TheViewFollowsAnArrivalAtOnceAndADepartureToo) {
   EXPECT_NEAR(host.advert().aggregate.mean[40], 3.0, 0.05);
 }
 
+// Recycled in place: an instance leaves and the scheduler asks for its replacement before
+// the host's next tick. Told of the departure, the host judges the replacement as the
+// only instance, exactly as after a tick without the old one; not told, as a second.
+TEST(NodeCore, ADepartureToldBeforeTheNextTickCountsAsThatTickWould) {
+  const Series six = [](int64_t) { return 6.0; };
+  const Series one = [](int64_t) { return 1.0; };
+  NodeCore told(config(), "told"), ticked(config(), "ticked");
+  int64_t t = run(told, {{"big", six}, {"small", one}}, 2);
+  run(ticked, {{"big", six}, {"small", one}}, 2);
+  const NodeCore untold = told;
+  told.departed("big");
+  told.departed("never-here");  // nothing to do
+  run(ticked, {{"small", one}}, 1.0 / 288, t + kStep);
+  // Each asked 10 s after its own last tick (telemetry older than 30 s is refused).
+  const auto before_tick = told.admit(request("big"), static_cast<double>(t + 10));
+  const auto after_tick = ticked.admit(request("big"), static_cast<double>(t + kStep + 10));
+  const auto stale = untold.admit(request("big"), static_cast<double>(t + 10));
+  ASSERT_TRUE(before_tick.ok() && after_tick.ok() && stale.ok());
+  EXPECT_TRUE(before_tick.decision.accept) << before_tick.decision.reasons.front();
+  EXPECT_FALSE(stale.decision.accept) << "6 + 6 + 1 cores on 8 once the old instance still counts";
+  EXPECT_NEAR(before_tick.decision.peaks_fit_cores, 7.0, 0.1);
+  EXPECT_NEAR(after_tick.decision.peaks_fit_cores, before_tick.decision.peaks_fit_cores, 1e-9);
+  EXPECT_NEAR(after_tick.decision.projected_peak_cores, before_tick.decision.projected_peak_cores, 0.05);
+  EXPECT_EQ(told.running().count("big"), 0u);
+  EXPECT_NEAR(told.advert().aggregate.mean[40], 1.0, 0.05) << "the advert follows at once";
+}
+
 TEST(NodeCore, ALevelShiftRaisesTheTenantWithinHours) {
   // Idle for a week, then a batch job at 6 cores: faded slot means would still say ~0.
   NodeCore host(config(16), "h");

@@ -172,6 +172,33 @@ TEST(Fleet, WithReliefAHostAboveCapacityMovesTenantsOffWithinAStep) {
   EXPECT_TRUE(stuck.json["relieve_after_s"].is_null());
 }
 
+// A 6-core and a 1-core function share an 8-core host, each instance recycled daily. A
+// recycled instance's replacement fits where the old one ran (7 cores), but only if the
+// host knows the old one left: the harness's hosts tick once a trace step, so it tells
+// their node cores at once, as a daemon's next tick a second later would.
+TEST(Fleet, ARecycledInstanceCanTakeThePlaceItsPreviousOneLeft) {
+  Trace t;
+  t.functions = {"big", "small"};
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + 6 * 86400; ts += kStep) {
+    t.rows.push_back({ts, 0, 6.0f});
+    t.rows.push_back({ts, 1, 1.0f});
+  }
+  FleetOptions o = options();
+  o.best_fit = false;
+  o.warmup_days = 2;
+  o.policies = *parse_fleet_policies("antiphase,peak-sum");
+  const FleetResult r = run_fleet(t, kStep, o);
+  for (const char* name : {"antiphase", "peak-sum"}) {
+    const auto& p = policy(r.json, name);
+    EXPECT_NEAR(p["hosts_mean"].get<double>(), 1.0, 1e-9) << name << "\n" << r.text;
+    EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), 0u) << name;
+    uint64_t requests = 0;
+    for (const auto& day : p["days"]) requests += day["decisions"]["requests"].get<uint64_t>();
+    EXPECT_GE(requests, 8u) << name << ": both recycled on each of the judged days";
+  }
+}
+
 TEST(Fleet, ASeedGivesTheSameRun) {
   const Trace trace = day_and_night_fleet();
   FleetResult a = run_fleet(trace, kStep, options());
