@@ -102,8 +102,8 @@ class NodeCore {
   void observe(const Tick& tick, double now_s);
   // A function stopped running here, told before the next tick shows it: counted no
   // more from now, as a tick without it would leave it (its model stays). The fleet
-  // replay tells a host at once when an instance leaves it (recycled or moved), since its
-  // ticks are a trace step (5 minutes) apart where a daemon's are a second apart.
+  // replay tells a host at once when an instance leaves it (recycled, moved, or after its
+  // last sample): its ticks are a trace step (5 minutes) apart, a daemon's a second.
   void departed(const std::string& function);
   // What a host's loop does each tick (the daemon and the fleet replay): hears what
   // gossip says of every function in the tick (hear_gossiped: a function new here starts

@@ -171,7 +171,7 @@ TEST(NodeCore, TheViewFollowsAnArrivalAtOnceAndADepartureToo) {
 
 // Recycled in place: an instance leaves and the scheduler asks for its replacement before
 // the host's next tick. Told of the departure, the host judges the replacement as the
-// only instance, exactly as after a tick without the old one; not told, as a second.
+// only instance, as it would after a tick without the old one; not told, as a second.
 TEST(NodeCore, ADepartureToldBeforeTheNextTickCountsAsThatTickWould) {
   const Series six = [](int64_t) { return 6.0; };
   const Series one = [](int64_t) { return 1.0; };
