@@ -347,14 +347,23 @@ class AntiphaseScheduler : public Scheduler {
     sync_peers(entry, now);
     hear_about(entry, request.function);
     const node::PlaceAnswer answer = entry.core.place(request, now);
-    std::vector<size_t> options, judged;
+    std::vector<size_t> options, refused, judged;
     for (const node::PlaceOption& o : answer.hosts) {
       const auto it = by_id_.find(o.node_id);
       if (it == by_id_.end()) continue;
       judged.push_back(it->second);
-      if (o.decision.accept && hosts_[it->second].active && hosts_[it->second].accepting) options.push_back(it->second);
+      if (!hosts_[it->second].active || !hosts_[it->second].accepting) continue;
+      (o.decision.accept ? options : refused).push_back(it->second);
     }
-    if (!o_.best_fit) std::sort(options.begin(), options.end());  // first fit: the oldest host
+    if (!o_.best_fit) {  // first fit: the oldest host
+      std::sort(options.begin(), options.end());
+      std::sort(refused.begin(), refused.end());
+    }
+    // Hosts the entry judged full are asked next, before a host is opened: the entry
+    // judged them from adverts published before this step's departures, and a host
+    // judges on its own, current view (the baselines' scheduler-side rules see every
+    // host as it is now, so this is the same scheduler for every policy).
+    options.insert(options.end(), refused.begin(), refused.end());
     // Hosts the entry could not judge (gossip has not brought it their advert yet, e.g.
     // in a burst of arrivals at start-up) are still the scheduler's: it asks them last,
     // oldest first, before it opens a new host.

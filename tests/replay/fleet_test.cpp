@@ -43,9 +43,10 @@ FleetOptions options() {
   o.warmup_days = 4;
   // Best fit: a scheduler that fills the fullest host that accepts. Under first fit a
   // host retires only when its last tenant leaves, so which hosts stay open follows the
-  // path of the first days more than the rule: over seeds 1-6 antiphase needs 4.3-4.8
-  // hosts under first fit (mean 4.6), 4.1-4.9 under best fit (mean 4.6), peak-sum 6.0
-  // (since hosts learn departures at once; before, 5.3-5.9 and 5.2-5.6).
+  // path of the first days more than the rule: over seeds 1-6 antiphase needs 4.0-4.6
+  // hosts under first fit (mean 4.2), 4.0-4.35 under best fit (mean 4.1), peak-sum 6.0
+  // (since the scheduler asks hosts judged full, session 31; before, 4.3-4.8 and
+  // 4.1-4.9; before hosts learned departures at once, 5.3-5.9 and 5.2-5.6).
   o.best_fit = true;
   o.policies = *parse_fleet_policies("antiphase,peak-sum,oracle");
   o.node.memory.guard.mode = admission::CommittedMemoryMode::Off;
@@ -68,13 +69,14 @@ TEST(Fleet, DayAndNightTenantsShareHostsWithoutOverload) {
   // pairs (≈ 2.25 cores flat) fit three to a host: the oracle's 3 hosts.
   EXPECT_NEAR(peak_sum["hosts_mean"].get<double>(), 6.0, 0.5) << r.text;
   EXPECT_NEAR(oracle["hosts_mean"].get<double>(), 3.0, 0.5) << r.text;
-  // Seed 1 gives 4.9 hosts against peak-sum's 6.0 (first fit: 4.6); before hosts learned
-  // departures at once, 5.4 (first fit 5.9; it was first fit, at 5.5, until the replay's
+  // Seed 1 gives 4.0 hosts against peak-sum's 6.0 (first fit: 4.5) since the scheduler
+  // asks the hosts the entry judged full (session 31); before, 4.9 (first fit 4.6);
+  // before hosts learned departures at once, 5.4 (first fit 5.9; it was first fit, at 5.5, until the replay's
   // publisher ran on trace time: 2026-11-28). (Before hosts kept
   // what gossip knew of a function that moved, it was 4.7-5.5: hosts then counted tenants
   // below what they had measured.) Fewer hosts than peak-sum needs pairing, which peaks
   // never allow.
-  EXPECT_LT(antiphase["hosts_mean"].get<double>(), peak_sum["hosts_mean"].get<double>() - 0.25) << r.text;
+  EXPECT_LT(antiphase["hosts_mean"].get<double>(), peak_sum["hosts_mean"].get<double>() - 1.25) << r.text;
   EXPECT_LE(antiphase["overload_rate"].get<double>(), 0.001) << r.text;
   EXPECT_LE(oracle["hosts_mean"].get<double>(), antiphase["hosts_mean"].get<double>() + 1e-9) << r.text;
   EXPECT_GT(antiphase["decisions"]["requests"].get<uint64_t>(), 16u * kDays / 2) << r.text;
@@ -198,6 +200,30 @@ TEST(Fleet, ARecycledInstanceCanTakeThePlaceItsPreviousOneLeft) {
     uint64_t requests = 0;
     for (const auto& day : p["days"]) requests += day["decisions"]["requests"].get<uint64_t>();
     EXPECT_GE(requests, 8u) << name << ": both recycled daily over the six days";
+  }
+}
+
+// Two 8-core hosts, each a 6-core and a 1-core function, all four recycled daily. When a
+// 6-core instance is recycled, its replacement fits where it ran (7 cores); but a
+// scheduler that enters at the other host is told by that host that it is full (no
+// room for 6 itself) and that the first one is too (its advert is from before the
+// departure). The scheduler asks the host itself before it opens a third one.
+TEST(Fleet, AHostJudgedFullFromAnAdvertIsAskedBeforeANewOneOpens) {
+  Trace t;
+  t.functions = {"big-a", "big-b", "small-a", "small-b"};
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + 8 * 86400; ts += kStep)
+    for (uint32_t f = 0; f < 4; ++f) t.rows.push_back({ts, f, f < 2 ? 6.0f : 1.0f});
+  FleetOptions o = options();
+  o.best_fit = false;
+  o.warmup_days = 2;
+  o.policies = *parse_fleet_policies("antiphase,peak-sum");
+  const FleetResult r = run_fleet(t, kStep, o);
+  for (const char* name : {"antiphase", "peak-sum"}) {
+    const auto& p = policy(r.json, name);
+    EXPECT_NEAR(p["hosts_mean"].get<double>(), 2.0, 1e-9) << name << "\n" << r.text;
+    EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), 0u) << name;
+    EXPECT_GE(p["decisions"]["requests"].get<uint64_t>(), 4u * 5u) << name << ": each recycled daily";
   }
 }
 

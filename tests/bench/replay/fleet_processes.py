@@ -4,7 +4,8 @@
 Starts HOSTS antiphased (sampler mode replay on a cut of TRACE, an accelerated clock,
 gossip on loopback through a chain of seeds). A driver plays the scheduler: at each
 function's first sample it asks a random host in use for /v1/place, then /v1/admit
-(with "reserve") on the oldest host that accepts, else on the next idle host; at its
+(with "reserve") on the oldest host that accepts, then on the hosts /v1/place judged
+full (their adverts may predate a departure), else on the next idle host; at its
 last sample it takes it away. After each trace step it reads every host's /v1/host and
 moves the tenant a host names under "relief" (above capacity for admission.relief_after)
 as the in-process fleet does: placed again, anywhere but there. Tenants reach an agent
@@ -164,8 +165,9 @@ seeds = {seeds}
             log.append((t, fn, None))
 
         def place(fn, t, leaving):
-            """/v1/place on a random host in use, then /v1/admit on the oldest that accepts
-            (never `leaving`, the host it moves off), else the next idle host."""
+            """/v1/place on a random host in use, then /v1/admit on the oldest host it
+            accepts, then on the hosts it judged full (never `leaving`, the host it moves
+            off), else the next idle host."""
             counts["requests"] += 1
             active = [h for h, ag in enumerate(agents) if ag["tenants"]]
             request = {"function": fn, "peak_cores": a.declared_cores}
@@ -174,8 +176,13 @@ seeds = {seeds}
                 entry = active[rng.randrange(len(active))]
                 _, place = call(agents[entry]["sock"], "POST", "/v1/place", request)
                 known = {int(o["node_id"].split("-")[1]) for o in place["hosts"]}
-                options = sorted(int(o["node_id"].split("-")[1]) for o in place["hosts"] if o["decision"]["accept"])
-                options = [h for h in options if h in active] + [h for h in active if h not in known]
+                judged = {True: [], False: []}
+                for o in place["hosts"]:
+                    judged[o["decision"]["accept"]].append(int(o["node_id"].split("-")[1]))
+                # Accepted first, then the hosts judged full from their adverts (a host
+                # judges on its own current view), then those the entry has not heard of.
+                options = [h for h in sorted(judged[True]) + sorted(judged[False]) if h in active]
+                options += [h for h in active if h not in known]
                 for h in options:
                     if h == leaving:
                         continue
