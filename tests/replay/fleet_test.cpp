@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/replay/fleet.h"
 #include "common/node/node_config.h"
@@ -176,23 +178,27 @@ TEST(Fleet, WithReliefAHostAboveCapacityMovesTenantsOffWithinAStep) {
   EXPECT_TRUE(stuck.json["relieve_after_s"].is_null());
 }
 
+// Functions that each use a constant number of cores for `days`, recycled daily on
+// 8-core hosts, first fit, the first two days warm-up; antiphase and peak-sum.
+FleetResult run_flat_and_recycled(const std::vector<std::pair<std::string, float>>& functions, int days) {
+  Trace t;
+  for (const auto& f : functions) t.functions.push_back(f.first);
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + days * 86400; ts += kStep)
+    for (uint32_t f = 0; f < functions.size(); ++f) t.rows.push_back({ts, f, functions[f].second});
+  FleetOptions o = options();
+  o.best_fit = false;
+  o.warmup_days = 2;
+  o.policies = *parse_fleet_policies("antiphase,peak-sum");
+  return run_fleet(t, kStep, o);
+}
+
 // A 6-core and a 1-core function share an 8-core host, each instance recycled daily. A
 // recycled instance's replacement fits where the old one ran (7 cores), but only if the
 // host knows the old one left: the harness's hosts tick once a trace step, so it tells
 // their node cores at once, as a daemon's next tick a second later would.
 TEST(Fleet, ARecycledInstanceCanTakeThePlaceItsPreviousOneLeft) {
-  Trace t;
-  t.functions = {"big", "small"};
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + 6 * 86400; ts += kStep) {
-    t.rows.push_back({ts, 0, 6.0f});
-    t.rows.push_back({ts, 1, 1.0f});
-  }
-  FleetOptions o = options();
-  o.best_fit = false;
-  o.warmup_days = 2;
-  o.policies = *parse_fleet_policies("antiphase,peak-sum");
-  const FleetResult r = run_fleet(t, kStep, o);
+  const FleetResult r = run_flat_and_recycled({{"big", 6.0f}, {"small", 1.0f}}, 6);
   for (const char* name : {"antiphase", "peak-sum"}) {
     const auto& p = policy(r.json, name);
     EXPECT_NEAR(p["hosts_mean"].get<double>(), 1.0, 1e-9) << name << "\n" << r.text;
@@ -209,16 +215,8 @@ TEST(Fleet, ARecycledInstanceCanTakeThePlaceItsPreviousOneLeft) {
 // room for 6 itself) and that the first one is too (its advert is from before the
 // departure). The scheduler asks the host itself before it opens a third one.
 TEST(Fleet, AHostJudgedFullFromAnAdvertIsAskedBeforeANewOneOpens) {
-  Trace t;
-  t.functions = {"big-a", "big-b", "small-a", "small-b"};
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + 8 * 86400; ts += kStep)
-    for (uint32_t f = 0; f < 4; ++f) t.rows.push_back({ts, f, f < 2 ? 6.0f : 1.0f});
-  FleetOptions o = options();
-  o.best_fit = false;
-  o.warmup_days = 2;
-  o.policies = *parse_fleet_policies("antiphase,peak-sum");
-  const FleetResult r = run_fleet(t, kStep, o);
+  const FleetResult r =
+      run_flat_and_recycled({{"big-a", 6.0f}, {"big-b", 6.0f}, {"small-a", 1.0f}, {"small-b", 1.0f}}, 8);
   for (const char* name : {"antiphase", "peak-sum"}) {
     const auto& p = policy(r.json, name);
     EXPECT_NEAR(p["hosts_mean"].get<double>(), 2.0, 1e-9) << name << "\n" << r.text;
