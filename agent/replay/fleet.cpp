@@ -360,9 +360,9 @@ class AntiphaseScheduler : public Scheduler {
       std::sort(refused.begin(), refused.end());
     }
     // Hosts the entry judged full are asked next, before a host is opened: the entry
-    // judged them from adverts published before this step's departures, and a host
-    // judges on its own, current view (the baselines' scheduler-side rules see every
-    // host as it is now, so this is the same scheduler for every policy).
+    // judged them from their adverts, which can predate this step's departures, and a
+    // host judges on its own, current view (the baselines' scheduler-side rules see
+    // every host as it is now, so this is the same scheduler for every policy).
     options.insert(options.end(), refused.begin(), refused.end());
     // Hosts the entry could not judge (gossip has not brought it their advert yet, e.g.
     // in a burst of arrivals at start-up) are still the scheduler's: it asks them last,
