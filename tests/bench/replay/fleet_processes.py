@@ -175,14 +175,13 @@ seeds = {seeds}
             if active:
                 entry = active[rng.randrange(len(active))]
                 _, place = call(agents[entry]["sock"], "POST", "/v1/place", request)
-                known = {int(o["node_id"].split("-")[1]) for o in place["hosts"]}
                 judged = {True: [], False: []}
                 for o in place["hosts"]:
                     judged[o["decision"]["accept"]].append(int(o["node_id"].split("-")[1]))
                 # Accepted first, then the hosts judged full from their adverts (a host
                 # judges on its own current view), then those the entry has not heard of.
                 options = [h for h in sorted(judged[True]) + sorted(judged[False]) if h in active]
-                options += [h for h in active if h not in known]
+                options += [h for h in active if h not in judged[True] + judged[False]]
                 for h in options:
                     if h == leaving:
                         continue
