@@ -782,6 +782,14 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
   if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
   if (!(o.declared_cores >= 0)) throw std::runtime_error("--declared-cores must not be negative");
   const FleetTrace t = fleet_trace(trace, step_s, o.days);
+  const size_t days = (t.steps + t.steps_per_day() - 1) / t.steps_per_day();
+  if (o.warmup_days < 0) throw std::runtime_error("--warmup-days must not be negative");
+  // A short held-out trace must not print a judged row of zeros that reads as "no hosts, no overload".
+  if (static_cast<size_t>(o.warmup_days) >= days)
+    throw std::runtime_error("the trace spans " + std::to_string(days) + " day(s), all of them inside the " +
+                             std::to_string(o.warmup_days) +
+                             " warm-up days: nothing would be judged; give --warmup-days below " +
+                             std::to_string(days) + " (0 judges every day)");
   std::vector<PolicyRun> runs;
   for (const FleetPolicySpec& spec : o.policies) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -799,10 +807,10 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
   FleetResult result;
   nlohmann::json& j = result.json;
   const size_t spd = t.steps_per_day();
-  const size_t warm = static_cast<size_t>(std::max(0, o.warmup_days));
+  const size_t warm = static_cast<size_t>(o.warmup_days);
   j["mode"] = "fleet";
   j["functions"] = t.names.size();
-  j["days"] = (t.steps + spd - 1) / spd;
+  j["days"] = days;
   j["step_s"] = t.step_s;
   j["capacity_cores"] = o.capacity;
   j["seed"] = o.seed;

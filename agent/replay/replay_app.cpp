@@ -134,16 +134,22 @@ void write_plots(const ReplayOptions& o, const std::vector<PolicyReport>& report
 
 }  // namespace
 
+namespace {
+
+// --config, or the built-in defaults: the hosts follow the rules a daemon with that file would.
+config::Config replay_config(const ReplayOptions& o) {
+  if (o.config_path.empty()) return {};
+  std::ifstream in(o.config_path);
+  if (!in) throw std::runtime_error(o.config_path + ": cannot open config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return config::parse(text.str(), o.config_path);
+}
+
+}  // namespace
+
 node::NodeConfig replay_node_config(const ReplayOptions& o) {
-  config::Config c;
-  if (!o.config_path.empty()) {
-    std::ifstream in(o.config_path);
-    if (!in) throw std::runtime_error(o.config_path + ": cannot open config file");
-    std::stringstream text;
-    text << in.rdbuf();
-    c = config::parse(text.str(), o.config_path);
-  }
-  node::NodeConfig n = node::node_config_from(c, 1);
+  node::NodeConfig n = node::node_config_from(replay_config(o), 1);
   n.capacity_cores = o.capacity;
   return n;
 }
@@ -151,13 +157,7 @@ node::NodeConfig replay_node_config(const ReplayOptions& o) {
 namespace {
 
 ReplayResult run_fleet_replay(const ReplayOptions& o) {
-  config::Config c;
-  if (!o.config_path.empty()) {
-    std::ifstream in(o.config_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    c = config::parse(text.str(), o.config_path);
-  }
+  const config::Config c = replay_config(o);
   FleetOptions f;
   f.capacity = o.capacity;
   f.seed = o.seed;

@@ -235,5 +235,26 @@ TEST(Fleet, ASeedGivesTheSameRun) {
   EXPECT_EQ(a.json, b.json);
 }
 
+
+// A held-out trace shorter than the warm-up would otherwise print a judged row of zeros
+// (0 hosts, 0 % overloaded) that reads as a result.
+TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
+  const Trace trace = day_and_night_fleet();  // 10 days
+  FleetOptions o = options();
+  o.warmup_days = 10;
+  try {
+    run_fleet(trace, kStep, o);
+    ADD_FAILURE() << "a run with nothing to judge returned a result";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("spans 10 day(s)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--warmup-days below 10"), std::string::npos) << e.what();
+  }
+  o.warmup_days = -1;
+  EXPECT_THROW(run_fleet(trace, kStep, o), std::runtime_error);
+  o.warmup_days = 9;  // one judged day
+  const FleetResult r = run_fleet(trace, kStep, o);
+  EXPECT_GT(policy(r.json, "antiphase")["hosts_mean"].get<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace antiphase::replay
