@@ -587,6 +587,7 @@ class RuleScheduler : public Scheduler {
   RuleScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o, Rule rule, double pct)
       : Scheduler(hosts), t_(t), o_(o), rule_(rule), q_(pct / 100.0), dims_(rule == Rule::SlotPercentileSum ? kSlots : 1) {
     size_.assign(t.names.size(), std::vector<double>(dims_, o.declared_cores));
+    history_.resize(t.names.size());
   }
 
   size_t choose(size_t fn, size_t step, size_t stay_end) override {
@@ -629,8 +630,10 @@ class RuleScheduler : public Scheduler {
     for (size_t i = from; i < to; ++i) future_[h][i] -= t_.series[fn][i];
   }
   void observed(size_t step) override {
-    // Sizes of running tenants follow what has been measured, once a day.
-    if (rule_ == Rule::Oracle || (step + 1) % t_.steps_per_day() != 0) return;
+    // Sizes of running tenants follow what has been measured, at every step: a
+    // scheduler-side rule sees the usage its hosts measure when antiphase's node cores do
+    // (until session 32 once a day, so a tenant's new peak counted only from midnight).
+    if (rule_ == Rule::Oracle) return;
     for (size_t h : active_hosts(hosts_)) {
       std::vector<double>& total = totals_[h];
       total.assign(dims_, 0.0);
@@ -644,20 +647,36 @@ class RuleScheduler : public Scheduler {
  private:
   static constexpr size_t kSlots = 96;
 
+  // A function's usage so far, kept sorted (overall and per slot of the day), so a size
+  // is read at every step without sorting its whole history again.
+  struct History {
+    size_t seen_to = 0;  // steps before this are in
+    std::vector<double> all;
+    std::vector<std::vector<double>> by_slot;
+  };
+
+  static void insert_sorted(std::vector<double>& v, double x) { v.insert(std::upper_bound(v.begin(), v.end(), x), x); }
+
   // The function's size from its usage observed before `step` (declared if none yet).
   void refresh(size_t fn, size_t step) {
     const size_t from = t_.first[fn], to = std::min(step, t_.last[fn] + 1);
     if (to <= from) return;
     const std::vector<float>& s = t_.series[fn];
-    if (rule_ == Rule::SlotPercentileSum) {
-      std::vector<std::vector<double>> by_slot(kSlots);
-      const size_t per_slot = t_.steps_per_day() / kSlots;
-      for (size_t i = from; i < to; ++i) by_slot[(i % t_.steps_per_day()) / std::max<size_t>(1, per_slot)].push_back(s[i]);
-      const double overall = quantile(std::vector<double>(s.begin() + from, s.begin() + to), q_);
-      for (size_t w = 0; w < kSlots; ++w) size_[fn][w] = by_slot[w].empty() ? overall : quantile(by_slot[w], q_);
-    } else {
-      size_[fn][0] = quantile(std::vector<double>(s.begin() + from, s.begin() + to), rule_ == Rule::PeakSum ? 1.0 : q_);
+    History& h = history_[fn];
+    const bool slots = rule_ == Rule::SlotPercentileSum;
+    if (slots && h.by_slot.empty()) h.by_slot.resize(kSlots);
+    const size_t per_slot = std::max<size_t>(1, t_.steps_per_day() / kSlots);
+    for (size_t i = std::max(from, h.seen_to); i < to; ++i) {
+      insert_sorted(h.all, s[i]);
+      if (slots) insert_sorted(h.by_slot[(i % t_.steps_per_day()) / per_slot], s[i]);
     }
+    h.seen_to = std::max(h.seen_to, to);
+    const double overall = quantile_of_sorted(h.all, rule_ == Rule::PeakSum ? 1.0 : q_);
+    if (!slots) {
+      size_[fn][0] = overall;
+      return;
+    }
+    for (size_t w = 0; w < kSlots; ++w) size_[fn][w] = h.by_slot[w].empty() ? overall : quantile_of_sorted(h.by_slot[w], q_);
   }
 
   double room_left(size_t h, size_t fn, size_t step, size_t stay_end) const {
@@ -680,6 +699,7 @@ class RuleScheduler : public Scheduler {
   double q_;
   size_t dims_;
   std::vector<std::vector<double>> size_;
+  std::vector<History> history_;
   std::unordered_map<size_t, std::vector<double>> totals_;        // rules: per host, sizes as of their last refresh
   std::unordered_map<size_t, std::vector<double>> future_;        // oracle: per host (double: it packs to the last 1e-9 core)
   std::unordered_map<size_t, std::pair<size_t, size_t>> stay_;    // oracle: per function

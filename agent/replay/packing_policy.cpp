@@ -15,8 +15,12 @@ constexpr double kSlack = 1e-9;  // rounding must not decide a placement
 }  // namespace
 
 double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
+  return quantile_of_sorted(v, q);
+}
+
+double quantile_of_sorted(const std::vector<double>& v, double q) {
+  if (v.empty()) return 0.0;
   const double pos = std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1);
   const size_t lo = static_cast<size_t>(pos);
   const size_t hi = std::min(lo + 1, v.size() - 1);

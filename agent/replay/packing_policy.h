@@ -68,6 +68,8 @@ struct PolicyParams {
 
 // The q-quantile (0..1) of v, interpolated; 0 for an empty v. Shared by the baselines.
 double quantile(std::vector<double> v, double q);
+// The same of a v already sorted ascending (the fleet keeps its histories sorted).
+double quantile_of_sorted(const std::vector<double>& sorted, double q);
 
 // Which code decides for this policy, for the report.
 std::string decision_path(PolicyKind kind);

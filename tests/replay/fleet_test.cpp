@@ -256,5 +256,33 @@ TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
   EXPECT_GT(policy(r.json, "antiphase")["hosts_mean"].get<double>(), 0.0);
 }
 
+
+// A scheduler-side rule sees what its hosts measure at every step, as antiphase's node
+// cores do: a tenant that jumps at noon counts at its new peak for the next arrival, not
+// from midnight (until session 32 the baselines' sizes were refreshed once a day).
+TEST(Fleet, ABaselineCountsATenantsNewPeakFromTheNextStep) {
+  Trace t;
+  t.functions = {"jumps-at-noon", "arrives-at-one"};
+  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
+  for (int64_t ts = start; ts < start + 2 * 86400; ts += kStep) {
+    const int64_t since = ts - start;
+    t.rows.push_back({ts, 0, since < 12 * 3600 ? 1.0f : 6.0f});
+    if (since >= 13 * 3600) t.rows.push_back({ts, 1, 2.5f});
+  }
+  FleetOptions o = options();
+  o.instance_lifetime_s = 0;  // placed once: only the 13:00 arrival is decided after the jump
+  o.declared_cores = 2.5;     // the newcomer's honest declared size
+  o.relieve = false;          // nothing undoes a placement
+  o.warmup_days = 0;
+  o.best_fit = false;
+  o.policies = *parse_fleet_policies("peak-sum");
+  const FleetResult r = run_fleet(t, kStep, o);
+  const auto& p = policy(r.json, "peak-sum");
+  // Sized at 6 + 2.5 > 8 the newcomer opens a second host; sized at its midnight size it
+  // joins the first and overloads it (8.5 cores) for every step of the next 35 hours.
+  EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), 0u);
+  EXPECT_EQ(p["hosts_max"].get<size_t>(), 2u);
+}
+
 }  // namespace
 }  // namespace antiphase::replay
