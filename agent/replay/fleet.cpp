@@ -657,7 +657,9 @@ class RuleScheduler : public Scheduler {
 
   static void insert_sorted(std::vector<double>& v, double x) { v.insert(std::upper_bound(v.begin(), v.end(), x), x); }
 
-  // The function's size from its usage observed before `step` (declared if none yet).
+  // The function's size from its usage observed before `step` (declared if none yet), and
+  // any it was already seen to use since: a tenant moved off an overloaded host keeps the
+  // sample that moved it.
   void refresh(size_t fn, size_t step) {
     const size_t from = t_.first[fn], to = std::min(step, t_.last[fn] + 1);
     if (to <= from) return;

@@ -132,10 +132,6 @@ void write_plots(const ReplayOptions& o, const std::vector<PolicyReport>& report
   }
 }
 
-}  // namespace
-
-namespace {
-
 // --config, or the built-in defaults: the hosts follow the rules a daemon with that file would.
 config::Config replay_config(const ReplayOptions& o) {
   if (o.config_path.empty()) return {};

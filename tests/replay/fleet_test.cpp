@@ -235,7 +235,6 @@ TEST(Fleet, ASeedGivesTheSameRun) {
   EXPECT_EQ(a.json, b.json);
 }
 
-
 // A held-out trace shorter than the warm-up would otherwise print a judged row of zeros
 // (0 hosts, 0 % overloaded) that reads as a result.
 TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
@@ -255,7 +254,6 @@ TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
   const FleetResult r = run_fleet(trace, kStep, o);
   EXPECT_GT(policy(r.json, "antiphase")["hosts_mean"].get<double>(), 0.0);
 }
-
 
 // A scheduler-side rule sees what its hosts measure at every step, as antiphase's node
 // cores do: a tenant that jumps at noon counts at its new peak for the next arrival, not
