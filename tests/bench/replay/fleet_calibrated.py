@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The fleet replay with every policy's knob chosen on the warm-up days, as the static protocol chooses.
+
+For each policy, the knob is the least careful one whose overload on the warm-up days
+(`--warmup-days`, the run's only days before the judged ones) is at most the target on
+every seed (the worst-run criterion); where none is, its careful end. Then the judged
+days of the chosen knob are reported. antiphase's knob is `target_overload_rate` (given
+to the hosts through `--config`; 0 packs by peaks), the percentile rules' knob their
+percentile (p100 is the careful end), peak-sum and the oracle have none.
+
+  tests/bench/replay/fleet_calibrated.py BUILD TRACE [--capacity 16] [--fit first]
+      [--seeds 1,2,3] [--jobs 2] [--out DIR] [-- more antiphase-replay options]
+
+Extra options after `--` go to every run (default: --instance-lifetime 1d --fleet-days 28).
+antiphase's targets are tried from the least careful down and stop at the first that
+meets, so a run costs as many antiphase replays per seed as targets it tries.
+Prints a table; --out keeps every run's JSON and writes calibrated.json there.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+ANTIPHASE_TARGETS = ["1e-3", "5e-4", "2e-4", "1e-4", "0"]  # least careful first; 0 = pack by peaks
+PERCENTILES = ["95", "99", "99.5", "99.9", "100"]           # least careful first; 100 = peaks
+PERCENTILE_RULES = ["pXX-sum", "slot-pXX-sum"]
+
+
+def replay(build, trace, args, policies, seed, config=None):
+    cmd = [os.path.join(build, "agent/replay/antiphase-replay"), trace, "--fleet", "--json",
+           "--fleet-policies", policies, "--seed", str(seed)] + args
+    if config:
+        cmd += ["--config", config]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)}: exit {run.returncode}: {run.stderr.strip()}")
+    out = run.stdout
+    return {p["policy"]: p for p in json.loads(out)["policies"]}
+
+
+def summary(runs):
+    """Worst warm-up overload, mean judged hosts and worst judged overload over seeds."""
+    if any(r["warmup"]["hosts_mean"] <= 0 for r in runs):
+        raise SystemExit("no warm-up days to calibrate on (--warmup-days 0?): the knobs need validation days")
+    return {
+        "warmup_overload_worst": max(r["warmup"]["overload_rate"] for r in runs),
+        "hosts_mean": sum(r["hosts_mean"] for r in runs) / len(runs),
+        "overload_worst": max(r["overload_rate"] for r in runs),
+    }
+
+
+def choose(knobs, by_knob, target):
+    """The least careful knob that meets the target on every seed, else the careful end."""
+    for k in knobs:
+        if k in by_knob and by_knob[k]["warmup_overload_worst"] <= target:
+            return k, True
+    return knobs[-1], False
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build")
+    ap.add_argument("trace")
+    ap.add_argument("--capacity", default="16")
+    ap.add_argument("--fit", choices=["first", "best"], default="first")
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--target", type=float, default=0.001, help="overload target the knobs must meet (default 0.001)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", help="keep every run's JSON and calibrated.json here")
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    a = ap.parse_args(argv[:cut])
+    extra = argv[cut + 1:] or ["--instance-lifetime", "1d", "--fleet-days", "28"]
+    seeds = [int(s) for s in a.seeds.split(",")]
+    args = ["--capacity", a.capacity, "--fit", a.fit] + extra
+    work = a.out or tempfile.mkdtemp(prefix="fleet-calibrated-")
+    os.makedirs(work, exist_ok=True)
+
+    def keep(name, seed, result):
+        with open(os.path.join(work, f"{name}-s{seed}.json"), "w") as f:
+            json.dump(result, f)
+        return result
+
+    baselines = ",".join(["peak-sum", "oracle"] + [f"{r}:{p}" for r in PERCENTILE_RULES for p in PERCENTILES])
+    with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        base = list(pool.map(lambda s: keep("baselines", s, replay(a.build, a.trace, args, baselines, s)), seeds))
+        anti = {}
+        for t in ANTIPHASE_TARGETS:
+            config = os.path.join(work, f"target-{t}.toml")
+            with open(config, "w") as f:
+                f.write(f"[admission]\ntarget_overload_rate = {t}\n")
+            runs = list(pool.map(lambda s: keep(f"antiphase-{t}", s,
+                                                replay(a.build, a.trace, args, "antiphase", s, config))["antiphase"], seeds))
+            anti[t] = summary(runs)
+            if anti[t]["warmup_overload_worst"] <= a.target:
+                break
+
+    rows = []
+    k, met = choose(ANTIPHASE_TARGETS, anti, a.target)
+    rows.append(("antiphase", f"target {k}", met, anti[k]))
+    for rule in PERCENTILE_RULES:
+        by = {p: summary([b[f"{rule}:{p}"] for b in base]) for p in PERCENTILES}
+        p, met = choose(PERCENTILES, by, a.target)
+        rows.append((rule, f"p{p}", met, by[p]))
+    for rule in ("peak-sum", "oracle"):
+        rows.append((rule, "-", True, summary([b[rule] for b in base])))
+
+    print(f"fleet calibrated on the warm-up days: {a.trace}, {a.capacity}-core hosts, {a.fit} fit, seeds {a.seeds}, "
+          f"target {a.target:g} on every seed; {' '.join(extra)}")
+    print(f"{'policy':<14} {'knob':<14} {'met':<4} {'warm-up worst %':>16} {'hosts (mean)':>13} {'overload worst %':>17}")
+    for name, knob, met, s in rows:
+        print(f"{name:<14} {knob:<14} {'yes' if met else 'no':<4} {100 * s['warmup_overload_worst']:>16.4f} "
+              f"{s['hosts_mean']:>13.2f} {100 * s['overload_worst']:>17.4f}")
+    print("antiphase targets tried: " + ", ".join(f"{t} ({100 * s['warmup_overload_worst']:.3f} %)" for t, s in anti.items()))
+    with open(os.path.join(work, "calibrated.json"), "w") as f:
+        json.dump([{"policy": n, "knob": k, "met_in_validation": m, **s} for n, k, m, s in rows], f, indent=1)
+    print(f"runs and calibrated.json in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
