@@ -34,6 +34,7 @@ struct FleetTrace {
   std::vector<size_t> first, last;         // steps of the first and last real sample
   int64_t time_of(size_t step) const { return start_s + static_cast<int64_t>(step) * step_s; }
   size_t steps_per_day() const { return static_cast<size_t>(kDay / step_s); }
+  size_t days() const { return (steps + steps_per_day() - 1) / steps_per_day(); }  // the last one may be partial
 };
 
 FleetTrace fleet_trace(const Trace& trace, int64_t step_s, std::optional<double> days) {
@@ -185,7 +186,7 @@ class Harness {
     expiry_.assign(n, kNone);
     std::vector<std::vector<size_t>> arriving(t_.steps);
     for (size_t f = 0; f < n; ++f) arriving[t_.first[f]].push_back(f);
-    std::vector<DayStats> days((t_.steps + t_.steps_per_day() - 1) / t_.steps_per_day());
+    std::vector<DayStats> days(t_.days());
     for (size_t i = 0; i < t_.steps; ++i) {
       DayStats& day = days[i / t_.steps_per_day()];
       const DecisionCounters before = s.counters;
@@ -803,9 +804,9 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
 FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o) {
   if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
   if (!(o.declared_cores >= 0)) throw std::runtime_error("--declared-cores must not be negative");
-  const FleetTrace t = fleet_trace(trace, step_s, o.days);
-  const size_t days = (t.steps + t.steps_per_day() - 1) / t.steps_per_day();
   if (o.warmup_days < 0) throw std::runtime_error("--warmup-days must not be negative");
+  const FleetTrace t = fleet_trace(trace, step_s, o.days);
+  const size_t days = t.days();
   // A short held-out trace must not print a judged row of zeros that reads as "no hosts, no overload".
   if (static_cast<size_t>(o.warmup_days) >= days)
     throw std::runtime_error("the trace spans " + std::to_string(days) + " day(s), all of them inside the " +

@@ -17,6 +17,7 @@ namespace antiphase::replay {
 namespace {
 
 constexpr int64_t kStep = 300;
+constexpr int64_t kStart = 1'700'000'000 - 1'700'000'000 % 86400;  // a UTC midnight
 constexpr int kDays = 10;
 
 // 8 day-time and 8 night-time functions: 2.0 cores in their half of the day, 0.2 in the
@@ -24,8 +25,7 @@ constexpr int kDays = 10;
 Trace day_and_night_fleet() {
   Trace t;
   for (int i = 0; i < 16; ++i) t.functions.push_back((i < 8 ? "day-" : "night-") + std::to_string(i));
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + kDays * 86400; ts += kStep) {
+  for (int64_t ts = kStart; ts < kStart + kDays * 86400; ts += kStep) {
     const int hour = static_cast<int>((ts % 86400) / 3600);
     const bool daytime = hour >= 8 && hour < 20;
     for (uint32_t f = 0; f < 16; ++f) {
@@ -94,8 +94,7 @@ TEST(Fleet, TheOracleNeverOverloadsEvenPackedToTheLastBit) {
   Trace t;
   const float levels[] = {0.1f, 0.3f, 0.7f, 1.1f, 1.3f};
   for (int i = 0; i < 60; ++i) t.functions.push_back("f-" + std::to_string(i));
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + 4 * 86400; ts += kStep)
+  for (int64_t ts = kStart; ts < kStart + 4 * 86400; ts += kStep)
     for (uint32_t f = 0; f < 60; ++f)
       t.rows.push_back({ts, f, levels[(f + static_cast<uint32_t>(ts / kStep)) % 5]});
   FleetOptions o = options();
@@ -116,11 +115,10 @@ TEST(Fleet, TheOracleNeverOverloadsEvenPackedToTheLastBit) {
 TEST(Fleet, AFunctionLargerThanAHostIsReportedAsUnavoidableOverload) {
   Trace t;
   t.functions = {"giant", "small"};
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
   size_t giant_over = 0;
-  for (int64_t ts = start; ts < start + 3 * 86400; ts += kStep) {
+  for (int64_t ts = kStart; ts < kStart + 3 * 86400; ts += kStep) {
     const bool busy = (ts / kStep) % 4 == 0;  // a quarter of the steps at 6 cores, on a 4-core host
-    giant_over += busy && ts >= start + 86400;
+    giant_over += busy && ts >= kStart + 86400;
     t.rows.push_back({ts, 0, busy ? 6.0f : 0.5f});
     t.rows.push_back({ts, 1, 0.5f});
   }
@@ -145,9 +143,8 @@ TEST(Fleet, AFunctionLargerThanAHostIsReportedAsUnavoidableOverload) {
 Trace jumpers() {
   Trace t;
   for (int i = 0; i < 8; ++i) t.functions.push_back("batch-" + std::to_string(i));
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + 6 * 86400; ts += kStep)
-    for (uint32_t f = 0; f < 8; ++f) t.rows.push_back({ts, f, ts < start + 2 * 86400 ? 0.5f : 3.0f});
+  for (int64_t ts = kStart; ts < kStart + 6 * 86400; ts += kStep)
+    for (uint32_t f = 0; f < 8; ++f) t.rows.push_back({ts, f, ts < kStart + 2 * 86400 ? 0.5f : 3.0f});
   return t;
 }
 
@@ -184,8 +181,7 @@ TEST(Fleet, WithReliefAHostAboveCapacityMovesTenantsOffWithinAStep) {
 FleetResult run_flat_and_recycled(const std::vector<std::pair<std::string, float>>& functions, int days) {
   Trace t;
   for (const auto& f : functions) t.functions.push_back(f.first);
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + days * 86400; ts += kStep)
+  for (int64_t ts = kStart; ts < kStart + days * 86400; ts += kStep)
     for (uint32_t f = 0; f < functions.size(); ++f) t.rows.push_back({ts, f, functions[f].second});
   FleetOptions o = options();
   o.best_fit = false;
@@ -261,9 +257,8 @@ TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
 TEST(Fleet, ABaselineCountsATenantsNewPeakFromTheNextStep) {
   Trace t;
   t.functions = {"jumps-at-noon", "arrives-at-one"};
-  const int64_t start = 1'700'000'000 - 1'700'000'000 % 86400;
-  for (int64_t ts = start; ts < start + 2 * 86400; ts += kStep) {
-    const int64_t since = ts - start;
+  for (int64_t ts = kStart; ts < kStart + 2 * 86400; ts += kStep) {
+    const int64_t since = ts - kStart;
     t.rows.push_back({ts, 0, since < 12 * 3600 ? 1.0f : 6.0f});
     if (since >= 13 * 3600) t.rows.push_back({ts, 1, 2.5f});
   }

@@ -180,8 +180,9 @@ seeds = {seeds}
                     judged[o["decision"]["accept"]].append(int(o["node_id"].split("-")[1]))
                 # Accepted first, then the hosts judged full from their adverts (a host
                 # judges on its own current view), then those the entry has not heard of.
+                known = set(judged[True] + judged[False])
                 options = [h for h in sorted(judged[True]) + sorted(judged[False]) if h in active]
-                options += [h for h in active if h not in judged[True] + judged[False]]
+                options += [h for h in active if h not in known]
                 for h in options:
                     if h == leaving:
                         continue
