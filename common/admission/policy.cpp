@@ -96,11 +96,16 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
     return std::nullopt;
   }
   if (!(c.confidence >= cfg.min_confidence)) {
-    const double peak = max_of(c.profile->peak);
+    // Never below the profile it stands in for: a recent level shift can raise a slot's
+    // mean above every peak seen. The peak stays the observed one (node::shifted).
+    const double peak = max_of(c.profile->peak), level = std::max(peak, max_of(c.profile->mean));
     notes.push_back("Shape confidence " + number(c.confidence) + " is below " + number(cfg.min_confidence) +
                     " (too little history), so the candidate is sized at its observed peak " + cores(peak) +
+                    (level > peak ? ", raised to its recent level " + cores(level) + "," : std::string()) +
                     " in every slot.");
-    return flat_profile(c.profile->period_s, c.profile->slots(), peak);
+    shape::SlotProfile flat = flat_profile(c.profile->period_s, c.profile->slots(), level);
+    std::fill(flat.peak.begin(), flat.peak.end(), peak);
+    return flat;
   }
   return *c.profile;
 }

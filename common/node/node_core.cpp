@@ -59,7 +59,7 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
   const auto model = models_.find(name);
   if (model != models_.end() && model->second.confidence() >= config_.policy.min_confidence) {
     shape::SlotProfile p = shifted(fill_unobserved(model->second.day_profile(), model->second.day_observed(), model->second.peak()),
-                                   model->second.sketch().recent_shift());
+                                   model->second.sketch().recent_shift(), model->second.highest());
     if (t.extra)
       for (size_t w = 0; w < p.slots() && w < t.extra->slots(); ++w) {
         p.mean[w] += t.extra->mean[w];
@@ -81,7 +81,7 @@ shape::SlotProfile NodeCore::tenant_profile(const std::string& name, const Tenan
                           std::vector<double>(slots, 0.0)};
   if (const auto heard = heard_.find(name); heard != heard_.end()) {
     const Heard& h = heard->second;
-    shape::SlotProfile p = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
+    shape::SlotProfile p = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances), shape::highest_per_instance(h.summary));
     for (auto* v : {&p.mean, &p.spread, &p.peak})
       for (double& x : *v) x *= t.instances;
     return on_slots_of(grid, p);

@@ -49,7 +49,8 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
   if (model != models_.end() && (measures(r.function) || !heard_.count(r.function))) {
     const auto live = tenants_.find(r.function);
     const uint32_t running = live == tenants_.end() || !live->second.running ? 1 : live->second.instances;
-    c.profile = per_instance(shifted(model->second.day_profile(), model->second.sketch().recent_shift()), running);
+    c.profile = per_instance(
+        shifted(model->second.day_profile(), model->second.sketch().recent_shift(), model->second.highest()), running);
     c.highest_cores = model->second.highest() / running;
     c.confidence = model->second.confidence();
     c.sizing = "learned here over " + fixed(model->second.history_s() / 3600.0, "%.1f") + " h";
@@ -57,7 +58,7 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     out->sketch = model->second.sketch();
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
     const Heard& h = heard->second;
-    c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances));
+    c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances), shape::highest_per_instance(h.summary));
     c.highest_cores = shape::highest_per_instance(h.summary);
     if (model != models_.end()) c.highest_cores = std::max(*c.highest_cores, model->second.highest());  // an earlier stay here
     c.confidence = h.summary.confidence;

@@ -22,11 +22,11 @@ shape::SlotProfile per_instance(shape::SlotProfile p, uint32_t instances) {
   return p;
 }
 
-shape::SlotProfile shifted(shape::SlotProfile p, double shift) {
+shape::SlotProfile shifted(shape::SlotProfile p, double shift, double highest) {
   if (!(shift > 0)) return p;
   for (size_t w = 0; w < p.slots(); ++w) {
     p.mean[w] += shift;
-    if (w < p.peak.size()) p.peak[w] = std::max(p.peak[w], p.mean[w]);
+    if (w < p.peak.size()) p.peak[w] = std::max(p.peak[w], std::min(p.mean[w], highest));
   }
   return p;
 }

@@ -14,8 +14,11 @@ namespace antiphase::node {
 // instances move together, which overstates rather than understates the risk.
 shape::SlotProfile per_instance(shape::SlotProfile p, uint32_t instances);
 // A profile raised by a recent level shift (ResidualSketch::recent_shift): what the
-// function runs at now, where its faded slot means still remember it quieter.
-shape::SlotProfile shifted(shape::SlotProfile p, double shift);
+// function runs at now, where its faded slot means still remember it quieter. A slot's
+// peak rises with its mean but not above `highest`, the most the function was ever
+// seen to use (same instances as `p`): the shift is a projection, a peak is observed,
+// and peaks fit must compare what packing by peaks compares.
+shape::SlotProfile shifted(shape::SlotProfile p, double shift, double highest);
 // Profiles learned or declared with another slot count are brought to the host's.
 shape::SlotProfile on_slots_of(const shape::SlotProfile& host, const shape::SlotProfile& candidate);
 // Why a declared day profile cannot be used ("" when it can).

@@ -90,6 +90,28 @@ TEST(Guards, LowConfidenceUsesObservedPeakFlat) {
   EXPECT_FALSE(mentions(grown, "below 0.50"));
 }
 
+// A recent level shift can lift a young function's means above every peak it showed
+// (node::shifted keeps peaks observed): the flat stand-in is then its recent level, so
+// it is never below the profile it stands in for, while peaks fit still counts the
+// peak it was seen to reach.
+TEST(Guards, LowConfidenceStandInIsNeverBelowItsMeansButItsPeakStaysObserved) {
+  PolicyConfig cfg;
+  cfg.min_confidence = 0.5;
+  Candidate c;
+  c.function = "young";
+  c.profile = day_profile(1.7, 4.5, 10, 12, 0.0);  // shifted by 1.5: 4.5 at night...
+  c.profile->peak.assign(96, 3.0);                  // ...above the 3 cores it was seen at
+  c.correlation = {0.0, 0.0};
+  c.comovement = {0.0, "test"};
+  c.confidence = 0.2;
+  HostView host = quiet_host();
+  host.tenants_peak_cores = 4.0;
+  const Decision d = AdmissionPolicy(cfg).decide(host, c, 3.0);
+  EXPECT_NEAR(d.projected_peak_cores, 1.0 + 4.5 + 3.0 * 0.1, 1e-9) << "flat at its recent level, not at 3";
+  EXPECT_TRUE(mentions(d, "raised to its recent level 4.50"));
+  EXPECT_NEAR(d.peaks_fit_cores, 4.0 + 3.0, 1e-9) << "its observed peak";
+}
+
 TEST(Guards, CapOnTotalAdmittedMeanLoad) {
   PolicyConfig cfg;
   cfg.max_admitted_mean_cores = 4.0;

@@ -475,6 +475,30 @@ TEST(NodeCore, AMatureModelTakesOnlyTheHighestFromGossip) {
   EXPECT_NEAR(host.models().at("api").day_profile().mean[10], 2.0, 0.05);
 }
 
+// A recent level shift raises a function's means (what it runs at now), and its peaks
+// with them, but never above the most it was ever seen to use: the shift is a
+// projection, a peak an observation. A daily 8-core job that runs at 3 cores instead of
+// 0.5 in its last hours projects 10.5 cores at its job's hour; counted so, peaks fit
+// refused it next to a 7-core tenant (17.5 > 16) where packing by peaks takes it (15);
+// and once admitted, it must count at 8 in the host's sum of peaks, not at 10.5.
+TEST(NodeCore, ARecentShiftDoesNotRaiseAPeakAboveTheHighestUseSeen) {
+  const Series job = [](int64_t t) {
+    const bool recent = t >= kMidnight + 6 * 86400 + 20 * 3600;
+    if (hour_of(t) >= 10 && hour_of(t) < 14) return 8.0;
+    return recent ? 3.0 : 0.5;
+  };
+  NodeCore host(config(16), "h");
+  const int64_t t = run(host, {{"steady", [](int64_t) { return 7.0; }}}, 7);
+  ASSERT_TRUE(host.hear_function("job", summary_blob("job", job, 7)));
+
+  const Answer a = host.admit_and_reserve(request("job"), static_cast<double>(t));
+  ASSERT_TRUE(a.ok()) << a.error;
+  EXPECT_TRUE(a.decision.accept) << a.decision.reasons.front();
+  EXPECT_TRUE(a.decision.accepted_because_peaks_fit) << "the projection counts the shifted means: 7 + 10.5";
+  EXPECT_NEAR(a.decision.peaks_fit_cores, 15.0, 0.1);
+  EXPECT_NEAR(host.advert().tenants_peak_cores, 15.0, 0.1) << "the reservation counts at its highest use, 8";
+}
+
 // A tenant admitted before this host trusts its model -- blind at its declared size, or
 // from a gossiped summary -- counts at no less than what it has shown here since: a
 // 1-core declaration that runs at 6 cores fills 6.
