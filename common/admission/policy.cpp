@@ -44,12 +44,12 @@ std::string profile_problem(const shape::SlotProfile& p) {
   return {};
 }
 
-shape::SlotProfile flat_profile(uint32_t period_s, size_t slots, double level) {
+shape::SlotProfile flat_profile(uint32_t period_s, size_t slots, double level, double peak) {
   shape::SlotProfile p;
   p.period_s = period_s;
   p.mean.assign(slots, level);
   p.spread.assign(slots, 0.0);
-  p.peak.assign(slots, level);
+  p.peak.assign(slots, peak);
   return p;
 }
 
@@ -89,7 +89,8 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
     if (c.request_scale > 1.0)
       note += " x " + number(c.request_scale) + " = " + cores(*size * c.request_scale) + " (" + c.request_scale_why + ")";
     notes.push_back(note + " per instance.");
-    return flat_profile(period, slots, *size * std::max(1.0, c.request_scale));
+    const double level = *size * std::max(1.0, c.request_scale);
+    return flat_profile(period, slots, level, level);
   }
   if (std::string problem = profile_problem(*c.profile); !problem.empty()) {
     why = "The candidate's profile " + problem + ".";
@@ -103,9 +104,7 @@ std::optional<shape::SlotProfile> sizing_profile(const Candidate& c, const Polic
                     " (too little history), so the candidate is sized at its observed peak " + cores(peak) +
                     (level > peak ? ", raised to its recent level " + cores(level) + "," : std::string()) +
                     " in every slot.");
-    shape::SlotProfile flat = flat_profile(c.profile->period_s, c.profile->slots(), level);
-    std::fill(flat.peak.begin(), flat.peak.end(), peak);
-    return flat;
+    return flat_profile(c.profile->period_s, c.profile->slots(), level, peak);
   }
   return *c.profile;
 }
