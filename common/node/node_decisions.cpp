@@ -58,8 +58,9 @@ Answer NodeCore::candidate_for(const AdmitRequest& r, Candidate* out) const {
     out->sketch = model->second.sketch();
   } else if (const auto heard = heard_.find(r.function); heard != heard_.end()) {
     const Heard& h = heard->second;
-    c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances), shape::highest_per_instance(h.summary));
-    c.highest_cores = shape::highest_per_instance(h.summary);
+    const double highest = shape::highest_per_instance(h.summary);
+    c.profile = shifted(h.day, h.shift / std::max<uint32_t>(1, h.summary.instances), highest);
+    c.highest_cores = highest;
     if (model != models_.end()) c.highest_cores = std::max(*c.highest_cores, model->second.highest());  // an earlier stay here
     c.confidence = h.summary.confidence;
     c.sizing = "gossiped summary (" + std::to_string(h.summary.samples) + " samples on another host)";

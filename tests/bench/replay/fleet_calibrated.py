@@ -37,8 +37,7 @@ def replay(build, trace, args, policies, seed, config=None):
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)}: exit {run.returncode}: {run.stderr.strip()}")
-    out = run.stdout
-    return {p["policy"]: p for p in json.loads(out)["policies"]}
+    return {p["policy"]: p for p in json.loads(run.stdout)["policies"]}
 
 
 def summary(runs):
