@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-days", test_days, "test days right after the training window");
   app.add_option("--val-days", val_days, "held-out validation tail of the training window (default: a third, >= 1 day)");
   std::vector<std::string> val_pairs;
-  app.add_option("--val-folds", o.val_folds, "rolling-origin validation folds inside the training window")->capture_default_str();
+  app.add_option("--val-folds", o.val_folds, "rolling-origin validation folds inside the training window (as many as leave a day to learn from, up to this)")->capture_default_str();
   app.add_option("--val-pair", val_pairs, "explicit validation fold FIT_START,FIT_END,JUDGE_START,JUDGE_END (repeatable)");
   app.add_option("--val-fit-start", val_fit_start, "for short training windows: earlier window to fit on in validation");
   app.add_option("--val-fit-end", val_fit_end, "end of that earlier window");

@@ -21,7 +21,10 @@ struct ReplayOptions {
   std::optional<int64_t> train_start, train_end, test_start, test_end;
   std::optional<double> train_days, test_days;  // from the first day of the trace
   std::optional<double> val_days;                // length of each held-out validation block
-  size_t val_folds = 1;                          // rolling-origin folds inside the training window
+  // Rolling-origin folds inside the training window, as many as leave a day to learn
+  // from, up to this. Two by default: one validation week's weather should not size a
+  // month (a calm fold alone chose knobs that overloaded the test week).
+  size_t val_folds = 2;
   std::optional<int64_t> val_fit_start, val_fit_end;  // or: an earlier window to fit on, judged on the training window
   // or: explicit (fit start, fit end, judge start, judge end) folds, all before the test window
   std::vector<std::array<int64_t, 4>> val_pairs;

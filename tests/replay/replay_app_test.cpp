@@ -104,6 +104,34 @@ TEST(ReplayApp, ValidationDoesNotDependOnTestWindowSamplingOrCoverage) {
   std::filesystem::remove_all(dir);
 }
 
+// By default two rolling-origin folds judge the last two held-out blocks of the training
+// window (on Bitbrains 2013-07 with 21 → 7 days: the documented regime-change and calm
+// weeks), so a lone calm block cannot size the test window; --val-folds 1 keeps one.
+TEST(ReplayApp, DefaultValidationJudgesTwoRollingOriginFolds) {
+  const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test4";
+  ReplayOptions o;
+  o.trace_path = write_fleet(dir).string();
+  o.capacity = 8.0;
+  o.train_days = 3;
+  o.test_days = 1;
+  o.val_days = 1;
+  o.validation_orders = 1;
+  o.policies = {PolicyKind::PeakSum};
+  const nlohmann::json two = run_replay(o).json["windows"]["validation_folds"];
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0]["fit"], "2023-11-15 00:00 UTC .. 2023-11-17 00:00 UTC");
+  EXPECT_EQ(two[0]["judge"], "2023-11-17 00:00 UTC .. 2023-11-18 00:00 UTC");
+  EXPECT_EQ(two[1]["fit"], "2023-11-15 00:00 UTC .. 2023-11-16 00:00 UTC");
+  EXPECT_EQ(two[1]["judge"], "2023-11-16 00:00 UTC .. 2023-11-17 00:00 UTC");
+  o.val_folds = 1;
+  const nlohmann::json one = run_replay(o).json["windows"]["validation_folds"];
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], two[0]);
+  o.val_folds = 5;  // only as many as leave a day to learn from
+  EXPECT_EQ(run_replay(o).json["windows"]["validation_folds"], two);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ReplayApp, BadOptionsAreClearErrors) {
   const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test2";
   ReplayOptions o;
