@@ -42,15 +42,22 @@ std::filesystem::path write_fleet(const std::filesystem::path& dir, TestDay test
   return path;
 }
 
-TEST(ReplayApp, EndToEndOnGeneratedFleet) {
-  const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test";
+// Three days to learn (one-day validation blocks), one to judge, 8-core hosts, one
+// placement order per knob: the generated fleet's run, kept small.
+ReplayOptions small_fleet_run(const std::filesystem::path& trace) {
   ReplayOptions o;
-  o.trace_path = write_fleet(dir).string();
+  o.trace_path = trace.string();
   o.capacity = 8.0;
   o.train_days = 3;
   o.test_days = 1;
   o.val_days = 1;
   o.validation_orders = 1;
+  return o;
+}
+
+TEST(ReplayApp, EndToEndOnGeneratedFleet) {
+  const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test";
+  ReplayOptions o = small_fleet_run(write_fleet(dir));
   o.plot_dir = (dir / "plots").string();
   const ReplayResult r = run_replay(o);
   const nlohmann::json& j = r.json;
@@ -80,13 +87,7 @@ TEST(ReplayApp, EndToEndOnGeneratedFleet) {
 // the validation folds or the chosen knobs.
 TEST(ReplayApp, ValidationDoesNotDependOnTestWindowSamplingOrCoverage) {
   const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test3";
-  ReplayOptions o;
-  o.capacity = 8.0;
-  o.train_days = 3;
-  o.test_days = 1;
-  o.val_days = 1;
-  o.validation_orders = 1;
-  o.trace_path = write_fleet(dir).string();
+  ReplayOptions o = small_fleet_run(write_fleet(dir));
   const nlohmann::json full = run_replay(o).json;
   o.trace_path = write_fleet(dir, TestDay::SparseForSome).string();
   const nlohmann::json sparse = run_replay(o).json;
@@ -109,13 +110,7 @@ TEST(ReplayApp, ValidationDoesNotDependOnTestWindowSamplingOrCoverage) {
 // weeks), so a lone calm block cannot size the test window; --val-folds 1 keeps one.
 TEST(ReplayApp, DefaultValidationJudgesTwoRollingOriginFolds) {
   const auto dir = std::filesystem::temp_directory_path() / "antiphase-replay-app-test4";
-  ReplayOptions o;
-  o.trace_path = write_fleet(dir).string();
-  o.capacity = 8.0;
-  o.train_days = 3;
-  o.test_days = 1;
-  o.val_days = 1;
-  o.validation_orders = 1;
+  ReplayOptions o = small_fleet_run(write_fleet(dir));
   o.policies = {PolicyKind::PeakSum};
   const nlohmann::json two = run_replay(o).json["windows"]["validation_folds"];
   ASSERT_EQ(two.size(), 2u);
