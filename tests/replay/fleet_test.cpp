@@ -222,6 +222,32 @@ TEST(Fleet, AHostJudgedFullFromAnAdvertIsAskedBeforeANewOneOpens) {
   }
 }
 
+// Functions that run one after another, two days each: every host retires when its
+// function leaves and the next one opens a new host. A retired host is freed (its gossip
+// state holds every function's record: kept, memory grew with hosts opened × functions),
+// so nothing may reach it again, and what the run reports of it must still count.
+TEST(Fleet, RetiredHostsAreFreedButStillCounted) {
+  Trace t;
+  constexpr int kFunctions = 5;
+  for (int f = 0; f < kFunctions; ++f) t.functions.push_back("shift-" + std::to_string(f));
+  for (int64_t ts = kStart; ts < kStart + 2 * kFunctions * 86400; ts += kStep) {
+    const uint32_t f = static_cast<uint32_t>((ts - kStart) / (2 * 86400));
+    t.rows.push_back({ts, f, 3.0f});
+  }
+  FleetOptions o = options();
+  o.instance_lifetime_s = 0;  // each lives its two days
+  o.warmup_days = 2;
+  o.policies = *parse_fleet_policies("antiphase");
+  const FleetResult r = run_fleet(t, kStep, o);
+  const auto& p = policy(r.json, "antiphase");
+  uint64_t opened = 0;
+  for (const auto& day : p["days"]) opened += day["decisions"]["new_hosts"].get<uint64_t>();
+  EXPECT_EQ(opened, static_cast<uint64_t>(kFunctions)) << r.text;
+  EXPECT_EQ(p["hosts_max"].get<uint64_t>(), 1u) << "one host at a time";
+  EXPECT_EQ(p["extra"]["newcomers"]["hosts"].get<uint64_t>(), opened) << "retired hosts still counted";
+  EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), 0u);
+}
+
 TEST(Fleet, ASeedGivesTheSameRun) {
   const Trace trace = day_and_night_fleet();
   FleetResult a = run_fleet(trace, kStep, options());
