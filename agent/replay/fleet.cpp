@@ -593,7 +593,10 @@ class AntiphaseScheduler : public Scheduler {
 
 // ---------------------------------------------------------------- scheduler-side rules and the oracle
 
-enum class Rule { PeakSum, PercentileSum, SlotPercentileSum, Oracle };
+// Oracle knows each instance's usage until it leaves, step by step; OraclePeaks only how
+// high it will go in that time, not when — packing by peaks with perfect foresight, which
+// splits the oracle's lead into knowing the size and knowing the timing.
+enum class Rule { PeakSum, PercentileSum, SlotPercentileSum, Oracle, OraclePeaks };
 
 class RuleScheduler : public Scheduler {
  public:
@@ -604,7 +607,7 @@ class RuleScheduler : public Scheduler {
   }
 
   size_t choose(size_t fn, size_t step, size_t stay_end) override {
-    if (rule_ != Rule::Oracle) refresh(fn, step);
+    if (learns()) refresh(fn, step);
     size_t best = kNone;
     double best_room = INFINITY;
     for (size_t h : active_hosts(hosts_)) {
@@ -623,6 +626,7 @@ class RuleScheduler : public Scheduler {
   }
 
   void joined(size_t fn, size_t h, size_t step, size_t stay_end) override {
+    if (rule_ == Rule::OraclePeaks) size_[fn][0] = future_peak(fn, step, stay_end);
     if (rule_ != Rule::Oracle) {
       auto& total = totals_[h];
       if (total.empty()) total.assign(dims_, 0.0);
@@ -646,7 +650,7 @@ class RuleScheduler : public Scheduler {
     // Sizes of running tenants follow what has been measured, at every step: a
     // scheduler-side rule sees the usage its hosts measure when antiphase's node cores do
     // (until session 32 once a day, so a tenant's new peak counted only from midnight).
-    if (rule_ == Rule::Oracle) return;
+    if (!learns()) return;
     for (size_t h : active_hosts(hosts_)) {
       std::vector<double>& total = totals_[h];
       total.assign(dims_, 0.0);
@@ -667,6 +671,14 @@ class RuleScheduler : public Scheduler {
     std::vector<double> all;
     std::vector<std::vector<double>> by_slot;
   };
+
+  bool learns() const { return rule_ != Rule::Oracle && rule_ != Rule::OraclePeaks; }
+
+  double future_peak(size_t fn, size_t step, size_t stay_end) const {
+    double peak = 0;
+    for (size_t i = step; i < stay_end; ++i) peak = std::max<double>(peak, t_.series[fn][i]);
+    return peak;
+  }
 
   static void insert_sorted(std::vector<double>& v, double x) { v.insert(std::upper_bound(v.begin(), v.end(), x), x); }
 
@@ -703,8 +715,10 @@ class RuleScheduler : public Scheduler {
       return o_.capacity - worst;
     }
     const auto it = totals_.find(h);
+    const double here = rule_ == Rule::OraclePeaks ? future_peak(fn, step, stay_end) : 0.0;
     double worst = -INFINITY;
-    for (size_t d = 0; d < dims_; ++d) worst = std::max(worst, (it == totals_.end() ? 0.0 : it->second[d]) + size_[fn][d]);
+    for (size_t d = 0; d < dims_; ++d)
+      worst = std::max(worst, (it == totals_.end() ? 0.0 : it->second[d]) + (learns() ? size_[fn][d] : here));
     return o_.capacity - worst;
   }
 
@@ -763,6 +777,7 @@ nlohmann::json summary_json(const Summary& s) {
 std::string path_of(const std::string& policy) {
   if (policy == "antiphase") return "node-core (what antiphased runs), gossip through common/gossip in memory";
   if (policy == "oracle") return "replay-only bound (sees each function's future)";
+  if (policy == "oracle-peaks") return "replay-only bound (sees how high each function will go, not when)";
   return "scheduler-side rule on usage measured so far";
 }
 
@@ -773,6 +788,7 @@ std::unique_ptr<Scheduler> make_scheduler(const FleetPolicySpec& p, const std::v
   if (p.name == "pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::PercentileSum, p.knob);
   if (p.name == "slot-pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::SlotPercentileSum, p.knob);
   if (p.name == "oracle") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::Oracle, 100);
+  if (p.name == "oracle-peaks") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::OraclePeaks, 100);
   throw std::runtime_error("unknown fleet policy " + p.name);
 }
 
@@ -806,7 +822,8 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
     if (percentile && colon == std::string::npos) p.knob = 95;
     if (percentile && !(p.knob > 0 && p.knob <= 100)) return std::nullopt;
     if (!percentile && colon != std::string::npos) return std::nullopt;
-    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && p.name != "oracle") return std::nullopt;
+    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && p.name != "oracle" && p.name != "oracle-peaks")
+      return std::nullopt;
     out.push_back(p);
   }
   if (out.empty()) return std::nullopt;

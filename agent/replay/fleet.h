@@ -9,7 +9,9 @@
 //                then admit() on the chosen host;
 //   baselines    scheduler-side rules (peak-sum, pXX-sum, slot-pXX-sum) on each
 //                function's usage observed so far;
-//   oracle       sees each function's whole future: a bound, not a policy.
+//   oracle       sees each function's whole future: a bound, not a policy;
+//   oracle-peaks sees how high each instance will go before it leaves, not when:
+//                packing by peaks with perfect foresight (opt-in), a second bound.
 // Hosts are opened when nothing accepts and retired when their last tenant leaves.
 // Deterministic for a seed. Days before --warmup-days are reported apart.
 #include <cstdint>
@@ -27,7 +29,7 @@
 namespace antiphase::replay {
 
 struct FleetPolicySpec {
-  std::string name;  // antiphase | peak-sum | pXX-sum | slot-pXX-sum | oracle
+  std::string name;  // antiphase | peak-sum | pXX-sum | slot-pXX-sum | oracle | oracle-peaks
   double knob = 0;   // percentile for pXX-sum and slot-pXX-sum
 };
 

@@ -86,6 +86,22 @@ TEST(Fleet, DayAndNightTenantsShareHostsWithoutOverload) {
   EXPECT_EQ(antiphase["path"].get<std::string>().rfind("node-core", 0), 0u);
 }
 
+// The second bound knows how high each instance will go before it leaves, not when: on
+// the day-and-night fleet it packs like peak-sum (three 2.05-core peaks to a host, 6
+// hosts) while the oracle pairs day with night (3): here all of the oracle's lead is
+// timing, the part a shape model can learn.
+TEST(Fleet, KnowingHowHighButNotWhenPacksByPeaks) {
+  FleetOptions o = options();
+  o.policies = *parse_fleet_policies("oracle,oracle-peaks");
+  const FleetResult r = run_fleet(day_and_night_fleet(), kStep, o);
+  const auto& peaks = policy(r.json, "oracle-peaks");
+  EXPECT_NEAR(peaks["hosts_mean"].get<double>(), 6.0, 0.5) << r.text;
+  EXPECT_NEAR(policy(r.json, "oracle")["hosts_mean"].get<double>(), 3.0, 0.5) << r.text;
+  EXPECT_EQ(peaks["overloaded_host_steps"].get<uint64_t>() + peaks["warmup"]["overloaded_host_steps"].get<uint64_t>(), 0u)
+      << r.text;
+  EXPECT_EQ(peaks["path"].get<std::string>().rfind("replay-only bound", 0), 0u);
+}
+
 // The oracle is a bound only if it never overloads. It packs to the last bit, so loads
 // that floats cannot hold exactly (0.1, 0.3, 0.7 cores) add up to "just over" a limit
 // they exactly fill unless its running sums are kept in double (they were float until

@@ -6,7 +6,8 @@ For each policy, the knob is the least careful one whose overload on the warm-up
 every seed (the worst-run criterion); where none is, its careful end. Then the judged
 days of the chosen knob are reported. antiphase's knob is `target_overload_rate` (given
 to the hosts through `--config`; 0 packs by peaks), the percentile rules' knob their
-percentile (p100 is the careful end), peak-sum and the oracle have none.
+percentile (p100 is the careful end), peak-sum and the two bounds (oracle, oracle-peaks)
+have none.
 
   tests/bench/replay/fleet_calibrated.py BUILD TRACE [--capacity 16] [--fit first]
       [--seeds 1,2,3] [--jobs 2] [--out DIR] [-- more antiphase-replay options]
@@ -83,7 +84,7 @@ def main() -> int:
             json.dump(result, f)
         return result
 
-    baselines = ",".join(["peak-sum", "oracle"] + [f"{r}:{p}" for r in PERCENTILE_RULES for p in PERCENTILES])
+    baselines = ",".join(["peak-sum", "oracle", "oracle-peaks"] + [f"{r}:{p}" for r in PERCENTILE_RULES for p in PERCENTILES])
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         base = list(pool.map(lambda s: keep("baselines", s, replay(a.build, a.trace, args, baselines, s)), seeds))
         anti = {}
@@ -104,7 +105,7 @@ def main() -> int:
         by = {p: summary([b[f"{rule}:{p}"] for b in base]) for p in PERCENTILES}
         p, met = choose(PERCENTILES, by, a.target)
         rows.append((rule, f"p{p}", met, by[p]))
-    for rule in ("peak-sum", "oracle"):
+    for rule in ("peak-sum", "oracle", "oracle-peaks"):
         rows.append((rule, "-", True, summary([b[rule] for b in base])))
 
     print(f"fleet calibrated on the warm-up days: {a.trace}, {a.capacity}-core hosts, {a.fit} fit, seeds {a.seeds}, "
