@@ -596,12 +596,16 @@ class AntiphaseScheduler : public Scheduler {
 // Oracle knows each instance's usage until it leaves, step by step; OraclePeaks only how
 // high it will go in that time, not when — packing by peaks with perfect foresight, which
 // splits the oracle's lead into knowing the size and knowing the timing.
-enum class Rule { PeakSum, PercentileSum, SlotPercentileSum, Oracle, OraclePeaks };
+// RecentPeak sizes a function by its peak over the last `knob` hours only (a moving-window
+// limit, as autoscalers recommend), forgetting older bursts.
+enum class Rule { PeakSum, PercentileSum, SlotPercentileSum, RecentPeak, Oracle, OraclePeaks };
 
 class RuleScheduler : public Scheduler {
  public:
-  RuleScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o, Rule rule, double pct)
-      : Scheduler(hosts), t_(t), o_(o), rule_(rule), q_(pct / 100.0), dims_(rule == Rule::SlotPercentileSum ? kSlots : 1) {
+  RuleScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o, Rule rule, double knob)
+      : Scheduler(hosts), t_(t), o_(o), rule_(rule), q_(knob / 100.0),
+        window_steps_(static_cast<size_t>(std::max(1.0, knob * 3600 / static_cast<double>(t.step_s)))),
+        dims_(rule == Rule::SlotPercentileSum ? kSlots : 1) {
     size_.assign(t.names.size(), std::vector<double>(dims_, o.declared_cores));
     history_.resize(t.names.size());
   }
@@ -690,6 +694,12 @@ class RuleScheduler : public Scheduler {
     if (to <= from) return;
     const std::vector<float>& s = t_.series[fn];
     History& h = history_[fn];
+    if (rule_ == Rule::RecentPeak) {
+      h.seen_to = std::max(h.seen_to, to);
+      const size_t end = h.seen_to, begin = std::max(from, end - std::min(end, window_steps_));
+      size_[fn][0] = *std::max_element(s.begin() + static_cast<ptrdiff_t>(begin), s.begin() + static_cast<ptrdiff_t>(end));
+      return;
+    }
     const bool slots = rule_ == Rule::SlotPercentileSum;
     if (slots && h.by_slot.empty()) h.by_slot.resize(kSlots);
     const size_t per_slot = std::max<size_t>(1, t_.steps_per_day() / kSlots);
@@ -725,7 +735,8 @@ class RuleScheduler : public Scheduler {
   const FleetTrace& t_;
   const FleetOptions& o_;
   Rule rule_;
-  double q_;
+  double q_;             // percentile rules: the quantile
+  size_t window_steps_;  // RecentPeak: the window
   size_t dims_;
   std::vector<std::vector<double>> size_;
   std::vector<History> history_;
@@ -787,13 +798,14 @@ std::unique_ptr<Scheduler> make_scheduler(const FleetPolicySpec& p, const std::v
   if (p.name == "peak-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::PeakSum, 100);
   if (p.name == "pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::PercentileSum, p.knob);
   if (p.name == "slot-pXX-sum") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::SlotPercentileSum, p.knob);
+  if (p.name == "recent-peak") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::RecentPeak, p.knob);
   if (p.name == "oracle") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::Oracle, 100);
   if (p.name == "oracle-peaks") return std::make_unique<RuleScheduler>(hosts, t, o, Rule::OraclePeaks, 100);
   throw std::runtime_error("unknown fleet policy " + p.name);
 }
 
 std::string label(const FleetPolicySpec& p) {
-  if (p.name == "pXX-sum" || p.name == "slot-pXX-sum") {
+  if (p.name == "pXX-sum" || p.name == "slot-pXX-sum" || p.name == "recent-peak") {
     std::ostringstream os;
     os << p.name << ":" << p.knob;
     return os.str();
@@ -819,10 +831,13 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
       }
     }
     const bool percentile = p.name == "pXX-sum" || p.name == "slot-pXX-sum";
-    if (percentile && colon == std::string::npos) p.knob = 95;
+    const bool window = p.name == "recent-peak";  // knob: hours
+    if (colon == std::string::npos) p.knob = percentile ? 95 : window ? 24 : 0;
     if (percentile && !(p.knob > 0 && p.knob <= 100)) return std::nullopt;
-    if (!percentile && colon != std::string::npos) return std::nullopt;
-    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && p.name != "oracle" && p.name != "oracle-peaks")
+    if (window && !(p.knob > 0)) return std::nullopt;
+    if (!percentile && !window && colon != std::string::npos) return std::nullopt;
+    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && !window && p.name != "oracle" &&
+        p.name != "oracle-peaks")
       return std::nullopt;
     out.push_back(p);
   }

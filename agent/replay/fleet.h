@@ -8,7 +8,8 @@
 //                (common/gossip) in memory: the scheduler asks a random host's place(),
 //                then admit() on the chosen host;
 //   baselines    scheduler-side rules (peak-sum, pXX-sum, slot-pXX-sum) on each
-//                function's usage observed so far;
+//                function's usage observed so far, and recent-peak on its peak over
+//                the last HOURS only (a moving-window limit);
 //   oracle       sees each function's whole future: a bound, not a policy;
 //   oracle-peaks sees how high each instance will go before it leaves, not when:
 //                packing by peaks with perfect foresight (opt-in), a second bound.
@@ -29,8 +30,8 @@
 namespace antiphase::replay {
 
 struct FleetPolicySpec {
-  std::string name;  // antiphase | peak-sum | pXX-sum | slot-pXX-sum | oracle | oracle-peaks
-  double knob = 0;   // percentile for pXX-sum and slot-pXX-sum
+  std::string name;  // antiphase | peak-sum | pXX-sum | slot-pXX-sum | recent-peak | oracle | oracle-peaks
+  double knob = 0;   // percentile for pXX-sum and slot-pXX-sum; hours for recent-peak
 };
 
 struct FleetOptions {

@@ -47,7 +47,7 @@ struct ReplayOptions {
   std::string config_path;
   // --fleet: the fleet replay with churn instead of the train/test protocol (fleet.h).
   bool fleet = false;
-  std::string fleet_policies = "antiphase,peak-sum,pXX-sum:95,pXX-sum:99,slot-pXX-sum:95,slot-pXX-sum:99,oracle,oracle-peaks";
+  std::string fleet_policies = "antiphase,peak-sum,pXX-sum:95,pXX-sum:99,slot-pXX-sum:95,slot-pXX-sum:99,recent-peak:48,recent-peak:72,oracle,oracle-peaks";
   double declared_cores = 1.0;
   double instance_lifetime_s = 0;
   bool relieve = true;  // --no-relieve turns it off (fleet.h FleetOptions::relieve)

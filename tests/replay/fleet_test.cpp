@@ -102,6 +102,27 @@ TEST(Fleet, KnowingHowHighButNotWhenPacksByPeaks) {
   EXPECT_EQ(peaks["path"].get<std::string>().rfind("replay-only bound", 0), 0u);
 }
 
+// A moving-window peak forgets a burst older than its window: four steady 1.5-core
+// functions and one that ran at 6 cores for an hour on the first day, then at 1.5 like
+// the others. Packed by peaks the burst keeps it off their host for good (2 hosts);
+// with a 24-hour window it joins them from the third day on (7.5 cores on one 8-core host).
+TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
+  Trace t;
+  for (int i = 0; i < 5; ++i) t.functions.push_back("f-" + std::to_string(i));
+  for (int64_t ts = kStart; ts < kStart + 6 * 86400; ts += kStep) {
+    const bool burst = ts >= kStart + 10 * 3600 && ts < kStart + 11 * 3600;
+    for (uint32_t f = 0; f < 5; ++f) t.rows.push_back({ts, f, f == 4 && burst ? 6.0f : 1.5f});
+  }
+  FleetOptions o = options();
+  o.warmup_days = 3;
+  o.policies = *parse_fleet_policies("peak-sum,recent-peak:24");
+  const FleetResult r = run_fleet(t, kStep, o);
+  EXPECT_NEAR(policy(r.json, "peak-sum")["hosts_mean"].get<double>(), 2.0, 0.05) << r.text;
+  EXPECT_NEAR(policy(r.json, "recent-peak:24")["hosts_mean"].get<double>(), 1.0, 0.05) << r.text;
+  EXPECT_EQ(policy(r.json, "recent-peak:24")["overloaded_host_steps"].get<uint64_t>(), 0u) << r.text;
+  EXPECT_FALSE(parse_fleet_policies("recent-peak:0")) << "a window must be positive";
+}
+
 // The oracle is a bound only if it never overloads. It packs to the last bit, so loads
 // that floats cannot hold exactly (0.1, 0.3, 0.7 cores) add up to "just over" a limit
 // they exactly fill unless its running sums are kept in double (they were float until

@@ -6,8 +6,8 @@ For each policy, the knob is the least careful one whose overload on the warm-up
 every seed (the worst-run criterion); where none is, its careful end. Then the judged
 days of the chosen knob are reported. antiphase's knob is `target_overload_rate` (given
 to the hosts through `--config`; 0 packs by peaks), the percentile rules' knob their
-percentile (p100 is the careful end), peak-sum and the two bounds (oracle, oracle-peaks)
-have none.
+percentile (p100 is the careful end), recent-peak's its window (24 h to a week), peak-sum
+and the two bounds (oracle, oracle-peaks) have none.
 
   tests/bench/replay/fleet_calibrated.py BUILD TRACE [--capacity 16] [--fit first]
       [--seeds 1,2,3] [--jobs 2] [--out DIR] [-- more antiphase-replay options]
@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 ANTIPHASE_TARGETS = ["5e-3", "2e-3", "1e-3", "5e-4", "2e-4", "1e-4", "0"]
 PERCENTILES = ["90", "95", "99", "99.5", "99.9", "100"]
 PERCENTILE_RULES = ["pXX-sum", "slot-pXX-sum"]
+RECENT_PEAK_HOURS = ["24", "36", "48", "72", "96", "168"]  # recent-peak's window; a week is its careful end
 
 
 def replay(build, trace, args, policies, seed, config=None):
@@ -86,7 +87,8 @@ def main() -> int:
             json.dump(result, f)
         return result
 
-    baselines = ",".join(["peak-sum", "oracle", "oracle-peaks"] + [f"{r}:{p}" for r in PERCENTILE_RULES for p in PERCENTILES])
+    baselines = ",".join(["peak-sum", "oracle", "oracle-peaks"] + [f"{r}:{p}" for r in PERCENTILE_RULES for p in PERCENTILES] +
+                         [f"recent-peak:{h}" for h in RECENT_PEAK_HOURS])
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         base = list(pool.map(lambda s: keep("baselines", s, replay(a.build, a.trace, args, baselines, s)), seeds))
         anti = {}
@@ -107,6 +109,9 @@ def main() -> int:
         by = {p: summary([b[f"{rule}:{p}"] for b in base]) for p in PERCENTILES}
         p, met = choose(PERCENTILES, by, a.target)
         rows.append((rule, f"p{p}", met, by[p]))
+    by = {h: summary([b[f"recent-peak:{h}"] for b in base]) for h in RECENT_PEAK_HOURS}
+    h, met = choose(RECENT_PEAK_HOURS, by, a.target)
+    rows.append(("recent-peak", f"{h} h", met, by[h]))
     for rule in ("peak-sum", "oracle", "oracle-peaks"):
         rows.append((rule, "-", True, summary([b[rule] for b in base])))
 
