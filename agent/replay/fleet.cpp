@@ -834,7 +834,7 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
     const bool window = p.name == "recent-peak";  // knob: hours
     if (colon == std::string::npos) p.knob = percentile ? 95 : window ? 24 : 0;
     if (percentile && !(p.knob > 0 && p.knob <= 100)) return std::nullopt;
-    if (window && !(p.knob > 0)) return std::nullopt;
+    if (window && !(p.knob > 0 && std::isfinite(p.knob))) return std::nullopt;
     if (!percentile && !window && colon != std::string::npos) return std::nullopt;
     if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && !window && p.name != "oracle" &&
         p.name != "oracle-peaks")

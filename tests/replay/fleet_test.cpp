@@ -121,6 +121,7 @@ TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
   EXPECT_NEAR(policy(r.json, "recent-peak:24")["hosts_mean"].get<double>(), 1.0, 0.05) << r.text;
   EXPECT_EQ(policy(r.json, "recent-peak:24")["overloaded_host_steps"].get<uint64_t>(), 0u) << r.text;
   EXPECT_FALSE(parse_fleet_policies("recent-peak:0")) << "a window must be positive";
+  EXPECT_FALSE(parse_fleet_policies("recent-peak:inf")) << "and finite";
 }
 
 // The oracle is a bound only if it never overloads. It packs to the last bit, so loads
