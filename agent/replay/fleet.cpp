@@ -604,7 +604,7 @@ class RuleScheduler : public Scheduler {
  public:
   RuleScheduler(const std::vector<SimHost>& hosts, const FleetTrace& t, const FleetOptions& o, Rule rule, double knob)
       : Scheduler(hosts), t_(t), o_(o), rule_(rule), q_(knob / 100.0),
-        window_steps_(static_cast<size_t>(std::max(1.0, knob * 3600 / static_cast<double>(t.step_s)))),
+        window_steps_(static_cast<size_t>(std::clamp(knob * 3600 / static_cast<double>(t.step_s), 1.0, 1e15))),
         dims_(rule == Rule::SlotPercentileSum ? kSlots : 1) {
     size_.assign(t.names.size(), std::vector<double>(dims_, o.declared_cores));
     history_.resize(t.names.size());

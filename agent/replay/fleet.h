@@ -12,7 +12,7 @@
 //                the last HOURS only (a moving-window limit);
 //   oracle       sees each function's whole future: a bound, not a policy;
 //   oracle-peaks sees how high each instance will go before it leaves, not when:
-//                packing by peaks with perfect foresight (opt-in), a second bound.
+//                packing by peaks with perfect foresight, a second bound.
 // Hosts are opened when nothing accepts and retired when their last tenant leaves.
 // Deterministic for a seed. Days before --warmup-days are reported apart.
 #include <cstdint>

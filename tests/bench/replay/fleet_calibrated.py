@@ -6,8 +6,8 @@ For each policy, the knob is the least careful one whose overload on the warm-up
 every seed (the worst-run criterion); where none is, its careful end. Then the judged
 days of the chosen knob are reported. antiphase's knob is `target_overload_rate` (given
 to the hosts through `--config`; 0 packs by peaks), the percentile rules' knob their
-percentile (p100 is the careful end), recent-peak's its window (24 h to a week), peak-sum
-and the two bounds (oracle, oracle-peaks) have none.
+percentile (p100 is the careful end), recent-peak's knob its window in hours (24 h to a
+week, the careful end); peak-sum and the two bounds (oracle, oracle-peaks) have none.
 
   tests/bench/replay/fleet_calibrated.py BUILD TRACE [--capacity 16] [--fit first]
       [--seeds 1,2,3] [--jobs 2] [--out DIR] [-- more antiphase-replay options]
