@@ -612,6 +612,7 @@ class RuleScheduler : public Scheduler {
 
   size_t choose(size_t fn, size_t step, size_t stay_end) override {
     if (learns()) refresh(fn, step);
+    if (rule_ == Rule::OraclePeaks) size_[fn][0] = future_peak(fn, step, stay_end);
     size_t best = kNone;
     double best_room = INFINITY;
     for (size_t h : active_hosts(hosts_)) {
@@ -725,10 +726,8 @@ class RuleScheduler : public Scheduler {
       return o_.capacity - worst;
     }
     const auto it = totals_.find(h);
-    const double here = rule_ == Rule::OraclePeaks ? future_peak(fn, step, stay_end) : 0.0;
     double worst = -INFINITY;
-    for (size_t d = 0; d < dims_; ++d)
-      worst = std::max(worst, (it == totals_.end() ? 0.0 : it->second[d]) + (learns() ? size_[fn][d] : here));
+    for (size_t d = 0; d < dims_; ++d) worst = std::max(worst, (it == totals_.end() ? 0.0 : it->second[d]) + size_[fn][d]);
     return o_.capacity - worst;
   }
 
@@ -836,9 +835,8 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
     if (percentile && !(p.knob > 0 && p.knob <= 100)) return std::nullopt;
     if (window && !(p.knob > 0 && std::isfinite(p.knob))) return std::nullopt;
     if (!percentile && !window && colon != std::string::npos) return std::nullopt;
-    if (p.name != "antiphase" && p.name != "peak-sum" && !percentile && !window && p.name != "oracle" &&
-        p.name != "oracle-peaks")
-      return std::nullopt;
+    const bool plain = p.name == "antiphase" || p.name == "peak-sum" || p.name == "oracle" || p.name == "oracle-peaks";
+    if (!percentile && !window && !plain) return std::nullopt;
     out.push_back(p);
   }
   if (out.empty()) return std::nullopt;

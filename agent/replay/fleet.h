@@ -63,6 +63,10 @@ struct FleetResult {
 // Throws std::runtime_error on unusable options or an empty trace.
 FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& options);
 
+// Every fleet policy, as --fleet-policies spells them (for help and errors).
+inline constexpr const char* kFleetPolicyList =
+    "antiphase, peak-sum, pXX-sum[:PCT], slot-pXX-sum[:PCT], recent-peak[:HOURS], oracle, oracle-peaks";
+
 // "antiphase,peak-sum,pXX-sum:95,slot-pXX-sum:95,oracle" → specs; nullopt on a bad name.
 std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::string& list);
 

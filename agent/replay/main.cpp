@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "agent/replay/fleet.h"
 #include "agent/replay/replay_app.h"
 #include "agent/replay/time_arg.h"
 #include "common/config/config.h"
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
                  "antiphase: an antiphased config file whose admission rules the hosts follow (default: built-in)");
   app.add_flag("--fleet", o.fleet,
                "fleet replay with churn: functions arrive at their first sample, are placed online, leave after their last");
-  app.add_option("--fleet-policies", o.fleet_policies, "fleet: policies (antiphase, peak-sum, pXX-sum[:PCT], slot-pXX-sum[:PCT], recent-peak[:HOURS], oracle, oracle-peaks)")
+  app.add_option("--fleet-policies", o.fleet_policies, std::string("fleet: policies (") + kFleetPolicyList + ")")
       ->capture_default_str();
   app.add_option("--declared-cores", o.declared_cores, "fleet: size of a function nobody has measured yet")->capture_default_str();
   std::string lifetime;

@@ -168,7 +168,7 @@ ReplayResult run_fleet_replay(const ReplayOptions& o) {
   const auto policies = parse_fleet_policies(o.fleet_policies);
   if (!policies)
     throw std::runtime_error("--fleet-policies: \"" + o.fleet_policies +
-                             "\" is not a list of antiphase, peak-sum, pXX-sum[:PCT], slot-pXX-sum[:PCT], recent-peak[:HOURS], oracle, oracle-peaks");
+                             "\" is not a list of " + kFleetPolicyList);
   f.policies = *policies;
   f.node = replay_node_config(o);
   f.publisher.threshold = c.gossip.republish_threshold;
