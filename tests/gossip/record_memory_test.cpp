@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/gossip/record_store.h"
+#include "tests/sanitizers.h"
 
 namespace g = antiphase::gossip;
 
@@ -49,16 +50,10 @@ size_t heap_in_use() {
 }
 
 bool heap_measurable() {
-#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#if !defined(__GLIBC__)
   return false;
 #else
-  return true;
-#endif
-#else
-  return true;
+  return !antiphase::testing::kThreadSanitizer && !antiphase::testing::kMemorySanitizer;
 #endif
 }
 
