@@ -61,6 +61,7 @@ struct ShapeConfigKeys {
   uint32_t hour_k = defaults::kHourK;
   double half_life_periods = defaults::kHalfLifePeriods;
   double full_confidence_s = defaults::kFullConfidenceS;
+  double highest_window_s = defaults::kHighestWindowS;
 };
 
 struct AdmissionConfig {

@@ -19,6 +19,8 @@ inline constexpr uint32_t kDayK = 48;
 inline constexpr uint32_t kHourK = 16;
 inline constexpr double kHalfLifePeriods = 7.0;
 inline constexpr double kFullConfidenceS = 86400.0;
+// 0: a function's highest use counts for good (docs/admission.md, "What never forgetting costs").
+inline constexpr double kHighestWindowS = 0.0;
 
 // [admission]
 // The risk is the target overload rate, which the calibrated margin z enforces; a

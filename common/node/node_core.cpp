@@ -243,7 +243,7 @@ void NodeCore::departed(const std::string& function) {
 void NodeCore::resume_model(const std::string& name, shape::ShapeModel& model, uint32_t instances, int64_t unix_s) const {
   shape::ShapeModel fresh = new_model(name, instances, unix_s);
   if (fresh.samples() == 0) return;  // nothing heard: the old model is all there is
-  fresh.raise_highest(model.highest());
+  fresh.raise_highest(model);
   model = std::move(fresh);
 }
 
@@ -277,7 +277,8 @@ void NodeCore::learn_from_gossip(const std::string& name, std::string_view blob)
     resume_model(name, model->second, instances, std::max(model->second.last_unix_s(), host_model_.last_unix_s()));
     return;
   }
-  model->second.raise_highest(shape::highest_per_instance(*s) * instances);
+  model->second.raise_highest(shape::highest_per_instance(*s) * instances,
+                              shape::highest_seen_s(*s, model->second.last_unix_s()));
 }
 
 // Measured here within a day of this host's newest tick (a restored state counts: the
@@ -300,7 +301,8 @@ shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instance
   for (auto* v : {&day.mean, &day.spread, &day.peak})
     for (double& x : *v) x *= instances;
   const shape::Summary& s = h.summary;
-  model.seed(day, history_of(s, config_.shape), s.samples, h.sketch, unix_s, shape::highest_per_instance(s) * instances);
+  model.seed(day, history_of(s, config_.shape), s.samples, h.sketch, unix_s, shape::highest_per_instance(s) * instances,
+             shape::highest_seen_s(s, unix_s));
   return model;
 }
 

@@ -30,6 +30,8 @@ std::optional<std::string> validate(const ShapeConfig& config) {
     return "half_life_periods must be a positive finite number";
   if (!(config.full_confidence_s > 0) || !std::isfinite(config.full_confidence_s))
     return "full_confidence_s must be a positive finite number";
+  if (!(config.highest_window_s >= 0) || !std::isfinite(config.highest_window_s))
+    return "highest_window_s must be a finite number of seconds, 0 (for good) or more";
   return std::nullopt;
 }
 

@@ -27,6 +27,11 @@ struct ShapeConfig {
   uint32_t hour_k = defaults::kHourK;
   double half_life_periods = defaults::kHalfLifePeriods;      // a period's weight halves after this many periods
   double full_confidence_s = defaults::kFullConfidenceS;  // observed seconds after which confidence is 1
+  // How long a function's highest use (ShapeModel::highest()) counts in full: a burst
+  // older than this counts only as far as the decayed day profile still holds it.
+  // 0 keeps it for good. Not part of the learned state: a restored model follows the
+  // configured value.
+  double highest_window_s = defaults::kHighestWindowS;
 };
 
 inline constexpr uint32_t kMaxCoefficients = 1024;

@@ -23,7 +23,8 @@ const ShapeConfig& checked(const ShapeConfig& config) {
 ShapeModel::ShapeModel(const ShapeConfig& config)
     : config_(checked(config)),
       day_(config.day, std::min(config.k, config.day.slots), config.half_life_periods),
-      hour_(config.hour, std::min(config.hour_k, config.hour.slots), config.half_life_periods) {}
+      hour_(config.hour, std::min(config.hour_k, config.hour.slots), config.half_life_periods),
+      recent_(config.highest_window_s) {}
 
 bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   if (!std::isfinite(cores) || cores < 0 || cores > kMaxCores) return false;
@@ -36,12 +37,17 @@ bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   last_unix_s_ = std::max(last_unix_s_, unix_s);
   ++samples_;
   history_s_ += weight_s;
-  highest_ = std::max(highest_, cores);
+  note_use(unix_s, cores);
   return true;
 }
 
+void ShapeModel::note_use(int64_t unix_s, double cores) {
+  highest_ = std::max(highest_, cores);
+  if (windowed()) recent_.note(unix_s, cores);
+}
+
 bool ShapeModel::seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch,
-                      int64_t unix_s, double highest) {
+                      int64_t unix_s, double highest, std::optional<int64_t> highest_seen_s) {
   if (samples_ != 0 || !(history_s > 0)) return false;
   const double held = std::min(history_s, config_.half_life_periods * config_.day.period_s);
   if (!day_.seed(day, held / config_.day.slots, unix_s)) return false;
@@ -49,7 +55,8 @@ bool ShapeModel::seed(const SlotProfile& day, double history_s, uint64_t samples
   samples_ = std::max<uint64_t>(1, samples);
   first_unix_s_ = last_unix_s_ = unix_s;
   sketch_ = sketch;
-  highest_ = std::isfinite(highest) && highest > 0 && highest <= kMaxCores ? highest : 0.0;
+  if (std::isfinite(highest) && highest > 0 && highest <= kMaxCores)
+    note_use(std::min(unix_s, highest_seen_s.value_or(unix_s)), highest);
   return true;
 }
 
@@ -65,10 +72,31 @@ double ShapeModel::confidence() const {
 
 double ShapeModel::mean() const { return day_.observed_mean(); }
 double ShapeModel::peak() const { return day_.max_peak(); }
-double ShapeModel::highest() const { return std::max(highest_, peak()); }
+double ShapeModel::highest() const {
+  if (!windowed()) return std::max(highest_, peak());
+  const RecentHighest::Step* top = recent_.top(last_unix_s_);
+  return std::max(top ? top->cores : 0.0, peak());
+}
 
-void ShapeModel::raise_highest(double cores) {
-  if (std::isfinite(cores) && cores <= kMaxCores) highest_ = std::max(highest_, cores);
+std::optional<int64_t> ShapeModel::highest_seen_s() const {
+  if (!windowed()) return std::nullopt;
+  const RecentHighest::Step* top = recent_.top(last_unix_s_);
+  if (!top) return std::nullopt;
+  return top->unix_s;
+}
+
+void ShapeModel::raise_highest(double cores, int64_t seen_s) {
+  if (std::isfinite(cores) && cores >= 0 && cores <= kMaxCores) note_use(seen_s, cores);
+}
+
+void ShapeModel::raise_highest(const ShapeModel& other) {
+  highest_ = std::max(highest_, other.highest_);
+  if (!windowed()) return;
+  if (!other.windowed()) {
+    recent_.note(other.last_unix_s_, other.highest());
+    return;
+  }
+  for (const RecentHighest::Step& s : other.recent_.steps()) recent_.note(s.unix_s, s.cores);
 }
 
 size_t ShapeModel::memory_bytes() const {
@@ -76,7 +104,8 @@ size_t ShapeModel::memory_bytes() const {
 }
 
 ShapeModel::Raw ShapeModel::raw() const {
-  return Raw{samples_, history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw(), sketch_.raw(), highest_};
+  return Raw{samples_,     history_s_, first_unix_s_, last_unix_s_, day_.raw(), hour_.raw(),
+             sketch_.raw(), highest_,   recent_.steps()};
 }
 
 bool ShapeModel::restore(const Raw& raw) {
@@ -86,12 +115,20 @@ bool ShapeModel::restore(const Raw& raw) {
   FoldedProfile day = day_, hour = hour_;
   ResidualSketch sketch;
   if (!day.restore(raw.day) || !hour.restore(raw.hour) || !sketch.restore(raw.sketch)) return false;
+  for (const RecentHighest::Step& s : raw.highest_steps)
+    if (s.cores > kMaxCores) return false;
+  RecentHighest recent(config_.highest_window_s);
+  if (!recent.restore(raw.highest_steps)) return false;
+  if (!windowed()) recent = RecentHighest();  // kept for good now: the steps are moot
+  // A file written while highest uses were kept for good: its highest counts as seen last.
+  if (raw.highest_steps.empty() && raw.highest > 0 && windowed()) recent.note(raw.last_unix_s, raw.highest);
   sketch_ = sketch;
   day_ = std::move(day);
   hour_ = std::move(hour);
   samples_ = raw.samples;
   history_s_ = raw.history_s;
   highest_ = raw.highest;
+  recent_ = std::move(recent);
   first_unix_s_ = raw.first_unix_s;
   last_unix_s_ = raw.last_unix_s;
   return true;

@@ -4,10 +4,12 @@
 // Pure: the caller passes the (UTC wall-clock) time of every sample. A plain value
 // type: copyable, not internally synchronised.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/shape/embedding.h"
 #include "common/shape/folded_profile.h"
+#include "common/shape/recent_highest.h"
 #include "common/shape/residual_sketch.h"
 #include "common/shape/shape_config.h"
 #include "common/shape/slot_profile.h"
@@ -39,9 +41,10 @@ class ShapeModel {
   // recent residuals; then it keeps learning here. False when the model is not empty or
   // the profile does not fit; the history counted is at most half_life_periods days,
   // what an exponentially faded profile can hold.
-  // `highest`: the most it was ever seen to use (0: not known; the day peak stands in).
+  // `highest`: the most it was seen to use (0: not known; the day peak stands in), at
+  // `highest_seen_s` (default: unix_s, the careful reading when the age is not known).
   bool seed(const SlotProfile& day, double history_s, uint64_t samples, const ResidualSketch& sketch, int64_t unix_s,
-            double highest = 0);
+            double highest = 0, std::optional<int64_t> highest_seen_s = std::nullopt);
 
   SlotProfile day_profile() const { return day_.profile(); }
   SlotProfile hour_profile() const { return hour_.profile(); }
@@ -57,12 +60,18 @@ class ShapeModel {
   uint64_t samples() const { return samples_; }
   double mean() const;  // average of the day profile's means over slots with data
   double peak() const;  // largest decayed peak of the day profile
-  // The most cores one sample ever showed, never decayed (at least peak()): what
-  // peak-sum packing sizes by. A function idle for weeks keeps the burst it once had.
+  // The most cores one sample showed (at least peak()): what peak-sum packing sizes by.
+  // By default never decayed: a function idle for weeks keeps the burst it once had.
+  // With config.highest_window_s > 0, only uses within that window before the newest
+  // sample count in full (RecentHighest); older ones only as far as peak() holds them.
   double highest() const;
-  // Raises highest() to a use seen outside this model's own samples (e.g. by an earlier
-  // model of the same function on this host): the most it ever used is the most anyone saw.
-  void raise_highest(double cores);
+  // When the highest use within the window was seen (nullopt: kept for good, or none).
+  std::optional<int64_t> highest_seen_s() const;
+  // Raises highest() to a use seen outside this model's own samples, at `seen_s` (e.g.
+  // by another host, as its gossiped summary says): the most it used is the most anyone saw.
+  void raise_highest(double cores, int64_t seen_s);
+  // The same for every use another model of this function remembers (an earlier stay here).
+  void raise_highest(const ShapeModel& other);
   int64_t first_unix_s() const { return first_unix_s_; }
   int64_t last_unix_s() const { return last_unix_s_; }
 
@@ -78,6 +87,9 @@ class ShapeModel {
     FoldedProfile::Raw day, hour;
     ResidualSketch::Raw sketch;
     double highest = 0;  // 0 in files written before it existed: peak() stands in
+    // RecentHighest's steps (empty when kept for good, and in older files: then
+    // `highest` counts as seen at last_unix_s).
+    std::vector<RecentHighest::Step> highest_steps;
   };
   Raw raw() const;
   bool restore(const Raw& raw);
@@ -89,7 +101,11 @@ class ShapeModel {
   ResidualSketch sketch_;
   uint64_t samples_ = 0;
   double history_s_ = 0;
-  double highest_ = 0;
+  void note_use(int64_t unix_s, double cores);
+  bool windowed() const { return config_.highest_window_s > 0; }
+
+  double highest_ = 0;      // for good
+  RecentHighest recent_;    // within config.highest_window_s (when > 0)
   int64_t first_unix_s_ = 0, last_unix_s_ = 0;
 };
 

@@ -51,6 +51,10 @@ void to_proto(const ShapeModel& model, proto::ModelState* out) {
   out->set_first_unix_s(raw.first_unix_s);
   out->set_last_unix_s(raw.last_unix_s);
   out->set_highest(raw.highest);
+  for (const RecentHighest::Step& s : raw.highest_steps) {
+    out->add_highest_step_unix_s(s.unix_s);
+    out->add_highest_step_cores(s.cores);
+  }
   to_proto(config.day, raw.day, out->mutable_day());
   to_proto(config.hour, raw.hour, out->mutable_hour());
   if (raw.sketch.newest_hour >= 0) {
@@ -72,7 +76,8 @@ FoldedProfile::Raw from_proto(const proto::FoldState& in) {
   return raw;
 }
 
-std::optional<ShapeModel> from_proto(const proto::ModelState& in, std::string* error) {
+// `highest_window_s` is the caller's: configuration, not learned state.
+std::optional<ShapeModel> from_proto(const proto::ModelState& in, double highest_window_s, std::string* error) {
   ShapeConfig config;
   config.day = {in.day().slots(), in.day().period_s()};
   config.hour = {in.hour().slots(), in.hour().period_s()};
@@ -80,18 +85,26 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, std::string* e
   config.hour_k = in.hour_k();
   config.half_life_periods = in.half_life_periods();
   config.full_confidence_s = in.full_confidence_s();
+  config.highest_window_s = highest_window_s;
   if (auto problem = validate(config)) {
     *error = "bad model config: " + *problem;
     return std::nullopt;
   }
   ShapeModel model(config);
   ShapeModel::Raw raw{in.samples(),         in.history_s(),         in.first_unix_s(),
-                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour()), {}, in.highest()};
+                      in.last_unix_s(),     from_proto(in.day()),   from_proto(in.hour()), {}, in.highest(), {}};
   if (in.has_sketch() && in.sketch().newest_hour_plus_one() > 0) {
     raw.sketch.newest_hour = in.sketch().newest_hour_plus_one() - 1;
     raw.sketch.sum.assign(in.sketch().sum().begin(), in.sketch().sum().end());
     raw.sketch.weight.assign(in.sketch().weight().begin(), in.sketch().weight().end());
   }
+  if (in.highest_step_unix_s_size() != in.highest_step_cores_size()) {
+    *error = "highest steps: " + std::to_string(in.highest_step_unix_s_size()) + " times but " +
+             std::to_string(in.highest_step_cores_size()) + " heights";
+    return std::nullopt;
+  }
+  for (int i = 0; i < in.highest_step_unix_s_size(); ++i)
+    raw.highest_steps.push_back({in.highest_step_unix_s(i), in.highest_step_cores(i)});
   if (!model.restore(raw)) {
     *error = "inconsistent model state (slot counts, negative or non-finite values)";
     return std::nullopt;
@@ -153,7 +166,7 @@ bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>
   }
   std::map<std::string, ShapeModel> restored;
   for (const proto::NamedModel& entry : state.functions()) {
-    auto model = from_proto(entry.model(), error);
+    auto model = from_proto(entry.model(), host->config().highest_window_s, error);
     if (!model) {
       *error = "function '" + entry.function() + "': " + *error;
       return false;
@@ -163,7 +176,7 @@ bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>
       return false;
     }
   }
-  auto restored_host = from_proto(state.host(), error);
+  auto restored_host = from_proto(state.host(), host->config().highest_window_s, error);
   if (!restored_host) {
     *error = "host aggregate: " + *error;
     return false;

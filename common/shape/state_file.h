@@ -17,7 +17,9 @@ std::string serialize_state(const std::map<std::string, ShapeModel>& functions,
                             const ShapeModel& host);
 
 // On failure returns false with *error explaining why; *functions and *host are left
-// untouched (all-or-nothing).
+// untouched (all-or-nothing). Every model restored follows *host's configured
+// highest_window_s (configuration, not learned state); the rest of each model's
+// configuration comes from the file.
 bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>* functions,
                        ShapeModel* host, std::string* error);
 

@@ -132,6 +132,7 @@ std::optional<std::string> check(const Summary& s) {
     if (code > kSpreadLevels) return "spread code out of range";
   if (s.memory_peak_bytes && *s.memory_peak_bytes > kMaxSummaryMemoryBytes) return "memory peak above 1 EiB";
   if (s.highest && (!finite_non_negative(*s.highest) || *s.highest > 1e6f)) return "highest use out of range";
+  if (s.highest_seen_hour && *s.highest_seen_hour < 0) return "highest use seen before 1970";
   if (!s.sketch.empty()) {
     if (s.sketch.codes.size() >= kSketchHours) return "residual sketch longer than " + std::to_string(kSketchHours - 1) + " hours";
     if (!finite_non_negative(s.sketch.step) || s.sketch.first_hour < 0) return "residual sketch scale out of range";
@@ -153,6 +154,10 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.mean = static_cast<float>(model.mean());
   summary.peak = static_cast<float>(model.peak());
   summary.highest = std::nextafter(static_cast<float>(model.highest()), INFINITY);
+  if (model.config().highest_window_s > 0) {
+    const auto seen = model.highest_seen_s();  // none: nothing but the profile's peak
+    summary.highest_seen_hour = seen ? (std::max<int64_t>(0, *seen) + 3599) / 3600 : 0;
+  }
   summary.version = version;
   if (const auto day = summary_day_profile(model)) quantise_profile(*day, &summary);
   summary.sketch = quantise(model.sketch());
@@ -175,7 +180,10 @@ std::string encode_checked(const Summary& summary, Optional keep) {
   message.set_samples(std::min(summary.samples, kMaxSummarySamples));
   message.set_confidence(summary.confidence);
   if (keep != Optional::Neither && summary.history_s) message.set_history_hours((summary.history_s + 3599) / 3600);
-  if (keep != Optional::Neither && summary.highest) message.set_highest(*summary.highest);
+  if (keep != Optional::Neither && summary.highest) {
+    message.set_highest(*summary.highest);
+    if (summary.highest_seen_hour) message.set_highest_seen_hour(*summary.highest_seen_hour);
+  }
   message.set_mean(summary.mean);
   message.set_peak(summary.peak);
   message.set_version(summary.version);
@@ -235,6 +243,8 @@ std::optional<Summary> decode(std::string_view bytes, std::string* error) {
   s.mean_error_l2 = message.mean_error_l2();
   if (!message.profile().empty()) unpack_codes(message.profile(), &s.mean_q, &s.spread_q);
   if (message.has_highest()) s.highest = message.highest();
+  if (message.has_highest() && message.has_highest_seen_hour() && message.highest_seen_hour() >= 0)
+    s.highest_seen_hour = message.highest_seen_hour();  // negative: garbage, read as seen now
   if (message.has_memory_peak_bytes()) {
     s.memory_peak_bytes = float_to_bytes(message.memory_peak_bytes());
     if (!s.memory_peak_bytes) {

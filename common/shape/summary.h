@@ -54,12 +54,23 @@ struct Summary {
   // ShapeModel::highest() (cores, all instances), rounded up; nullopt: not known (`peak`
   // stands in). See highest_of().
   std::optional<float> highest;
+  // The unix hour, rounded up, in which `highest` was seen (so a receiver remembers it
+  // no shorter, and a time passed on from host to host does not move); 0 when nothing
+  // but the profile's peak stands behind it (a model seeded without); nullopt: kept for good by the
+  // publisher, or not known (a receiver with a window then dates it now, the careful reading).
+  std::optional<int64_t> highest_seen_hour;
 };
 
 // The most cores the function was ever seen to use: `highest` where known, else `peak`.
 inline double highest_of(const Summary& s) { return s.highest ? std::max<double>(*s.highest, s.peak) : s.peak; }
 // The same for one instance (the summary sums its instances).
 inline double highest_per_instance(const Summary& s) { return highest_of(s) / std::max<uint32_t>(1, s.instances); }
+// When `highest` was seen, for a receiver whose newest sample is at now_s: now_s when
+// not known, and never later (a clock ahead must not make it last longer).
+inline int64_t highest_seen_s(const Summary& s, int64_t now_s) {
+  if (!s.highest_seen_hour || *s.highest_seen_hour > now_s / 3600) return now_s;
+  return *s.highest_seen_hour * 3600;
+}
 
 // Quantises the model's day profile, resampled to kSummarySlots slots if its day fold
 // uses another slot count (the summary's error bound then refers to the resampled

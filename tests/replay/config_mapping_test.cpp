@@ -36,6 +36,7 @@ void expect_same_rules(const node::NodeConfig& a, const node::NodeConfig& b) {
   EXPECT_EQ(a.shape.k, b.shape.k);
   EXPECT_EQ(a.shape.half_life_periods, b.shape.half_life_periods);
   EXPECT_EQ(a.shape.full_confidence_s, b.shape.full_confidence_s);
+  EXPECT_EQ(a.shape.highest_window_s, b.shape.highest_window_s);
 }
 
 TEST(ConfigMapping, ReplayAndDaemonBuildTheSameRulesFromOneFile) {
@@ -43,6 +44,7 @@ TEST(ConfigMapping, ReplayAndDaemonBuildTheSameRulesFromOneFile) {
 [shape]
 day_slots = 48
 k = 24
+highest_window = "4d"
 [admission]
 target_utilisation = 0.85
 target_overload_rate = 0.002
@@ -69,6 +71,7 @@ relief_after = "10m"
   expect_same_rules(replay, daemon);
   EXPECT_EQ(replay.policy.target_utilisation, 0.85) << "the file's value, not a default";
   EXPECT_EQ(replay.shape.day.slots, 48u);
+  EXPECT_EQ(replay.shape.highest_window_s, 4 * 86400.0);
   EXPECT_EQ(replay.policy.lump_share, 0.4);
   EXPECT_EQ(replay.newcomers.quantile, 0.75);
   EXPECT_EQ(replay.relief_after_s, 600.0);

@@ -124,6 +124,30 @@ TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
   EXPECT_FALSE(parse_fleet_policies("recent-peak:inf")) << "and finite";
 }
 
+// shape.highest_window on the shipped path: the same steady fleet, one function at 2.5
+// cores for an hour on the first day. Kept for good, that burst keeps it off the others'
+// host to the end (2 hosts); with a 48-hour window it joins them once the burst is
+// older, although its instances move daily -- each host that takes it dates the burst
+// where it was seen, from its gossiped summary (dated at each move instead, it would
+// never be forgotten: 2 hosts, checked).
+TEST(Fleet, AWindowedHighestForgetsABurstThoughItsInstancesMoveDaily) {
+  Trace t;
+  for (int i = 0; i < 5; ++i) t.functions.push_back("f-" + std::to_string(i));
+  for (int64_t ts = kStart; ts < kStart + 12 * 86400; ts += kStep) {
+    const bool burst = ts >= kStart + 10 * 3600 && ts < kStart + 11 * 3600;
+    for (uint32_t f = 0; f < 5; ++f) t.rows.push_back({ts, f, f == 4 && burst ? 2.5f : 1.5f});
+  }
+  FleetOptions o = options();
+  o.warmup_days = 3;
+  o.policies = *parse_fleet_policies("antiphase");
+  const FleetResult forever = run_fleet(t, kStep, o);
+  o.node.shape.highest_window_s = 48 * 3600;
+  const FleetResult windowed = run_fleet(t, kStep, o);
+  EXPECT_NEAR(policy(forever.json, "antiphase")["hosts_mean"].get<double>(), 2.0, 0.05) << forever.text;
+  EXPECT_LT(policy(windowed.json, "antiphase")["hosts_mean"].get<double>(), 1.3) << windowed.text;
+  EXPECT_EQ(policy(windowed.json, "antiphase")["overloaded_host_steps"].get<uint64_t>(), 0u) << windowed.text;
+}
+
 // The oracle is a bound only if it never overloads. It packs to the last bit, so loads
 // that floats cannot hold exactly (0.1, 0.3, 0.7 cores) add up to "just over" a limit
 // they exactly fill unless its running sums are kept in double (they were float until

@@ -32,6 +32,47 @@ TEST(ShapeModel, HighestUseOutlivesTheFadingPeaks) {
   EXPECT_DOUBLE_EQ(unseeded.highest(), unseeded.peak());
 }
 
+// shape.highest_window: a burst counts in full for the window after it was seen, then
+// only as far as the fading day profile holds it; a use told by gossip is dated where
+// it was seen, so a model seeded elsewhere forgets it on the same day as its source.
+TEST(ShapeModel, AWindowedHighestForgetsABurstWhereItWasSeen) {
+  ShapeConfig config;
+  config.highest_window_s = 4 * kDay;
+  ShapeModel model(config);
+  model.add_sample(kStart + 3600, 8.0, 300);
+  feed(model, [](int64_t) { return 0.1; }, 3.9, 300, kStart + 7200);
+  EXPECT_DOUBLE_EQ(model.highest(), 8.0) << "3.9 days after the burst";
+  ASSERT_TRUE(model.highest_seen_s());
+  EXPECT_EQ(*model.highest_seen_s(), kStart + 3600);
+  feed(model, [](int64_t) { return 0.1; }, 1, 300, model.last_unix_s() + 300);
+  EXPECT_LT(model.highest(), 8.0 * 0.95) << "a day past the window: the fading peak only";
+  EXPECT_DOUBLE_EQ(model.highest(), model.peak());
+  // Seeded two days after the burst with the time it was seen: forgets it with its source.
+  ShapeModel moved(config);
+  ASSERT_TRUE(moved.seed(model.day_profile(), 2 * kDay, 100, {}, kStart + 2 * kDay, 8.0, kStart + 3600));
+  moved.add_sample(kStart + 4 * kDay, 0.1, 300);
+  EXPECT_DOUBLE_EQ(moved.highest(), 8.0);
+  moved.add_sample(kStart + 4 * kDay + 7200, 0.1, 300);
+  EXPECT_LT(moved.highest(), 8.0);
+  // Without the time (an older agent), it is dated at the seed: the careful reading.
+  ShapeModel undated(config);
+  ASSERT_TRUE(undated.seed(model.day_profile(), 2 * kDay, 100, {}, kStart + 2 * kDay, 8.0));
+  undated.add_sample(kStart + 6 * kDay - 60, 0.1, 60);
+  EXPECT_DOUBLE_EQ(undated.highest(), 8.0);
+  // Another model's uses keep their times too (an earlier stay on this host).
+  ShapeModel resumed(config);
+  resumed.add_sample(kStart + 2 * kDay, 0.5, 300);
+  resumed.raise_highest(undated);
+  EXPECT_DOUBLE_EQ(resumed.highest(), 8.0);
+  EXPECT_EQ(resumed.highest_seen_s(), kStart + 2 * kDay);
+  // The default keeps it for good, however it arrived.
+  ShapeModel forever;
+  forever.add_sample(kStart + 3600, 8.0, 300);
+  feed(forever, [](int64_t) { return 0.1; }, 20, 300, kStart + 7200);
+  EXPECT_DOUBLE_EQ(forever.highest(), 8.0);
+  EXPECT_FALSE(forever.highest_seen_s());
+}
+
 TEST(ShapeModel, SlotStatisticsAreMeanSpreadAndPeak) {
   ShapeModel model;
   // Two equally weighted samples in the 06:00-06:15 slot: mean 2, stddev 1, peak 3.

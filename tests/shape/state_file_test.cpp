@@ -91,6 +91,37 @@ bool load(std::string_view bytes, std::string* error) {
   return ok;
 }
 
+// The window is configuration: restored models follow the caller's, with their steps.
+TEST(StateFile, HighestStepsRoundTripAndTheWindowIsTheCallers) {
+  ShapeConfig windowed;
+  windowed.highest_window_s = 2 * kDay;
+  std::map<std::string, ShapeModel> functions;
+  ShapeModel& burst = functions.emplace("burst", ShapeModel(windowed)).first->second;
+  burst.add_sample(kStart, 6.0, 300);
+  feed(burst, [](int64_t) { return 0.2; }, 1, 300, kStart + 300);
+  ShapeModel kept_for_good;  // written before windows existed: no steps
+  kept_for_good.add_sample(kStart, 6.0, 300);
+  feed(kept_for_good, [](int64_t) { return 0.2; }, 1, 300, kStart + 300);
+  functions.emplace("old", kept_for_good);
+  const std::string bytes = serialize_state(functions, ShapeModel(windowed));
+
+  std::map<std::string, ShapeModel> restored;
+  ShapeModel host(windowed);
+  std::string error;
+  ASSERT_TRUE(deserialize_state(bytes, &restored, &host, &error)) << error;
+  EXPECT_EQ(restored.at("burst").raw().highest_steps, burst.raw().highest_steps);
+  EXPECT_EQ(restored.at("burst").highest_seen_s(), kStart);
+  EXPECT_EQ(restored.at("old").config().highest_window_s, 2.0 * kDay) << "the caller's window";
+  EXPECT_EQ(restored.at("old").highest_seen_s(), kept_for_good.last_unix_s()) << "no steps: seen last, the careful reading";
+  EXPECT_DOUBLE_EQ(restored.at("old").highest(), 6.0);
+
+  ShapeModel forever_host;
+  ASSERT_TRUE(deserialize_state(bytes, &restored, &forever_host, &error)) << error;
+  EXPECT_EQ(restored.at("burst").config().highest_window_s, 0.0);
+  EXPECT_TRUE(restored.at("burst").raw().highest_steps.empty()) << "kept for good: steps are moot";
+  EXPECT_DOUBLE_EQ(restored.at("burst").highest(), 6.0);
+}
+
 TEST(StateFile, RejectsEveryTruncation) {
   const Agent agent = sample_agent();
   const std::string bytes = serialize_state(agent.functions, agent.host);

@@ -62,6 +62,43 @@ TEST(Summary, HighestUseTravelsRoundedUpAndOlderSummariesFallBackToThePeak) {
   EXPECT_NE(error.find("highest"), std::string::npos) << error;
 }
 
+// With shape.highest_window the summary says when its highest was seen (the hour, rounded
+// up), so a receiver forgets a burst when its source does, and a time handed on from
+// host to host does not move.
+TEST(Summary, AWindowedHighestTravelsWithTheHourItWasSeen) {
+  ShapeConfig config;
+  config.highest_window_s = 4 * kDay;
+  ShapeModel model(config);
+  feed(model, diurnal(8), 2, 300);
+  model.add_sample(kStart + 2 * kDay + 1800, 7.3, 60);  // 00:30 on day 2
+  feed(model, [](int64_t) { return 0.1; }, 0.5, 300, kStart + 2 * kDay + 3600);
+  const auto decoded = decode(encode(summarize("batch", model, 1, 1)));
+  ASSERT_TRUE(decoded && decoded->highest && decoded->highest_seen_hour);
+  EXPECT_EQ(*decoded->highest_seen_hour, (kStart + 2 * kDay) / 3600 + 1);
+  const int64_t now = kStart + 3 * kDay;
+  EXPECT_EQ(highest_seen_s(*decoded, now), kStart + 2 * kDay + 3600);
+  // A receiver that republishes it: the same hour.
+  ShapeModel receiver(config);
+  ASSERT_TRUE(receiver.seed(reconstruct_day(*decoded), kDay, 10, {}, now, highest_of(*decoded), highest_seen_s(*decoded, now)));
+  const auto again = decode(encode(summarize("batch", receiver, 1, 2)));
+  ASSERT_TRUE(again && again->highest_seen_hour);
+  EXPECT_EQ(*again->highest_seen_hour, *decoded->highest_seen_hour);
+  // Unknown (an older agent, or one that keeps it for good) or in the future: now.
+  Summary undated = *decoded;
+  undated.highest_seen_hour.reset();
+  EXPECT_EQ(highest_seen_s(undated, now), now);
+  Summary ahead = *decoded;
+  ahead.highest_seen_hour = now / 3600 + 5;
+  EXPECT_EQ(highest_seen_s(ahead, now), now);
+  EXPECT_FALSE(summarize("batch", ShapeModel(), 1, 1).highest_seen_hour) << "kept for good: no time";
+  // Dropped with the highest when a long name leaves no room: never alone.
+  Summary crowded = *decoded;
+  crowded.function.assign(kMaxFunctionNameBytes, 'x');
+  const auto small = decode(encode(crowded));
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->highest.has_value(), small->highest_seen_hour.has_value());
+}
+
 TEST(Summary, ReconstructsPerSlotMeanAndSpreadWithinHalfAStep) {
   const ShapeModel model = diurnal_model();
   const Summary summary = *decode(encode(summarize("f", model, 1, 1)));
