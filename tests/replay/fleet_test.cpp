@@ -140,6 +140,7 @@ TEST(Fleet, AWindowedHighestForgetsABurstThoughItsInstancesMoveDaily) {
   FleetOptions o = options();
   o.warmup_days = 3;
   o.policies = *parse_fleet_policies("antiphase");
+  o.node.shape.highest_window_s = 0;  // for good
   const FleetResult forever = run_fleet(t, kStep, o);
   o.node.shape.highest_window_s = 48 * 3600;
   const FleetResult windowed = run_fleet(t, kStep, o);

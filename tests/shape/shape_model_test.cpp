@@ -16,18 +16,25 @@ namespace {
 using namespace testing;
 
 // Peak-sum packing sizes a function by the most it ever used; the day profile's peaks
-// fade (half-life a week), so the model keeps that figure apart, undecayed.
+// fade (half-life a week), so the model keeps that figure apart, undecayed -- for good
+// with shape.highest_window = 0.
+ShapeConfig kept_for_good() {
+  ShapeConfig config;
+  config.highest_window_s = 0;
+  return config;
+}
+
 TEST(ShapeModel, HighestUseOutlivesTheFadingPeaks) {
-  ShapeModel model;
+  ShapeModel model(kept_for_good());
   model.add_sample(kStart + 3600, 8.0, 300);  // one burst of 8 cores, then four idle weeks
   feed(model, [](int64_t) { return 0.1; }, 28, 300, kStart + kDay);
   EXPECT_LT(model.peak(), 8.0 / 8) << "four half-lives later the day peak is a sixteenth of the burst";
   EXPECT_DOUBLE_EQ(model.highest(), 8.0);
   // A seeded model starts from what it is told, and never reads below its own peak.
-  ShapeModel seeded;
+  ShapeModel seeded(kept_for_good());
   ASSERT_TRUE(seeded.seed(model.day_profile(), 7 * kDay, 100, {}, kStart + 30 * kDay, 8.0));
   EXPECT_DOUBLE_EQ(seeded.highest(), 8.0);
-  ShapeModel unseeded;
+  ShapeModel unseeded(kept_for_good());
   ASSERT_TRUE(unseeded.seed(model.day_profile(), 7 * kDay, 100, {}, kStart + 30 * kDay));
   EXPECT_DOUBLE_EQ(unseeded.highest(), unseeded.peak());
 }
@@ -65,8 +72,8 @@ TEST(ShapeModel, AWindowedHighestForgetsABurstWhereItWasSeen) {
   resumed.raise_highest(undated);
   EXPECT_DOUBLE_EQ(resumed.highest(), 8.0);
   EXPECT_EQ(resumed.highest_seen_s(), kStart + 2 * kDay);
-  // The default keeps it for good, however it arrived.
-  ShapeModel forever;
+  // A window of 0 keeps it for good, however it arrived.
+  ShapeModel forever(kept_for_good());
   forever.add_sample(kStart + 3600, 8.0, 300);
   feed(forever, [](int64_t) { return 0.1; }, 20, 300, kStart + 7200);
   EXPECT_DOUBLE_EQ(forever.highest(), 8.0);

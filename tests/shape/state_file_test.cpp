@@ -99,7 +99,9 @@ TEST(StateFile, HighestStepsRoundTripAndTheWindowIsTheCallers) {
   ShapeModel& burst = functions.emplace("burst", ShapeModel(windowed)).first->second;
   burst.add_sample(kStart, 6.0, 300);
   feed(burst, [](int64_t) { return 0.2; }, 1, 300, kStart + 300);
-  ShapeModel kept_for_good;  // written before windows existed: no steps
+  ShapeConfig for_good;
+  for_good.highest_window_s = 0;
+  ShapeModel kept_for_good(for_good);  // as written before windows existed: no steps
   kept_for_good.add_sample(kStart, 6.0, 300);
   feed(kept_for_good, [](int64_t) { return 0.2; }, 1, 300, kStart + 300);
   functions.emplace("old", kept_for_good);
@@ -115,7 +117,7 @@ TEST(StateFile, HighestStepsRoundTripAndTheWindowIsTheCallers) {
   EXPECT_EQ(restored.at("old").highest_seen_s(), kept_for_good.last_unix_s()) << "no steps: seen last, the careful reading";
   EXPECT_DOUBLE_EQ(restored.at("old").highest(), 6.0);
 
-  ShapeModel forever_host;
+  ShapeModel forever_host(for_good);
   ASSERT_TRUE(deserialize_state(bytes, &restored, &forever_host, &error)) << error;
   EXPECT_EQ(restored.at("burst").config().highest_window_s, 0.0);
   EXPECT_TRUE(restored.at("burst").raw().highest_steps.empty()) << "kept for good: steps are moot";

@@ -90,7 +90,9 @@ TEST(Summary, AWindowedHighestTravelsWithTheHourItWasSeen) {
   Summary ahead = *decoded;
   ahead.highest_seen_hour = now / 3600 + 5;
   EXPECT_EQ(highest_seen_s(ahead, now), now);
-  EXPECT_FALSE(summarize("batch", ShapeModel(), 1, 1).highest_seen_hour) << "kept for good: no time";
+  ShapeConfig for_good;
+  for_good.highest_window_s = 0;
+  EXPECT_FALSE(summarize("batch", ShapeModel(for_good), 1, 1).highest_seen_hour) << "kept for good: no time";
   // Dropped with the highest when a long name leaves no room: never alone.
   Summary crowded = *decoded;
   crowded.function.assign(kMaxFunctionNameBytes, 'x');
