@@ -30,6 +30,7 @@ class RecentHighest {
   const Step* top(int64_t now_s) const;
 
   const std::vector<Step>& steps() const { return steps_; }
+  size_t heap_bytes() const { return steps_.capacity() * sizeof(Step); }
   // Replaces the steps (from a state file); false, untouched, unless each is finite,
   // non-negative and the list is a staircase of at most kMaxSteps.
   bool restore(const std::vector<Step>& steps);

@@ -100,7 +100,7 @@ void ShapeModel::raise_highest(const ShapeModel& other) {
 }
 
 size_t ShapeModel::memory_bytes() const {
-  return sizeof(*this) + day_.heap_bytes() + hour_.heap_bytes();
+  return sizeof(*this) + day_.heap_bytes() + hour_.heap_bytes() + recent_.heap_bytes();
 }
 
 ShapeModel::Raw ShapeModel::raw() const {
