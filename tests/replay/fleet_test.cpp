@@ -102,17 +102,23 @@ TEST(Fleet, KnowingHowHighButNotWhenPacksByPeaks) {
   EXPECT_EQ(peaks["path"].get<std::string>().rfind("replay-only bound", 0), 0u);
 }
 
-// A moving-window peak forgets a burst older than its window: four steady 1.5-core
-// functions and one that ran at 6 cores for an hour on the first day, then at 1.5 like
-// the others. Packed by peaks the burst keeps it off their host for good (2 hosts);
-// with a 24-hour window it joins them from the third day on (7.5 cores on one 8-core host).
-TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
+// Four steady 1.5-core functions and one that ran at `burst` cores for an hour on the
+// first day, then at 1.5 like the others (7.5 cores in all).
+Trace one_old_burst(float burst, int days) {
   Trace t;
   for (int i = 0; i < 5; ++i) t.functions.push_back("f-" + std::to_string(i));
-  for (int64_t ts = kStart; ts < kStart + 6 * 86400; ts += kStep) {
-    const bool burst = ts >= kStart + 10 * 3600 && ts < kStart + 11 * 3600;
-    for (uint32_t f = 0; f < 5; ++f) t.rows.push_back({ts, f, f == 4 && burst ? 6.0f : 1.5f});
+  for (int64_t ts = kStart; ts < kStart + days * 86400; ts += kStep) {
+    const bool bursting = ts >= kStart + 10 * 3600 && ts < kStart + 11 * 3600;
+    for (uint32_t f = 0; f < 5; ++f) t.rows.push_back({ts, f, f == 4 && bursting ? burst : 1.5f});
   }
+  return t;
+}
+
+// A moving-window peak forgets a burst older than its window (a 6-core one here).
+// Packed by peaks the burst keeps it off the others' host for good (2 hosts); with a
+// 24-hour window it joins them from the third day on (7.5 cores on one 8-core host).
+TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
+  const Trace t = one_old_burst(6.0f, 6);
   FleetOptions o = options();
   o.warmup_days = 3;
   o.policies = *parse_fleet_policies("peak-sum,recent-peak:24");
@@ -124,19 +130,13 @@ TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
   EXPECT_FALSE(parse_fleet_policies("recent-peak:inf")) << "and finite";
 }
 
-// shape.highest_window on the shipped path: the same steady fleet, one function at 2.5
-// cores for an hour on the first day. Kept for good, that burst keeps it off the others'
-// host to the end (2 hosts); with a 48-hour window it joins them once the burst is
-// older, although its instances move daily -- each host that takes it dates the burst
-// where it was seen, from its gossiped summary (dated at each move instead, it would
-// never be forgotten: 2 hosts, checked).
+// shape.highest_window on the shipped path: the same steady fleet with a 2.5-core burst.
+// Kept for good, it keeps the function off the others' host to the end (2 hosts); with
+// a 48-hour window it joins them once the burst is older, although its instances move
+// daily -- each host that takes it dates the burst where it was seen, from its gossiped
+// summary (dated at each move instead, it would never be forgotten: 2 hosts, checked).
 TEST(Fleet, AWindowedHighestForgetsABurstThoughItsInstancesMoveDaily) {
-  Trace t;
-  for (int i = 0; i < 5; ++i) t.functions.push_back("f-" + std::to_string(i));
-  for (int64_t ts = kStart; ts < kStart + 12 * 86400; ts += kStep) {
-    const bool burst = ts >= kStart + 10 * 3600 && ts < kStart + 11 * 3600;
-    for (uint32_t f = 0; f < 5; ++f) t.rows.push_back({ts, f, f == 4 && burst ? 2.5f : 1.5f});
-  }
+  const Trace t = one_old_burst(2.5f, 12);
   FleetOptions o = options();
   o.warmup_days = 3;
   o.policies = *parse_fleet_policies("antiphase");

@@ -108,32 +108,33 @@ def main() -> int:
                          [f"recent-peak:{h}" for h in RECENT_PEAK_HOURS])
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         base = list(pool.map(lambda s: keep("baselines", s, replay(a.build, a.trace, args, baselines, s)), seeds))
-        anti = {}
-        for t in ANTIPHASE_TARGETS:
-            config = os.path.join(work, f"target-{t}.toml")
+
+        def antiphase(name, config_text):
+            """Every seed's antiphase run with this config, summarised."""
+            config = os.path.join(work, f"{name}.toml")
             with open(config, "w") as f:
-                f.write(f"{base_config}[admission]\ntarget_overload_rate = {t}\n")
-            runs = list(pool.map(lambda s: keep(f"antiphase-{t}", s,
-                                                replay(a.build, a.trace, args, "antiphase", s, config))["antiphase"], seeds))
-            anti[t] = summary(runs)
-            if anti[t]["warmup_overload_worst"] <= a.target:
-                break
-        k, target_met = choose(ANTIPHASE_TARGETS, anti, a.target)
-        windows = {}
-        for w in ([] if a.antiphase_config else HIGHEST_WINDOW_HOURS):
-            if w == DEFAULT_HIGHEST_WINDOW:
-                windows[w] = anti[k]
-                if windows[w]["warmup_overload_worst"] <= a.target:
+                f.write(config_text)
+            return summary(list(pool.map(
+                lambda s: keep(f"antiphase-{name}", s, replay(a.build, a.trace, args, "antiphase", s, config))["antiphase"],
+                seeds)))
+
+        def until_met(knobs, run, known=None):
+            """Runs the knobs from the least careful until one meets the target."""
+            tried = {}
+            for knob in knobs:
+                tried[knob] = (known or {}).get(knob) or run(knob)
+                if tried[knob]["warmup_overload_worst"] <= a.target:
                     break
-                continue
-            config = os.path.join(work, f"target-{k}-window-{w}h.toml")
-            with open(config, "w") as f:
-                f.write(f"[shape]\nhighest_window = \"{w}h\"\n[admission]\ntarget_overload_rate = {k}\n")
-            runs = list(pool.map(lambda s: keep(f"antiphase-{k}-window-{w}h", s,
-                                                replay(a.build, a.trace, args, "antiphase", s, config))["antiphase"], seeds))
-            windows[w] = summary(runs)
-            if windows[w]["warmup_overload_worst"] <= a.target:
-                break
+            return tried
+
+        anti = until_met(ANTIPHASE_TARGETS,
+                         lambda t: antiphase(f"target-{t}", f"{base_config}[admission]\ntarget_overload_rate = {t}\n"))
+        k, target_met = choose(ANTIPHASE_TARGETS, anti, a.target)
+        windows = {} if a.antiphase_config else until_met(
+            HIGHEST_WINDOW_HOURS,
+            lambda w: antiphase(f"{k}-window-{w}h", f"[shape]\nhighest_window = \"{w}h\"\n"
+                                                    f"[admission]\ntarget_overload_rate = {k}\n"),
+            known={DEFAULT_HIGHEST_WINDOW: anti[k]})
 
     rows = []
     rows.append(("antiphase", f"target {k}", target_met, anti[k]))

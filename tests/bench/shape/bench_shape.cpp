@@ -38,6 +38,24 @@ void BM_AddSample(benchmark::State& state) {
 }
 BENCHMARK(BM_AddSample)->Arg(16)->Arg(32)->Arg(48)->Arg(64);
 
+// The same at k = 48 with shape.highest_window set (the highest uses kept as a bounded
+// staircase), rising or falling: compare with BM_AddSample/48 in the same run.
+void BM_AddSampleWindowedHighest(benchmark::State& state) {
+  ShapeConfig config;
+  config.highest_window_s = 96 * 3600.0;
+  ShapeModel model = warmed_model(1, config);
+  int64_t t = kStart + 3 * 86400;
+  const bool falling = state.range(0) != 0;  // every sample a new step: the bound merges
+  double cores = falling ? 3.0 : 0.5;
+  for (auto _ : state) {
+    model.add_sample(t++, cores);
+    if (falling) cores = cores < 0.5 ? 3.0 : cores - 0.0001;
+    else cores = cores > 3 ? 0.5 : cores + 0.01;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AddSampleWindowedHighest)->Arg(0)->Arg(1);
+
 // Many functions updated round-robin (cache pressure like a busy host).
 void BM_AddSampleManyFunctions(benchmark::State& state) {
   std::vector<ShapeModel> models(static_cast<size_t>(state.range(0)));
