@@ -36,10 +36,10 @@ const RecentHighest::Step* RecentHighest::top(int64_t now_s) const {
   return nullptr;
 }
 
-bool RecentHighest::restore(const std::vector<Step>& steps) {
+bool RecentHighest::restore(const std::vector<Step>& steps, double max_cores) {
   if (steps.size() > kMaxSteps) return false;
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (!std::isfinite(steps[i].cores) || steps[i].cores < 0) return false;
+    if (!std::isfinite(steps[i].cores) || steps[i].cores < 0 || steps[i].cores > max_cores) return false;
     if (i > 0 && (steps[i].unix_s <= steps[i - 1].unix_s || steps[i].cores >= steps[i - 1].cores)) return false;
   }
   steps_ = steps;

@@ -32,8 +32,8 @@ class RecentHighest {
   const std::vector<Step>& steps() const { return steps_; }
   size_t heap_bytes() const { return steps_.capacity() * sizeof(Step); }
   // Replaces the steps (from a state file); false, untouched, unless each is finite,
-  // non-negative and the list is a staircase of at most kMaxSteps.
-  bool restore(const std::vector<Step>& steps);
+  // 0..max_cores, and the list is a staircase of at most kMaxSteps.
+  bool restore(const std::vector<Step>& steps, double max_cores);
 
  private:
   bool expired(const Step& s, int64_t now_s) const { return static_cast<double>(now_s - s.unix_s) > window_s_; }

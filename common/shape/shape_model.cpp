@@ -115,10 +115,8 @@ bool ShapeModel::restore(const Raw& raw) {
   FoldedProfile day = day_, hour = hour_;
   ResidualSketch sketch;
   if (!day.restore(raw.day) || !hour.restore(raw.hour) || !sketch.restore(raw.sketch)) return false;
-  for (const RecentHighest::Step& s : raw.highest_steps)
-    if (s.cores > kMaxCores) return false;
   RecentHighest recent(config_.highest_window_s);
-  if (!recent.restore(raw.highest_steps)) return false;
+  if (!recent.restore(raw.highest_steps, kMaxCores)) return false;
   if (!windowed()) recent = RecentHighest();  // kept for good now: the steps are moot
   // A file written while highest uses were kept for good: its highest counts as seen last.
   if (raw.highest_steps.empty() && raw.highest > 0 && windowed()) recent.note(raw.last_unix_s, raw.highest);

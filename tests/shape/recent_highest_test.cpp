@@ -58,12 +58,14 @@ TEST(RecentHighest, PastItsBoundItMergesIntoTheHigherHeightAtTheLaterTime) {
 
 TEST(RecentHighest, RestoreTakesOnlyABoundedStaircase) {
   RecentHighest h(10 * kHour);
-  EXPECT_TRUE(h.restore({{0, 3.0}, {kHour, 2.0}}));
-  EXPECT_FALSE(h.restore({{0, 2.0}, {kHour, 3.0}})) << "rising: not a staircase";
-  EXPECT_FALSE(h.restore({{kHour, 3.0}, {0, 2.0}})) << "out of order";
-  EXPECT_FALSE(h.restore({{0, -1.0}}));
-  EXPECT_FALSE(h.restore({{0, std::numeric_limits<double>::quiet_NaN()}}));
-  EXPECT_FALSE(h.restore(std::vector<RecentHighest::Step>(RecentHighest::kMaxSteps + 1)));
+  constexpr double kCap = 1e6;
+  EXPECT_TRUE(h.restore({{0, 3.0}, {kHour, 2.0}}, kCap));
+  EXPECT_FALSE(h.restore({{0, 2.0}, {kHour, 3.0}}, kCap)) << "rising: not a staircase";
+  EXPECT_FALSE(h.restore({{kHour, 3.0}, {0, 2.0}}, kCap)) << "out of order";
+  EXPECT_FALSE(h.restore({{0, -1.0}}, kCap));
+  EXPECT_FALSE(h.restore({{0, std::numeric_limits<double>::quiet_NaN()}}, kCap));
+  EXPECT_FALSE(h.restore({{0, 2 * kCap}}, kCap)) << "above the cap";
+  EXPECT_FALSE(h.restore(std::vector<RecentHighest::Step>(RecentHighest::kMaxSteps + 1), kCap));
   EXPECT_EQ(h.steps(), (std::vector<RecentHighest::Step>{{0, 3.0}, {kHour, 2.0}})) << "failed restores change nothing";
 }
 
