@@ -39,7 +39,9 @@ struct FleetTrace {
 
 FleetTrace fleet_trace(const Trace& trace, int64_t step_s, std::optional<double> days) {
   if (trace.rows.empty()) throw std::runtime_error("the trace has no rows");
-  if (step_s <= 0 || kDay % step_s != 0) throw std::runtime_error("--fleet needs a step that divides a day");
+  if (step_s <= 0 || kDay % step_s != 0)
+    throw std::runtime_error("--fleet needs a sampling step that divides a day; this one is " + std::to_string(step_s) +
+                             " s (give --step)");
   FleetTrace t;
   t.step_s = step_s;
   int64_t lo = INT64_MAX, hi = INT64_MIN;

@@ -5,18 +5,29 @@
 
 namespace antiphase::replay {
 
+// The timestamps of whole series are sorted before their gaps are taken, so the rows may
+// come in any order (by time, grouped by function, shuffled). Bounded: the series read are
+// the first ones, in the order the file names them, up to kStepSampleRows samples (the
+// first series whole, however long).
 int64_t detect_step(const Trace& trace, int64_t before) {
-  std::vector<int64_t> last(trace.functions.size(), INT64_MIN);
+  constexpr size_t kStepSampleRows = size_t{1} << 22;
+  std::vector<size_t> rows_of(trace.functions.size(), 0);
+  for (const TraceRow& r : trace.rows)
+    if (r.timestamp < before) ++rows_of[r.function];
+  size_t sampled = 0, functions = 0;
+  while (functions < rows_of.size() && (functions == 0 || sampled + rows_of[functions] <= kStepSampleRows))
+    sampled += rows_of[functions++];
+  std::vector<std::vector<int64_t>> times(functions);
+  for (const TraceRow& r : trace.rows)
+    if (r.timestamp < before && r.function < functions) times[r.function].push_back(r.timestamp);
   std::vector<int64_t> gaps;
-  for (const TraceRow& r : trace.rows) {
-    if (r.timestamp >= before) continue;
-    int64_t& prev = last[r.function];
-    if (prev != INT64_MIN && r.timestamp > prev) gaps.push_back(r.timestamp - prev);
-    prev = r.timestamp;
-    if (gaps.size() >= 200000) break;  // plenty for a median
+  for (std::vector<int64_t>& t : times) {
+    std::sort(t.begin(), t.end());
+    for (size_t i = 1; i < t.size(); ++i)
+      if (t[i] > t[i - 1]) gaps.push_back(t[i] - t[i - 1]);
   }
   if (gaps.empty()) return 0;
-  std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
   return gaps[gaps.size() / 2];
 }
 

@@ -16,6 +16,8 @@ TEST(SeriesMatrix, AlignsAveragesAndFillsGaps) {
   const Trace sparse_later = parse_trace_text("0,a,1\n300,a,1\n600,a,1\n1200,a,1\n1800,a,1\n2400,a,1\n3000,a,1\n");
   EXPECT_EQ(detect_step(sparse_later), 600);
   EXPECT_EQ(detect_step(sparse_later, 900), 300);
+  // Rows in any order: grouped by function, or shuffled, the step is the same.
+  EXPECT_EQ(detect_step(parse_trace_text("600,b,1\n0,a,1\n300,b,1\n600,a,1\n0,b,1\n300,a,1\n900,a,1\n")), 300);
   const SeriesMatrix m = align(t, {0, 1200}, 300);
   ASSERT_EQ(m.steps, 4u);
   const std::vector<float> a = m.series[1];  // b appeared first in the file
