@@ -845,6 +845,33 @@ std::optional<std::vector<FleetPolicySpec>> parse_fleet_policies(const std::stri
   return out;
 }
 
+namespace {
+
+// A function that alone uses more than a host's capacity overloads whichever host takes
+// it, under every policy (the oracle too): say so beside the table, which counts those
+// host-steps in overload% (unavoidable_overloaded_host_steps in the JSON). Usually a
+// unit mismatch (percent for cores) or a --capacity below the trace's largest machine.
+std::string oversized_note(const FleetTrace& t, double capacity) {
+  size_t oversized = 0, largest = kNone;
+  float largest_cores = 0;
+  for (size_t f = 0; f < t.series.size(); ++f) {
+    const float peak = t.series[f].empty() ? 0.0f : *std::max_element(t.series[f].begin(), t.series[f].end());
+    if (peak <= capacity + 1e-9) continue;
+    ++oversized;
+    if (peak > largest_cores) largest_cores = peak, largest = f;
+  }
+  if (oversized == 0) return {};
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "note: %zu function(s) alone use more than a host's %g cores (largest: %s at %.3g cores); the host-steps "
+                "they overload are unavoidable for every policy and counted in overload%% "
+                "(unavoidable_overloaded_host_steps in the JSON)\n",
+                oversized, capacity, t.names[largest].substr(0, 64).c_str(), static_cast<double>(largest_cores));
+  return line;
+}
+
+}  // namespace
+
 FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o) {
   if (!(o.capacity > 0)) throw std::runtime_error("--capacity must be positive");
   if (!(o.declared_cores >= 0)) throw std::runtime_error("--declared-cores must not be negative");
@@ -928,6 +955,7 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
                   static_cast<unsigned long long>(r.total.moved), r.seconds);
     text << line;
   }
+  text << oversized_note(t, o.capacity);
   result.text = text.str();
   return result;
 }

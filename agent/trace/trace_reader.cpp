@@ -65,13 +65,23 @@ class RowParser {
   int64_t timestamp(std::string_view s) {
     int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc() && end == s.data() + s.size()) return v;
+    if (ec == std::errc() && end == s.data() + s.size()) return checked_seconds(v, s);
     // Some exports write seconds with a fraction; accept and floor them.
     double d = 0;
     auto [dend, dec] = std::from_chars(s.data(), s.data() + s.size(), d);
     if (dec != std::errc() || dend != s.data() + s.size() || !std::isfinite(d) || std::abs(d) > 1e15)
       fail("bad timestamp \"" + std::string(s.substr(0, 40)) + "\" (want unix seconds)");
-    return static_cast<int64_t>(std::floor(d));
+    return checked_seconds(static_cast<int64_t>(std::floor(d)), s);
+  }
+
+  // Unix seconds after the year 3000 are milliseconds (or micro-) written by an exporter:
+  // read as seconds they would spread a day over three years, and every later error
+  // (a step that does not divide a day, empty windows) would hide the cause.
+  int64_t checked_seconds(int64_t v, std::string_view s) {
+    constexpr int64_t kYear3000 = 32503680000;
+    if (v >= kYear3000)
+      fail("timestamp \"" + std::string(s.substr(0, 40)) + "\" is after the year 3000: milliseconds? (want unix seconds)");
+    return v;
   }
 
   double usage(std::string_view s) {

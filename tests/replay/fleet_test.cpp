@@ -195,6 +195,12 @@ TEST(Fleet, AFunctionLargerThanAHostIsReportedAsUnavoidableOverload) {
     EXPECT_EQ(p["unavoidable_overloaded_host_steps"].get<uint64_t>(), giant_over) << name << "\n" << r.text;
     EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), giant_over) << name << "\n" << r.text;
   }
+  // The table says so too, naming the largest.
+  EXPECT_NE(r.text.find("note: 1 function(s) alone use more than a host's 4 cores (largest: giant at 6 cores)"),
+            std::string::npos) << r.text;
+  t.rows.erase(std::remove_if(t.rows.begin(), t.rows.end(), [](const TraceRow& row) { return row.function == 0; }),
+               t.rows.end());
+  EXPECT_EQ(run_fleet(t, kStep, o).text.find("note:"), std::string::npos) << "no giant, no note";
 }
 
 // Eight functions that idle at 0.5 cores for two days and then run at 3 for the rest,

@@ -53,6 +53,8 @@ TEST(TraceReader, BadRowsReportTheirLineNumber) {
       {"1,,0.5\n", 1, "empty function id"},
       {"1,a,nan\n", 1, "bad cpu value"},
       {"1,a,0.1\ntimestamp,function,cpu\n", 2, "bad timestamp"},  // header only allowed first
+      {"1600000000,a,0.1\n1600000000000,a,0.1\n", 2, "milliseconds?"},  // an exporter's unit
+      {"1600000000300.5,a,0.1\n", 1, "after the year 3000"},
   };
   for (const BadRow& c : cases) {
     try {
