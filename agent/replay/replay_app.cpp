@@ -218,6 +218,22 @@ struct StaticWorkloads {
   nlohmann::json folds_json = nlohmann::json::array();
 };
 
+// Why nothing can be placed, with what to change: the windows asked for, the span the
+// trace covers (windows given in days start at the UTC midnight before its first sample),
+// and the options that move either.
+std::string no_coverage_text(const ReplayOptions& o, const Trace& trace, const Window& fit, const Window& judge,
+                             const std::string& fit_name, const std::string& judge_name) {
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (const TraceRow& r : trace.rows) first = std::min(first, r.timestamp), last = std::max(last, r.timestamp);
+  char coverage[32];
+  std::snprintf(coverage, sizeof coverage, "%g", o.min_coverage);
+  return "no function has real samples in at least " + std::string(coverage) + " of the steps of both " + fit_name +
+         " (" + window_text(fit) + ") and " + judge_name + " (" + window_text(judge) + "); the trace runs " +
+         (trace.rows.empty() ? std::string("nowhere") : format_utc(first) + " .. " + format_utc(last)) +
+         " (windows given in days start at the UTC midnight before its first sample): give windows inside it "
+         "(--train-start/--train-end/--test-start/--test-end, --val-pair) or a lower --min-coverage";
+}
+
 StaticWorkloads static_workloads(const ReplayOptions& o, const Trace& trace) {
   StaticWorkloads w;
   w.win = choose_windows(o, trace);
@@ -226,14 +242,15 @@ StaticWorkloads static_workloads(const ReplayOptions& o, const Trace& trace) {
     throw std::runtime_error("cannot detect the sampling step (no series with two samples before the test window); give --step");
   const SeriesMatrix train = align(trace, w.win.train, w.step), test = align(trace, w.win.test, w.step);
   w.selected = covered_in_both(train, test, o.min_coverage);
-  if (w.selected.empty()) throw std::runtime_error("no function has enough coverage in both the training and test windows");
+  if (w.selected.empty()) throw std::runtime_error(no_coverage_text(o, trace, w.win.train, w.win.test, "the training window", "the test window"));
   w.final_run = make_workload(trace, train, test, w.selected, o.slots_per_day, o.profiles);
   for (const Fold& f : w.win.folds) {
     const SeriesMatrix fit = align(trace, f.fit, w.step), judge = align(trace, f.judge, w.step);
     // The fold's own coverage decides which functions it uses: which functions still
     // report in the test window is test-window knowledge.
     const std::vector<uint32_t> chosen = covered_in_both(fit, judge, o.min_coverage);
-    if (chosen.empty()) throw std::runtime_error("no function has enough coverage in validation fold " + window_text(f.judge));
+    if (chosen.empty())
+      throw std::runtime_error(no_coverage_text(o, trace, f.fit, f.judge, "validation fold's fit window", "its judged window"));
     w.validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
     w.folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});
   }

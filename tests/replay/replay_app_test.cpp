@@ -139,6 +139,18 @@ TEST(ReplayApp, BadOptionsAreClearErrors) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("too short for a validation split"), std::string::npos) << e.what();
   }
+  // A test window past the trace's end: the error says where the trace is and what to change.
+  o.train_days = 4;
+  o.test_days = 1;
+  try {
+    run_replay(o);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the test window (2023-11-19 00:00 UTC .. 2023-11-20 00:00 UTC)"), std::string::npos) << what;
+    EXPECT_NE(what.find("the trace runs 2023-11-15 00:00 UTC .. 2023-11-18 23:55 UTC"), std::string::npos) << what;
+    EXPECT_NE(what.find("--min-coverage"), std::string::npos) << what;
+  }
   o.train_days.reset();
   EXPECT_THROW(run_replay(o), std::runtime_error);  // no windows at all
   o.train_days = 3;
