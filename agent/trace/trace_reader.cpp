@@ -48,18 +48,26 @@ class RowParser {
     ++line_no_;
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     if (text.empty()) return;
-    if (line_no_ == 1 && text.substr(0, 9) == "timestamp") return;  // header
     const size_t c1 = text.find(',');
     const size_t c2 = c1 == std::string_view::npos ? c1 : text.find(',', c1 + 1);
     if (c2 == std::string_view::npos || text.find(',', c2 + 1) != std::string_view::npos)
       fail("expected 3 comma-separated fields `timestamp,function,cpu`, got \"" + std::string(text.substr(0, 80)) +
            "\"");
+    // A header: the first line, if neither its first nor its last field is a number
+    // (`timestamp,function,cpu`, or an exporter's own names such as `ts,vm,cores`).
+    if (line_no_ == 1 && !is_number(text.substr(0, c1)) && !is_number(text.substr(c2 + 1))) return;
     const int64_t ts = timestamp(text.substr(0, c1));
     const std::string_view fn = text.substr(c1 + 1, c2 - c1 - 1);
     if (fn.empty()) fail("empty function id");
     const double cpu = usage(text.substr(c2 + 1));
     if (ts < options_.from || ts >= options_.to) return;
     trace_.rows.push_back({ts, intern(fn), static_cast<float>(cpu)});
+  }
+
+  static bool is_number(std::string_view s) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && end == s.data() + s.size();
   }
 
   int64_t timestamp(std::string_view s) {

@@ -30,6 +30,13 @@ TEST(TraceReader, ParsesRowsAndInternsFunctions) {
   EXPECT_EQ(t.lines, 6u);
 }
 
+TEST(TraceReader, AnyHeaderOnTheFirstLineIsSkippedAndOnlyThere) {
+  EXPECT_EQ(parse_trace_text("ts,vm,cores\r\n1,a,0.5\n").rows.size(), 1u) << "an exporter's own column names";
+  EXPECT_EQ(parse_trace_text("timestamp,function,cpu\n1,a,0.5\n").rows.size(), 1u);
+  EXPECT_THROW(parse_trace_text("x1,a,0.5\n"), TraceError) << "a number in the last field: a bad row, not a header";
+  EXPECT_THROW(parse_trace_text("1,a,0.5\nts,vm,cores\n"), TraceError) << "only the first line";
+}
+
 TEST(TraceReader, WindowFilterKeepsOnlyRowsInside) {
   ReadOptions o;
   o.from = 1300;
