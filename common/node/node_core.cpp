@@ -266,7 +266,7 @@ void NodeCore::learn_from_gossip(const std::string& name, std::string_view blob)
   read = hash;
   const auto model = models_.find(name);
   const std::optional<shape::Summary> s = shape::decode(blob);
-  if (model == models_.end() || !s || s->function != name) return;
+  if (model == models_.end() || !s || !shape::summarises(*s, name)) return;
   const auto tenant = tenants_.find(name);
   const uint32_t instances = tenant == tenants_.end() ? 1 : std::max<uint32_t>(1, tenant->second.instances);
   const double history = history_of(*s, config_.shape);
@@ -484,7 +484,7 @@ void NodeCore::refresh_advert() const {
 bool NodeCore::hear_function(const std::string& name, std::string_view blob, std::string* error) {
   auto summary = shape::decode(blob, error);
   if (!summary) return false;
-  if (summary->function != name) {
+  if (!shape::summarises(*summary, name)) {
     if (error) *error = "summary names '" + summary->function + "', gossiped as '" + name + "'";
     return false;
   }

@@ -61,6 +61,13 @@ struct Summary {
   std::optional<int64_t> highest_seen_hour;
 };
 
+// Whether a summary is about the function gossiped as `name`: its own name field holds
+// at most kMaxFunctionNameBytes, so a longer name matches by that prefix (the gossip key,
+// the full name, is what tells two such functions apart).
+inline bool summarises(const Summary& s, const std::string& name) {
+  return s.function == std::string_view(name).substr(0, kMaxFunctionNameBytes);
+}
+
 // The most cores the function was ever seen to use: `highest` where known, else `peak`.
 inline double highest_of(const Summary& s) { return s.highest ? std::max<double>(*s.highest, s.peak) : s.peak; }
 // The same for one instance (the summary sums its instances).

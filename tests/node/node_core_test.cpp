@@ -156,6 +156,26 @@ TEST(NodeCore, WhatWasHeardIsBoundedAndADroppedFunctionIsJudgedAgainAsBefore) {
   EXPECT_EQ(again.decision.reasons, before.decision.reasons);
 }
 
+// A summary holds at most 64 bytes of its function's name; the gossip key holds the
+// whole name (up to 256 bytes). Two functions whose long names share those 64 bytes
+// (container ids, namespaced revisions) are still told apart, each heard as itself;
+// until session 37 a long-named function's summary was refused, so it was never sized
+// from gossip.
+TEST(NodeCore, FunctionsWithLongNamesAreHeardEachAsItself) {
+  std::mt19937_64 rng(8);
+  const std::string prefix(70, 'k');
+  const std::string day = prefix + "-day", night = prefix + "-night";
+  NodeCore host(config(), "h");
+  const double now = static_cast<double>(run(host, {{"steady", [](int64_t) { return 1.0; }}}, 1));
+  ASSERT_TRUE(host.hear_function(day, summary_blob(day, day_worker(rng), 7)));
+  ASSERT_TRUE(host.hear_function(night, summary_blob(night, night_worker(rng), 7)));
+  EXPECT_FALSE(host.hear_function("other", summary_blob(day, day_worker(rng), 7))) << "another function's summary";
+  const Answer d = host.admit(request(day), now), n = host.admit(request(night), now);
+  ASSERT_TRUE(d.ok() && n.ok());
+  EXPECT_GT(d.decision.confidence, 0.0) << "sized from its summary";
+  EXPECT_NE(d.decision.reasons, n.decision.reasons) << "each from its own";
+}
+
 TEST(NodeCore, TheViewFollowsAnArrivalAtOnceAndADepartureToo) {
   NodeCore host(config(), "h");
   int64_t t = run(host, {{"a", [](int64_t) { return 3.0; }}}, 3);
