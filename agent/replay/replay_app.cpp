@@ -242,7 +242,8 @@ StaticWorkloads static_workloads(const ReplayOptions& o, const Trace& trace) {
     throw std::runtime_error("cannot detect the sampling step (no series with two samples before the test window); give --step");
   const SeriesMatrix train = align(trace, w.win.train, w.step), test = align(trace, w.win.test, w.step);
   w.selected = covered_in_both(train, test, o.min_coverage);
-  if (w.selected.empty()) throw std::runtime_error(no_coverage_text(o, trace, w.win.train, w.win.test, "the training window", "the test window"));
+  if (w.selected.empty())
+    throw std::runtime_error(no_coverage_text(o, trace, w.win.train, w.win.test, "the training window", "the test window"));
   w.final_run = make_workload(trace, train, test, w.selected, o.slots_per_day, o.profiles);
   for (const Fold& f : w.win.folds) {
     const SeriesMatrix fit = align(trace, f.fit, w.step), judge = align(trace, f.judge, w.step);
@@ -250,7 +251,7 @@ StaticWorkloads static_workloads(const ReplayOptions& o, const Trace& trace) {
     // report in the test window is test-window knowledge.
     const std::vector<uint32_t> chosen = covered_in_both(fit, judge, o.min_coverage);
     if (chosen.empty())
-      throw std::runtime_error(no_coverage_text(o, trace, f.fit, f.judge, "validation fold's fit window", "its judged window"));
+      throw std::runtime_error(no_coverage_text(o, trace, f.fit, f.judge, "a validation fold's fit window", "its judged window"));
     w.validation.push_back(make_workload(trace, fit, judge, chosen, o.slots_per_day, o.profiles));
     w.folds_json.push_back({{"fit", window_text(f.fit)}, {"judge", window_text(f.judge)}, {"functions", chosen.size()}});
   }

@@ -25,8 +25,9 @@ struct SeriesMatrix {
 };
 
 // Typical sampling interval: median gap between consecutive samples (in time, whatever
-// the rows' order) of the same series, from samples before `before` only (the replay passes the test window's start, so the
-// grid every policy learns on cannot depend on the test window or what follows it).
+// the rows' order) of the same series, from samples before `before` only (the replay
+// passes the test window's start, so the grid every policy learns on cannot depend on
+// the test window or what follows it).
 // Returns 0 if there is no series with two such samples.
 int64_t detect_step(const Trace& trace, int64_t before = INT64_MAX);
 
