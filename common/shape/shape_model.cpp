@@ -81,8 +81,7 @@ double ShapeModel::highest() const {
 std::optional<int64_t> ShapeModel::highest_seen_s() const {
   if (!windowed()) return std::nullopt;
   const RecentHighest::Step* top = recent_.top(last_unix_s_);
-  if (!top) return std::nullopt;
-  return top->unix_s;
+  return top ? top->unix_s : 0;
 }
 
 void ShapeModel::raise_highest(double cores, int64_t seen_s) {

@@ -65,7 +65,8 @@ class ShapeModel {
   // With config.highest_window_s > 0, only uses within that window before the newest
   // sample count in full (RecentHighest); older ones only as far as peak() holds them.
   double highest() const;
-  // When the highest use within the window was seen (nullopt: kept for good, or none).
+  // When the highest use within the window was seen: 0 when none is left (only peak()
+  // stands behind highest()); nullopt when there is no window (kept for good).
   std::optional<int64_t> highest_seen_s() const;
   // Raises highest() to a use seen outside this model's own samples, at `seen_s` (e.g.
   // by another host, as its gossiped summary says): the most it used is the most anyone saw.

@@ -154,10 +154,7 @@ Summary summarize(const std::string& name, const ShapeModel& model, uint32_t ins
   summary.mean = static_cast<float>(model.mean());
   summary.peak = static_cast<float>(model.peak());
   summary.highest = std::nextafter(static_cast<float>(model.highest()), INFINITY);
-  if (model.config().highest_window_s > 0) {
-    const auto seen = model.highest_seen_s();  // none: nothing but the profile's peak
-    summary.highest_seen_hour = seen ? (std::max<int64_t>(0, *seen) + 3599) / 3600 : 0;
-  }
+  if (const auto seen = model.highest_seen_s()) summary.highest_seen_hour = (std::max<int64_t>(0, *seen) + 3599) / 3600;
   summary.version = version;
   if (const auto day = summary_day_profile(model)) quantise_profile(*day, &summary);
   summary.sketch = quantise(model.sketch());

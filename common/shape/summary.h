@@ -56,8 +56,9 @@ struct Summary {
   std::optional<float> highest;
   // The unix hour, rounded up, in which `highest` was seen (so a receiver remembers it
   // no shorter, and a time passed on from host to host does not move); 0 when nothing
-  // but the profile's peak stands behind it (a model seeded without); nullopt: kept for good by the
-  // publisher, or not known (a receiver with a window then dates it now, the careful reading).
+  // but the profile's peak stands behind it (a model seeded without); nullopt: kept for
+  // good by the publisher, or not known (a receiver with a window then dates it now,
+  // the careful reading).
   std::optional<int64_t> highest_seen_hour;
 };
 
