@@ -334,7 +334,7 @@ GossipChanges GossipAgent::take_changes() {
   std::lock_guard lock(mutex_);
   if (!protocol_) return {};
   auto changes = protocol_->take_changes();
-  return GossipChanges{std::move(changes.functions), std::move(changes.nodes)};
+  return GossipChanges{std::move(changes.nodes)};
 }
 
 std::vector<PeerInfo> GossipAgent::peers() const {

@@ -8,7 +8,7 @@
 //   agent.start();                   // binds, bumps the persisted generation, starts the thread
 //   agent.set_node_state({...});     agent.publish_function("fn", blob);
 //   agent.function_summary("fn");    agent.nodes();   agent.stats();
-//   agent.take_changes();            // what changed since the last call (cheap at 10,000 hosts)
+//   agent.take_changes();            // peers changed since the last call (cheap at 10,000 hosts)
 //   agent.stop();                    // graceful leave, then joins the thread (also in ~GossipAgent)
 //
 // With keys, every record this agent writes is signed (Ed25519, with the CURVE secret
@@ -105,10 +105,10 @@ struct Stats {
   uint64_t state_bytes = 0;  // this agent's replica: records and tables (approximate)
 };
 
-// Keys whose records were applied, replaced or removed since the last take_changes().
+// Peers whose node record or liveness changed since the last take_changes(). (Function
+// summaries are read when needed, with function_summary(): no feed lists them.)
 struct GossipChanges {
-  std::vector<std::string> functions;  // read each with function_summary()
-  std::vector<std::string> nodes;      // node record or liveness changed; read each with node()
+  std::vector<std::string> nodes;  // read each with node()
 };
 
 class GossipAgent {

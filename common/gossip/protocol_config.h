@@ -46,7 +46,7 @@ struct ProtocolConfig {
   size_t max_summary_bytes = 4096;  // larger summaries/host summaries are refused
   size_t max_name_bytes = 256;      // node ids, function names, endpoints (records hold up to 65,535)
 
-  bool track_changes = true;        // keep the change feed (take_changes); the simulator turns it off
+  bool track_changes = true;        // keep the peers' change feed (take_changes); the simulator turns it off
 
   // The timers that follow from one probe interval, as the agent runs them (the fleet
   // replay uses the same derivation). 0 for news/anti-entropy: the derived default.

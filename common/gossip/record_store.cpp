@@ -88,7 +88,6 @@ RecordRef RecordStore::write_function(const std::string& name, std::string summa
   draft.payload = std::move(summary);
   RecordRef shared = sign_and_share(std::move(draft));
   store_function(shared, functions_.find(shared->key_hash));
-  note_function(*shared);
   return shared;
 }
 
@@ -243,7 +242,6 @@ Verdict RecordStore::apply_function(const RecordRef& record, double now) {
   lamport_ = std::max(lamport_, r.version);
   store_function(record, current);
   ++counters_.applied;
-  note_function(r);
   return Verdict::Applied;
 }
 
@@ -293,7 +291,6 @@ void RecordStore::evict_functions() {
   for (size_t i = 0; i < victims; ++i) {
     const RecordRef* doomed = functions_.find(by_age[i].second);
     if (!doomed) continue;
-    note_function(**doomed);
     toggle_bucket(**doomed);
     functions_.erase(by_age[i].second);
     ++counters_.functions_evicted;
@@ -303,7 +300,6 @@ void RecordStore::evict_functions() {
 bool RecordStore::erase_function(uint64_t key_hash) {
   const RecordRef* record = functions_.find(key_hash);
   if (!record) return false;
-  note_function(**record);
   toggle_bucket(**record);
   functions_.erase(key_hash);
   return true;
@@ -316,7 +312,6 @@ void RecordStore::drop_authored(uint64_t author_fp, uint64_t below_generation) {
   });
   for (const uint64_t key : doomed) {
     const RecordRef& record = *functions_.find(key);
-    note_function(*record);
     toggle_bucket(*record);
     functions_.erase(key);
   }
@@ -454,21 +449,13 @@ size_t RecordStore::approximate_bytes() const {
   return bytes;
 }
 
-void RecordStore::note_function(const Record& record) {
-  // By key hash: in the fleet replay every host's replica notes every change, and a
-  // function already noted costs one integer lookup instead of hashing its name again.
-  if (config_.track_changes) changed_functions_.try_emplace(record.key_hash, record.key());
-}
 void RecordStore::note_node(std::string_view id) {
   if (config_.track_changes && id != self_id_ && !changed_nodes_.contains(id)) changed_nodes_.emplace(id);
 }
 
 Changes RecordStore::take_changes() {
   Changes changes;
-  // Moved out, not copied: at 10,000 hosts the feed carries every change in the fleet.
-  changes.functions.reserve(changed_functions_.size());
-  for (auto& [key_hash, name] : changed_functions_) changes.functions.push_back(std::move(name));
-  changed_functions_.clear();
+  // Moved out, not copied: at 10,000 hosts the feed can carry every member.
   changes.nodes.reserve(changed_nodes_.size());
   while (!changed_nodes_.empty())
     changes.nodes.push_back(std::move(changed_nodes_.extract(changed_nodes_.begin()).value()));

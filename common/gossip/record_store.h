@@ -65,9 +65,10 @@ struct StoreCounters {
 };
 
 // What changed since the last take_changes(): the caller reads the current values.
+// Function records are not listed: a caller reads a function's summary when it needs
+// it, and listing every change would cost every replica a string per record applied.
 struct Changes {
-  std::vector<std::string> functions;  // applied, replaced or removed
-  std::vector<std::string> nodes;      // node record or liveness changed, or forgotten
+  std::vector<std::string> nodes;  // node record or liveness changed, or forgotten
 };
 
 struct Tombstone {
@@ -167,7 +168,6 @@ class RecordStore {
   void evict_functions();
   void evict_member();
   void forget(Member& member, double now);
-  void note_function(const Record& record);
   void note_node(std::string_view id);
   RecordRef sign_and_share(RecordDraft draft) const;
   void toggle_bucket(const Record& record);  // adds or removes the record's anti-entropy entry
@@ -189,7 +189,6 @@ class RecordStore {
   size_t by_state_[4] = {0, 0, 0, 0};
   StoreCounters counters_;
   MemberListener* listener_ = nullptr;
-  std::unordered_map<uint64_t, std::string> changed_functions_;  // by key hash
   // Looked up by the record's string_view key: no string is built for an id already noted.
   struct IdHash {
     using is_transparent = void;
