@@ -193,7 +193,11 @@ std::vector<Outgoing> Protocol::tick(double now) {
   send_pulls(now, out);
   last_pull_round_at_ = now;
   if (now >= next_ae_at_ && !left_) {
-    if (homed()) tend_homes(now);
+    if (homed()) {
+      tend_homes(now);
+      // What it queued for the homes goes out with this tick, not with another at once.
+      if (now >= next_news_at_ && !home_news_.empty()) send_news(now, out);
+    }
     start_anti_entropy(now, out);
   }
   if (now >= next_purge_at_) {

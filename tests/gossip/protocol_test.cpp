@@ -504,6 +504,29 @@ std::set<size_t> homes_seen_by(SimNetwork& net, size_t observer, const std::stri
   return homes;
 }
 
+// An agent's loop ticks at next_deadline(); a tick that leaves a timer due at or before
+// its own time makes the loop tick again at once (the fleet replay treats it as a bug).
+// The writer's full announcement to the homes (every 10th anti-entropy round) queued
+// news after the tick had looked for news to send, so it did that while idle.
+TEST(FunctionHomes, ATickLeavesNoTimerDueAtItsOwnTime) {
+  SimNetwork net = star_joined(8, homed_config(3));
+  double now = 0;
+  run_for(net, now, 3);
+  Protocol& writer = net.node(1);
+  for (int f = 0; f < 5; ++f) writer.publish_function("tended-" + std::to_string(f), "v", now);
+  run_for(net, now, 1);
+  // The writer alone now, as its agent's loop runs it (what it sends is lost: only its
+  // timers matter here). 10 anti-entropy rounds pass, the full announcement among them.
+  double at = now;
+  size_t ticks = 0;
+  while (at < now + 12 * fast_config().anti_entropy_interval_s) {
+    at = std::max(at, writer.next_deadline());
+    writer.tick(at);
+    ++ticks;
+    ASSERT_GT(writer.next_deadline(), at) << "tick " << ticks << ": " << writer.timers();
+  }
+}
+
 TEST(FunctionHomes, AFunctionReachesItsHomesWithinASecondAndNobodyElseKeepsIt) {
   SimNetwork net = star_joined(30, homed_config(3));
   double now = 0;
