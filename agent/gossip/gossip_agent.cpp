@@ -47,6 +47,9 @@ void validate_timing(const GossipConfig& config) {
     throw GossipConfigError("gossip: news_interval_s and anti_entropy_interval_s must be >= 0");
 }
 
+
+}  // namespace
+
 antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config) {
   auto p = antiphase::gossip::ProtocolConfig::timed_by(config.interval_s, config.news_interval_s,
                                                       config.anti_entropy_interval_s);
@@ -62,8 +65,6 @@ antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config)
   p.function_homes = config.function_homes;
   return p;
 }
-
-}  // namespace
 
 GossipAgent::GossipAgent(GossipConfig config) : config_(std::move(config)) {
   validate_timing(config_);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/gossip/membership.h"
+#include "common/gossip/protocol_config.h"
 
 namespace antiphase::gossip {
 class Protocol;
@@ -66,6 +67,11 @@ struct GossipConfig {
   size_t max_summary_bytes = 4096;
   std::string state_dir;  // gossip.generation is persisted here
 };
+
+// The protocol's knobs as this agent runs them (the timers derived from interval_s).
+// antiphase-replay's fleet builds the same from the config file (replay::fleet_gossip_config;
+// tests/unit/agent_config_test.cpp holds the two equal).
+antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config);
 
 struct NodeState {
   std::string node_id, endpoint;

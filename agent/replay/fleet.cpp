@@ -348,7 +348,7 @@ class AntiphaseScheduler : public Scheduler {
     // A scheduler asks any node where the function fits...
     Host& entry = *hosts_of_[active[std::uniform_int_distribution<size_t>(0, active.size() - 1)(rng_)]];
     sync_peers(entry, now);
-    hear_about(entry, request.function);
+    hear_about(entry, request.function, now);
     const node::PlaceAnswer answer = entry.core.place(request, now);
     std::vector<size_t> options, refused, judged;
     for (const node::PlaceOption& o : answer.hosts) {
@@ -375,7 +375,7 @@ class AntiphaseScheduler : public Scheduler {
     // ...then asks the chosen host itself, which judges on its own, fresher view.
     for (size_t h : options) {
       Host& target = *hosts_of_[h];
-      hear_about(target, request.function);
+      hear_about(target, request.function, now);
       const node::Answer a = target.core.admit_and_reserve(request, now);
       ++counters.admits;
       if (a.ok() && a.decision.accept) {
@@ -408,7 +408,7 @@ class AntiphaseScheduler : public Scheduler {
   }
 
   bool admitted_on_new(size_t fn, size_t h, size_t step) override {
-    hear_about(*hosts_of_[h], t_.names[fn]);
+    hear_about(*hosts_of_[h], t_.names[fn], clock(step));
     const node::Answer a = hosts_of_[h]->core.admit_and_reserve(request_for(fn), clock(step));
     ++counters.admits;
     ++(a.ok() && a.decision.accept ? counters.accepted : counters.rejected);
@@ -449,7 +449,7 @@ class AntiphaseScheduler : public Scheduler {
         usage.cores = t_.series[f][step];
         usage.instances = 1;  // the trace has CPU only: memory stays unmeasured
       }
-      host.core.observe(tick, now, [&](const std::string& name) { return host.gossip.function_summary(name); });
+      host.core.observe(tick, now, [&](const std::string& name) { return blob_of(host, name, now); });
       // (Peers are synced before a host places, not here as the daemon does every tick:
       // only place() reads them, and the latest advert is the same either way. Most
       // adverts are replaced before anyone places, so decoding each cost a tenth of the run.)
@@ -524,8 +524,20 @@ class AntiphaseScheduler : public Scheduler {
       return update;
     });
   }
-  static void hear_about(Host& host, const std::string& function) {
-    host.core.hear_gossiped(function, [&](const std::string& name) { return host.gossip.function_summary(name); });
+  // What the daemon's gossip bridge does before a decision (fetch_if_unheard, then
+  // function_blob): with function homes a host lacking the candidate's summary pulls it
+  // from a home; the fleet's timers run up to now, the pull among them, and the answer
+  // arrives within the exchange (the daemon waits up to 50 ms for it). Without homes
+  // every host holds every summary and want_function does nothing.
+  void hear_about(Host& host, const std::string& function, double now) {
+    if (host.gossip.homed() && !host.gossip.function_summary(function) && host.gossip.want_function(function, now))
+      run_gossip_until(now);
+    host.core.hear_gossiped(function, [&](const std::string& name) { return blob_of(host, name, now); });
+  }
+  // function_blob: a function looked up stays of interest to this host (with homes).
+  static std::optional<std::string> blob_of(Host& host, const std::string& function, double now) {
+    host.gossip.want_function(function, now);
+    return host.gossip.function_summary(function);
   }
 
   // Every host's protocol timers that fall due up to `now`, earliest first, as each
@@ -544,7 +556,8 @@ class AntiphaseScheduler : public Scheduler {
       std::vector<gossip::Outgoing> out = protocol.tick(earliest);
       // (Answers delivered below may set a timer at `earliest` again; a tick alone must not.)
       if (protocol.next_deadline() <= earliest)  // would spin forever: a protocol bug, say so
-        throw std::logic_error("gossip: next_deadline() did not advance past a tick at " + std::to_string(earliest));
+        throw std::logic_error("gossip: next_deadline() did not advance past a tick at " + std::to_string(earliest) +
+                               " (" + protocol.timers() + ")");
       deliver(std::move(out), earliest);
     }
     gossip_clock_ = now;

@@ -150,6 +150,17 @@ node::NodeConfig replay_node_config(const ReplayOptions& o) {
   return n;
 }
 
+gossip::ProtocolConfig fleet_gossip_config(const config::Config& c) {
+  gossip::ProtocolConfig p = gossip::ProtocolConfig::timed_by(c.gossip.interval_s);
+  p.fanout = c.gossip.fanout;
+  p.suspect_after_s = c.gossip.suspect_after_s;
+  p.dead_after_s = c.gossip.dead_after_s;
+  p.purge_after_s = c.gossip.purge_after_s;
+  p.max_peers = c.gossip.max_peers;            // the daemon keeps 16,384 by default, the struct 4,096
+  p.function_homes = c.gossip.function_homes;  // a fleet replayed with homes, as a large fleet runs
+  return p;
+}
+
 namespace {
 
 ReplayResult run_fleet_replay(const ReplayOptions& o) {
@@ -173,11 +184,7 @@ ReplayResult run_fleet_replay(const ReplayOptions& o) {
   f.node = replay_node_config(o);
   f.publisher.threshold = c.gossip.republish_threshold;
   f.publisher.min_interval_s = c.gossip.republish_min_interval_s;
-  f.gossip = gossip::ProtocolConfig::timed_by(c.gossip.interval_s);
-  f.gossip.fanout = c.gossip.fanout;
-  f.gossip.suspect_after_s = c.gossip.suspect_after_s;
-  f.gossip.dead_after_s = c.gossip.dead_after_s;
-  f.gossip.purge_after_s = c.gossip.purge_after_s;
+  f.gossip = fleet_gossip_config(c);
   const Trace trace = read_trace(o.trace_path);
   const int64_t step = o.step_s > 0 ? o.step_s : detect_step(trace);
   if (step <= 0) throw std::runtime_error("cannot detect the sampling step; give --step");

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/replay/knob_protocol.h"
+#include "common/config/config.h"
+#include "common/gossip/protocol_config.h"
 #include "common/node/node_config.h"
 
 namespace antiphase::replay {
@@ -59,6 +61,10 @@ struct ReplayOptions {
 // The node config the replay's antiphase hosts run: the one mapping the daemon uses
 // (node::node_config_from), from the given config file or the defaults.
 node::NodeConfig replay_node_config(const ReplayOptions& options);
+// The gossip protocol the fleet's simulated agents run, from the config file's [gossip]
+// keys as antiphased maps them (agent::gossip::protocol_config_of of gossip_config_from;
+// a test holds the two equal, key by key).
+gossip::ProtocolConfig fleet_gossip_config(const config::Config& c);
 
 struct ReplayResult {
   nlohmann::json json;

@@ -317,6 +317,31 @@ TEST(Fleet, RetiredHostsAreFreedButStillCounted) {
   EXPECT_EQ(p["overloaded_host_steps"].get<uint64_t>(), 0u);
 }
 
+// With function homes (gossip.function_homes, for large fleets) a host keeps only the
+// summaries it wrote, is home to or asked for; before a decision it pulls the
+// candidate's from a home, as the daemon's bridge does (fetch_if_unheard). A recycled
+// instance is then sized from what its previous host measured, as with every summary
+// everywhere, and the fleet packs alike.
+TEST(Fleet, WithFunctionHomesAHostFetchesTheSummaryItLacksBeforeDeciding) {
+  FleetOptions o = options();
+  o.policies = *parse_fleet_policies("antiphase");
+  const FleetResult everywhere = run_fleet(day_and_night_fleet(), kStep, o);
+  o.gossip.function_homes = 1;
+  const FleetResult homed = run_fleet(day_and_night_fleet(), kStep, o);
+  const auto& full = policy(everywhere.json, "antiphase");
+  const auto& with_homes = policy(homed.json, "antiphase");
+  const auto sized = [](const nlohmann::json& p, const std::string& by) {
+    return p["extra"]["accepted_sized_by"].value(by, uint64_t{0});
+  };
+  EXPECT_EQ(sized(with_homes, "requested peak "), sized(full, "requested peak "))
+      << "no instance sized as unknown for want of a summary another host holds";
+  EXPECT_GT(sized(with_homes, "gossiped summary "), 0u);
+  // Paths differ (which host judged and learned what): 4.6 hosts against 4.0 with every
+  // summary everywhere, still a host and more under peak-sum's 6.
+  EXPECT_LT(with_homes["hosts_mean"].get<double>(), 5.0) << homed.text;
+  EXPECT_LE(with_homes["overload_rate"].get<double>(), 0.001) << homed.text;
+}
+
 TEST(Fleet, ASeedGivesTheSameRun) {
   const Trace trace = day_and_night_fleet();
   FleetResult a = run_fleet(trace, kStep, options());
