@@ -47,7 +47,6 @@ void validate_timing(const GossipConfig& config) {
     throw GossipConfigError("gossip: news_interval_s and anti_entropy_interval_s must be >= 0");
 }
 
-
 }  // namespace
 
 antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config) {
