@@ -530,7 +530,7 @@ class AntiphaseScheduler : public Scheduler {
   // arrives within the exchange (the daemon waits up to 50 ms for it). Without homes
   // every host holds every summary and want_function does nothing.
   void hear_about(Host& host, const std::string& function, double now) {
-    if (host.gossip.homed() && !host.gossip.function_summary(function) && host.gossip.want_function(function, now))
+    if (host.gossip.homed() && !host.gossip.state().function(function) && host.gossip.want_function(function, now))
       run_gossip_until(now);
     host.core.hear_gossiped(function, [&](const std::string& name) { return blob_of(host, name, now); });
   }
