@@ -1,4 +1,5 @@
 // antiphasectl: talks to the local agent over its Unix socket.
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -162,6 +163,15 @@ int cmd_rank(const Options& o, const std::vector<std::string>& fns, unsigned ins
   return kExitOk;
 }
 
+// How long a highest use counts here, and why (docs/admission.md "What never forgetting costs").
+std::string highest_window_line(const json& w) {
+  const double hours = w["window_s"].get<double>() / 3600;
+  if (!(hours > 0)) return "highest uses count for good (shape.highest_window = 0)";
+  const std::string window = fixed(hours, hours == std::floor(hours) ? 0 : 1) + " h";
+  if (w["applies"].get<bool>()) return "highest uses count " + window + " (relief was acted upon, or the window needs none)";
+  return "highest uses count for good until relief is acted upon, then " + window;
+}
+
 int cmd_host(const Options& o) {
   auto r = call(o, "GET", "/v1/host");
   if (!r) return kExitError;
@@ -175,6 +185,7 @@ int cmd_host(const Options& o) {
             << (*r)["target_overload_rate"].get<double>() << ", observed " << (*r)["observed_overload_rate"].get<double>() << ")\n";
   if (r->contains("relief") && (*r)["relief"].is_object())
     std::cout << "relief: " << (*r)["relief"]["explanation"].get<std::string>() << "\n";
+  if (r->contains("highest_window")) std::cout << highest_window_line((*r)["highest_window"]) << "\n";
   std::cout << "\n";
   draw_profile("host aggregate, time of day", (*r)["aggregate"]["day"]);
   return kExitOk;

@@ -135,6 +135,12 @@ json Agent::host_json() const {
           {"over_capacity_s", core_.over_capacity_s()},
           {"relief_after_s", core_.config().relief_after_s},
           {"relief", relief},  // the tenant to move while the host stays above capacity (docs/admission.md "Relief")
+          // How long a highest use counts, and whether that window applies yet (docs/admission.md
+          // "A window that waits for relief").
+          {"highest_window", {{"window_s", core_.config().shape.highest_window_s},
+                              {"after_relief", core_.config().shape.highest_window_after_relief},
+                              {"relief_followed", core_.relief_followed()},
+                              {"applies", host.forgets()}}},
           {"functions", usage_.functions().size()},
           {"telemetry_age_s", last ? wall_now_s() - *last : -1.0},
           {"last_sample_unix_s", host.samples() ? host.last_unix_s() : 0},

@@ -126,6 +126,9 @@ std::string Agent::metrics_text() const {
            core_.over_capacity_s());
   w.single("antiphase_relief_suggested", "gauge", "1 while the host names a tenant to move (GET /v1/host \"relief\").",
            core_.relief() ? 1.0 : 0.0);
+  w.single("antiphase_highest_window_applies", "gauge",
+           "1 once highest uses older than shape.highest_window are forgotten (GET /v1/host \"highest_window\").",
+           core_.host_model().forgets() ? 1.0 : 0.0);
   w.single("antiphase_admission_margin_z", "gauge", "Calibrated safety margin (standard deviations).", core_.calibrator().z());
   w.single("antiphase_admission_target_overload_ratio", "gauge", "Configured target fraction of host-time above the prediction.",
            core_.config().policy.target_overload_rate);  // not the calibrator's: at 0 it keeps its default

@@ -181,6 +181,7 @@ const std::map<std::string, Apply>& schema() {
       {"shape.half_life_periods", number(&C::shape, &ShapeConfigKeys::half_life_periods, 0.1, 1000)},
       {"shape.full_confidence", duration(&C::shape, &ShapeConfigKeys::full_confidence_s, 60, 365 * 86400.0)},
       {"shape.highest_window", duration(&C::shape, &ShapeConfigKeys::highest_window_s, 0, 365 * 86400.0)},
+      {"shape.highest_window_after_relief", boolean(&C::shape, &ShapeConfigKeys::highest_window_after_relief)},
       {"admission.capacity_cores", number(&C::admission, &AdmissionConfig::capacity_cores, 0, 1e6)},
       {"admission.reserve_cores", number(&C::admission, &AdmissionConfig::reserve_cores, 0, 1e6)},
       {"admission.target_utilisation", number(&C::admission, &AdmissionConfig::target_utilisation, 0.01, 1.0)},

@@ -62,6 +62,7 @@ struct ShapeConfigKeys {
   double half_life_periods = defaults::kHalfLifePeriods;
   double full_confidence_s = defaults::kFullConfidenceS;
   double highest_window_s = defaults::kHighestWindowS;
+  bool highest_window_after_relief = defaults::kHighestWindowAfterRelief;
 };
 
 struct AdmissionConfig {

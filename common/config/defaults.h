@@ -19,8 +19,14 @@ inline constexpr uint32_t kDayK = 48;
 inline constexpr uint32_t kHourK = 16;
 inline constexpr double kHalfLifePeriods = 7.0;
 inline constexpr double kFullConfidenceS = 86400.0;
-// 0: a function's highest use counts for good (docs/admission.md, "What never forgetting costs").
-inline constexpr double kHighestWindowS = 0.0;
+// How long a function's highest use counts in full once the window applies: chosen on
+// the fleet replay's warm-up days (docs/benchmarks/replay.md "A window that waits for
+// relief"). 0 keeps it for good (docs/admission.md, "What never forgetting costs").
+inline constexpr double kHighestWindowS = 120 * 3600.0;
+// The window applies only once this host, or a peer, has seen the platform act on a
+// relief it named (the tenant left): a platform that never moves tenants keeps every
+// highest use for good (docs/admission.md "A window that waits for relief").
+inline constexpr bool kHighestWindowAfterRelief = true;
 
 // [admission]
 // The risk is the target overload rate, which the calibrated margin z enforces; a

@@ -13,6 +13,7 @@ shape::ShapeConfig shape_config_from(const config::Config& c) {
   s.half_life_periods = c.shape.half_life_periods;
   s.full_confidence_s = c.shape.full_confidence_s;
   s.highest_window_s = c.shape.highest_window_s;
+  s.highest_window_after_relief = c.shape.highest_window_after_relief;
   return s;
 }
 

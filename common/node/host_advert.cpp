@@ -97,6 +97,7 @@ std::string encode(const HostAdvert& a, std::string* error) {
   m.set_memory_capacity_bytes(a.memory_capacity_bytes);
   m.set_memory_committed_bytes(a.memory_committed_bytes);
   m.set_measured_overload_rate(std::nextafter(static_cast<float>(a.measured_overload_rate), INFINITY));
+  m.set_relief_followed(a.relief_followed);
   if (std::isfinite(a.tenants_peak_cores))
     m.set_tenants_peak_cores(std::nextafter(static_cast<float>(a.tenants_peak_cores), INFINITY));
   const std::vector<double> lumps = advertised_lumps(a.lump_excess, p.slots());
@@ -183,12 +184,14 @@ std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* err
   a.memory_committed_bytes = m.memory_committed_bytes();
   if (m.has_tenants_peak_cores()) a.tenants_peak_cores = m.tenants_peak_cores();
   a.measured_overload_rate = m.measured_overload_rate();
+  a.relief_followed = m.relief_followed();
   a.lump_excess = unpack(m.lump_excess(), m.lump_step());
   return a;
 }
 
 bool significantly_changed(const HostAdvert& a, const HostAdvert& b, double threshold) {
   if (a.capacity_cores != b.capacity_cores || a.limit_cores != b.limit_cores) return true;
+  if (a.relief_followed != b.relief_followed) return true;  // opens the fleet's highest-use windows
   if (std::abs(a.z - b.z) > 0.1 || std::abs(a.comovement - b.comovement) > 0.05) return true;
   if (a.aggregate.slots() != b.aggregate.slots()) return true;
   const double peak_a = a.aggregate.peak.empty() ? 0 : a.aggregate.peak[0];

@@ -36,6 +36,7 @@ struct HostAdvert {
   double tenants_peak_cores = std::numeric_limits<double>::quiet_NaN();  // see admission::HostView
   double measured_overload_rate = 0;  // see admission::HostView
   std::vector<double> lump_excess;    // see admission::HostView; empty or one per aggregate slot
+  bool relief_followed = false;       // see NodeCore::relief_followed()
 };
 
 // Quantises the profile (rounding up, so a peer never sees more headroom than the host
@@ -45,7 +46,7 @@ std::string encode(const HostAdvert& advert, std::string* error = nullptr);
 std::optional<HostAdvert> decode_advert(std::string_view bytes, std::string* error = nullptr);
 
 // True when a peer holding `old_a` would judge noticeably differently from `new_a`:
-// capacity or limit changed, z moved by more than 0.1, the co-movement by more than
+// capacity, limit or relief_followed changed, z moved by more than 0.1, the co-movement by more than
 // 0.05; a slot's mean, spread or lumps, or the tenants' sum of peaks, by more than
 // threshold × the larger peak; or the measured overload rate by more than threshold × itself.
 bool significantly_changed(const HostAdvert& old_a, const HostAdvert& new_a, double threshold);

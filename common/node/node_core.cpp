@@ -1,6 +1,7 @@
 #include "common/node/node_core.h"
 
 #include <algorithm>
+#include <utility>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -233,6 +234,7 @@ void NodeCore::learn_tenants(const Tick& tick, int64_t unix_s, double) {
 void NodeCore::departed(const std::string& function) {
   const auto it = tenants_.find(function);
   if (it == tenants_.end() || !it->second.running) return;
+  if (named_relief_ && named_relief_->function == function) open_highest_window();
   stop_counting(it->second);
   advert_stale_ = true;
 }
@@ -292,6 +294,7 @@ bool NodeCore::measures(const std::string& name) const {
 // function that moves keeps its shape instead of learning it again from nothing.
 shape::ShapeModel NodeCore::new_model(const std::string& name, uint32_t instances, int64_t unix_s) const {
   shape::ShapeModel model(config_.shape);
+  if (relief_followed_) model.open_window();
   const auto heard = heard_.find(name);
   if (heard == heard_.end()) return model;
   const Heard& h = heard->second;
@@ -337,6 +340,7 @@ void NodeCore::observe(const Tick& tick, double now_s) {
     for (const auto& [name, f] : tick.functions) usage.push_back({name, f.cores});
     return usage;
   });
+  watch_relief(tick, unix_s);
   learn_tenants(tick, unix_s, 0.0);
   watch_newcomers(tick, unix_s);
   host_model_.add_sample(unix_s, total, tick.dt_s);
@@ -357,6 +361,30 @@ void NodeCore::watch_newcomers(const Tick& tick, int64_t unix_s) {
 }
 
 std::optional<Relief> NodeCore::relief() const { return relief_watch_.relief(config_.relief_after_s); }
+
+// The tenant named in an earlier tick gone, or running fewer instances, soon after: the
+// platform acted on it. Then this tick's name, if any, is the one to watch.
+void NodeCore::watch_relief(const Tick& tick, int64_t unix_s) {
+  if (named_relief_ && static_cast<double>(unix_s - named_relief_->unix_s) <= kReliefFollowedWithinS) {
+    const auto now = tick.functions.find(named_relief_->function);
+    if (now == tick.functions.end() || std::max<uint32_t>(1, now->second.instances) < named_relief_->instances)
+      open_highest_window();
+  }
+  if (const std::optional<Relief> r = relief()) {
+    const auto f = tick.functions.find(r->function);
+    named_relief_ = NamedRelief{r->function, f == tick.functions.end() ? 1 : std::max<uint32_t>(1, f->second.instances), unix_s};
+  } else if (named_relief_ && static_cast<double>(unix_s - named_relief_->unix_s) > kReliefFollowedWithinS) {
+    named_relief_.reset();
+  }
+}
+
+void NodeCore::open_highest_window() {
+  if (relief_followed_) return;
+  relief_followed_ = true;
+  for (auto& [name, model] : models_) model.open_window();
+  host_model_.open_window();
+  advert_stale_ = true;
+}
 
 CoMovementEstimate NodeCore::comovement() const {
   CoMovementAverage average;
@@ -458,6 +486,7 @@ void NodeCore::refresh_advert() const {
   const CoMovementEstimate co = comovement();
   a.comovement = co.tenants ? co.rho : config_.comovement.prior;
   a.comovement_tenants = co.tenants;
+  a.relief_followed = relief_followed_;
   a.admitted_mean_cores = admitted;
   a.tenants_peak_cores = tenants_peak;
   a.lump_excess = std::move(lumps);
@@ -525,6 +554,7 @@ bool NodeCore::hear_peer(const PeerUpdate& update, std::string* error) {
   peer.embedding.reset();
   if (update.advert.empty()) return true;
   peer.advert = decode_advert(update.advert, error);
+  if (peer.advert && peer.advert->relief_followed) open_highest_window();
   return peer.advert.has_value();
 }
 
@@ -537,14 +567,18 @@ shape::Summary NodeCore::summary_of(const std::string& function, uint64_t versio
   return shape::summarize(function, model->second, live == tenants_.end() ? 1 : live->second.instances, version);
 }
 
-std::string NodeCore::save_state() const { return shape::serialize_state(models_, host_model_); }
+std::string NodeCore::save_state() const { return shape::serialize_state(models_, host_model_, relief_followed_); }
 
 bool NodeCore::load_state(std::string_view bytes, std::string* error) {
   std::map<std::string, shape::ShapeModel> models;
   shape::ShapeModel host(config_.shape);
-  if (!shape::deserialize_state(bytes, &models, &host, error)) return false;
+  bool relief_followed = false;
+  if (!shape::deserialize_state(bytes, &models, &host, error, &relief_followed)) return false;
   models_ = std::move(models);
   host_model_ = std::move(host);
+  // Restored models come back closed; a window this agent had opened stays open.
+  const bool was_open = std::exchange(relief_followed_, false) || relief_followed;
+  if (was_open) open_highest_window();
   return true;
 }
 

@@ -32,6 +32,9 @@
 namespace antiphase::node {
 
 inline constexpr double kReservationTimeoutS = 300.0;
+// How soon after this host named a tenant to move (relief) its leaving counts as the
+// platform acting on it: a move is a stop here and a start elsewhere.
+inline constexpr double kReliefFollowedWithinS = 900.0;
 // How long a measured overload keeps counting against the host (half-life of the faded
 // share of host-time above the limit; see admission::HostView::measured_overload_rate).
 inline constexpr double kOverloadHalfLifeS = 86400.0;
@@ -153,6 +156,12 @@ class NodeCore {
   std::optional<Relief> relief() const;
   // Unbroken time the host has been measured above its capacity (0 when under).
   double over_capacity_s() const { return relief_watch_.over_s(); }
+  // Whether the platform has been seen to act on relief: a function this host named
+  // left, or ran fewer instances, within kReliefFollowedWithinS (or a peer's advert
+  // said so; the platform is the same for the fleet). From then on, and across
+  // restarts, shape.highest_window applies (with shape.highest_window_after_relief):
+  // a burst forgotten too early costs a move, not an overload that stays.
+  bool relief_followed() const { return relief_followed_; }
 
   // --- what we tell peers ---
   // Built on first use after a tick (the replay runs thousands of ticks between questions).
@@ -241,6 +250,9 @@ class NodeCore {
   void watch_newcomers(const Tick& tick, int64_t unix_s);
   shape::ShapeModel new_model(const std::string& name, uint32_t instances, int64_t unix_s) const;
   void refresh_advert() const;
+  // Relief: the last tenant named, and whether the platform was seen to act on it.
+  void watch_relief(const Tick& tick, int64_t unix_s);
+  void open_highest_window();
 
   NodeConfig config_;
   std::string node_id_, endpoint_;
@@ -274,6 +286,13 @@ class NodeCore {
   // Host-time measured above the limit, and all host-time, faded with kOverloadHalfLifeS.
   double over_limit_s_ = 0, measured_s_ = 0;
   ReliefWatch relief_watch_;  // unbroken time above capacity and what ran then (relief.h)
+  struct NamedRelief {
+    std::string function;
+    uint32_t instances = 1;
+    int64_t unix_s = 0;
+  };
+  std::optional<NamedRelief> named_relief_;  // the tenant relief() named last, while it may still leave
+  bool relief_followed_ = false;
   mutable int64_t busy_slot_index_ = -1;            // busy_slot()'s cache
   mutable double busy_threshold_ = 0;
 

@@ -32,6 +32,10 @@ struct ShapeConfig {
   // 0 keeps it for good. Not part of the learned state: a restored model follows the
   // configured value.
   double highest_window_s = defaults::kHighestWindowS;
+  // With a window: it applies only once ShapeModel::open_window() is called (the node
+  // core calls it once relief it named was acted upon); until then every highest use
+  // counts for good, though the uses are recorded so the window can apply at once.
+  bool highest_window_after_relief = defaults::kHighestWindowAfterRelief;
 };
 
 inline constexpr uint32_t kMaxCoefficients = 1024;

@@ -24,7 +24,8 @@ ShapeModel::ShapeModel(const ShapeConfig& config)
     : config_(checked(config)),
       day_(config.day, std::min(config.k, config.day.slots), config.half_life_periods),
       hour_(config.hour, std::min(config.hour_k, config.hour.slots), config.half_life_periods),
-      recent_(config.highest_window_s) {}
+      recent_(config.highest_window_s),
+      window_open_(!config.highest_window_after_relief) {}
 
 bool ShapeModel::add_sample(int64_t unix_s, double cores, double weight_s) {
   if (!std::isfinite(cores) || cores < 0 || cores > kMaxCores) return false;
@@ -73,13 +74,13 @@ double ShapeModel::confidence() const {
 double ShapeModel::mean() const { return day_.observed_mean(); }
 double ShapeModel::peak() const { return day_.max_peak(); }
 double ShapeModel::highest() const {
-  if (!windowed()) return std::max(highest_, peak());
+  if (!forgets()) return std::max(highest_, peak());
   const RecentHighest::Step* top = recent_.top(last_unix_s_);
   return std::max(top ? top->cores : 0.0, peak());
 }
 
 std::optional<int64_t> ShapeModel::highest_seen_s() const {
-  if (!windowed()) return std::nullopt;
+  if (!forgets()) return std::nullopt;
   const RecentHighest::Step* top = recent_.top(last_unix_s_);
   return top ? top->unix_s : 0;
 }

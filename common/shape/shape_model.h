@@ -62,12 +62,19 @@ class ShapeModel {
   double peak() const;  // largest decayed peak of the day profile
   // The most cores one sample showed (at least peak()): what peak-sum packing sizes by.
   // By default never decayed: a function idle for weeks keeps the burst it once had.
-  // With config.highest_window_s > 0, only uses within that window before the newest
-  // sample count in full (RecentHighest); older ones only as far as peak() holds them.
+  // With config.highest_window_s > 0 and the window open (window_open()), only uses
+  // within that window before the newest sample count in full (RecentHighest); older
+  // ones only as far as peak() holds them.
   double highest() const;
   // When the highest use within the window was seen: 0 when none is left (only peak()
-  // stands behind highest()); nullopt when there is no window (kept for good).
+  // stands behind highest()); nullopt when highest uses are kept for good (no window,
+  // or one not open yet).
   std::optional<int64_t> highest_seen_s() const;
+  // The window applies from now on (config.highest_window_after_relief: the node core
+  // opens it once relief was acted upon). Uses seen before count as their age says.
+  void open_window() { window_open_ = true; }
+  // Whether highest() forgets: a window is set and open.
+  bool forgets() const { return windowed() && window_open_; }
   // Raises highest() to a use seen outside this model's own samples, at `seen_s` (e.g.
   // by another host, as its gossiped summary says): the most it used is the most anyone saw.
   void raise_highest(double cores, int64_t seen_s);
@@ -103,10 +110,12 @@ class ShapeModel {
   uint64_t samples_ = 0;
   double history_s_ = 0;
   void note_use(int64_t unix_s, double cores);
+  // A window is set: the staircase of uses is recorded, whether the window is open or not.
   bool windowed() const { return config_.highest_window_s > 0; }
 
   double highest_ = 0;      // for good
   RecentHighest recent_;    // within config.highest_window_s (when > 0)
+  bool window_open_ = false;  // see open_window(); not learned state (the node core's)
   int64_t first_unix_s_ = 0, last_unix_s_ = 0;
 };
 

@@ -76,8 +76,8 @@ FoldedProfile::Raw from_proto(const proto::FoldState& in) {
   return raw;
 }
 
-// `highest_window_s` is the caller's: configuration, not learned state.
-std::optional<ShapeModel> from_proto(const proto::ModelState& in, double highest_window_s, std::string* error) {
+// The highest-use window is the caller's (`like`): configuration, not learned state.
+std::optional<ShapeModel> from_proto(const proto::ModelState& in, const ShapeConfig& like, std::string* error) {
   ShapeConfig config;
   config.day = {in.day().slots(), in.day().period_s()};
   config.hour = {in.hour().slots(), in.hour().period_s()};
@@ -85,7 +85,8 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, double highest
   config.hour_k = in.hour_k();
   config.half_life_periods = in.half_life_periods();
   config.full_confidence_s = in.full_confidence_s();
-  config.highest_window_s = highest_window_s;
+  config.highest_window_s = like.highest_window_s;
+  config.highest_window_after_relief = like.highest_window_after_relief;
   if (auto problem = validate(config)) {
     *error = "bad model config: " + *problem;
     return std::nullopt;
@@ -114,8 +115,10 @@ std::optional<ShapeModel> from_proto(const proto::ModelState& in, double highest
 
 }  // namespace
 
-std::string serialize_state(const std::map<std::string, ShapeModel>& functions, const ShapeModel& host) {
+std::string serialize_state(const std::map<std::string, ShapeModel>& functions, const ShapeModel& host,
+                            bool relief_followed) {
   proto::ShapeState state;
+  state.set_relief_followed(relief_followed);
   for (const auto& [name, model] : functions) {  // std::map: sorted, so bytes are deterministic
     proto::NamedModel* entry = state.add_functions();
     entry->set_function(name);
@@ -133,7 +136,7 @@ std::string serialize_state(const std::map<std::string, ShapeModel>& functions, 
 }
 
 bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>* functions, ShapeModel* host,
-                       std::string* error) {
+                       std::string* error, bool* relief_followed) {
   std::string scratch;
   if (!error) error = &scratch;
   if (bytes.size() < kStateHeaderBytes) {
@@ -166,7 +169,7 @@ bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>
   }
   std::map<std::string, ShapeModel> restored;
   for (const proto::NamedModel& entry : state.functions()) {
-    auto model = from_proto(entry.model(), host->config().highest_window_s, error);
+    auto model = from_proto(entry.model(), host->config(), error);
     if (!model) {
       *error = "function '" + entry.function() + "': " + *error;
       return false;
@@ -176,13 +179,14 @@ bool deserialize_state(std::string_view bytes, std::map<std::string, ShapeModel>
       return false;
     }
   }
-  auto restored_host = from_proto(state.host(), host->config().highest_window_s, error);
+  auto restored_host = from_proto(state.host(), host->config(), error);
   if (!restored_host) {
     *error = "host aggregate: " + *error;
     return false;
   }
   *functions = std::move(restored);
   *host = std::move(*restored_host);
+  if (relief_followed) *relief_followed = state.relief_followed();
   return true;
 }
 

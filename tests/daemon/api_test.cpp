@@ -243,7 +243,8 @@ TEST(DaemonReload, SighupMovesTheCalibratorToTheNewTarget) {
 // Relief: a host replaying two tenants that run hot together from 02:00 to 06:00
 // (5 + 4.5 + 0.5 = 10 cores on 8) names the tenant to move once it has been above
 // capacity for admission.relief_after, in /v1/host, antiphasectl's view and /metrics;
-// outside those hours (6.5 cores) it names none.
+// outside those hours (6.5 cores) it names none; nobody moved h-batch, so the
+// highest-use window does not apply.
 TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
   const auto dirs = make_agent_dirs("daemon-relief");
   write_trace(dirs.dir + "/trace.csv",
@@ -274,6 +275,12 @@ TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
     return calm["relief"].is_null() && calm["current_cores"].get<double>() < 7.0;
   }, 20s)) << calm.dump(1);
   EXPECT_EQ(calm["over_capacity_s"].get<double>(), 0.0);
+  // h-batch was never moved: the highest-use window (120 h by default) waits for a
+  // relief acted upon, so every highest use still counts for good.
+  EXPECT_EQ(calm["highest_window"]["window_s"].get<double>(), 120 * 3600.0) << calm.dump(1);
+  EXPECT_FALSE(calm["highest_window"]["relief_followed"].get<bool>());
+  EXPECT_FALSE(calm["highest_window"]["applies"].get<bool>());
+  EXPECT_NE(agent.call("GET", "/metrics").body.find("\nantiphase_highest_window_applies 0"), std::string::npos);
   expect_clean_exit(agent);
 }
 

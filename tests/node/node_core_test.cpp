@@ -713,5 +713,62 @@ TEST(NodeCore, MeasuredOverloadIsCountedFadesAndTravels) {
   EXPECT_GT(a.measured_overload_rate(), after_hour / 32);
 }
 
+// shape.highest_window waits for the platform to act on relief (the default): a host
+// named a tenant to move, and the tenant stayed: every highest use is kept for good.
+// Once a named tenant leaves within kReliefFollowedWithinS, the window applies to every
+// model, the advert says so, a peer that hears it opens its own, and a restart keeps it.
+TEST(NodeCore, TheHighestWindowOpensOnceReliefIsActedUpon) {
+  NodeConfig c = config(8);
+  c.shape.highest_window_s = 2 * 86400.0;
+  ASSERT_TRUE(c.shape.highest_window_after_relief) << "the default";
+  NodeCore host(c, "h", "tcp://h");
+  const auto tick = [](NodeCore& core, int64_t t, const std::map<std::string, double>& cores) {
+    Tick k;
+    k.unix_ms = t * 1000;
+    k.dt_s = kStep;
+    for (const auto& [name, used] : cores) k.functions[name] = {used, 1};
+    core.observe(k, static_cast<double>(t));
+  };
+  int64_t t = kMidnight;
+  // An hour at 9 cores: relief names a tenant, the platform leaves it where it is.
+  for (int i = 0; i < 12; ++i, t += kStep) tick(host, t, {{"a", 3.0}, {"b", 6.0}});
+  ASSERT_TRUE(host.relief());
+  const std::string named = host.relief()->function;
+  host.departed(named == "a" ? "b" : "a");  // another tenant leaving is no evidence
+  for (int i = 0; i < 3 * 288; ++i, t += kStep) tick(host, t, {{"a", 3.0}, {"b", 1.0}});
+  EXPECT_FALSE(host.relief_followed()) << "the named tenant stayed";
+  EXPECT_DOUBLE_EQ(host.models().at("b").highest(), 6.0) << "three days on, the 2-day window not open";
+  EXPECT_FALSE(host.advert().relief_followed);
+  // Another spell above capacity, and this time the named tenant leaves.
+  tick(host, t, {{"a", 3.0}, {"b", 1.0}, {"c", 5.0}});
+  t += kStep;
+  ASSERT_TRUE(host.relief());
+  std::map<std::string, double> rest{{"a", 3.0}, {"b", 1.0}, {"c", 5.0}};
+  rest.erase(host.relief()->function);
+  tick(host, t, rest);
+  EXPECT_TRUE(host.relief_followed());
+  EXPECT_LT(host.models().at("b").highest(), 6.0 * 0.75) << "its burst is three days old: forgotten";
+  EXPECT_TRUE(host.advert().relief_followed);
+  // A peer's word opens a host's window; a restart keeps it open.
+  NodeCore peer(c, "p", "tcp://p");
+  ASSERT_TRUE(peer.hear_peer({"h", "tcp://h", true, host.advert_blob()}));
+  EXPECT_TRUE(peer.relief_followed());
+  NodeCore restarted(c, "h", "tcp://h");
+  std::string error;
+  ASSERT_TRUE(restarted.load_state(host.save_state(), &error)) << error;
+  EXPECT_TRUE(restarted.relief_followed());
+  EXPECT_DOUBLE_EQ(restarted.models().at("b").highest(), host.models().at("b").highest());
+  // A departure long after the naming is the platform's own business: no evidence.
+  NodeCore late(c, "l", "tcp://l");
+  t = kMidnight;
+  for (int i = 0; i < 12; ++i, t += kStep) tick(late, t, {{"a", 3.0}, {"b", 6.0}});
+  for (int i = 0; i < 12; ++i, t += kStep) tick(late, t, {{"a", 3.0}, {"b", 1.0}});
+  ASSERT_FALSE(late.relief());
+  late.departed("a");
+  late.departed("b");
+  tick(late, t, {});
+  EXPECT_FALSE(late.relief_followed()) << "an hour after the last naming";
+}
+
 }  // namespace
 }  // namespace antiphase::node

@@ -37,6 +37,7 @@ void expect_same_rules(const node::NodeConfig& a, const node::NodeConfig& b) {
   EXPECT_EQ(a.shape.half_life_periods, b.shape.half_life_periods);
   EXPECT_EQ(a.shape.full_confidence_s, b.shape.full_confidence_s);
   EXPECT_EQ(a.shape.highest_window_s, b.shape.highest_window_s);
+  EXPECT_EQ(a.shape.highest_window_after_relief, b.shape.highest_window_after_relief);
 }
 
 TEST(ConfigMapping, ReplayAndDaemonBuildTheSameRulesFromOneFile) {
@@ -45,6 +46,7 @@ TEST(ConfigMapping, ReplayAndDaemonBuildTheSameRulesFromOneFile) {
 day_slots = 48
 k = 24
 highest_window = "4d"
+highest_window_after_relief = false
 [admission]
 target_utilisation = 0.85
 target_overload_rate = 0.002
@@ -72,6 +74,7 @@ relief_after = "10m"
   EXPECT_EQ(replay.policy.target_utilisation, 0.85) << "the file's value, not a default";
   EXPECT_EQ(replay.shape.day.slots, 48u);
   EXPECT_EQ(replay.shape.highest_window_s, 4 * 86400.0);
+  EXPECT_FALSE(replay.shape.highest_window_after_relief);
   EXPECT_EQ(replay.policy.lump_share, 0.4);
   EXPECT_EQ(replay.newcomers.quantile, 0.75);
   EXPECT_EQ(replay.relief_after_s, 600.0);

@@ -135,6 +135,7 @@ TEST(Fleet, ARecentPeakForgetsABurstOlderThanItsWindow) {
 // a 48-hour window it joins them once the burst is older, although its instances move
 // daily -- each host that takes it dates the burst where it was seen, from its gossiped
 // summary (dated at each move instead, it would never be forgotten: 2 hosts, checked).
+// By default the window waits until relief was acted upon: without moves, for good.
 TEST(Fleet, AWindowedHighestForgetsABurstThoughItsInstancesMoveDaily) {
   const Trace t = one_old_burst(2.5f, 12);
   FleetOptions o = options();
@@ -143,10 +144,22 @@ TEST(Fleet, AWindowedHighestForgetsABurstThoughItsInstancesMoveDaily) {
   o.node.shape.highest_window_s = 0;  // for good
   const FleetResult forever = run_fleet(t, kStep, o);
   o.node.shape.highest_window_s = 48 * 3600;
+  o.node.shape.highest_window_after_relief = false;  // from the start
   const FleetResult windowed = run_fleet(t, kStep, o);
   EXPECT_NEAR(policy(forever.json, "antiphase")["hosts_mean"].get<double>(), 2.0, 0.05) << forever.text;
   EXPECT_LT(policy(windowed.json, "antiphase")["hosts_mean"].get<double>(), 1.3) << windowed.text;
   EXPECT_EQ(policy(windowed.json, "antiphase")["overloaded_host_steps"].get<uint64_t>(), 0u) << windowed.text;
+  // The default waits for relief acted upon: a platform that never moves tenants keeps
+  // the burst for good; one that does (the fleet's, here) forgets it as above.
+  o.node.shape.highest_window_after_relief = true;
+  o.relieve = false;
+  const FleetResult never_moved = run_fleet(t, kStep, o);
+  EXPECT_NEAR(policy(never_moved.json, "antiphase")["hosts_mean"].get<double>(), 2.0, 0.05) << never_moved.text;
+  o.relieve = true;
+  const FleetResult moved = run_fleet(t, kStep, o);
+  EXPECT_GE(policy(moved.json, "antiphase")["decisions"]["moved"].get<uint64_t>(), 1u) << moved.text;
+  EXPECT_LT(policy(moved.json, "antiphase")["hosts_mean"].get<double>(), 1.3) << moved.text;
+  EXPECT_EQ(policy(moved.json, "antiphase")["overloaded_host_steps"].get<uint64_t>(), 0u) << moved.text;
 }
 
 // The oracle is a bound only if it never overloads. It packs to the last bit, so loads

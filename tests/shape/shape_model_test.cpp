@@ -45,6 +45,7 @@ TEST(ShapeModel, HighestUseOutlivesTheFadingPeaks) {
 TEST(ShapeModel, AWindowedHighestForgetsABurstWhereItWasSeen) {
   ShapeConfig config;
   config.highest_window_s = 4 * kDay;
+  config.highest_window_after_relief = false;  // applies from the start
   ShapeModel model(config);
   model.add_sample(kStart + 3600, 8.0, 300);
   feed(model, [](int64_t) { return 0.1; }, 3.9, 300, kStart + 7200);
@@ -78,6 +79,33 @@ TEST(ShapeModel, AWindowedHighestForgetsABurstWhereItWasSeen) {
   feed(forever, [](int64_t) { return 0.1; }, 20, 300, kStart + 7200);
   EXPECT_DOUBLE_EQ(forever.highest(), 8.0);
   EXPECT_FALSE(forever.highest_seen_s());
+}
+
+// shape.highest_window_after_relief (the default): the window waits to be opened (the
+// node core opens it once relief was acted upon); until then the burst counts for
+// good, and once open, uses already older than the window are forgotten at once.
+TEST(ShapeModel, AWindowAfterReliefKeepsTheBurstUntilOpened) {
+  ShapeConfig config;
+  config.highest_window_s = 4 * kDay;
+  ASSERT_TRUE(config.highest_window_after_relief) << "the default";
+  ShapeModel model(config);
+  model.add_sample(kStart + 3600, 8.0, 300);
+  feed(model, [](int64_t) { return 0.1; }, 10, 300, kStart + 7200);
+  EXPECT_FALSE(model.forgets());
+  EXPECT_DOUBLE_EQ(model.highest(), 8.0) << "ten days on, the window not open: kept for good";
+  EXPECT_FALSE(model.highest_seen_s()) << "summaries then carry no time, as kept for good";
+  model.open_window();
+  EXPECT_TRUE(model.forgets());
+  EXPECT_LT(model.highest(), 8.0 * 0.5) << "opened: the burst is six days past the window";
+  EXPECT_DOUBLE_EQ(model.highest(), model.peak());
+  // A burst within the window when it opens still counts in full, dated where it was seen.
+  ShapeModel recent(config);
+  feed(recent, [](int64_t) { return 0.1; }, 3, 300, kStart);
+  recent.add_sample(kStart + 3 * kDay, 6.0, 300);
+  feed(recent, [](int64_t) { return 0.1; }, 2, 300, kStart + 3 * kDay + 300);
+  recent.open_window();
+  EXPECT_DOUBLE_EQ(recent.highest(), 6.0);
+  EXPECT_EQ(recent.highest_seen_s(), kStart + 3 * kDay);
 }
 
 TEST(ShapeModel, SlotStatisticsAreMeanSpreadAndPeak) {

@@ -95,6 +95,7 @@ bool load(std::string_view bytes, std::string* error) {
 TEST(StateFile, HighestStepsRoundTripAndTheWindowIsTheCallers) {
   ShapeConfig windowed;
   windowed.highest_window_s = 2 * kDay;
+  windowed.highest_window_after_relief = false;
   std::map<std::string, ShapeModel> functions;
   ShapeModel& burst = functions.emplace("burst", ShapeModel(windowed)).first->second;
   burst.add_sample(kStart, 6.0, 300);
@@ -174,6 +175,21 @@ TEST(StateFile, EmptyAgentRoundTrips) {
   ASSERT_TRUE(deserialize_state(bytes, &functions, &host, &error)) << error;
   EXPECT_TRUE(functions.empty());
   EXPECT_EQ(host.samples(), 0u);
+}
+
+// Whether relief was seen acted upon (the node core's open window) survives a restart;
+// files written before it existed read as not seen.
+TEST(StateFile, ReliefFollowedRoundTrips) {
+  std::map<std::string, ShapeModel> functions;
+  std::map<std::string, ShapeModel> restored;
+  ShapeModel host;
+  std::string error;
+  bool followed = false;
+  ASSERT_TRUE(deserialize_state(serialize_state(functions, ShapeModel(), true), &restored, &host, &error, &followed)) << error;
+  EXPECT_TRUE(followed);
+  ASSERT_TRUE(deserialize_state(serialize_state(functions, ShapeModel()), &restored, &host, &error, &followed)) << error;
+  EXPECT_FALSE(followed);
+  EXPECT_FALSE(host.forgets()) << "restored closed: the node core opens it";
 }
 
 }  // namespace

@@ -68,6 +68,7 @@ TEST(Summary, HighestUseTravelsRoundedUpAndOlderSummariesFallBackToThePeak) {
 TEST(Summary, AWindowedHighestTravelsWithTheHourItWasSeen) {
   ShapeConfig config;
   config.highest_window_s = 4 * kDay;
+  config.highest_window_after_relief = false;
   ShapeModel model(config);
   feed(model, diurnal(8), 2, 300);
   model.add_sample(kStart + 2 * kDay + 1800, 7.3, 60);  // 00:30 on day 2

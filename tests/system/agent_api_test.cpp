@@ -207,6 +207,9 @@ TEST_F(AgentApi, CliExitCodesFollowTheDecision) {
   EXPECT_NE(shape.find("time of day"), std::string::npos) << shape;
   run_ctl("shape nope", &status);
   EXPECT_EQ(status, 2);
+  const std::string host = run_ctl("host", &status);
+  EXPECT_EQ(status, 0) << host;
+  EXPECT_NE(host.find("highest uses count for good until relief is acted upon, then 120 h"), std::string::npos) << host;
 }
 
 // --- start-up, shutdown and state ---

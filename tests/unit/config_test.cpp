@@ -38,6 +38,8 @@ TEST(Config, ShippedDefaultFileEqualsBuiltInDefaults) {
   EXPECT_EQ(file.api.max_body_bytes, builtin.api.max_body_bytes);
   EXPECT_EQ(file.state.save_interval_s, builtin.state.save_interval_s);
   EXPECT_EQ(file.shape.k, builtin.shape.k);
+  EXPECT_EQ(file.shape.highest_window_s, builtin.shape.highest_window_s);
+  EXPECT_EQ(file.shape.highest_window_after_relief, builtin.shape.highest_window_after_relief);
   EXPECT_EQ(file.admission.target_overload_rate, builtin.admission.target_overload_rate);
   EXPECT_EQ(file.admission.stale_after_s, builtin.admission.stale_after_s);
   EXPECT_EQ(file.admission.relief_after_s, builtin.admission.relief_after_s);

@@ -9,9 +9,10 @@ to the hosts through `--config`; 0 packs by peaks), the percentile rules' knob t
 percentile (p100 is the careful end), recent-peak's knob its window in hours (24 h to a
 week, the careful end); peak-sum and the two bounds (oracle, oracle-peaks) have none.
 antiphase has a second knob, `shape.highest_window` (how long a function's highest use
-counts in full; 0 = for good, the default and the careful end): with the target
-chosen at the default window, the windows are tried from the least careful the same
-way, and both rows print (the target alone, and target + window).
+counts in full once relief was seen acted upon, `shape.highest_window_after_relief`
+left at its default; 0 = for good, the careful end): with the target chosen at the
+default window, the windows are tried from the least careful the same way, and both
+rows print (the target alone, and target + window).
 
   tests/bench/replay/fleet_calibrated.py BUILD TRACE [--capacity 16] [--fit first]
       [--seeds 1,2,3] [--jobs 2] [--out DIR] [--antiphase-config FILE]
@@ -39,7 +40,7 @@ PERCENTILES = ["90", "95", "99", "99.5", "99.9", "100"]
 PERCENTILE_RULES = ["pXX-sum", "slot-pXX-sum"]
 RECENT_PEAK_HOURS = ["24", "36", "48", "72", "96", "168"]  # recent-peak's window; a week is its careful end
 HIGHEST_WINDOW_HOURS = ["48", "72", "96", "120", "168", "0"]  # antiphase's shape.highest_window; 0 = for good
-DEFAULT_HIGHEST_WINDOW = "0"  # common/config/defaults.h: the target's own runs use it
+DEFAULT_HIGHEST_WINDOW = "120"  # common/config/defaults.h: the target's own runs use it
 
 
 def replay(build, trace, args, policies, seed, config=None):
