@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <memory>
 
@@ -281,6 +283,41 @@ TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
   EXPECT_FALSE(calm["highest_window"]["relief_followed"].get<bool>());
   EXPECT_FALSE(calm["highest_window"]["applies"].get<bool>());
   EXPECT_NE(agent.call("GET", "/metrics").body.find("\nantiphase_highest_window_applies 0"), std::string::npos);
+  expect_clean_exit(agent);
+}
+
+// The platform acts on relief: the agent names h-batch, the fleet driver stops running
+// it here (the replay's tenants file, as a platform's move would remove its cgroup), and
+// the highest-use window comes into force at the next tick — in /v1/host and /metrics.
+// At 1200 x a 100 ms tick is 2 trace minutes: a slow tick (sanitizers) stays well within
+// the 15 trace minutes a move may take to count.
+TEST(DaemonRelief, AMovedTenantPutsTheHighestUseWindowInForce) {
+  const auto dirs = make_agent_dirs("daemon-relief-followed");
+  write_trace(dirs.dir + "/trace.csv",
+              {{"h-steady", [](double) { return 5.0; }},
+               {"h-batch", [](double h) { return h >= 0.5 && h < 4 ? 4.5 : 1.0; }},
+               {"h-small", [](double) { return 0.5; }}},
+              0, 8);
+  const std::string tenants = dirs.dir + "/tenants";
+  const auto run_here = [&](const std::string& names) {
+    std::ofstream(tenants + ".new") << names;
+    std::filesystem::rename(tenants + ".new", tenants);
+  };
+  run_here("h-steady\nh-batch\nh-small\n");
+  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(h-.+)$", kCapacity, 1200);
+  config.set("admission", "relief_after", toml_string("20m"));
+  config.set("sampler", "replay_tenants", toml_string(tenants));
+  AgentProcess agent(dirs, config.str());
+  json named;
+  ASSERT_TRUE(wait_until([&] { return (named = agent.get_json("/v1/host"))["relief"].is_object(); }, 20s)) << named.dump(1);
+  ASSERT_EQ(named["relief"]["function"], "h-batch") << named.dump(1);
+  EXPECT_FALSE(named["highest_window"]["applies"].get<bool>()) << "named, not yet moved";
+  run_here("h-steady\nh-small\n");  // moved: within the spell, a 10-minute tick later
+  json moved;
+  ASSERT_TRUE(wait_until([&] { return (moved = agent.get_json("/v1/host"))["highest_window"]["applies"].get<bool>(); }, 5s))
+      << moved.dump(1);
+  EXPECT_TRUE(moved["highest_window"]["relief_followed"].get<bool>());
+  EXPECT_NE(agent.call("GET", "/metrics").body.find("\nantiphase_highest_window_applies 1"), std::string::npos);
   expect_clean_exit(agent);
 }
 
