@@ -1,7 +1,6 @@
 #include "common/node/node_core.h"
 
 #include <algorithm>
-#include <utility>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -576,9 +575,11 @@ bool NodeCore::load_state(std::string_view bytes, std::string* error) {
   if (!shape::deserialize_state(bytes, &models, &host, error, &relief_followed)) return false;
   models_ = std::move(models);
   host_model_ = std::move(host);
-  // Restored models come back closed; a window this agent had opened stays open.
-  const bool was_open = std::exchange(relief_followed_, false) || relief_followed;
-  if (was_open) open_highest_window();
+  // Restored models come back closed: open them when the file, or this agent since it
+  // started, saw relief acted upon.
+  const bool open = relief_followed_ || relief_followed;
+  relief_followed_ = false;
+  if (open) open_highest_window();
   return true;
 }
 
