@@ -247,15 +247,22 @@ TEST(DaemonReload, SighupMovesTheCalibratorToTheNewTarget) {
 // capacity for admission.relief_after, in /v1/host, antiphasectl's view and /metrics;
 // outside those hours (6.5 cores) it names none; nobody moved h-batch, so the
 // highest-use window does not apply.
-TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
-  const auto dirs = make_agent_dirs("daemon-relief");
+// A host of three tenants (8 trace hours) whose h-batch runs at 4.5 cores from `from_h`
+// to `to_h` (10 cores on 8) and at 1 core otherwise (6.5), named after 20 minutes above.
+AgentToml relief_host(const AgentDirs& dirs, double from_h, double to_h, double speed) {
   write_trace(dirs.dir + "/trace.csv",
               {{"h-steady", [](double) { return 5.0; }},
-               {"h-batch", [](double h) { return h >= 2 && h < 6 ? 4.5 : 1.0; }},
+               {"h-batch", [=](double h) { return h >= from_h && h < to_h ? 4.5 : 1.0; }},
                {"h-small", [](double) { return 0.5; }}},
               0, 8);
-  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(h-.+)$", kCapacity);
-  config.set("admission", "relief_after", toml_string("20m"));  // two 10-minute ticks at 6000 x
+  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(h-.+)$", kCapacity, speed);
+  config.set("admission", "relief_after", toml_string("20m"));
+  return config;
+}
+
+TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
+  const auto dirs = make_agent_dirs("daemon-relief");
+  AgentToml config = relief_host(dirs, 2, 6, 6000);  // named after two 10-minute ticks
   AgentProcess agent(dirs, config.str());
   json relieved;
   ASSERT_TRUE(wait_until([&] { return (relieved = agent.get_json("/v1/host"))["relief"].is_object(); }, 20s))
@@ -293,19 +300,13 @@ TEST(DaemonRelief, AHostAboveCapacityNamesTheTenantThatBringsItBackUnder) {
 // the 15 trace minutes a move may take to count.
 TEST(DaemonRelief, AMovedTenantPutsTheHighestUseWindowInForce) {
   const auto dirs = make_agent_dirs("daemon-relief-followed");
-  write_trace(dirs.dir + "/trace.csv",
-              {{"h-steady", [](double) { return 5.0; }},
-               {"h-batch", [](double h) { return h >= 0.5 && h < 4 ? 4.5 : 1.0; }},
-               {"h-small", [](double) { return 0.5; }}},
-              0, 8);
+  AgentToml config = relief_host(dirs, 0.5, 4, 1200);
   const std::string tenants = dirs.dir + "/tenants";
   const auto run_here = [&](const std::string& names) {
     std::ofstream(tenants + ".new") << names;
     std::filesystem::rename(tenants + ".new", tenants);
   };
   run_here("h-steady\nh-batch\nh-small\n");
-  AgentToml config = replay_config(dirs.dir + "/trace.csv", "^(h-.+)$", kCapacity, 1200);
-  config.set("admission", "relief_after", toml_string("20m"));
   config.set("sampler", "replay_tenants", toml_string(tenants));
   AgentProcess agent(dirs, config.str());
   json named;
