@@ -62,7 +62,7 @@ class ShapeModel {
   double peak() const;  // largest decayed peak of the day profile
   // The most cores one sample showed (at least peak()): what peak-sum packing sizes by.
   // By default never decayed: a function idle for weeks keeps the burst it once had.
-  // With config.highest_window_s > 0 and the window open (window_open()), only uses
+  // With config.highest_window_s > 0 and the window open (forgets()), only uses
   // within that window before the newest sample count in full (RecentHighest); older
   // ones only as far as peak() holds them.
   double highest() const;

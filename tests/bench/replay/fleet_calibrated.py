@@ -40,7 +40,26 @@ PERCENTILES = ["90", "95", "99", "99.5", "99.9", "100"]
 PERCENTILE_RULES = ["pXX-sum", "slot-pXX-sum"]
 RECENT_PEAK_HOURS = ["24", "36", "48", "72", "96", "168"]  # recent-peak's window; a week is its careful end
 HIGHEST_WINDOW_HOURS = ["48", "72", "96", "120", "168", "0"]  # antiphase's shape.highest_window; 0 = for good
-DEFAULT_HIGHEST_WINDOW = "120"  # common/config/defaults.h: the target's own runs use it
+
+
+def shipped_highest_window_hours():
+    """shape.highest_window in the packaged config (held equal to the built-in defaults by
+    Config.ShippedDefaultFileEqualsBuiltInDefaults): the target's own runs use it."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../common/config/antiphase.toml")
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.partition("=")
+            if key.strip() == "highest_window":
+                text = value.split("#")[0].strip().strip('"')
+                if text in ("0", "0s", "0h"):
+                    return "0"  # for good
+                if not text.endswith("h"):
+                    raise SystemExit(f"{path}: highest_window {text!r} is not in hours; extend this reader")
+                return text[:-1]
+    raise SystemExit(f"{path}: no highest_window")
+
+
+DEFAULT_HIGHEST_WINDOW = shipped_highest_window_hours()
 
 
 def replay(build, trace, args, policies, seed, config=None):
