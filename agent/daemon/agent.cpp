@@ -11,7 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "agent/daemon/agent_config.h"
+#include "agent/gossip/gossip_config.h"
 #include "agent/state/atomic_file.h"
 #include "agent/state/state_dir.h"
 #include "common/node/from_config.h"

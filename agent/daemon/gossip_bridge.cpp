@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "agent/daemon/agent_config.h"
+#include "agent/gossip/gossip_config.h"
 #include "common/node/peer_sync.h"
 
 namespace antiphase::agent {

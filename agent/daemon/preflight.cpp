@@ -14,9 +14,9 @@
 #include <filesystem>
 
 #include "agent/api/http_server.h"
-#include "agent/daemon/agent_config.h"
 #include "agent/daemon/usage_feed.h"
 #include "agent/gossip/gossip_agent.h"
+#include "agent/gossip/gossip_config.h"
 #include "agent/registry/cgroup_fs.h"
 #include "agent/registry/registry.h"
 #include "agent/state/state_dir.h"

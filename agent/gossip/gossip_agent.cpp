@@ -24,12 +24,6 @@ constexpr double kLeaveFlushS = 0.5;     // time given to LEAVE messages to get 
 constexpr double kMinFreezeS = 1.0;
 constexpr double kDuplicateWarnIntervalS = 30.0;
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof(name) - 1) != 0 || !name[0]) return "antiphase-node";
-  return name;
-}
-
 bool is_wildcard(const std::string& endpoint) {
   return endpoint.find("://*") != std::string::npos || endpoint.find("0.0.0.0") != std::string::npos ||
          endpoint.find("[::]") != std::string::npos;
@@ -48,22 +42,6 @@ void validate_timing(const GossipConfig& config) {
 }
 
 }  // namespace
-
-antiphase::gossip::ProtocolConfig protocol_config_of(const GossipConfig& config) {
-  auto p = antiphase::gossip::ProtocolConfig::timed_by(config.interval_s, config.news_interval_s,
-                                                      config.anti_entropy_interval_s);
-  p.indirect_probes = config.indirect_probes;
-  p.fanout = config.fanout;
-  p.suspect_after_s = config.suspect_after_s;
-  p.dead_after_s = config.dead_after_s;
-  p.purge_after_s = config.purge_after_s;
-  p.max_peers = config.max_peers;
-  p.max_functions = config.max_functions;
-  p.max_message_bytes = config.max_message_bytes;
-  p.max_summary_bytes = config.max_summary_bytes;
-  p.function_homes = config.function_homes;
-  return p;
-}
 
 GossipAgent::GossipAgent(GossipConfig config) : config_(std::move(config)) {
   validate_timing(config_);

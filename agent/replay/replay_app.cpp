@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "agent/gossip/gossip_config.h"
 #include "agent/replay/fleet.h"
 #include "agent/replay/svg_plot.h"
 #include "agent/replay/time_arg.h"
@@ -151,14 +152,7 @@ node::NodeConfig replay_node_config(const ReplayOptions& o) {
 }
 
 gossip::ProtocolConfig fleet_gossip_config(const config::Config& c) {
-  gossip::ProtocolConfig p = gossip::ProtocolConfig::timed_by(c.gossip.interval_s);
-  p.fanout = c.gossip.fanout;
-  p.suspect_after_s = c.gossip.suspect_after_s;
-  p.dead_after_s = c.gossip.dead_after_s;
-  p.purge_after_s = c.gossip.purge_after_s;
-  p.max_peers = c.gossip.max_peers;            // the daemon keeps 16,384 by default, the struct 4,096
-  p.function_homes = c.gossip.function_homes;  // a fleet replayed with homes, as a large fleet runs
-  return p;
+  return agent::gossip::protocol_config_of(agent::gossip_config_from(c));
 }
 
 namespace {

@@ -61,9 +61,8 @@ struct ReplayOptions {
 // The node config the replay's antiphase hosts run: the one mapping the daemon uses
 // (node::node_config_from), from the given config file or the defaults.
 node::NodeConfig replay_node_config(const ReplayOptions& options);
-// The gossip protocol the fleet's simulated agents run, from the config file's [gossip]
-// keys as antiphased maps them (agent::gossip::protocol_config_of of gossip_config_from;
-// a test holds the two equal, key by key).
+// The gossip protocol the fleet's simulated agents run: the config file's [gossip] keys
+// through antiphased's own mapping (agent/gossip/gossip_config.h).
 gossip::ProtocolConfig fleet_gossip_config(const config::Config& c);
 
 struct ReplayResult {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/daemon/agent_config.h"
+#include "agent/gossip/gossip_config.h"
 #include "agent/daemon/replay_feed.h"
 #include "agent/daemon/usage_feed.h"
 #include "common/admission/memory_guard_json.h"

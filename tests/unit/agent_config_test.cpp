@@ -3,7 +3,7 @@
 // replay's simulated agents run the protocol as antiphased does.
 #include <gtest/gtest.h>
 
-#include "agent/daemon/agent_config.h"
+#include "agent/gossip/gossip_config.h"
 #include "agent/replay/replay_app.h"
 #include "common/config/config.h"
 
@@ -60,8 +60,8 @@ TEST(GossipConfigMapping, TheFilesDefaultsAreTheAgentsDefaults) {
 }
 
 // Every protocol knob, as antiphased runs it and as antiphase-replay's fleet does, from
-// one file. Fails if either side maps a key the other does not, or derives a timer
-// differently (the replay once kept the protocol struct's 4,096 peers, not 16,384).
+// one file. The replay calls the daemon's mapping; this fails if it ever maps a key on
+// its own again (it once kept the protocol struct's 4,096 peers, not 16,384).
 void expect_same_protocol(const config::Config& c) {
   const antiphase::gossip::ProtocolConfig daemon = gossip::protocol_config_of(gossip_config_from(c));
   const antiphase::gossip::ProtocolConfig replay = replay::fleet_gossip_config(c);

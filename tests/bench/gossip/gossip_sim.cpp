@@ -29,6 +29,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "agent/gossip/gossip_config.h"
 #include "common/gossip/function_homes.h"
 #include "common/gossip/message_codec.h"
 #include "tests/gossip/sim_network.h"
@@ -86,22 +87,21 @@ double median(std::vector<double> values) {
 
 std::string function_name(size_t i) { return "fn-" + std::to_string(i); }
 
+// The agent's own mapping (agent/gossip/gossip_config.h) from the knobs the agent has,
+// then the simulator's experiment knobs.
 ProtocolConfig protocol_config(const Options& o) {
-  // As GossipAgent maps GossipConfig (agent/gossip/gossip_agent.cpp, protocol_config_of).
-  ProtocolConfig c;
-  c.probe_interval_s = o.interval_s;
-  c.probe_timeout_s = o.interval_s / 2;
-  c.news_interval_s = o.interval_s / 5;
-  c.anti_entropy_interval_s = o.anti_entropy_s;
-  c.anti_entropy_settle_s = o.settle_ae_s >= 0 ? o.settle_ae_s : 2 * o.interval_s;
-  c.pull_retry_s = 2 * c.news_interval_s;
-  c.fanout = o.fanout;
+  antiphase::agent::gossip::GossipConfig agent;
+  agent.interval_s = o.interval_s;
+  agent.anti_entropy_interval_s = o.anti_entropy_s;
+  agent.fanout = o.fanout;
+  agent.suspect_after_s = o.suspect_after_s;
+  agent.dead_after_s = o.dead_after_s;
+  agent.purge_after_s = o.purge_after_s;
+  agent.function_homes = o.function_homes;
+  agent.max_peers = std::max(agent.max_peers, o.nodes + 16);
+  ProtocolConfig c = antiphase::agent::gossip::protocol_config_of(agent);
   c.news_multiplier = o.news_multiplier;
-  c.suspect_after_s = o.suspect_after_s;
-  c.dead_after_s = o.dead_after_s;
-  c.purge_after_s = o.purge_after_s;
-  c.function_homes = o.function_homes;
-  c.max_peers = std::max<size_t>(4096, o.nodes + 16);
+  if (o.settle_ae_s >= 0) c.anti_entropy_settle_s = o.settle_ae_s;
   c.track_changes = false;  // nobody reads the change feed here; it would hold a copy of every change
   return c;
 }
