@@ -883,6 +883,32 @@ std::string oversized_note(const FleetTrace& t, double capacity) {
   return line;
 }
 
+// The simulated agents' clock moves a trace step divided by the gossip speed per step,
+// and a node core ticked less often than admission.stale_after refuses every decision as
+// blind (rightly: a daemon does too). A run like that would print a host per function,
+// which reads as a result; say what to change instead.
+void check_agent_clock(int64_t step_s, const FleetOptions& o) {
+  const bool runs_node_cores = std::any_of(o.policies.begin(), o.policies.end(),
+                                           [](const FleetPolicySpec& p) { return p.name == "antiphase"; });
+  const double speed = o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(step_s) / o.gossip_interval_s;
+  const double tick_gap_s = static_cast<double>(step_s) / speed;
+  const double stale_after_s = o.node.policy.max_telemetry_age_s;
+  if (!runs_node_cores || tick_gap_s <= stale_after_s) return;
+  char cause[96];
+  if (o.gossip_speed > 0)
+    std::snprintf(cause, sizeof cause, "--gossip-speed %g", o.gossip_speed);
+  else
+    std::snprintf(cause, sizeof cause, "one gossip.interval of %g s per step", o.gossip_interval_s);
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "each %lld s trace step is %.0f s on the simulated agents' clock (%s), beyond "
+                "admission.stale_after (%.0f s): every host would refuse to decide on telemetry that old; give "
+                "--gossip-speed %g or more",
+                static_cast<long long>(step_s), tick_gap_s, cause, stale_after_s,
+                std::ceil(static_cast<double>(step_s) / stale_after_s));
+  throw std::runtime_error(text);
+}
+
 }  // namespace
 
 FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o) {
@@ -897,6 +923,7 @@ FleetResult run_fleet(const Trace& trace, int64_t step_s, const FleetOptions& o)
                              std::to_string(o.warmup_days) +
                              " warm-up days: nothing would be judged; give --warmup-days below " +
                              std::to_string(days) + " (0 judges every day)");
+  check_agent_clock(step_s, o);
   std::vector<PolicyRun> runs;
   for (const FleetPolicySpec& spec : o.policies) {
     const auto t0 = std::chrono::steady_clock::now();

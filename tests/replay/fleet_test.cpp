@@ -384,6 +384,29 @@ TEST(Fleet, ATraceThatEndsInsideTheWarmUpIsAClearErrorNotARowOfZeros) {
   EXPECT_GT(policy(r.json, "antiphase")["hosts_mean"].get<double>(), 0.0);
 }
 
+// A node core ticked less often than admission.stale_after refuses every decision, as a
+// daemon would; at --gossip-speed 5 a 5-minute step is a minute on the agents' clock, and
+// the run printed a host per function (16 for 16) instead of an error.
+TEST(Fleet, AnAgentClockSlowerThanStaleAfterIsAClearErrorNotAHostPerFunction) {
+  FleetOptions o = options();
+  o.gossip_speed = 5;
+  try {
+    run_fleet(day_and_night_fleet(), kStep, o);
+    ADD_FAILURE() << "a run whose hosts could only refuse returned a result";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("300 s trace step is 60 s"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--gossip-speed 10 or more"), std::string::npos) << e.what();
+  }
+  o.gossip_speed = 0;
+  o.gossip_interval_s = 60;  // [gossip] interval = "60s": one round per step is a minute too
+  EXPECT_THROW(run_fleet(day_and_night_fleet(), kStep, o), std::runtime_error);
+  o.policies = *parse_fleet_policies("peak-sum");  // no node core, nothing to refuse
+  EXPECT_NEAR(policy(run_fleet(day_and_night_fleet(), kStep, o).json, "peak-sum")["hosts_mean"].get<double>(), 6.0, 0.5);
+  o.policies = *parse_fleet_policies("antiphase");
+  o.gossip_speed = 10;  // 30 s per step: at the limit, decided
+  EXPECT_LT(policy(run_fleet(day_and_night_fleet(), kStep, o).json, "antiphase")["hosts_mean"].get<double>(), 5.0);
+}
+
 // A scheduler-side rule sees what its hosts measure at every step, as antiphase's node
 // cores do: a tenant that jumps at noon counts at its new peak for the next arrival, not
 // from midnight (until session 32 the baselines' sizes were refreshed once a day).
