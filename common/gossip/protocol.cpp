@@ -537,6 +537,14 @@ std::vector<uint64_t> Protocol::homes_among(uint64_t key_hash, const std::vector
   return top.members();
 }
 
+std::vector<uint64_t> Protocol::pull_sources(uint64_t key_hash) const {
+  TopHomes top(key_hash, config_.function_homes + 1);
+  store_.members().for_each([&](const Member& m) {
+    if (is_live(m.state) && m.fp() != store_.self_fp()) top.offer(m.fp());
+  });
+  return top.members();
+}
+
 std::vector<uint64_t> Protocol::homes_of(uint64_t key_hash) const {
   return homed() ? homes_among(key_hash, live_members()) : std::vector<uint64_t>{};
 }
@@ -598,12 +606,16 @@ bool Protocol::want_function(const std::string& function, double now) {
     }
   }
   if (now - it->second.pulled_at < (held ? config_.interest_refresh_s : kMissRetryS)) return false;
-  std::vector<uint64_t> homes = homes_of(key);
-  std::erase(homes, store_.self_fp());
-  if (homes.empty()) return false;
-  // Either of the two best homes: the best one alone would answer every cold ask.
+  const std::vector<uint64_t> sources = pull_sources(key);
+  if (sources.empty()) return false;
+  // Either of the two best other homes: the best one alone would answer every cold ask.
+  // A sole home (r = 1) that lacks the record has just become its home, and the writer
+  // tells it only at its next anti-entropy round: it asks the member next in line, the
+  // home it displaced, which still holds it.
+  const size_t other_homes = config_.function_homes - (is_home(key) ? 1 : 0);
+  const size_t choices = std::clamp<size_t>(other_homes, 1, 2);
   it->second.pulled_at = now;
-  want(key, 0, homes[rng_.below(std::min<size_t>(2, homes.size()))], now);
+  want(key, 0, sources[rng_.below(std::min(choices, sources.size()))], now);
   last_pull_round_at_ = kNever;  // someone may be waiting for it: the next tick pulls, not the next news interval
   ++counters_.interest_pulls;
   return true;

@@ -243,6 +243,9 @@ class Protocol : private MemberListener {
   std::vector<uint64_t> live_members() const;  // Alive or Suspect, self included: who may be a home
   std::vector<uint64_t> homes_among(uint64_t key_hash, const std::vector<uint64_t>& members) const;
   bool is_home(uint64_t key_hash) const;
+  // The function_homes + 1 best-scoring live members other than this agent, best first:
+  // whom a pull may ask (the other homes, then the member next in line).
+  std::vector<uint64_t> pull_sources(uint64_t key_hash) const;
   bool keeps_function(const Record& record, double now) const;  // author, home, or asked lately
   void announce_to_homes(const Record& record, const std::vector<uint64_t>& homes, uint8_t transmissions);
   void send_home_news(std::vector<Outgoing>& out);

@@ -600,6 +600,32 @@ TEST(FunctionHomes, AnAgentAskedAboutAFunctionPullsItFromAHomeAndForgetsItWhenNo
   EXPECT_GE(net.node(asker).counters().functions_forgotten, 1u);
 }
 
+// With one home per function (r = 1) a member that joins becomes the home of about 1/n
+// of the functions, and holds none of them until each writer's next anti-entropy round.
+// Asked about one in between, it has no other home to ask: it asks the member next in
+// line, the home it displaced, which still holds it (before: no pull at all, and the
+// fleet replay's decision sized that instance from its request).
+TEST(FunctionHomes, ANewSoleHomeAskedBeforeTheWriterToldItPullsFromTheHomeItDisplaced) {
+  const ProtocolConfig config = homed_config(1);
+  SimNetwork net = star_joined(6, config);
+  double now = 0;
+  run_for(net, now, 8);
+  for (int f = 0; f < 60; ++f) net.node(1).publish_function("fn-" + std::to_string(f), "v1", now);
+  run_for(net, now, 2);
+  const size_t joiner = net.add_node({0});
+  run_for(net, now, 0.6);  // its join brings the member list; no writer round has run yet
+  std::string asked;
+  for (int f = 0; f < 60 && asked.empty(); ++f) {
+    const std::string name = "fn-" + std::to_string(f);
+    if (homes_seen_by(net, joiner, name) == std::set<size_t>{joiner} && !net.node(joiner).function_summary(name))
+      asked = name;
+  }
+  ASSERT_FALSE(asked.empty()) << "no function moved to the new member before the writer's round";
+  EXPECT_TRUE(net.node(joiner).want_function(asked, now)) << "a pull is sent";
+  run_for(net, now, 0.6);
+  EXPECT_EQ(net.node(joiner).function_summary(asked), "v1");
+}
+
 TEST(FunctionHomes, WhenAHomeDiesItsReplacementGetsTheRecordFromTheWriter) {
   const ProtocolConfig config = homed_config(3);
   SimNetwork net = star_joined(20, config);
