@@ -334,7 +334,8 @@ TEST(Fleet, RetiredHostsAreFreedButStillCounted) {
 // summaries it wrote, is home to or asked for; before a decision it pulls the
 // candidate's from a home, as the daemon's bridge does (fetch_if_unheard). A recycled
 // instance is then sized from what its previous host measured, as with every summary
-// everywhere, and the fleet packs alike.
+// everywhere, and the fleet packs alike -- provided a copy read for an earlier decision
+// ages as on a daemon (minutes), not 300 times longer on the compressed gossip clock.
 TEST(Fleet, WithFunctionHomesAHostFetchesTheSummaryItLacksBeforeDeciding) {
   FleetOptions o = options();
   o.policies = *parse_fleet_policies("antiphase");
@@ -346,13 +347,31 @@ TEST(Fleet, WithFunctionHomesAHostFetchesTheSummaryItLacksBeforeDeciding) {
   const auto sized = [](const nlohmann::json& p, const std::string& by) {
     return p["extra"]["accepted_sized_by"].value(by, uint64_t{0});
   };
-  EXPECT_EQ(sized(with_homes, "requested peak "), sized(full, "requested peak "))
+  EXPECT_LE(sized(with_homes, "requested peak "), sized(full, "requested peak "))
       << "no instance sized as unknown for want of a summary another host holds";
   EXPECT_GT(sized(with_homes, "gossiped summary "), 0u);
-  // Paths differ (which host judged and learned what): 4.6 hosts against 4.0 with every
-  // summary everywhere, still a host and more under peak-sum's 6.
   EXPECT_LT(with_homes["hosts_mean"].get<double>(), 5.0) << homed.text;
   EXPECT_LE(with_homes["overload_rate"].get<double>(), 0.001) << homed.text;
+}
+
+// Which host judged and learned what differs with homes, so one seed can differ by a
+// host-day or two; over seeds the fleet packs as with every summary everywhere. With
+// the interest timers on the compressed gossip clock (a copy read for a decision kept
+// 50 trace hours and decided on, where a daemon keeps it minutes) it needed 0.2 hosts
+// more over these seeds (checked).
+TEST(Fleet, WithFunctionHomesTheFleetPacksAsWithEverySummaryEverywhere) {
+  FleetOptions o = options();
+  o.policies = *parse_fleet_policies("antiphase");
+  double full = 0, homed = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    o.seed = seed;
+    o.gossip.function_homes = 0;
+    full += policy(run_fleet(day_and_night_fleet(), kStep, o).json, "antiphase")["hosts_mean"].get<double>() / 6;
+    o.gossip.function_homes = 1;
+    homed += policy(run_fleet(day_and_night_fleet(), kStep, o).json, "antiphase")["hosts_mean"].get<double>() / 6;
+  }
+  std::printf("hosts over seeds 1-6: %.3f with every summary everywhere, %.3f with one home\n", full, homed);
+  EXPECT_NEAR(homed, full, 0.1);
 }
 
 TEST(Fleet, ASeedGivesTheSameRun) {
