@@ -327,6 +327,12 @@ class Harness {
 // against 4.13 with every summary everywhere; 4.10 with the timers below). So they are
 // counted in trace seconds, as the publisher's intervals are; with --gossip-speed the
 // daemons' clocks are compressed alike and the protocol runs as they do.
+// Trace seconds per gossip-clock second: one probe interval per trace step unless a
+// replay speed is given (the real-process comparison runs the daemons at that speed).
+double gossip_clock_speed(const FleetOptions& o, int64_t step_s) {
+  return o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(step_s) / o.gossip_interval_s;
+}
+
 gossip::ProtocolConfig protocol_on_the_gossip_clock(const FleetOptions& o, double speed) {
   gossip::ProtocolConfig p = o.gossip;
   if (o.gossip_speed > 0) return p;
@@ -352,9 +358,7 @@ class AntiphaseScheduler : public Scheduler {
       : Scheduler(hosts), t_(t), o_(o), node_(o.node), rng_(o.seed ^ 0x9e3779b97f4a7c15ull) {
     node_.capacity_cores = o.capacity;
     node_.memory.guard.mode = admission::CommittedMemoryMode::Off;  // CPU traces carry no memory
-    // The gossip clock: one round per trace step unless a replay speed is given (the
-    // real-process comparison runs the daemons at that speed).
-    speed_ = o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(t.step_s) / o.gossip_interval_s;
+    speed_ = gossip_clock_speed(o, t.step_s);
     gossip_ = protocol_on_the_gossip_clock(o, speed_);
   }
 
@@ -909,7 +913,7 @@ std::string oversized_note(const FleetTrace& t, double capacity) {
 void check_agent_clock(int64_t step_s, const FleetOptions& o) {
   const bool runs_node_cores = std::any_of(o.policies.begin(), o.policies.end(),
                                            [](const FleetPolicySpec& p) { return p.name == "antiphase"; });
-  const double speed = o.gossip_speed > 0 ? o.gossip_speed : static_cast<double>(step_s) / o.gossip_interval_s;
+  const double speed = gossip_clock_speed(o, step_s);
   const double tick_gap_s = static_cast<double>(step_s) / speed;
   const double stale_after_s = o.node.policy.max_telemetry_age_s;
   if (!runs_node_cores || tick_gap_s <= stale_after_s) return;

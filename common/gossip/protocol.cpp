@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 #include "common/gossip/function_homes.h"
 #include "common/gossip/message_codec.h"
@@ -545,6 +546,14 @@ std::vector<uint64_t> Protocol::pull_sources(uint64_t key_hash) const {
   return top.members();
 }
 
+bool Protocol::ranks_among_homes(uint64_t key_hash, const std::vector<uint64_t>& sources) const {
+  const size_t r = config_.function_homes;
+  if (sources.size() < r) return true;
+  const uint64_t self = store_.self_fp();
+  // TopHomes' order: by score, ties by fingerprint.
+  return std::pair{home_score(key_hash, self), self} > std::pair{home_score(key_hash, sources[r - 1]), sources[r - 1]};
+}
+
 std::vector<uint64_t> Protocol::homes_of(uint64_t key_hash) const {
   return homed() ? homes_among(key_hash, live_members()) : std::vector<uint64_t>{};
 }
@@ -612,7 +621,7 @@ bool Protocol::want_function(const std::string& function, double now) {
   // A sole home (r = 1) that lacks the record has just become its home, and the writer
   // tells it only at its next anti-entropy round: it asks the member next in line, the
   // home it displaced, which still holds it.
-  const size_t other_homes = config_.function_homes - (is_home(key) ? 1 : 0);
+  const size_t other_homes = config_.function_homes - (ranks_among_homes(key, sources) ? 1 : 0);
   const size_t choices = std::clamp<size_t>(other_homes, 1, 2);
   it->second.pulled_at = now;
   want(key, 0, sources[rng_.below(std::min(choices, sources.size()))], now);

@@ -246,6 +246,9 @@ class Protocol : private MemberListener {
   // The function_homes + 1 best-scoring live members other than this agent, best first:
   // whom a pull may ask (the other homes, then the member next in line).
   std::vector<uint64_t> pull_sources(uint64_t key_hash) const;
+  // Whether this agent is one of the key's homes, given its pull_sources (no second pass
+  // over the members).
+  bool ranks_among_homes(uint64_t key_hash, const std::vector<uint64_t>& sources) const;
   bool keeps_function(const Record& record, double now) const;  // author, home, or asked lately
   void announce_to_homes(const Record& record, const std::vector<uint64_t>& homes, uint8_t transmissions);
   void send_home_news(std::vector<Outgoing>& out);

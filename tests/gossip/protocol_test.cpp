@@ -659,8 +659,11 @@ TEST(FunctionHomes, AHomeThatMissedAWriteGetsItAtTheWritersNextFullAnnouncement)
   net.node(5).publish_function("batch", "v1", now);
   run_for(net, now, 3);  // every announcement to it lost; the other homes have it
   ASSERT_FALSE(net.node(cut).function_summary("batch"));
-  for (const size_t home : homes)
-    if (home != cut) EXPECT_EQ(net.node(home).function_summary("batch"), "v1") << home;
+  for (const size_t home : homes) {
+    if (home != cut) {
+      EXPECT_EQ(net.node(home).function_summary("batch"), "v1") << home;
+    }
+  }
   net.set_link_filter({});
   // Nothing changes the homes, so only the writer's full announcement (every 10th
   // anti-entropy round, ±10 % jitter) repairs it.
