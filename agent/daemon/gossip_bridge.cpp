@@ -30,9 +30,9 @@ void GossipBridge::stop() {
 }
 
 void GossipBridge::publish(const node::NodeCore& core, double now_s) {
-  const node::Publication due = publisher_.due(core, now_s, [&](const std::string& function) {
-    return agent_->function_summary(function).has_value();
-  });
+  const node::Publication due = publisher_.due(
+      core, now_s, [&](const std::string& function) { return agent_->function_summary(function).has_value(); },
+      agent_->caught_up());
   if (due.advert) agent_->set_node_state({"", "", core.capacity_cores(), *due.advert});
   for (const auto& [name, blob] : due.functions) agent_->publish_function(name, blob);
 }
@@ -91,6 +91,7 @@ nlohmann::json GossipBridge::stats_json() const {
                                  {"local_health", s.local_health}}},
           {"peers", {{"alive", s.peers_alive}, {"suspect", s.peers_suspect}, {"dead", s.peers_dead}, {"left", s.peers_left}}},
           {"functions_known", s.functions},
+          {"caught_up", s.caught_up},
           {"state_bytes", s.state_bytes},
           {"function_homes", {{"homes", s.function_homes}, {"interest_pulls", s.interest_pulls},
                               {"functions_forgotten", s.functions_forgotten}, {"home_news_sent", s.home_news_sent}}},

@@ -170,6 +170,9 @@ std::string Agent::metrics_text() const {
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_dead), "state=\"dead\"");
     w.sample("antiphase_gossip_peers", static_cast<double>(g.peers_left), "state=\"left\"");
     w.single("antiphase_gossip_functions_known", "gauge", "Function summaries this agent keeps.", static_cast<double>(g.functions));
+    w.single("antiphase_gossip_caught_up", "gauge",
+             "1 once the replica caught up with the fleet after start; until then no function summary is published.",
+             g.caught_up ? 1.0 : 0.0);
     w.single("antiphase_gossip_state_bytes", "gauge", "Memory of this agent's gossip replica (records and tables).",
              static_cast<double>(g.state_bytes));
     w.single("antiphase_gossip_interest_pulls_total", "counter",

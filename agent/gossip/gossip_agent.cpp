@@ -265,6 +265,11 @@ std::optional<std::string> GossipAgent::function_summary(const std::string& func
   return protocol_->function_summary(function);
 }
 
+bool GossipAgent::caught_up() const {
+  std::lock_guard lock(mutex_);
+  return protocol_ && protocol_->caught_up();
+}
+
 bool GossipAgent::want_function(const std::string& function) {
   if (!homed()) return false;
   std::lock_guard lock(mutex_);
@@ -347,6 +352,7 @@ Stats GossipAgent::stats() const {
   stats.deaths_declared = counters.deaths_declared;
   stats.local_health = protocol_->local_health();
   stats.functions = store.function_count();
+  stats.caught_up = protocol_->caught_up();
   stats.peers_alive = store.count(PeerState::Alive) - (store.self().state == PeerState::Alive ? 1 : 0);  // not us
   stats.peers_suspect = store.count(PeerState::Suspect);
   stats.peers_dead = store.count(PeerState::Dead);

@@ -72,6 +72,7 @@ struct Stats {
   uint64_t local_health = 0;          // Lifeguard: 0 healthy; probing slows (x health + 1) when > 0
   uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
   uint64_t functions = 0;
+  bool caught_up = false;  // the replica caught up with the fleet once since start (Protocol::caught_up)
   // function homes (0 = full replication)
   uint64_t function_homes = 0;
   uint64_t interest_pulls = 0, functions_forgotten = 0, home_news_sent = 0;
@@ -102,6 +103,8 @@ class GossipAgent {
   bool publish_function(const std::string& function, std::string summary_blob);
 
   std::optional<std::string> function_summary(const std::string& function) const;
+  // Protocol::caught_up(): false before start() and until the first comparison's records arrived.
+  bool caught_up() const;
   // With function homes: this agent needs `function`'s summary (it runs it, or was asked
   // about it), so it keeps it and pulls it from a home when it lacks it or its copy is a
   // minute old. A no-op without homes. Cheap enough to call on every lookup.

@@ -475,9 +475,9 @@ class AntiphaseScheduler : public Scheduler {
       // (Peers are synced before a host places, not here as the daemon does every tick:
       // only place() reads them, and the latest advert is the same either way. Most
       // adverts are replaced before anyone places, so decoding each cost a tenth of the run.)
-      const node::Publication due = host.publisher.due(host.core, publisher_clock(step), [&](const std::string& name) {
-        return host.gossip.state().function(name) != nullptr;
-      });
+      const node::Publication due = host.publisher.due(
+          host.core, publisher_clock(step), [&](const std::string& name) { return host.gossip.state().function(name) != nullptr; },
+          host.gossip.caught_up());
       published_.count(due);
       if (due.advert) host.gossip.set_node_state({host.core.capacity_cores(), *due.advert}, now);
       for (const auto& [name, blob] : due.functions) host.gossip.publish_function(name, blob, now);

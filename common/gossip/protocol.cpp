@@ -65,6 +65,7 @@ Protocol::Protocol(ProtocolConfig config, Identity self, std::vector<Seed> seeds
       health_(config_.max_local_health) {
   // Never gossip to ourselves through a seed list that includes our own endpoint.
   std::erase_if(seeds_, [this](const Seed& seed) { return seed.endpoint == self_.endpoint; });
+  caught_up_ = seeds_.empty();  // the first member of a fleet (or a lone one)
   store_.set_listener(this);
   set_node_state(local_, 0);
   next_probe_at_ = rng_.unit() * config_.probe_interval_s;
@@ -205,7 +206,26 @@ std::vector<Outgoing> Protocol::tick(double now) {
     store_.purge(now);
     next_purge_at_ = now + std::min(1.0, config_.probe_interval_s);
   }
+  check_caught_up();  // pulls given up on count as done
   return out;
+}
+
+void Protocol::check_caught_up() {
+  if (caught_up_ || !compared_) return;
+  bool given_up = false;
+  std::erase_if(catching_up_, [&](uint64_t key) {
+    if (wants_.count(key)) return false;
+    given_up |= store_.find(key) == nullptr;  // pulled in vain: the next comparison starts over
+    return true;
+  });
+  if (given_up) {
+    compared_ = false;
+    catching_up_.clear();
+    return;
+  }
+  if (!catching_up_.empty()) return;
+  caught_up_ = true;
+  catching_up_.shrink_to_fit();
 }
 
 double Protocol::next_deadline() const {
@@ -866,7 +886,7 @@ void Protocol::on_ae_syn(const Message& m, uint64_t from_fp, std::vector<Outgoin
     listed += per_bucket[i];
     ack.ae_buckets.push_back(i);
   }
-  if (ack.ae_buckets.empty() && ack.members.empty()) return;
+  // Answered even when nothing differs: the initiator learns it is caught up (caught_up()).
   ack.ae_entries.reserve(listed);
   for (const auto& [bucket, item] : entries)
     if (differs[bucket]) ack.ae_entries.push_back(item);
@@ -875,6 +895,18 @@ void Protocol::on_ae_syn(const Message& m, uint64_t from_fp, std::vector<Outgoin
 }
 
 void Protocol::on_ae_ack(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out) {
+  compare(m, from_fp, now, out);
+  if (compared_) return;
+  // The first comparison answered: what it showed we lack is what catching up waits for
+  // (a record pulled in vain, the next comparison's). Every differing bucket is listed up
+  // to ~43,000 entries; beyond that the rest come with the next comparisons, after this
+  // agent counts as caught up.
+  compared_ = true;
+  catching_up_.reserve(wants_.size());
+  for (const auto& [key, want] : wants_) catching_up_.push_back(key);
+}
+
+void Protocol::compare(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out) {
   const size_t live = live_peers();
   // Differences found by anti-entropy are usually rumours still in flight: give the news a
   // moment to bring them before pulling (not while joining: then nothing is in flight to us).
@@ -946,6 +978,7 @@ std::vector<Outgoing> Protocol::handle(const Message& m, const std::string& auth
     case MessageType::AeAck: on_ae_ack(m, from_fp, now, out); break;
   }
   pull_fresh_wants(from_fp, now, out);
+  check_caught_up();
   return out;
 }
 
@@ -1222,6 +1255,7 @@ void Protocol::adopt_state(const Protocol& donor, double now, const std::vector<
   next_ae_at_ = now + rng_.unit() * config_.anti_entropy_interval_s;
   next_purge_at_ = now + rng_.unit();
   next_news_at_ = now;
+  caught_up_ = true;
 }
 
 }  // namespace antiphase::gossip

@@ -132,6 +132,14 @@ class Protocol : private MemberListener {
   Changes take_changes() { return store_.take_changes(); }
   const RecordStore& state() const { return store_; }
   const ProtocolCounters& counters() const { return counters_; }
+  // Whether this agent's replica has caught up with the fleet once since it started: a
+  // member answered an anti-entropy comparison and every record that answer showed we
+  // lacked has arrived (or was given up on; the next comparison finds it again). An agent
+  // with no seeds has no one to catch up with and is caught up at once. Until then a
+  // function this host runs may have a record elsewhere that has not reached us, and a
+  // summary we wrote of it would replace that record everywhere (the newest write wins):
+  // callers hold their summaries back (node::Publisher). Stays true once true.
+  bool caught_up() const { return caught_up_; }
   const Identity& identity() const { return self_; }
   unsigned local_health() const { return health_.score(); }
   bool signing() const { return authority_->enabled(); }
@@ -284,6 +292,7 @@ class Protocol : private MemberListener {
   void on_pull(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);
   void on_ae_syn(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out);
   void on_ae_ack(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out);
+  void compare(const Message& m, uint64_t from_fp, double now, std::vector<Outgoing>& out);  // an AE answer
 
   ProtocolConfig config_;
   Identity self_;
@@ -296,6 +305,10 @@ class Protocol : private MemberListener {
   LocalHealth health_;
   ProtocolObserver* observer_ = nullptr;
   bool left_ = false;
+  // caught_up(): the keys still wanted from the first comparison answered, until none is.
+  bool caught_up_ = false, compared_ = false;
+  std::vector<uint64_t> catching_up_;
+  void check_caught_up();
 
   std::optional<Probe> probe_;
   double next_probe_at_ = 0;

@@ -34,7 +34,7 @@ bool Publisher::should_publish(const std::string& key, const shape::Summary& fre
   return true;
 }
 
-Publication Publisher::due(const NodeCore& core, double now_s, const Held& held) {
+Publication Publisher::due(const NodeCore& core, double now_s, const Held& held, bool caught_up) {
   Publication out;
   const std::string& blob = core.advert_blob();
   if (!blob.empty()) {
@@ -52,6 +52,7 @@ Publication Publisher::due(const NodeCore& core, double now_s, const Held& held)
       ++counters_.adverts_published;
     }
   }
+  if (!caught_up) return out;
   for (const auto& [name, instances] : core.running()) {  // only functions running here speak for themselves
     if (checked_recently(name, now_s)) continue;
     if (held && last_published_.count(name) && !held(name)) {

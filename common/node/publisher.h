@@ -50,7 +50,13 @@ class Publisher {
   // next check. Without `held`, only the slow refresh brings it back.
   using Held = std::function<bool(const std::string& function)>;
   explicit Publisher(PublisherConfig config = {});
-  Publication due(const NodeCore& core, double now_s, const Held& held = {});
+  // `caught_up`: whether the gossip replica has caught up with the fleet since this agent
+  // started (gossip::Protocol::caught_up). Until then no function summary goes out, only
+  // the advert: a function that started here before its record arrived has a model that
+  // knows nothing of it yet, and that summary, the newest write, would replace the fleet's
+  // record of its history everywhere. Its model resumes from the record once it arrives
+  // (NodeCore::hear_gossiped), and the summary then goes out at the next check.
+  Publication due(const NodeCore& core, double now_s, const Held& held = {}, bool caught_up = true);
   const PublisherCounters& counters() const { return counters_; }
 
  private:

@@ -852,3 +852,53 @@ TEST(RepublishGate, PublishesFirstTimeThenOnlySignificantChangesRateLimitedPlusR
   EXPECT_TRUE(gate.admit("f", 0.0, 641));
   EXPECT_EQ(gate.tracked(), 1u);
 }
+
+// A host that joins must not write a function's summary before the fleet's record of it
+// has reached it: the newest write wins, and a model started without that record knows
+// nothing of the function's history (at ten times Bitbrains' functions a joiner needs
+// more than one pull to fetch the fleet's records). caught_up() says when it has them.
+TEST(GossipProtocol, AJoinerIsCaughtUpOnlyOnceEveryRecordItLackedHasArrived) {
+  ProtocolConfig config = fast_config();
+  config.max_message_bytes = 8 * 1024;  // 60 records of ~400 B: three pushes or more
+  SimNetwork net(config);
+  net.add_node({});
+  EXPECT_TRUE(net.node(0).caught_up()) << "the first member has no one to catch up with";
+  double now = 0;
+  constexpr size_t kFunctions = 60;
+  for (size_t f = 0; f < kFunctions; ++f) net.node(0).publish_function("fn-" + std::to_string(f), std::string(300, 'a' + f % 26), now);
+  net.add_node({0});
+  EXPECT_FALSE(net.node(1).caught_up());
+  size_t held_while_catching_up = 0;
+  double caught_up_at = -1;
+  while (now < 10 && caught_up_at < 0) {
+    net.round(now += kRound);
+    const size_t held = net.node(1).state().function_count();
+    if (!net.node(1).caught_up()) {
+      held_while_catching_up = std::max(held_while_catching_up, held);
+    } else {
+      caught_up_at = now;
+      EXPECT_EQ(held, kFunctions) << "caught up with records still missing";
+    }
+  }
+  EXPECT_GT(held_while_catching_up, 0u) << "records arrived over several pushes";
+  EXPECT_LT(held_while_catching_up, kFunctions);
+  EXPECT_GT(caught_up_at, 0) << "never caught up";
+  EXPECT_LE(caught_up_at, 3.0) << "a joiner pulls what it lacks at once, a push per round trip";
+  // Once caught up, it stays so (records it lacks later are news, not a join).
+  net.node(0).publish_function("later", "x", now);
+  net.round(now += kRound);
+  EXPECT_TRUE(net.node(1).caught_up());
+}
+
+TEST(GossipProtocol, AJoinerWithNothingToFetchIsCaughtUpAfterOneComparison) {
+  // Two stores that already agree: the comparison is still answered, or the joiner would
+  // never know it has everything (and would never publish a summary).
+  SimNetwork net = star_joined(2);
+  double now = 0;
+  run_for(net, now, 8);
+  ASSERT_TRUE(net.node(1).caught_up());
+  net.add_node({0});
+  EXPECT_FALSE(net.node(2).caught_up());
+  run_for(net, now, 2);
+  EXPECT_TRUE(net.node(2).caught_up());
+}

@@ -482,6 +482,31 @@ TEST(NodeCore, AModelStartedBeforeItsRecordArrivedResumesFromIt) {
   EXPECT_GE(host.admit(request("batch"), static_cast<double>(t)).decision.confidence, 1.0);
 }
 
+// ...and the host says nothing of it before then: a host that has just joined holds back
+// its summaries until its gossip replica caught up with the fleet's records (on Bitbrains'
+// functions ten times over, 110 functions seen before started blind on hosts opened in the
+// step, and their summaries, the newest writes, erased their histories fleet-wide).
+TEST(NodeCore, NoSummaryGoesOutBeforeTheReplicaCaughtUp) {
+  NodeCore host(config(16), "h");
+  const int64_t t = run(host, {{"batch", [](int64_t) { return 1.0; }}}, 1.0 / 288);  // started blind
+  Publisher publisher;
+  const auto held = [](const std::string&) { return false; };
+  const Publication early = publisher.due(host, static_cast<double>(t), held, /*caught_up=*/false);
+  EXPECT_TRUE(early.advert) << "the host's own advert is its to tell";
+  EXPECT_TRUE(early.functions.empty()) << "a summary of a model that knows nothing yet";
+
+  NodeCore elsewhere(config(16), "elsewhere");
+  run(elsewhere, {{"batch", [](int64_t u) { return u >= kMidnight + 86400 && u < kMidnight + 86400 + 3600 ? 7.0 : 1.0; }}}, 3);
+  const std::string record = shape::encode(elsewhere.summary_of("batch", 1));
+  host.hear_gossiped("batch", [&](const std::string&) { return std::optional<std::string>(record); });
+  const Publication caught_up = publisher.due(host, static_cast<double>(t) + 1, held, /*caught_up=*/true);
+  ASSERT_EQ(caught_up.functions.size(), 1u) << "due at once once caught up, not after the interval";
+  const auto summary = shape::decode(caught_up.functions[0].second);
+  ASSERT_TRUE(summary);
+  EXPECT_GE(summary->history_s, 2 * 86400u) << "what goes out carries the history it had elsewhere";
+  EXPECT_GE(shape::highest_of(*summary), 7.0);
+}
+
 // A model with a day behind it keeps its own shape, but the most the function used on
 // another host (where it also runs, or ran) still raises its highest here.
 TEST(NodeCore, AMatureModelTakesOnlyTheHighestFromGossip) {

@@ -161,6 +161,8 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   }, 10000)) << e.call("POST", "/v1/place", kNightly).body;
   const json place = json::parse(e.call("POST", "/v1/place", kNightly).body);
   for (const auto& h : place["hosts"]) EXPECT_TRUE(h["decision"]["accept"].get<bool>()) << h.dump(2);
+  // Each agent caught up with the others' records before it published any summary of its own.
+  for (const auto& n : names) EXPECT_TRUE(agents[n]->get_json("/v1/stats")["gossip"]["caught_up"].get<bool>()) << n;
 
   // Mallory has a valid keypair and knows A's key and address, but is not allowlisted.
   const uint64_t refused_before = gossip_stat(a, "refused_auth");
@@ -174,6 +176,7 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   EXPECT_EQ(mallory.get_json("/v1/peers")["peers"].size(), 0u) << mallory.get_json("/v1/peers").dump(2);
   const json m_place = json::parse(mallory.call("POST", "/v1/place", kNightly).body);
   EXPECT_LE(m_place["hosts"].size(), 1u) << "mallory learned other hosts: " << m_place.dump(2);
+  EXPECT_FALSE(mallory.get_json("/v1/stats")["gossip"]["caught_up"].get<bool>()) << "nobody answered its comparisons";
   std::printf("intruder refused %llu times by A in ~1 s\n",
               static_cast<unsigned long long>(gossip_stat(a, "refused_auth") - refused_before));
 
@@ -194,6 +197,7 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   EXPECT_EQ(stats["dropped_malformed"].get<uint64_t>(), 0u);
   const auto metrics = a.call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("antiphase_gossip_peers{state=\"dead\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("antiphase_gossip_caught_up 1"), std::string::npos) << metrics;
   // Graceful leave: B shuts down cleanly, A sees "left" rather than "dead".
   EXPECT_EQ(agents["b"]->terminate(), 0);
   EXPECT_TRUE(eventually([&] { return peer_state(a, "node-b") == "left"; }, 4000)) << a.get_json("/v1/peers").dump(2);
