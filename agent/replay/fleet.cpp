@@ -420,7 +420,8 @@ class AntiphaseScheduler : public Scheduler {
     by_id_[id] = h;
     by_endpoint_[endpoint_of(h)] = h;
     // A real host's agent starts, joins the fleet (its first anti-entropy with a seed
-    // brings every record) and measures (nothing) before the scheduler sends it work.
+    // brings every record, in as many pushes as they take: catch_up) and measures
+    // (nothing) before the scheduler sends it work.
     deliver(hosts_of_[h]->gossip.tick(clock(step)), clock(step));
     if (!catch_up(*hosts_of_[h], clock(step))) ++joins_not_caught_up_;
     sync_peers(*hosts_of_[h], clock(step));
