@@ -206,7 +206,7 @@ std::vector<Outgoing> Protocol::tick(double now) {
     store_.purge(now);
     next_purge_at_ = now + std::min(1.0, config_.probe_interval_s);
   }
-  check_caught_up();  // pulls given up on count as done
+  check_caught_up();  // a want given up on (kMaxPullAttempts) is no longer waited for
   return out;
 }
 
@@ -898,9 +898,8 @@ void Protocol::on_ae_ack(const Message& m, uint64_t from_fp, double now, std::ve
   compare(m, from_fp, now, out);
   if (compared_) return;
   // The first comparison answered: what it showed we lack is what catching up waits for
-  // (a record pulled in vain, the next comparison's). Every differing bucket is listed up
-  // to ~43,000 entries; beyond that the rest come with the next comparisons, after this
-  // agent counts as caught up.
+  // (check_caught_up). Every differing bucket is listed up to ~43,000 entries; beyond
+  // that the rest come with the next comparisons, after this agent counts as caught up.
   compared_ = true;
   catching_up_.reserve(wants_.size());
   for (const auto& [key, want] : wants_) catching_up_.push_back(key);

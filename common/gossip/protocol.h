@@ -134,7 +134,7 @@ class Protocol : private MemberListener {
   const ProtocolCounters& counters() const { return counters_; }
   // Whether this agent's replica has caught up with the fleet once since it started: a
   // member answered an anti-entropy comparison and every record that answer showed we
-  // lacked has arrived (or was given up on; the next comparison finds it again). An agent
+  // lacked has arrived (one pulled in vain makes the next comparison start over). An agent
   // with no seeds has no one to catch up with and is caught up at once. Until then a
   // function this host runs may have a record elsewhere that has not reached us, and a
   // summary we wrote of it would replace that record everywhere (the newest write wins):
