@@ -56,7 +56,9 @@ class Publisher {
   // knows nothing of it yet, and that summary, the newest write, would replace the fleet's
   // record of its history everywhere. Its model resumes from the record once it arrives
   // (NodeCore::hear_gossiped), and the summary then goes out at the next check.
-  Publication due(const NodeCore& core, double now_s, const Held& held = {}, bool caught_up = true);
+  // No defaults: a caller that forgot `caught_up` would publish before it (antiphased and
+  // the fleet replay pass their gossip's; `held` may be empty).
+  Publication due(const NodeCore& core, double now_s, const Held& held, bool caught_up);
   const PublisherCounters& counters() const { return counters_; }
 
  private:

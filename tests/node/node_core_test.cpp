@@ -642,9 +642,9 @@ TEST(NodeCore, AnAdvertIsWorthSendingWhenOnlyItsPeaksOrLumpsChanged) {
 
   // The publisher follows: the advert goes out after the minimum interval, not the refresh.
   Publisher publisher;
-  ASSERT_TRUE(publisher.due(host, static_cast<double>(t)).advert);
+  ASSERT_TRUE(publisher.due(host, static_cast<double>(t), {}, true).advert);
   run(host, {{"web", [](int64_t) { return 4.0; }}}, 1.0 / 288, t + kStep);  // batch-a leaves
-  EXPECT_TRUE(publisher.due(host, static_cast<double>(t) + 31).advert);
+  EXPECT_TRUE(publisher.due(host, static_cast<double>(t) + 31, {}, true).advert);
 }
 
 // Every agent hears every re-send, so re-sending unchanged summaries every few minutes
@@ -657,7 +657,7 @@ TEST(NodeCore, AnUnchangedSummaryIsResentOnlyWhenTheReplicaLostItOrHourly) {
   Publisher publisher;
   bool held = true;
   const auto sent = [&](double at) {
-    return publisher.due(host, at, [&](const std::string&) { return held; }).functions.size();
+    return publisher.due(host, at, [&](const std::string&) { return held; }, true).functions.size();
   };
   ASSERT_EQ(sent(t), 1u);
   size_t resent = 0;
