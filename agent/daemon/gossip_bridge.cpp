@@ -92,6 +92,7 @@ nlohmann::json GossipBridge::stats_json() const {
           {"peers", {{"alive", s.peers_alive}, {"suspect", s.peers_suspect}, {"dead", s.peers_dead}, {"left", s.peers_left}}},
           {"functions_known", s.functions},
           {"caught_up", s.caught_up},
+          {"pulls_given_up", s.pulls_given_up},
           {"state_bytes", s.state_bytes},
           {"function_homes", {{"homes", s.function_homes}, {"interest_pulls", s.interest_pulls},
                               {"functions_forgotten", s.functions_forgotten}, {"home_news_sent", s.home_news_sent}}},

@@ -173,6 +173,9 @@ std::string Agent::metrics_text() const {
     w.single("antiphase_gossip_caught_up", "gauge",
              "1 once the replica caught up with the fleet after start; until then no function summary is published.",
              g.caught_up ? 1.0 : 0.0);
+    w.single("antiphase_gossip_pulls_given_up_total", "counter",
+             "Records this agent pulled three times in vain; the next anti-entropy comparison finds them again.",
+             static_cast<double>(g.pulls_given_up));
     w.single("antiphase_gossip_state_bytes", "gauge", "Memory of this agent's gossip replica (records and tables).",
              static_cast<double>(g.state_bytes));
     w.single("antiphase_gossip_interest_pulls_total", "counter",

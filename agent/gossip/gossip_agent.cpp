@@ -353,6 +353,7 @@ Stats GossipAgent::stats() const {
   stats.local_health = protocol_->local_health();
   stats.functions = store.function_count();
   stats.caught_up = protocol_->caught_up();
+  stats.pulls_given_up = counters.pulls_given_up;
   stats.peers_alive = store.count(PeerState::Alive) - (store.self().state == PeerState::Alive ? 1 : 0);  // not us
   stats.peers_suspect = store.count(PeerState::Suspect);
   stats.peers_dead = store.count(PeerState::Dead);

@@ -72,6 +72,7 @@ struct Stats {
   uint64_t local_health = 0;          // Lifeguard: 0 healthy; probing slows (x health + 1) when > 0
   uint64_t peers_alive = 0, peers_suspect = 0, peers_dead = 0, peers_left = 0;
   uint64_t functions = 0;
+  uint64_t pulls_given_up = 0;  // records pulled three times in vain (the next comparison finds them again)
   bool caught_up = false;  // the replica caught up with the fleet once since start (Protocol::caught_up)
   // function homes (0 = full replication)
   uint64_t function_homes = 0;

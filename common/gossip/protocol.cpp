@@ -21,6 +21,9 @@ constexpr size_t kMaxNoticed = 1024;
 constexpr uint8_t kMaxPullAttempts = 3;
 constexpr size_t kMessageSlackBytes = 1024;   // header, sender block, protobuf framing
 constexpr size_t kNewsItemBytes = 12, kMemberRumourBytes = 40, kAverageRecordBytes = 400;
+// A pull names what one push should carry by kAverageRecordBytes; records larger than
+// that are answered in more pushes, up to this many (bounds what one pull may cost).
+constexpr size_t kMaxPushesPerPull = 4;
 // A function's news goes to each of its homes this many times, one news interval apart:
 // at 5 % loss a home misses all three with odds 1.25e-4, and a home that misses them
 // hears again within kFullAnnounceRounds anti-entropy intervals.
@@ -727,11 +730,15 @@ void Protocol::want(uint64_t key_hash, uint32_t stamp_hash, uint64_t source_fp, 
 void Protocol::pull_fresh_wants(uint64_t source_fp, double now, std::vector<Outgoing>& out) {
   if (fresh_wants_.empty()) return;
   Message pull = message(MessageType::Pull);
+  const size_t max_keys = keys_per_pull();
   for (const uint64_t key : fresh_wants_) {
     const auto it = wants_.find(key);
     if (it == wants_.end() || it->second.source_fp != source_fp || it->second.requested_at != kNever ||
         it->second.not_before > now)
       continue;
+    // The rest stay unasked, not spent: the next pull round asks for them (a joiner
+    // lacking more records than a push carries would otherwise give some up).
+    if (pull.pull.size() >= max_keys) break;
     it->second.requested_at = now;
     ++it->second.attempts;
     pull.pull.push_back(key);
@@ -745,10 +752,14 @@ void Protocol::pull_fresh_wants(uint64_t source_fp, double now, std::vector<Outg
 
 void Protocol::settle_want(uint64_t key_hash) { wants_.erase(key_hash); }
 
+size_t Protocol::keys_per_pull() const {
+  return std::max<size_t>(16, config_.max_message_bytes / kAverageRecordBytes);
+}
+
 void Protocol::send_pulls(double now, std::vector<Outgoing>& out) {
   wants_due_at_ = kInfinity;
   if (wants_.empty()) return;
-  const size_t max_keys = std::max<size_t>(16, config_.max_message_bytes / kAverageRecordBytes);
+  const size_t max_keys = keys_per_pull();
   std::unordered_map<uint64_t, Message> pulls;
   for (auto it = wants_.begin(); it != wants_.end();) {
     Want& w = it->second;
@@ -760,6 +771,7 @@ void Protocol::send_pulls(double now, std::vector<Outgoing>& out) {
     const Record* held = store_.find(it->first);
     const bool satisfied = held && (w.stamp_hash == 0 ? false : held->stamp_hash == w.stamp_hash);
     if (satisfied || w.attempts >= kMaxPullAttempts) {
+      counters_.pulls_given_up += !satisfied;
       it = wants_.erase(it);  // arrived meanwhile, or gone: anti-entropy will find it again
       continue;
     }
@@ -800,11 +812,13 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
     if (!record->is_node() && homed()) keep_or_forget(*record, source_fp, verdict, now);
     if (verdict == Verdict::Pending) want(nonzero(record->author_fp), 0, source_fp, now);  // its author's record
     // A want is answered by the very version it asked for, or, if it asked for anything
-    // newer (stamp 0), by whatever the source had. An older version (a push we did not ask
-    // for, or a source that lags) leaves it standing.
+    // newer (stamp 0), by whatever the source had; and by its source with whatever that
+    // holds now (the version it named has been superseded there: asking again would bring
+    // the same, three times, and a joiner would start catching up over). Another version
+    // from elsewhere (a push we did not ask for) leaves it standing.
     if (const auto it = wants_.find(record->key_hash); it != wants_.end() && verdict != Verdict::Pending) {
-      const uint32_t wanted = it->second.stamp_hash;
-      if (wanted == record->stamp_hash || wanted == 0) wants_.erase(it);
+      const Want& w = it->second;
+      if (w.stamp_hash == record->stamp_hash || w.stamp_hash == 0 || w.source_fp == source_fp) wants_.erase(it);
     }
     for (const RecordRef& released : store_.take_released()) {
       if (!homed()) {
@@ -1163,25 +1177,36 @@ void Protocol::on_news(const Message& m, uint64_t from_fp, double now) {
 }
 
 void Protocol::on_pull(const Message& m, uint64_t from_fp, std::vector<Outgoing>& out) {
+  std::optional<Contact> reply_to;
+  if (!m.from.endpoint.empty()) {
+    reply_to = Contact{m.from.endpoint, m.from.public_key};
+  } else {
+    reply_to = contact_of(from_fp);
+  }
+  if (!reply_to) return;
+  const size_t empty_push = encoded_size(message(MessageType::Push)) + kMessageSlackBytes;
   Message push = message(MessageType::Push);
-  size_t used = encoded_size(push) + kMessageSlackBytes;
+  size_t used = empty_push, pushes = 0;
+  const auto send = [&] {
+    if (push.records.empty()) return;
+    out.push_back(to(*reply_to, std::exchange(push, message(MessageType::Push))));
+    used = empty_push;
+    ++pushes;
+    ++counters_.pushes_sent;
+  };
   for (const uint64_t key : m.pull) {
     const Record* record = store_.find(key);
     if (!record) continue;
     const size_t bytes = record_wire_size(*record);
-    if (used + bytes > config_.max_message_bytes) break;  // the puller asks again for the rest
+    if (empty_push + bytes > config_.max_message_bytes) continue;  // fits no message
+    if (used + bytes > config_.max_message_bytes) {
+      send();
+      if (pushes == kMaxPushesPerPull) return;  // the puller asks again for the rest
+    }
     used += bytes;
     push.records.emplace_back(record);
   }
-  if (push.records.empty()) return;
-  if (!m.from.endpoint.empty()) {
-    out.push_back(Outgoing{m.from.endpoint, m.from.public_key, std::move(push)});
-  } else if (const auto contact = contact_of(from_fp)) {
-    out.push_back(to(*contact, std::move(push)));
-  } else {
-    return;
-  }
-  ++counters_.pushes_sent;
+  send();
 }
 
 std::vector<Outgoing> Protocol::leave(double now) {

@@ -82,6 +82,7 @@ struct ProtocolCounters {
   uint64_t refused_identity = 0;   // a member's id used with a key that is not its own
   uint64_t probes_failed = 0, suspicions = 0, refutations = 0, deaths_declared = 0;
   uint64_t purged = 0;
+  uint64_t pulls_given_up = 0;  // records pulled kMaxPullAttempts times in vain (anti-entropy finds them again)
   // function homes
   uint64_t home_news_sent = 0;       // NEWS messages addressed to a function's homes
   uint64_t functions_forgotten = 0;  // records dropped because this agent need not keep them
@@ -244,6 +245,7 @@ class Protocol : private MemberListener {
   void want(uint64_t key_hash, uint32_t stamp_hash, uint64_t source_fp, double not_before);
   void pull_fresh_wants(uint64_t source_fp, double now, std::vector<Outgoing>& out);
   void settle_want(uint64_t key_hash);
+  size_t keys_per_pull() const;  // what one push carries, at kAverageRecordBytes a record
   void send_pulls(double now, std::vector<Outgoing>& out);  // due wants not asked for lately
   void apply_records(const std::vector<RecordRef>& records, uint64_t source_fp, double now, std::vector<Outgoing>& out);
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "common/gossip/flat_table.h"
+#include "common/gossip/message_codec.h"
 #include "common/gossip/republish_gate.h"
 #include "tests/gossip/sim_network.h"
 
@@ -888,6 +889,95 @@ TEST(GossipProtocol, AJoinerIsCaughtUpOnlyOnceEveryRecordItLackedHasArrived) {
   net.node(0).publish_function("later", "x", now);
   net.round(now += kRound);
   EXPECT_TRUE(net.node(1).caught_up());
+}
+
+// A pull names what one push should carry at an average record's size. Records larger
+// than that (here 1 KB against 400 B) must still all arrive without a pull given up:
+// a given-up record waits for the next comparison, and its function's summary with it.
+TEST(GossipProtocol, AJoinerFetchesFarMoreRecordsThanAPushCarriesWithoutGivingAnyUp) {
+  ProtocolConfig config = fast_config();
+  config.max_message_bytes = 8 * 1024;  // 20 keys a pull, six records of 1 KB a push
+  SimNetwork net(config);
+  net.add_node({});
+  double now = 0;
+  constexpr size_t kFunctions = 150;
+  for (size_t f = 0; f < kFunctions; ++f) net.node(0).publish_function("fn-" + std::to_string(f), std::string(1000, 'a' + f % 26), now);
+  net.add_node({0});
+  double caught_up_at = -1;
+  while (now < 10 && caught_up_at < 0) {
+    net.round(now += kRound);
+    if (net.node(1).caught_up()) caught_up_at = now;
+  }
+  EXPECT_EQ(net.node(1).state().function_count(), kFunctions);
+  EXPECT_EQ(net.node(1).counters().pulls_given_up, 0u);
+  EXPECT_GT(caught_up_at, 0) << "never caught up";
+  // 150 keys at 20 a pull round (0.2 s): eight rounds after the first comparison.
+  EXPECT_LE(caught_up_at, 3.0) << "caught up only at a later comparison";
+  EXPECT_GE(net.node(0).counters().pushes_sent, 150u / 6) << "each push carried what fits";
+}
+
+// One pull is answered with as many pushes as its records need, and no more than four
+// (a member that names every key it can must not make us send without bound).
+TEST(GossipProtocol, APullIsAnsweredInSeveralPushesUpToABound) {
+  ProtocolConfig config = fast_config();
+  config.max_message_bytes = 8 * 1024;
+  SimNetwork net = star_joined(2, config);
+  double now = 0;
+  constexpr size_t kFunctions = 100;
+  for (size_t f = 0; f < kFunctions; ++f) net.node(0).publish_function("fn-" + std::to_string(f), std::string(1000, 'a' + f % 26), now);
+  const auto pull_of = [](size_t first, size_t count) {
+    Message pull;
+    pull.type = MessageType::Pull;
+    pull.from = Sender{"n1", 1, "sim://1", ""};
+    for (size_t f = first; f < first + count; ++f) pull.pull.push_back(function_key_hash("fn-" + std::to_string(f)));
+    return pull;
+  };
+  const auto pushes_in = [&](const std::vector<Outgoing>& out) {  // other messages may ride along
+    std::vector<const Message*> pushes;
+    for (const Outgoing& o : out) {
+      if (o.message.type != MessageType::Push) continue;
+      EXPECT_LE(encoded_size(o.message), config.max_message_bytes);
+      pushes.push_back(&o.message);
+    }
+    return pushes;
+  };
+  const auto records_in = [](const std::vector<const Message*>& pushes) {
+    size_t records = 0;
+    for (const Message* push : pushes) records += push->records.size();
+    return records;
+  };
+  const auto twenty = pushes_in(net.node(0).handle(pull_of(0, 20), "", now));
+  EXPECT_EQ(twenty.size(), 4u) << "20 records of 1 KB, six to an 8 KB push";
+  EXPECT_EQ(records_in(twenty), 20u);
+  const auto all = pushes_in(net.node(0).handle(pull_of(0, kFunctions), "", now));
+  EXPECT_EQ(all.size(), 4u);
+  EXPECT_LT(records_in(all), kFunctions);
+}
+
+// A comparison names a version its sender has since replaced (summaries are republished
+// all the time). The pull brings the version the source holds now; asking again would
+// bring the same, so the want is settled by that answer, not given up on after three
+// pulls (which would make a joiner start catching up over).
+TEST(GossipProtocol, AWantIsSettledByWhatItsSourceHoldsNow) {
+  SimNetwork net = star_joined(2);
+  double now = 0;
+  net.node(0).publish_function("fn", "v2", now);
+  run_for(net, now, 4);
+  ASSERT_EQ(net.node(1).function_summary("fn"), "v2");
+  Message ack;  // node 0's answer to a comparison, naming a version it no longer holds
+  ack.type = MessageType::AeAck;
+  ack.from = Sender{"n0", 1, "sim://0", ""};
+  ack.ae_bucket_count = 16;
+  ack.ae_entries.push_back(NewsItem{function_key_hash("fn"), 0x5eed});
+  const uint64_t pulls_before = net.node(1).counters().pulls_sent;
+  std::vector<Outgoing> pulls = net.node(1).handle(ack, "", now);
+  ASSERT_EQ(pulls.size(), 1u);
+  ASSERT_EQ(pulls[0].message.type, MessageType::Pull);
+  for (Outgoing& push : net.node(0).handle(pulls[0].message, "", now)) net.node(1).handle(push.message, "", now);
+  run_for(net, now, 3);  // several pull retry intervals
+  EXPECT_EQ(net.node(1).counters().pulls_given_up, 0u);
+  EXPECT_EQ(net.node(1).counters().pulls_sent, pulls_before + 1) << "asked once";
+  EXPECT_EQ(net.node(1).function_summary("fn"), "v2");
 }
 
 TEST(GossipProtocol, AComparisonIsAnsweredEvenWhenNothingDiffers) {

@@ -163,6 +163,8 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   for (const auto& h : place["hosts"]) EXPECT_TRUE(h["decision"]["accept"].get<bool>()) << h.dump(2);
   // Each agent caught up with the others' records before it published any summary of its own.
   for (const auto& n : names) EXPECT_TRUE(agents[n]->get_json("/v1/stats")["gossip"]["caught_up"].get<bool>()) << n;
+  // Over loopback nothing is lost, so no record was pulled in vain.
+  for (const auto& n : names) EXPECT_EQ(gossip_stat(*agents[n], "pulls_given_up"), 0u) << n;
 
   // Mallory has a valid keypair and knows A's key and address, but is not allowlisted.
   const uint64_t refused_before = gossip_stat(a, "refused_auth");
@@ -198,6 +200,7 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   const auto metrics = a.call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("antiphase_gossip_peers{state=\"dead\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("antiphase_gossip_caught_up 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("# TYPE antiphase_gossip_pulls_given_up_total counter"), std::string::npos) << metrics;
   // Graceful leave: B shuts down cleanly, A sees "left" rather than "dead".
   EXPECT_EQ(agents["b"]->terminate(), 0);
   EXPECT_TRUE(eventually([&] { return peer_state(a, "node-b") == "left"; }, 4000)) << a.get_json("/v1/peers").dump(2);
