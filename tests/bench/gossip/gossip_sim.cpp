@@ -303,6 +303,16 @@ class Simulation {
     report_["start"] = "join";
     report_["join_s"] = now() - started;
     report_["join_min_view"] = min_view();
+    // Caught up (Protocol::caught_up: a member answered the first comparison and every
+    // record it showed missing arrived): until then an agent publishes no summary.
+    auto behind = [&] {
+      size_t n = 0;
+      for (size_t i = 0; i < o_.nodes; ++i) n += !net_.node(i).caught_up();
+      return n;
+    };
+    while (behind() > 0 && now() - started < 300) advance(0.2);
+    report_["caught_up_s"] = now() - started;
+    report_["not_caught_up"] = behind();
   }
 
   // ---------------------------------------------------------------- steady state
