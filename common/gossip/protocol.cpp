@@ -814,8 +814,9 @@ void Protocol::apply_records(const std::vector<RecordRef>& records, uint64_t sou
     // A want is answered by the very version it asked for, or, if it asked for anything
     // newer (stamp 0), by whatever the source had; and by its source with whatever that
     // holds now (the version it named has been superseded there: asking again would bring
-    // the same, three times, and a joiner would start catching up over). Another version
-    // from elsewhere (a push we did not ask for) leaves it standing.
+    // the same, three times, and a joiner would start catching up over; a source that
+    // answers with an older one only defers the record to the next comparison). Another
+    // version from elsewhere (a push we did not ask for) leaves it standing.
     if (const auto it = wants_.find(record->key_hash); it != wants_.end() && verdict != Verdict::Pending) {
       const Want& w = it->second;
       if (w.stamp_hash == record->stamp_hash || w.stamp_hash == 0 || w.source_fp == source_fp) wants_.erase(it);
