@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/bpf/cgroup_fixture.h"
+#include "tests/sanitizers.h"
 #include "tests/system/agent_process.h"
 #include "tests/system/free_ports.h"
 
@@ -163,8 +164,10 @@ TEST(AgentGossip, ShapesTravelPlacementSeesPeersIntrudersAreRefusedAndDeadPeersA
   for (const auto& h : place["hosts"]) EXPECT_TRUE(h["decision"]["accept"].get<bool>()) << h.dump(2);
   // Each agent caught up with the others' records before it published any summary of its own.
   for (const auto& n : names) EXPECT_TRUE(agents[n]->get_json("/v1/stats")["gossip"]["caught_up"].get<bool>()) << n;
-  // Over loopback nothing is lost, so no record was pulled in vain.
-  for (const auto& n : names) EXPECT_EQ(gossip_stat(*agents[n], "pulls_given_up"), 0u) << n;
+  // Over loopback nothing is lost, so no record was pulled in vain (under TSan an agent
+  // can be too slow to answer three pulls a retry interval apart; a few are allowed there).
+  for (const auto& n : names)
+    EXPECT_LE(gossip_stat(*agents[n], "pulls_given_up"), antiphase::testing::kThreadSanitizer ? 5u : 0u) << n;
 
   // Mallory has a valid keypair and knows A's key and address, but is not allowlisted.
   const uint64_t refused_before = gossip_stat(a, "refused_auth");
