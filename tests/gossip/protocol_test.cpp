@@ -946,10 +946,12 @@ TEST(GossipProtocol, APullIsAnsweredInSeveralPushesUpToABound) {
     for (const Message* push : pushes) records += push->records.size();
     return records;
   };
-  const auto twenty = pushes_in(net.node(0).handle(pull_of(0, 20), "", now));
+  const std::vector<Outgoing> answer20 = net.node(0).handle(pull_of(0, 20), "", now);  // pushes_in points into it
+  const auto twenty = pushes_in(answer20);
   EXPECT_EQ(twenty.size(), 4u) << "20 records of 1 KB, six to an 8 KB push";
   EXPECT_EQ(records_in(twenty), 20u);
-  const auto all = pushes_in(net.node(0).handle(pull_of(0, kFunctions), "", now));
+  const std::vector<Outgoing> answer_all = net.node(0).handle(pull_of(0, kFunctions), "", now);
+  const auto all = pushes_in(answer_all);
   EXPECT_EQ(all.size(), 4u);
   EXPECT_LT(records_in(all), kFunctions);
 }
